@@ -1,0 +1,233 @@
+"""BERT hyper-parameters and the readers of Google's and Hugging Face's config files."""
+
+import dataclasses
+import json
+import os
+import tempfile
+
+from keras_bert_zoo.config.presets import get_preset
+
+# Upper bounds that keep an untrusted config file from allocating absurd shapes.
+MAX_VOCAB_SIZE = 1_000_000
+MAX_HIDDEN_SIZE = 16_384
+MAX_LAYERS = 128
+MAX_POSITIONS = 65_536
+MAX_TYPE_VOCAB = 1_024
+
+HIDDEN_ACTIVATIONS = ("gelu", "gelu_approx", "relu", "silu", "tanh")
+
+# Hugging Face spells the activations like this; "gelu" is exact erf there.
+_HF_ACTIVATIONS = {
+    "gelu": "gelu",
+    "gelu_python": "gelu",
+    "gelu_new": "gelu_approx",
+    "gelu_pytorch_tanh": "gelu_approx",
+    "gelu_fast": "gelu_approx",
+    "relu": "relu",
+    "silu": "silu",
+    "swish": "silu",
+    "tanh": "tanh",
+}
+# Google's modeling.py computes "gelu" with the tanh approximation.
+_GOOGLE_ACTIVATIONS = {
+    "gelu": "gelu_approx",
+    "relu": "relu",
+    "tanh": "tanh",
+    "swish": "silu",
+}
+_TO_HF_ACTIVATION = {
+    "gelu": "gelu",
+    "gelu_approx": "gelu_new",
+    "relu": "relu",
+    "silu": "silu",
+    "tanh": "tanh",
+}
+
+
+@dataclasses.dataclass
+class BertConfig:
+    """Shape and numerics of a BERT encoder.
+
+    Args:
+        vocab_size: Number of WordPiece ids.
+        hidden_size: Width of every transformer layer.
+        num_layers: Number of transformer layers.
+        num_heads: Attention heads per layer; must divide `hidden_size`.
+        intermediate_size: Width of the feed-forward layer.
+        hidden_act: "gelu" (exact erf), "gelu_approx" (tanh, as original
+            BERT), "relu", "silu" or "tanh".
+        max_position_embeddings: Longest sequence the position table covers.
+        type_vocab_size: Number of segment ids.
+        dropout: Dropout rate on embeddings and sublayer outputs.
+        attention_dropout: Dropout rate on attention probabilities.
+        layer_norm_eps: LayerNorm epsilon (BERT uses 1e-12).
+        initializer_range: Stddev of the truncated-normal initializer.
+    """
+
+    vocab_size: int = 30522
+    hidden_size: int = 768
+    num_layers: int = 12
+    num_heads: int = 12
+    intermediate_size: int = 3072
+    hidden_act: str = "gelu_approx"
+    max_position_embeddings: int = 512
+    type_vocab_size: int = 2
+    dropout: float = 0.1
+    attention_dropout: float = 0.1
+    layer_norm_eps: float = 1e-12
+    initializer_range: float = 0.02
+
+    def __post_init__(self):
+        def check_int(name, low, high):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"BertConfig.{name} must be an integer, got {value!r}.")
+            if not low <= value <= high:
+                raise ValueError(
+                    f"BertConfig.{name}={value} is outside the supported range [{low}, {high}]."
+                )
+
+        check_int("vocab_size", 1, MAX_VOCAB_SIZE)
+        check_int("hidden_size", 1, MAX_HIDDEN_SIZE)
+        check_int("num_layers", 1, MAX_LAYERS)
+        check_int("num_heads", 1, MAX_HIDDEN_SIZE)
+        check_int("intermediate_size", 1, 8 * MAX_HIDDEN_SIZE)
+        check_int("max_position_embeddings", 1, MAX_POSITIONS)
+        check_int("type_vocab_size", 1, MAX_TYPE_VOCAB)
+        if self.hidden_size % self.num_heads:
+            raise ValueError(
+                f"BertConfig.hidden_size={self.hidden_size} is not divisible by "
+                f"num_heads={self.num_heads}."
+            )
+        if self.hidden_act not in HIDDEN_ACTIVATIONS:
+            raise ValueError(
+                f"BertConfig.hidden_act={self.hidden_act!r} is not one of {HIDDEN_ACTIVATIONS}."
+            )
+        for name in ("dropout", "attention_dropout"):
+            if not 0.0 <= float(getattr(self, name)) < 1.0:
+                raise ValueError(f"BertConfig.{name} must be in [0, 1), got {getattr(self, name)}.")
+        if not 0.0 < float(self.layer_norm_eps) < 1.0:
+            raise ValueError(f"BertConfig.layer_norm_eps must be in (0, 1), got {self.layer_norm_eps}.")
+
+    @property
+    def head_size(self):
+        return self.hidden_size // self.num_heads
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values):
+        """Builds a config from this class's own field names; unknown keys are an error."""
+        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"Unknown BertConfig fields: {sorted(unknown)}.")
+        return cls(**values)
+
+    @classmethod
+    def from_json_file(cls, path, flavor=None):
+        """Reads Google's bert_config.json or Hugging Face's config.json.
+
+        Args:
+            path: The JSON file.
+            flavor: "google", "hf", or None to detect: a file with `model_type`
+                or `architectures` is Hugging Face's, as is any file not named
+                bert_config.json; the rest are Google's. The flavor decides
+                what "gelu" means: tanh in Google's files, erf in HF's.
+        """
+        try:
+            with open(path, encoding="utf-8") as f:
+                values = json.load(f)
+        except (OSError, ValueError) as e:
+            raise ValueError(f"Cannot read BERT config {path}: {e}") from e
+        if not isinstance(values, dict):
+            raise ValueError(f"BERT config {path} must hold a JSON object.")
+        if flavor is None:
+            is_hf = "model_type" in values or "architectures" in values
+            flavor = "hf" if is_hf or os.path.basename(path) != "bert_config.json" else "google"
+        try:
+            return cls.from_reference_dict(values, flavor)
+        except KeyError as e:
+            raise ValueError(f"BERT config {path} lacks the required key {e}.") from e
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"Invalid BERT config {path}: {e}") from e
+
+    @classmethod
+    def from_reference_dict(cls, values, flavor):
+        """Builds a config from Google's or HF's key names (see `from_json_file`)."""
+        if flavor not in ("google", "hf"):
+            raise ValueError(f"flavor must be 'google' or 'hf', got {flavor!r}.")
+        model_type = values.get("model_type", "bert")
+        if model_type != "bert":
+            raise ValueError(f"model_type is {model_type!r}; only 'bert' checkpoints are supported.")
+        if values.get("position_embedding_type", "absolute") != "absolute":
+            raise ValueError("only absolute position embeddings are supported.")
+        act_table = _HF_ACTIVATIONS if flavor == "hf" else _GOOGLE_ACTIVATIONS
+        act = values.get("hidden_act", "gelu")
+        if act not in act_table:
+            raise ValueError(f"hidden_act {act!r} is not supported for {flavor} configs.")
+        return cls(
+            vocab_size=values["vocab_size"],
+            hidden_size=values["hidden_size"],
+            num_layers=values["num_hidden_layers"],
+            num_heads=values["num_attention_heads"],
+            intermediate_size=values["intermediate_size"],
+            hidden_act=act_table[act],
+            max_position_embeddings=values.get("max_position_embeddings", 512),
+            type_vocab_size=values.get("type_vocab_size", 2),
+            dropout=values.get("hidden_dropout_prob", 0.1),
+            attention_dropout=values.get("attention_probs_dropout_prob", 0.1),
+            layer_norm_eps=values.get("layer_norm_eps", 1e-12),
+            initializer_range=values.get("initializer_range", 0.02),
+        )
+
+    def to_hf_dict(self):
+        """This config in Hugging Face's config.json keys."""
+        return {
+            "model_type": "bert",
+            "vocab_size": self.vocab_size,
+            "hidden_size": self.hidden_size,
+            "num_hidden_layers": self.num_layers,
+            "num_attention_heads": self.num_heads,
+            "intermediate_size": self.intermediate_size,
+            "hidden_act": _TO_HF_ACTIVATION[self.hidden_act],
+            "max_position_embeddings": self.max_position_embeddings,
+            "type_vocab_size": self.type_vocab_size,
+            "hidden_dropout_prob": self.dropout,
+            "attention_probs_dropout_prob": self.attention_dropout,
+            "layer_norm_eps": self.layer_norm_eps,
+            "initializer_range": self.initializer_range,
+            "position_embedding_type": "absolute",
+            "pad_token_id": 0,
+        }
+
+    def to_json_file(self, path, extra=None):
+        """Writes Hugging Face's config.json layout, atomically.
+
+        Args:
+            path: Destination file.
+            extra: Optional dict of additional keys (task metadata).
+        """
+        values = self.to_hf_dict()
+        values.update(extra or {})
+        write_json_atomic(path, values)
+
+    @classmethod
+    def from_preset(cls, name):
+        """The config of a named preset (see `keras_bert_zoo.list_presets()`)."""
+        return cls(**get_preset(name)["config"])
+
+
+def write_json_atomic(path, values):
+    """Writes `values` as JSON to a temp file beside `path`, then renames it."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(values, f, indent=2, sort_keys=True)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise

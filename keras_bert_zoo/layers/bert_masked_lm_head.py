@@ -1,0 +1,84 @@
+"""Masked-LM head: transform, LayerNorm, and output weights tied to the word embeddings."""
+
+import keras
+from keras import ops
+
+from keras_bert_zoo.layers.activations import hidden_activation
+from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_zoo")
+class BertMaskedLMHead(keras.layers.Layer):
+    """Predicts the words at `masked_lm_positions`.
+
+    Only the P gathered positions go through the [H, V] projection, not all T,
+    which is most of the pretraining head's cost. The projection reuses the
+    encoder's word-embedding table, so this layer is built by the model that
+    owns that table (`BertPretrainer`); its config omits it.
+
+    Args:
+        word_embeddings: The encoder's `keras.layers.Embedding` of words.
+        hidden_act: Transform activation name (as `BertConfig.hidden_act`).
+        layer_norm_eps: LayerNorm epsilon.
+        initializer_range: Stddev of the truncated-normal initializer.
+        **kwargs: Passed to `keras.layers.Layer`.
+    """
+
+    def __init__(self, word_embeddings, hidden_act="gelu_approx", layer_norm_eps=1e-12,
+                 initializer_range=0.02, **kwargs):
+        super().__init__(**kwargs)
+        self.word_embeddings = word_embeddings
+        self.vocab_size = word_embeddings.input_dim
+        self.hidden_size = word_embeddings.output_dim
+        self.hidden_act = hidden_act
+        self.layer_norm_eps = layer_norm_eps
+        self.initializer_range = initializer_range
+        self.transform_dense = keras.layers.Dense(
+            self.hidden_size,
+            kernel_initializer=keras.initializers.TruncatedNormal(stddev=initializer_range),
+            dtype=self.dtype_policy,
+            name="transform",
+        )
+        self.layer_norm = keras.layers.LayerNormalization(
+            epsilon=layer_norm_eps, dtype=self.dtype_policy, name="layer_norm")
+
+    def build(self, sequence_output_shape=None, masked_lm_positions_shape=None):
+        self.transform_dense.build((None, self.hidden_size))
+        self.layer_norm.build((None, self.hidden_size))
+        self.output_bias = self.add_weight(name="output_bias", shape=(self.vocab_size,), initializer="zeros")
+        self.built = True
+
+    def call(self, sequence_output, masked_lm_positions):
+        """Logits [B, P, V] (float32) for `masked_lm_positions` [B, P] of `sequence_output` [B, T, H]."""
+        batch_size, seq_length = ops.shape(sequence_output)[0], ops.shape(sequence_output)[1]
+        num_predictions = ops.shape(masked_lm_positions)[1]
+        offsets = ops.arange(batch_size, dtype="int32")[:, None] * seq_length
+        flat_positions = ops.reshape(ops.cast(masked_lm_positions, "int32") + offsets, (-1,))
+        flat_sequence = ops.reshape(sequence_output, (-1, self.hidden_size))
+        x = ops.take(flat_sequence, flat_positions, axis=0)
+        x = self.layer_norm(hidden_activation(self.hidden_act, self.transform_dense(x)))
+        table = ops.cast(self.word_embeddings.embeddings.value, x.dtype)
+        logits = ops.matmul(x, ops.transpose(table)) + ops.cast(self.output_bias.value, x.dtype)
+        return ops.cast(ops.reshape(logits, (-1, num_predictions, self.vocab_size)), "float32")
+
+    def compute_output_shape(self, sequence_output_shape, masked_lm_positions_shape):
+        return (masked_lm_positions_shape[0], masked_lm_positions_shape[1], self.vocab_size)
+
+    def checkpoint_slices(self):
+        """Names relative to "cls/predictions/"."""
+        return {
+            "transform/dense/kernel": CheckpointSlice(self.transform_dense.kernel),
+            "transform/dense/bias": CheckpointSlice(self.transform_dense.bias),
+            "transform/LayerNorm/gamma": CheckpointSlice(self.layer_norm.gamma),
+            "transform/LayerNorm/beta": CheckpointSlice(self.layer_norm.beta),
+            "output_bias": CheckpointSlice(self.output_bias),
+        }
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "hidden_act": self.hidden_act,
+            "layer_norm_eps": self.layer_norm_eps,
+            "initializer_range": self.initializer_range,
+        })
+        return config

@@ -1,0 +1,93 @@
+"""Multi-head self-attention with one fused query/key/value projection."""
+
+import math
+
+import keras
+from keras import ops
+
+from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice
+
+# Added to the scores of padded keys; exp() of it is exactly 0 in float32.
+_MASKED_SCORE = -1e9
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_zoo")
+class BertSelfAttention(keras.layers.Layer):
+    """BERT self-attention: softmax(QK^T / sqrt(d)) V, then an output projection.
+
+    Query, key and value come from one [H, 3H] matmul instead of three [H, H]
+    ones; checkpoints still see separate query/key/value tensors.
+
+    Args:
+        hidden_size: Model width H.
+        num_heads: Number of heads; must divide `hidden_size`.
+        attention_dropout: Dropout rate on the attention probabilities.
+        initializer_range: Stddev of the truncated-normal initializer.
+        **kwargs: Passed to `keras.layers.Layer`.
+    """
+
+    def __init__(self, hidden_size, num_heads, attention_dropout=0.1, initializer_range=0.02, **kwargs):
+        super().__init__(**kwargs)
+        if hidden_size % num_heads:
+            raise ValueError(f"hidden_size={hidden_size} is not divisible by num_heads={num_heads}.")
+        self.hidden_size = hidden_size
+        self.num_heads = num_heads
+        self.head_size = hidden_size // num_heads
+        self.attention_dropout = attention_dropout
+        self.initializer_range = initializer_range
+        initializer = keras.initializers.TruncatedNormal(stddev=initializer_range)
+        self.qkv_dense = keras.layers.Dense(
+            3 * hidden_size, kernel_initializer=initializer, dtype=self.dtype_policy, name="qkv")
+        self.output_dense = keras.layers.Dense(
+            hidden_size, kernel_initializer=initializer, dtype=self.dtype_policy, name="output")
+        self.probs_dropout = keras.layers.Dropout(
+            attention_dropout, dtype=self.dtype_policy, name="probs_dropout")
+
+    def build(self, x_shape, input_mask_shape=None):
+        self.qkv_dense.build((None, None, self.hidden_size))
+        self.output_dense.build((None, None, self.hidden_size))
+        self.built = True
+
+    def call(self, x, input_mask, training=None):
+        """Attends from every position of `x` [B, T, H] to the unmasked ones.
+
+        Args:
+            x: Hidden states [B, T, H].
+            input_mask: [B, T], 1 for real tokens and 0 for padding.
+            training: Whether dropout is active.
+        """
+        seq_length = ops.shape(x)[1]
+        qkv = ops.reshape(self.qkv_dense(x), (-1, seq_length, 3, self.num_heads, self.head_size))
+        query, key, value = ops.unstack(qkv, 3, axis=2)
+        scores = ops.einsum("btnd,bsnd->bnts", query, key)
+        # Softmax in float32 keeps mixed precision stable.
+        scores = ops.cast(scores, "float32") * (1.0 / math.sqrt(self.head_size))
+        key_is_padding = ops.cast(ops.equal(input_mask, 0), "float32")[:, None, None, :]
+        probs = ops.softmax(scores + key_is_padding * _MASKED_SCORE, axis=-1)
+        probs = self.probs_dropout(ops.cast(probs, self.compute_dtype), training=training)
+        context = ops.einsum("bnts,bsnd->btnd", probs, value)
+        context = ops.reshape(context, (-1, seq_length, self.hidden_size))
+        return self.output_dense(context)
+
+    def compute_output_shape(self, x_shape, input_mask_shape=None):
+        return tuple(x_shape)
+
+    def checkpoint_slices(self):
+        """Names relative to "bert/encoder/layer_N/attention/"."""
+        slices = {}
+        for index, part in enumerate(("query", "key", "value")):
+            slices[f"self/{part}/kernel"] = CheckpointSlice(self.qkv_dense.kernel, index, 3)
+            slices[f"self/{part}/bias"] = CheckpointSlice(self.qkv_dense.bias, index, 3)
+        slices["output/dense/kernel"] = CheckpointSlice(self.output_dense.kernel)
+        slices["output/dense/bias"] = CheckpointSlice(self.output_dense.bias)
+        return slices
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "hidden_size": self.hidden_size,
+            "num_heads": self.num_heads,
+            "attention_dropout": self.attention_dropout,
+            "initializer_range": self.initializer_range,
+        })
+        return config

@@ -1,0 +1,109 @@
+"""One post-LayerNorm BERT transformer layer."""
+
+import keras
+
+from keras_bert_zoo.layers.activations import hidden_activation
+from keras_bert_zoo.layers.bert_self_attention import BertSelfAttention
+from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice, prefixed
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_zoo")
+class BertTransformerBlock(keras.layers.Layer):
+    """Self-attention and feed-forward sublayers, each followed by residual + LayerNorm.
+
+    Args:
+        hidden_size: Model width.
+        num_heads: Attention heads.
+        intermediate_size: Feed-forward width.
+        hidden_act: Feed-forward activation name (see `BertConfig.hidden_act`).
+        dropout: Dropout rate on sublayer outputs.
+        attention_dropout: Dropout rate on attention probabilities.
+        layer_norm_eps: LayerNorm epsilon.
+        initializer_range: Stddev of the truncated-normal initializer.
+        **kwargs: Passed to `keras.layers.Layer`.
+    """
+
+    def __init__(
+        self,
+        hidden_size,
+        num_heads,
+        intermediate_size,
+        hidden_act="gelu_approx",
+        dropout=0.1,
+        attention_dropout=0.1,
+        layer_norm_eps=1e-12,
+        initializer_range=0.02,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.hidden_size = hidden_size
+        self.num_heads = num_heads
+        self.intermediate_size = intermediate_size
+        self.hidden_act = hidden_act
+        self.dropout = dropout
+        self.attention_dropout = attention_dropout
+        self.layer_norm_eps = layer_norm_eps
+        self.initializer_range = initializer_range
+        initializer = keras.initializers.TruncatedNormal(stddev=initializer_range)
+        policy = self.dtype_policy
+        self.attention = BertSelfAttention(
+            hidden_size, num_heads, attention_dropout, initializer_range, dtype=policy, name="attention")
+        self.attention_dropout_layer = keras.layers.Dropout(dropout, dtype=policy, name="attention_dropout")
+        self.attention_layer_norm = keras.layers.LayerNormalization(
+            epsilon=layer_norm_eps, dtype=policy, name="attention_layer_norm")
+        self.intermediate_dense = keras.layers.Dense(
+            intermediate_size, kernel_initializer=initializer, dtype=policy, name="intermediate")
+        self.output_dense = keras.layers.Dense(
+            hidden_size, kernel_initializer=initializer, dtype=policy, name="output")
+        self.output_dropout_layer = keras.layers.Dropout(dropout, dtype=policy, name="output_dropout")
+        self.output_layer_norm = keras.layers.LayerNormalization(
+            epsilon=layer_norm_eps, dtype=policy, name="output_layer_norm")
+
+    def build(self, x_shape, input_mask_shape=None):
+        hidden_shape = (None, None, self.hidden_size)
+        self.attention.build(hidden_shape)
+        self.attention_layer_norm.build(hidden_shape)
+        self.intermediate_dense.build(hidden_shape)
+        self.output_dense.build((None, None, self.intermediate_size))
+        self.output_layer_norm.build(hidden_shape)
+        self.built = True
+
+    def call(self, x, input_mask, training=None):
+        """Transforms `x` [B, T, H]; `input_mask` [B, T] marks real tokens with 1."""
+        attended = self.attention(x, input_mask, training=training)
+        x = self.attention_layer_norm(x + self.attention_dropout_layer(attended, training=training))
+        hidden = hidden_activation(self.hidden_act, self.intermediate_dense(x))
+        output = self.output_dropout_layer(self.output_dense(hidden), training=training)
+        return self.output_layer_norm(x + output)
+
+    def compute_output_shape(self, x_shape, input_mask_shape=None):
+        return tuple(x_shape)
+
+    def checkpoint_slices(self):
+        """Names relative to "bert/encoder/layer_N/"."""
+        slices = prefixed("attention/", self.attention.checkpoint_slices())
+        slices.update({
+            "attention/output/LayerNorm/gamma": CheckpointSlice(self.attention_layer_norm.gamma),
+            "attention/output/LayerNorm/beta": CheckpointSlice(self.attention_layer_norm.beta),
+            "intermediate/dense/kernel": CheckpointSlice(self.intermediate_dense.kernel),
+            "intermediate/dense/bias": CheckpointSlice(self.intermediate_dense.bias),
+            "output/dense/kernel": CheckpointSlice(self.output_dense.kernel),
+            "output/dense/bias": CheckpointSlice(self.output_dense.bias),
+            "output/LayerNorm/gamma": CheckpointSlice(self.output_layer_norm.gamma),
+            "output/LayerNorm/beta": CheckpointSlice(self.output_layer_norm.beta),
+        })
+        return slices
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "hidden_size": self.hidden_size,
+            "num_heads": self.num_heads,
+            "intermediate_size": self.intermediate_size,
+            "hidden_act": self.hidden_act,
+            "dropout": self.dropout,
+            "attention_dropout": self.attention_dropout,
+            "layer_norm_eps": self.layer_norm_eps,
+            "initializer_range": self.initializer_range,
+        })
+        return config

@@ -1,0 +1,60 @@
+"""Sentence (pair) classification on the pooled [CLS] vector."""
+
+import keras
+
+from keras_bert_zoo.layers import BertClassificationHead
+from keras_bert_zoo.models.bert_encoder import encoder_inputs
+from keras_bert_zoo.models.bert_task_model import BertTaskModel
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_zoo")
+class BertClassifier(BertTaskModel):
+    """Classifies a text or text pair from the encoder's pooled output.
+
+    Outputs `logits` [B, C] (float32). With `num_classes=1` the single logit is
+    a sigmoid score, trained with binary cross-entropy; see `default_loss`.
+
+    Args:
+        encoder: A `BertEncoder` (exposed as `.encoder`).
+        num_classes: Number of classes C (1: binary with one sigmoid logit).
+        dropout: Dropout on the pooled output; defaults to the encoder's rate.
+        label_names: Optional class names, kept for export and predictions
+            (two names when num_classes is 1).
+        **kwargs: Passed to `keras.Model`.
+    """
+
+    task = "classifier"
+
+    def __init__(self, encoder, num_classes=2, dropout=None, label_names=None, **kwargs):
+        self.encoder = encoder
+        self.num_classes = num_classes
+        self.dropout = encoder.config.dropout if dropout is None else dropout
+        self.label_names = checked_label_names(label_names, max(num_classes, 2))
+        self.classifier_head = BertClassificationHead(
+            num_classes, self.dropout, encoder.config.initializer_range, dtype=encoder.dtype_policy,
+            name="classifier_head")
+        inputs = encoder_inputs()
+        pooled = encoder(inputs)["pooled_output"]
+        super().__init__(inputs=inputs, outputs={"logits": self.classifier_head(pooled)}, **kwargs)
+
+    def default_loss(self):
+        """Binary cross-entropy for one logit, sparse categorical cross-entropy otherwise."""
+        if self.num_classes == 1:
+            return keras.losses.BinaryCrossentropy(from_logits=True)
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def head_slices(self):
+        return self.classifier_head.checkpoint_slices()
+
+    def head_config(self):
+        return {"num_classes": self.num_classes, "dropout": self.dropout, "label_names": self.label_names}
+
+
+def checked_label_names(label_names, expected):
+    """`label_names` as a list of `expected` strings, or None."""
+    if label_names is None:
+        return None
+    names = [str(name) for name in label_names]
+    if len(names) != expected:
+        raise ValueError(f"label_names has {len(names)} names; the head needs {expected}.")
+    return names

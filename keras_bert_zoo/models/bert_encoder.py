@@ -1,0 +1,99 @@
+"""The BERT encoder: embeddings, transformer layers and pooler."""
+
+import keras
+
+from keras_bert_zoo.config import BertConfig
+from keras_bert_zoo.layers import BertEmbeddings, BertPooler, BertTransformerBlock
+from keras_bert_zoo.layers.checkpoint_slice import prefixed
+from keras_bert_zoo.models.pretrained_model import PretrainedModel
+
+INPUT_NAMES = ("input_word_ids", "input_mask", "input_type_ids")
+
+
+def encoder_inputs():
+    """Fresh symbolic int32 [B, T] inputs named as the encoder expects."""
+    return {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in INPUT_NAMES}
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_zoo")
+class BertEncoder(PretrainedModel, keras.Model):
+    """BERT's transformer encoder.
+
+    Takes a dict of int32 [B, T] tensors `input_word_ids`, `input_mask` (1 for
+    real tokens) and `input_type_ids`, and returns a dict with
+    `sequence_output` [B, T, H], `pooled_output` [B, H] and `encoder_outputs`
+    (a list with each layer's [B, T, H] output).
+
+    Args:
+        config: A `BertConfig` (or its dict form).
+        dtype: Optional Keras dtype policy, such as "mixed_bfloat16".
+        **kwargs: Passed to `keras.Model` (name, trainable).
+    """
+
+    task = "encoder"
+
+    def __init__(self, config, dtype=None, **kwargs):
+        if isinstance(config, dict):
+            config = BertConfig.from_dict(config)
+        self.embeddings = BertEmbeddings(
+            vocab_size=config.vocab_size,
+            hidden_size=config.hidden_size,
+            max_position_embeddings=config.max_position_embeddings,
+            type_vocab_size=config.type_vocab_size,
+            dropout=config.dropout,
+            layer_norm_eps=config.layer_norm_eps,
+            initializer_range=config.initializer_range,
+            dtype=dtype,
+            name="embeddings",
+        )
+        self.transformer_layers = [
+            BertTransformerBlock(
+                hidden_size=config.hidden_size,
+                num_heads=config.num_heads,
+                intermediate_size=config.intermediate_size,
+                hidden_act=config.hidden_act,
+                dropout=config.dropout,
+                attention_dropout=config.attention_dropout,
+                layer_norm_eps=config.layer_norm_eps,
+                initializer_range=config.initializer_range,
+                dtype=dtype,
+                name=f"transformer_layer_{i}",
+            )
+            for i in range(config.num_layers)
+        ]
+        self.pooler = BertPooler(config.hidden_size, config.initializer_range, dtype=dtype, name="pooler")
+
+        inputs = encoder_inputs()
+        x = self.embeddings(inputs["input_word_ids"], inputs["input_type_ids"])
+        layer_outputs = []
+        for layer in self.transformer_layers:
+            x = layer(x, inputs["input_mask"])
+            layer_outputs.append(x)
+        outputs = {"sequence_output": x, "pooled_output": self.pooler(x), "encoder_outputs": layer_outputs}
+        super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
+        self.config = config
+
+    @classmethod
+    def build_from_config(cls, config, dtype=None):
+        return cls(config, dtype=dtype)
+
+    def checkpoint_slices(self):
+        slices = prefixed("bert/embeddings/", self.embeddings.checkpoint_slices())
+        for i, layer in enumerate(self.transformer_layers):
+            slices.update(prefixed(f"bert/encoder/layer_{i}/", layer.checkpoint_slices()))
+        slices.update(prefixed("bert/pooler/", self.pooler.checkpoint_slices()))
+        return slices
+
+    def get_config(self):
+        return {
+            "config": self.config.to_dict(),
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["dtype"] = keras.dtype_policies.deserialize(config.get("dtype"))
+        return cls(**config)

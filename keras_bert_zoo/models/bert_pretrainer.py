@@ -1,0 +1,53 @@
+"""BERT with its pretraining heads: masked LM and next-sentence prediction."""
+
+import keras
+
+from keras_bert_zoo.layers import BertClassificationHead, BertMaskedLMHead
+from keras_bert_zoo.layers.checkpoint_slice import prefixed
+from keras_bert_zoo.models.bert_encoder import INPUT_NAMES, encoder_inputs
+from keras_bert_zoo.models.bert_task_model import BertTaskModel
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_zoo")
+class BertPretrainer(BertTaskModel):
+    """Masked-LM and next-sentence heads over a `BertEncoder`.
+
+    Inputs: the encoder's three int32 [B, T] tensors plus `masked_lm_positions`
+    [B, P]. Outputs: `mlm_logits` [B, P, V] and `nsp_logits` [B, 2], float32.
+    The MLM output weights are the encoder's word embeddings.
+
+    Args:
+        encoder: The `BertEncoder` to pretrain (exposed as `.encoder`).
+        **kwargs: Passed to `keras.Model`.
+    """
+
+    task = "pretrainer"
+
+    def __init__(self, encoder, **kwargs):
+        config = encoder.config
+        self.encoder = encoder
+        self.masked_lm_head = BertMaskedLMHead(
+            encoder.embeddings.word_embeddings,
+            hidden_act=config.hidden_act,
+            layer_norm_eps=config.layer_norm_eps,
+            initializer_range=config.initializer_range,
+            dtype=encoder.dtype_policy,
+            name="masked_lm_head",
+        )
+        self.next_sentence_head = BertClassificationHead(
+            2, initializer_range=config.initializer_range, dtype=encoder.dtype_policy,
+            name="next_sentence_head")
+
+        inputs = encoder_inputs()
+        inputs["masked_lm_positions"] = keras.Input(shape=(None,), dtype="int32", name="masked_lm_positions")
+        encoded = encoder({name: inputs[name] for name in INPUT_NAMES})
+        outputs = {
+            "mlm_logits": self.masked_lm_head(encoded["sequence_output"], inputs["masked_lm_positions"]),
+            "nsp_logits": self.next_sentence_head(encoded["pooled_output"]),
+        }
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+    def head_slices(self):
+        slices = prefixed("cls/predictions/", self.masked_lm_head.checkpoint_slices())
+        slices.update(prefixed("cls/seq_relationship/", self.next_sentence_head.checkpoint_slices()))
+        return slices

@@ -1,0 +1,42 @@
+"""Per-token classification (NER tagging) on the sequence output."""
+
+import keras
+
+from keras_bert_zoo.layers import BertClassificationHead
+from keras_bert_zoo.models.bert_classifier import checked_label_names
+from keras_bert_zoo.models.bert_encoder import encoder_inputs
+from keras_bert_zoo.models.bert_task_model import BertTaskModel
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_zoo")
+class BertTokenClassifier(BertTaskModel):
+    """Tags every token: outputs `logits` [B, T, C] (float32).
+
+    Args:
+        encoder: A `BertEncoder` (exposed as `.encoder`).
+        num_classes: Number of tags C.
+        dropout: Dropout on the sequence output; defaults to the encoder's rate.
+        label_names: Optional tag names ("O", "B-PER", ...).
+        **kwargs: Passed to `keras.Model`.
+    """
+
+    task = "token_classifier"
+    uses_pooler = False
+
+    def __init__(self, encoder, num_classes=2, dropout=None, label_names=None, **kwargs):
+        self.encoder = encoder
+        self.num_classes = num_classes
+        self.dropout = encoder.config.dropout if dropout is None else dropout
+        self.label_names = checked_label_names(label_names, num_classes)
+        self.classifier_head = BertClassificationHead(
+            num_classes, self.dropout, encoder.config.initializer_range, dtype=encoder.dtype_policy,
+            name="classifier_head")
+        inputs = encoder_inputs()
+        sequence = encoder(inputs)["sequence_output"]
+        super().__init__(inputs=inputs, outputs={"logits": self.classifier_head(sequence)}, **kwargs)
+
+    def head_slices(self):
+        return self.classifier_head.checkpoint_slices()
+
+    def head_config(self):
+        return {"num_classes": self.num_classes, "dropout": self.dropout, "label_names": self.label_names}

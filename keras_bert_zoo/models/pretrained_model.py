@@ -1,0 +1,118 @@
+"""from_pretrained / save_pretrained, shared by the encoder and every task model."""
+
+import logging
+import os
+import shutil
+import tempfile
+
+from keras_bert_zoo.convert import read_checkpoint, write_hf_directory
+from keras_bert_zoo.models.checkpoint_weights import assign_checkpoint_values, checkpoint_values
+
+logger = logging.getLogger("keras_bert_zoo")
+
+
+class PretrainedModel:
+    """Mixin for Keras models that load and save BERT checkpoints.
+
+    Subclasses set `task` and implement `build_from_config`; models with a
+    head implement `head_slices` and `head_config`.
+    """
+
+    task = None
+    # Whether outputs depend on the pooler; HF drops it from token and span models.
+    uses_pooler = True
+
+    @classmethod
+    def build_from_config(cls, config, dtype=None, **head_kwargs):
+        """A freshly initialized model for the encoder config `config`."""
+        raise NotImplementedError
+
+    def checkpoint_slices(self):
+        """All weights of the model, as Google checkpoint name -> CheckpointSlice."""
+        slices = self.encoder.checkpoint_slices()
+        slices.update(self.head_slices())
+        return slices
+
+    def head_slices(self):
+        """The weights outside the encoder, as name -> CheckpointSlice."""
+        return {}
+
+    def head_config(self):
+        """JSON-able keyword arguments that rebuild this model's head."""
+        return {}
+
+    @classmethod
+    def from_pretrained(cls, path_or_preset, dtype=None, **head_kwargs):
+        """Builds the model and loads a checkpoint into it.
+
+        Args:
+            path_or_preset: A Hugging Face BERT directory, a google-research/bert
+                directory or checkpoint prefix, a keras-hub BertBackbone preset
+                directory, a `save_pretrained` directory, or a preset name.
+            dtype: Optional Keras dtype policy ("mixed_bfloat16", ...).
+            **head_kwargs: Head arguments (num_classes, ...). They override
+                those saved with a checkpoint of the same task.
+
+        Returns:
+            The model. Encoder weights must all be present. Head weights load
+            when the checkpoint has them for this task; otherwise the head keeps
+            its fresh initialization and a warning says so.
+        """
+        checkpoint = read_checkpoint(path_or_preset)
+        same_task = checkpoint.task == cls.task
+        kwargs = dict(checkpoint.head_config) if same_task else {}
+        kwargs.update(head_kwargs)
+        model = cls.build_from_config(checkpoint.config, dtype=dtype, **kwargs)
+        encoder = model if cls.task == "encoder" else model.encoder
+        slices = encoder.checkpoint_slices()
+        pooler = {name: slices.pop(name) for name in list(slices) if name.startswith("bert/pooler/")}
+        assign_checkpoint_values(slices, checkpoint.weights, checkpoint.source)
+        if not assign_checkpoint_values(pooler, checkpoint.weights, checkpoint.source, required=False):
+            if cls.uses_pooler:
+                logger.warning("%s has no pooler weights; the pooler is freshly initialized.", checkpoint.source)
+        head = model.head_slices()
+        if head:
+            loaded = checkpoint.task in (None, cls.task) and assign_checkpoint_values(
+                head, checkpoint.weights, checkpoint.source, required=False)
+            if not loaded:
+                logger.warning("%s has no %s head weights; the head is freshly initialized.",
+                               checkpoint.source, cls.__name__)
+        return model
+
+    def save_pretrained(self, directory, tokenizer=None):
+        """Writes config.json + model.safetensors (Hugging Face layout), atomically.
+
+        transformers can load the result (BertModel, BertForPreTraining,
+        BertForSequenceClassification, ...), and so can `from_pretrained`.
+
+        Args:
+            directory: Target directory; replaced if it exists.
+            tokenizer: Optional `BertTokenizer` whose vocab is saved beside.
+        """
+        directory = os.path.abspath(directory)
+        parent = os.path.dirname(directory)
+        os.makedirs(parent, exist_ok=True)
+        staging = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(directory)}.tmp-")
+        try:
+            encoder = self if self.task == "encoder" else self.encoder
+            write_hf_directory(
+                staging, encoder.config, checkpoint_values(self.checkpoint_slices()), self.task,
+                self.head_config())
+            if tokenizer is not None:
+                tokenizer.save_pretrained(staging)
+            _replace_directory(staging, directory)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+
+def _replace_directory(staging, directory):
+    """Renames `staging` to `directory`, moving an old `directory` out of the way first."""
+    if not os.path.exists(directory):
+        os.replace(staging, directory)
+        return
+    retired = tempfile.mkdtemp(dir=os.path.dirname(directory), prefix=f".{os.path.basename(directory)}.old-")
+    os.rmdir(retired)
+    os.replace(directory, retired)
+    os.replace(staging, directory)
+    shutil.rmtree(retired, ignore_errors=True)

@@ -1,0 +1,79 @@
+"""RE2 character classes that reproduce the reference BERT tokenizer's Python predicates.
+
+The reference tokenizer (google-research tokenization.py and its HF port)
+classifies characters with Python's `unicodedata`. Deriving the regex classes
+from the same `unicodedata` keeps the in-graph tokenizer in step with the
+reference for every code point, whatever Unicode tables RE2 or ICU ship.
+"""
+
+import functools
+import sys
+import unicodedata
+
+# Ranges that the reference treats as CJK ideographs (each becomes its own word).
+CJK_RANGES = (
+    (0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
+    (0x2B740, 0x2B81F), (0x2B820, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F),
+)
+# Everything the fast path may see: printable ASCII and \t \n \r.
+ASCII_PATTERN = r"[\t\n\r\x20-\x7e]*"
+
+
+def _is_punctuation(char, category):
+    code = ord(char)
+    if 33 <= code <= 47 or 58 <= code <= 64 or 91 <= code <= 96 or 123 <= code <= 126:
+        return True
+    return category.startswith("P")
+
+
+def _to_class(codes):
+    """An RE2 class "[...]" matching exactly the sorted code points `codes`."""
+    parts = []
+    start = previous = None
+    for code in codes:
+        if previous is not None and code == previous + 1:
+            previous = code
+            continue
+        if start is not None:
+            parts.append((start, previous))
+        start = previous = code
+    if start is not None:
+        parts.append((start, previous))
+    text = "".join(r"\x{%X}" % a if a == b else r"\x{%X}-\x{%X}" % (a, b) for a, b in parts)
+    return "[" + text + "]"
+
+
+@functools.lru_cache(maxsize=None)
+def char_classes():
+    """Returns a dict of RE2 classes: control, whitespace, punctuation, cjk, nonspacing_mark.
+
+    - control: removed before anything else (NUL, U+FFFD, and every "C*"
+      category except \\t \\n \\r, as HF's `_is_control`).
+    - whitespace: word separators (HF's `_is_whitespace` plus what Python's
+      `str.split()` splits on).
+    - punctuation: split off as one-character words.
+    - cjk: surrounded by spaces.
+    - nonspacing_mark: accents (Mn) stripped after NFD when lower-casing.
+    """
+    control, whitespace, punctuation, marks = [], [], [], []
+    for code in range(sys.maxunicode + 1):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        char = chr(code)
+        category = unicodedata.category(char)
+        if char not in "\t\n\r" and (category.startswith("C") or code == 0xFFFD):
+            control.append(code)
+        elif char in " \t\n\r" or category == "Zs" or char.isspace():
+            whitespace.append(code)
+        elif _is_punctuation(char, category):
+            punctuation.append(code)
+        elif category == "Mn":
+            marks.append(code)
+    cjk = "[" + "".join(r"\x{%X}-\x{%X}" % r for r in CJK_RANGES) + "]"
+    return {
+        "control": _to_class(control),
+        "whitespace": _to_class(whitespace),
+        "punctuation": _to_class(punctuation),
+        "cjk": cjk,
+        "nonspacing_mark": _to_class(marks),
+    }

@@ -1,0 +1,175 @@
+"""In-graph BERT tokenizer that reproduces the reference tokenizer's ids."""
+
+import json
+import os
+
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+from keras_bert_zoo.text.bert_char_classes import ASCII_PATTERN, char_classes
+from keras_bert_zoo.text.vocab_files import locate_vocab, read_vocab, vocab_is_lower_case
+
+
+class BertTokenizer(tf.Module):
+    """WordPiece tokenizer built from TF and tf-text ops, for tf.data and SavedModels.
+
+    Its ids equal those of the reference BERT tokenizer (Hugging Face's Python
+    `BertTokenizer`, the port of google-research's tokenization.py): control
+    characters are dropped, CJK ideographs and punctuation become words, and
+    lower-casing strips accents by NFD. Pure printable-ASCII texts, the bulk of
+    most corpora, take tf-text's FastBertTokenizer, which is exact on ASCII.
+    Other texts are normalized with ops that follow Python's `str.lower`,
+    `unicodedata` categories and NFC/NFD, then split and WordPiece'd. Invalid
+    UTF-8 is read with U+FFFD replacement, which the reference drops.
+
+    Unlike HF's default, "[SEP]" or "[CLS]" typed inside a text are ordinary
+    characters (as in google-research's tokenizer), so user text can't inject
+    segment boundaries.
+
+    Args:
+        vocab_file: Path of a vocab.txt (one token per line), or a list of tokens.
+        lower_case: Whether to lower-case and strip accents (uncased models).
+        max_chars_per_word: Longer words become [UNK] (100, as HF; Google's is 200).
+    """
+
+    def __init__(self, vocab_file, lower_case=True, max_chars_per_word=100):
+        super().__init__(name="bert_tokenizer")
+        if isinstance(vocab_file, (list, tuple)):
+            self.vocab = list(vocab_file)
+            self.vocab_file = None
+        else:
+            self.vocab_file = os.fspath(vocab_file)
+            self.vocab = read_vocab(self.vocab_file)
+        self.lower_case = bool(lower_case)
+        self.max_chars_per_word = max_chars_per_word
+        token_ids = {token: i for i, token in enumerate(self.vocab)}
+        self.pad_id = token_ids["[PAD]"]
+        self.unk_id = token_ids["[UNK]"]
+        self.cls_id = token_ids["[CLS]"]
+        self.sep_id = token_ids["[SEP]"]
+        self.mask_id = token_ids["[MASK]"]
+        self._classes = char_classes()
+        self._ascii_tokenizer = tf_text.FastBertTokenizer(
+            vocab=self.vocab,
+            token_out_type=tf.int32,
+            lower_case_nfd_strip_accents=self.lower_case,
+            max_bytes_per_word=max_chars_per_word,  # One byte per character in ASCII.
+        )
+        self._wordpiece = tf_text.FastWordpieceTokenizer(
+            vocab=self.vocab,
+            token_out_type=tf.int32,
+            no_pretokenization=True,
+            max_bytes_per_word=4 * max_chars_per_word,  # The character limit is applied before.
+        )
+
+    @property
+    def vocab_size(self):
+        return len(self.vocab)
+
+    @classmethod
+    def from_pretrained(cls, path_or_preset, lower_case=None, **kwargs):
+        """The tokenizer of a checkpoint directory, preset name or vocab file.
+
+        Args:
+            path_or_preset: Anything `BertEncoder.from_pretrained` reads, or a vocab file.
+            lower_case: Overrides the casing the checkpoint states; if neither
+                says, an uncased vocab (no upper-case tokens) means True.
+            **kwargs: Passed to the constructor.
+        """
+        vocab_file, stated = locate_vocab(path_or_preset)
+        if lower_case is None:
+            lower_case = stated if stated is not None else vocab_is_lower_case(read_vocab(vocab_file))
+        return cls(vocab_file, lower_case=lower_case, **kwargs)
+
+    def save_pretrained(self, directory):
+        """Writes vocab.txt and a transformers-style tokenizer_config.json into `directory`."""
+        os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, "vocab.txt"), "w", encoding="utf-8") as f:
+            f.write("".join(token + "\n" for token in self.vocab))
+        with open(os.path.join(directory, "tokenizer_config.json"), "w", encoding="utf-8") as f:
+            json.dump({"do_lower_case": self.lower_case, "tokenizer_class": "BertTokenizer",
+                       "model_max_length": 512}, f, indent=2)
+
+    def token_to_id(self, token):
+        return self.vocab.index(token)
+
+    def id_to_token(self, token_id):
+        return self.vocab[token_id]
+
+    def words(self, texts):
+        """Normalizes and splits texts [B] into words, as the reference's BasicTokenizer.
+
+        Returns:
+            A RaggedTensor [B, (words)] of UTF-8 strings.
+        """
+        classes = self._classes
+        texts = tf.strings.unicode_transcode(
+            texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD)
+        texts = tf.strings.regex_replace(texts, classes["control"], "")
+        texts = tf.strings.regex_replace(texts, classes["cjk"], r" \0 ")
+        texts = tf_text.normalize_utf8(texts, "NFC")
+        if self.lower_case:
+            # ICU's full lower-casing, like Python's str.lower (final sigma included).
+            texts = tf.strings.lower(texts, encoding="utf-8")
+            texts = tf_text.normalize_utf8(texts, "NFD")
+            texts = tf.strings.regex_replace(texts, classes["nonspacing_mark"], "")
+        texts = tf.strings.regex_replace(texts, classes["punctuation"], r" \0 ")
+        texts = tf.strings.regex_replace(texts, classes["whitespace"], " ")
+        # Only ASCII spaces remain as separators; split() drops the empty words.
+        return tf.strings.split(texts)
+
+    def tokenize(self, texts):
+        """WordPiece ids of texts, without special tokens.
+
+        Args:
+            texts: A string or a [B] batch of strings (list, array or tensor).
+
+        Returns:
+            int32 ids: a RaggedTensor [B, (tokens)], or a 1-D tensor for one string.
+        """
+        texts = tf.convert_to_tensor(texts, tf.string)
+        if texts.shape.rank == 0:
+            return self.tokenize(texts[None])[0]
+        is_ascii = tf.cast(tf.strings.regex_full_match(texts, ASCII_PATTERN), tf.int32)
+        positions = tf.dynamic_partition(tf.range(tf.size(texts)), is_ascii, 2)
+        other_texts, ascii_texts = tf.dynamic_partition(texts, is_ascii, 2)
+        ids = tf.concat([self._tokenize_unicode(other_texts), self._ascii_tokenizer.tokenize(ascii_texts)], 0)
+        return tf.gather(ids, tf.math.invert_permutation(tf.concat(positions, 0)))
+
+    def _tokenize_unicode(self, texts):
+        words = self.words(texts)
+        too_long = tf.strings.length(words.flat_values, unit="UTF8_CHAR") > self.max_chars_per_word
+        words = words.with_flat_values(tf.where(too_long, "[UNK]", words.flat_values))
+        return self._wordpiece.tokenize(words).merge_dims(1, 2)
+
+    def __call__(self, texts, text_pairs=None, max_length=128):
+        """Packs texts (and pairs) as [CLS] a [SEP] (b [SEP]) into fixed-length model inputs.
+
+        Pairs too long for `max_length` are truncated longest-first, as the
+        reference `_truncate_seq_pair`.
+
+        Args:
+            texts: [B] strings.
+            text_pairs: Optional [B] second segments.
+            max_length: Output length T.
+
+        Returns:
+            Dict of int32 [B, T] `input_word_ids`, `input_mask`, `input_type_ids`.
+        """
+        segments = [self.tokenize(texts)]
+        if text_pairs is not None:
+            segments.append(self.tokenize(text_pairs))
+        budget = max_length - 1 - len(segments)
+        if budget < len(segments):
+            raise ValueError(f"max_length={max_length} leaves no room for tokens after [CLS]/[SEP].")
+        segments = tf_text.RoundRobinTrimmer(budget).trim(segments)
+        ids, type_ids = tf_text.combine_segments(
+            segments, start_of_sequence_id=self.cls_id, end_of_segment_id=self.sep_id)
+        word_ids, mask = tf_text.pad_model_inputs(ids, max_length, pad_value=self.pad_id)
+        type_ids, _ = tf_text.pad_model_inputs(type_ids, max_length, pad_value=0)
+        return {
+            "input_word_ids": tf.cast(word_ids, tf.int32),
+            "input_mask": tf.cast(mask, tf.int32),
+            "input_type_ids": tf.cast(type_ids, tf.int32),
+        }
+

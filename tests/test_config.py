@@ -1,0 +1,85 @@
+import json
+import re
+
+import pytest
+
+import keras_bert_zoo as kbz
+from keras_bert_zoo.config import get_preset
+
+
+def _write(path, values):
+    path.write_text(json.dumps(values))
+    return str(path)
+
+
+GOOGLE_BASE = {
+    "attention_probs_dropout_prob": 0.1, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
+    "hidden_size": 768, "initializer_range": 0.02, "intermediate_size": 3072,
+    "max_position_embeddings": 512, "num_attention_heads": 12, "num_hidden_layers": 12,
+    "type_vocab_size": 2, "vocab_size": 30522,
+}
+
+
+def test_google_gelu_means_tanh(tmp_path):
+    config = kbz.BertConfig.from_json_file(_write(tmp_path / "bert_config.json", GOOGLE_BASE))
+    assert config.hidden_act == "gelu_approx"
+    assert (config.num_layers, config.num_heads, config.hidden_size) == (12, 12, 768)
+    assert config.layer_norm_eps == 1e-12
+
+
+@pytest.mark.parametrize("act,expected", [("gelu", "gelu"), ("gelu_new", "gelu_approx"),
+                                          ("gelu_pytorch_tanh", "gelu_approx"), ("relu", "relu")])
+def test_hf_activation_names(tmp_path, act, expected):
+    values = dict(GOOGLE_BASE, model_type="bert", hidden_act=act, layer_norm_eps=1e-12)
+    config = kbz.BertConfig.from_json_file(_write(tmp_path / "config.json", values))
+    assert config.hidden_act == expected
+
+
+def test_minilm_config(minilm_dir):
+    config = kbz.BertConfig.from_json_file(f"{minilm_dir}/config.json")
+    assert (config.num_layers, config.hidden_size, config.num_heads, config.hidden_act) == (6, 384, 12, "gelu")
+
+
+@pytest.mark.parametrize("act", ["gelu", "gelu_approx"])
+def test_json_round_trip_keeps_activation(tmp_path, act):
+    config = kbz.BertConfig(vocab_size=100, hidden_size=32, num_layers=2, num_heads=4,
+                            intermediate_size=64, hidden_act=act)
+    config.to_json_file(str(tmp_path / "config.json"))
+    assert kbz.BertConfig.from_json_file(str(tmp_path / "config.json")) == config
+
+
+def test_presets():
+    names = kbz.list_presets()
+    assert names[:4] == ["bert_tiny_uncased", "bert_mini_uncased", "bert_small_uncased", "bert_medium_uncased"]
+    assert {"bert_base_uncased", "bert_base_cased", "bert_large_uncased", "bert_large_cased",
+            "bert_base_multilingual_cased", "bert_base_chinese"} <= set(names)
+    tiny = kbz.BertConfig.from_preset("bert_tiny_uncased")
+    assert (tiny.num_layers, tiny.hidden_size, tiny.num_heads, tiny.intermediate_size) == (2, 128, 2, 512)
+    large = kbz.BertConfig.from_preset("bert_large_cased")
+    assert (large.num_layers, large.hidden_size, large.vocab_size) == (24, 1024, 28996)
+    assert kbz.BertConfig.from_preset("bert_base_chinese").vocab_size == 21128
+    assert get_preset("bert_base_multilingual_cased")["lower_case"] is False
+    with pytest.raises(ValueError, match="Unknown preset 'bert_huge'.*bert_tiny_uncased"):
+        kbz.BertConfig.from_preset("bert_huge")
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("hidden_size", 10 ** 9, "hidden_size"),
+    ("vocab_size", 0, "vocab_size"),
+    ("num_layers", 100000, "num_layers"),
+    ("num_heads", 5, "not divisible"),
+    ("hidden_act", "swishy", "hidden_act"),
+    ("dropout", 1.5, "dropout"),
+])
+def test_invalid_values_are_rejected(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        kbz.BertConfig(**{field: value})
+
+
+def test_bad_json_names_file(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match=re.escape(str(path))):
+        kbz.BertConfig.from_json_file(str(path))
+    with pytest.raises(ValueError, match="c2.json lacks the required key 'hidden_size'"):
+        kbz.BertConfig.from_json_file(_write(tmp_path / "c2.json", {"vocab_size": 10}))

@@ -1,0 +1,209 @@
+"""Token-id parity of BertTokenizer with the reference (HF's Python port of tokenization.py)."""
+
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from transformers.models.bert.tokenization_bert_legacy import BertTokenizerLegacy
+
+import keras_bert_zoo as kbz
+from conftest import write_vocab
+
+TEXTS = [
+    "Hello, world! This is BERT.",
+    "Café crème brûlée, naïve façade — déjà vu.",
+    "ÀÉÎÕÜ àéîõü ÇÑ çñ Ångström Øresund Straße ẞIG İstanbul ΟΔΟΣ ΣΑΣ",
+    "東京タワーは日本の首都にあります。中文字符测试，繁體字。",
+    "한국어 문장입니다. ภาษาไทย. हिन्दी भाषा. العربية لغة. עברית.",
+    "Emoji: 😀🎉👍🏽 👩‍👩‍👧 ❤️ and symbols ©®™ € £ ¥ § ¶ ° ± × ÷",
+    "Control\x00chars\x07here\x1b[0m and zero\u200bwidth\u200d joiner\ufeffBOM \ufffd",
+    "Tabs\tand\nnewlines\r\nand\u00a0nbsp\u2003em-space\u3000ideographic\u2028line\u2029para",
+    "Supercalifragilisticexpialidocious " + "a" * 99 + " " + "b" * 100 + " " + "c" * 101 + " " + "é" * 101,
+    "Punctuation!!! ... ?! \"quotes\" 'single' (paren) [brackets] {braces} <angle> «guillemets» „low“ ‘curly’",
+    "Ellipsis… fullwidth ＡＢＣ１２３ ligature ﬁne ﬂow ﬀ ½ ² ℌ Ⅻ ㎏ ｶﾀｶﾅ",
+    "Decomposed: e\u0301 a\u0300 n\u0303 o\u0308 and composed é à ñ ö; Ǆ ǅ ǆ Ǉ",
+    "URLs https://example.com/path?q=1&x=y#frag emails someone@example.org #hashtag @user",
+    "Numbers 3.14159, 1,000,000, -42, 2^10, 10%, $5.99, 50¢",
+    "Mixed CJK and latin: BERT在2018年发布。Transformers库很受欢迎!",
+    "",
+    "   ",
+    "\x00\x01\x02",
+    "I'm can't won't they're y'all o'clock rock'n'roll",
+    "Ελληνικά κείμενα, Русский текст, Українська мова, Ꙋ",
+    "Tiếng Việt có dấu: Hà Nội, Thành phố Hồ Chí Minh, người Việt",
+    "Dingbats ✂✈☎ arrows ←↑→↓ math ∑∫√∞≠≤ box ┌─┐ music ♪♫",
+    "[CLS] and [SEP] typed by a user stay text, as [MASK] does.",
+]
+PAIRS = [
+    ("How old is the universe?", "About 13.8 billion years, according to the Planck mission."),
+    ("Short", "A much longer second segment that will need truncation because it goes on and on " * 3),
+    ("A much longer first segment that will need truncation because it goes on and on " * 3, "Short"),
+    ("Équilibré " * 20, "équilibré " * 20),
+    ("中文问题？", "答案在这里。"),
+]
+
+
+def _vocab_for(texts, reference_basic):
+    """A vocab holding each word, character and ##character of `texts`, so ids discriminate."""
+    tokens = []
+    for text in texts:
+        for word in reference_basic.tokenize(text):
+            tokens += [word, word[:3], "##" + word[3:6]] + list(word) + ["##" + c for c in word]
+    return tokens
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["uncased", "cased"])
+def tokenizers(request, tmp_path_factory):
+    lower = request.param
+    from transformers.models.bert.tokenization_bert_legacy import BasicTokenizer
+
+    basic = BasicTokenizer(do_lower_case=lower)
+    vocab = write_vocab(tmp_path_factory.mktemp("vocab") / "vocab.txt",
+                        _vocab_for(TEXTS + [t for pair in PAIRS for t in pair], basic))
+    reference = BertTokenizerLegacy(vocab, do_lower_case=lower, split_special_tokens=True)
+    return reference, kbz.BertTokenizer(vocab, lower_case=lower)
+
+
+def _reference_ids(reference, text):
+    # transformers 5's tokenize() ignores split_special_tokens for this class; _tokenize honours it.
+    return reference.convert_tokens_to_ids(reference._tokenize(text, split_special_tokens=True))
+
+
+def test_ids_match_reference(tokenizers):
+    reference, ours = tokenizers
+    got = ours.tokenize(TEXTS).to_list()
+    for text, ids in zip(TEXTS, got):
+        assert ids == _reference_ids(reference, text), repr(text)
+    assert sum(len(ids) for ids in got) > 300
+    assert len({i for ids in got for i in ids}) > 100  # The vocab really discriminates.
+
+
+def test_each_text_alone_matches_batch(tokenizers):
+    _, ours = tokenizers
+    batch = ours.tokenize(TEXTS).to_list()
+    for text, ids in zip(TEXTS, batch):
+        assert ours.tokenize(text).numpy().tolist() == ids
+
+
+def test_pairs_match_reference_with_longest_first_truncation(tokenizers):
+    reference, ours = tokenizers
+    for max_length in (16, 33, 64):
+        firsts, seconds = zip(*PAIRS)
+        packed = ours(list(firsts), list(seconds), max_length=max_length)
+        expected = reference(list(firsts), list(seconds), max_length=max_length, truncation="longest_first",
+                             padding="max_length", return_token_type_ids=True)
+        np.testing.assert_array_equal(packed["input_word_ids"].numpy(), np.array(expected["input_ids"]))
+        np.testing.assert_array_equal(packed["input_type_ids"].numpy(), np.array(expected["token_type_ids"]))
+        np.testing.assert_array_equal(packed["input_mask"].numpy(), np.array(expected["attention_mask"]))
+        assert packed["input_word_ids"].dtype == tf.int32
+
+
+def test_single_segment_packing(tokenizers):
+    reference, ours = tokenizers
+    texts = [t for t in TEXTS if "[SEP]" not in t]  # HF's __call__ would read these as special tokens.
+    packed = ours(texts, max_length=24)
+    expected = reference(texts, max_length=24, truncation=True, padding="max_length", return_token_type_ids=True)
+    np.testing.assert_array_equal(packed["input_word_ids"].numpy(), np.array(expected["input_ids"]))
+    assert packed["input_word_ids"].shape == (len(texts), 24)
+    assert not packed["input_type_ids"].numpy().any()
+
+
+def test_minilm_vocab_on_varied_text(minilm_dir):
+    reference = BertTokenizerLegacy(os.path.join(minilm_dir, "vocab.txt"), do_lower_case=True,
+                                    split_special_tokens=True)
+    ours = kbz.BertTokenizer.from_pretrained(minilm_dir)
+    assert ours.lower_case and ours.vocab_size == 30522
+    for text, ids in zip(TEXTS, ours.tokenize(TEXTS).to_list()):
+        assert ids == _reference_ids(reference, text), repr(text)
+
+
+def _code_point_texts(code_points):
+    # Each code point inside a word, alone, repeated, and before a combining mark and final sigma.
+    return ["a%sb %s %s xy%s\u0301\u03a3 ." % (chr(c), chr(c), chr(c) * 3, chr(c)) for c in code_points]
+
+
+@pytest.mark.parametrize("lower", [True, False])
+def test_every_code_point_below_u3400(minilm_dir, lower):
+    reference = BertTokenizerLegacy(os.path.join(minilm_dir, "vocab.txt"), do_lower_case=lower,
+                                    split_special_tokens=True)
+    ours = kbz.BertTokenizer(os.path.join(minilm_dir, "vocab.txt"), lower_case=lower)
+    code_points = [c for c in range(1, 0x3400)] + list(range(0x1F300, 0x1F700)) + [0x4E00, 0x9FFF, 0x20000]
+    texts = _code_point_texts(code_points)
+    mismatched = [hex(c) for c, text, ids in zip(code_points, texts, ours.tokenize(texts).to_list())
+                  if ids != _reference_ids(reference, text)]
+    # ICU's lower-casing predates these Unicode 14 marks, so a final sigma after them differs.
+    unicode14_marks = {hex(c) for c in list(range(0x898, 0x8A0)) + list(range(0x8CA, 0x8D3)) + [0xC3C, 0x180F]
+                       + list(range(0x1AC1, 0x1ACF)) + [0x1DFA]}
+    assert set(mismatched) <= (unicode14_marks if lower else set())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lower", [True, False])
+def test_every_code_point(minilm_dir, lower):
+    reference = BertTokenizerLegacy(os.path.join(minilm_dir, "vocab.txt"), do_lower_case=lower,
+                                    split_special_tokens=True)
+    ours = kbz.BertTokenizer(os.path.join(minilm_dir, "vocab.txt"), lower_case=lower)
+    code_points = [c for c in range(1, sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
+    texts = _code_point_texts(code_points)
+    mismatched = [c for c, text, ids in zip(code_points, texts, ours.tokenize(texts).to_list())
+                  if ids != _reference_ids(reference, text)]
+    import unicodedata
+
+    # Only marks newer than ICU's tables, and only through the final-sigma rule.
+    assert all(unicodedata.category(chr(c)) == "Mn" for c in mismatched) and len(mismatched) < 150
+
+
+def test_invalid_utf8_and_odd_inputs(minilm_dir):
+    ours = kbz.BertTokenizer.from_pretrained(minilm_dir)
+    texts = tf.constant([b"ok \xff\xfe broken \xc3", b"", b"x" * 100000, "\u0000".encode()])
+    ids = ours.tokenize(texts)
+    assert ids.shape[0] == 4
+    reference = BertTokenizerLegacy(os.path.join(minilm_dir, "vocab.txt"), split_special_tokens=True)
+    # Invalid bytes read as U+FFFD, which the reference drops.
+    assert ids[0].numpy().tolist() == _reference_ids(reference, "ok \ufffd\ufffd broken \ufffd")
+    assert ids[1].numpy().tolist() == [] and ids[3].numpy().tolist() == []
+    assert ids[2].numpy().tolist() == [ours.unk_id]
+    assert ours.tokenize(tf.constant([], tf.string)).shape[0] == 0
+
+
+def test_works_in_tf_data_and_tf_function(minilm_dir):
+    ours = kbz.BertTokenizer.from_pretrained(minilm_dir)
+    dataset = tf.data.Dataset.from_tensor_slices(TEXTS).batch(4).map(lambda t: ours(t, max_length=16))
+    batches = list(dataset)
+    assert len(batches) == 6 and batches[0]["input_word_ids"].shape == (4, 16)
+    eager = ours(TEXTS[:4], max_length=16)
+    np.testing.assert_array_equal(batches[0]["input_word_ids"], eager["input_word_ids"])
+    graph = tf.function(ours.tokenize)(tf.constant(TEXTS))
+    assert graph.to_list() == ours.tokenize(TEXTS).to_list()
+
+
+def test_from_pretrained_sources_and_save(tmp_path, minilm_dir):
+    ours = kbz.BertTokenizer.from_pretrained(minilm_dir)
+    ours.save_pretrained(str(tmp_path / "saved"))
+    reloaded = kbz.BertTokenizer.from_pretrained(str(tmp_path / "saved"))
+    assert reloaded.vocab == ours.vocab and reloaded.lower_case
+    with open(tmp_path / "saved" / "tokenizer_config.json") as f:
+        assert json.load(f)["do_lower_case"] is True
+    cased_vocab = write_vocab(tmp_path / "vocab.txt", ["Hello", "world", "hello"])
+    assert kbz.BertTokenizer.from_pretrained(cased_vocab).lower_case is False
+    assert kbz.BertTokenizer.from_pretrained(cased_vocab, lower_case=True).lower_case is True
+    google_dir = tmp_path / "uncased_L-2_H-128_A-2"
+    google_dir.mkdir()
+    write_vocab(google_dir / "vocab.txt", ["Hello"])
+    assert kbz.BertTokenizer.from_pretrained(str(google_dir / "bert_model.ckpt")).lower_case is True
+
+
+def test_bad_vocab_files(tmp_path):
+    with pytest.raises(ValueError, match="lacks the special token"):
+        (tmp_path / "v1.txt").write_text("[PAD]\n[UNK]\nhello\n")
+        kbz.BertTokenizer(str(tmp_path / "v1.txt"))
+    with pytest.raises(ValueError, match=r"v2.txt:7: token 'a' repeats line 6"):
+        (tmp_path / "v2.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\na\n")
+        kbz.BertTokenizer(str(tmp_path / "v2.txt"))
+    with pytest.raises(ValueError, match="Cannot read vocab file"):
+        kbz.BertTokenizer(str(tmp_path / "missing.txt"))
+    with pytest.raises(ValueError, match="No vocab.txt"):
+        kbz.BertTokenizer.from_pretrained(str(tmp_path))

@@ -1,0 +1,50 @@
+"""The absl tools, run end to end as a user would."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import keras_bert_zoo as kbz
+from conftest import REPO_ROOT
+
+
+def _run_tool(name, *args, timeout=600):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.run([sys.executable, str(REPO_ROOT / "tools" / name), *args], capture_output=True,
+                          text=True, env=env, timeout=timeout)
+
+
+def test_benchmark_tokenizer(tmp_path, minilm_dir):
+    texts = tmp_path / "texts.tsv"
+    texts.write_text("sentence\tlabel\n" + "".join(
+        f"Sentence number {i}: café, naïve… 東京 and more text.\t{i % 2}\n" for i in range(300)), encoding="utf-8")
+    report = tmp_path / "BENCH.md"
+    result = _run_tool("benchmark.py", f"--text_file={texts}", "--tsv_column=sentence", "--batch_size=64",
+                       "--repeats=1", f"--append_to={report}")
+    assert result.returncode == 0, result.stderr
+    assert "HF BertTokenizerFast (Rust)" in result.stdout
+    assert "ids equal to the Python reference on 100.0000% of texts" in result.stdout
+    written = report.read_text()
+    assert "Command: `python" in written and "--tsv_column=sentence" in written and "texts=300" in written
+
+
+def test_benchmark_reports_bad_column(tmp_path):
+    texts = tmp_path / "texts.tsv"
+    texts.write_text("text\tlabel\nhello\t1\n")
+    result = _run_tool("benchmark.py", f"--text_file={texts}", "--tsv_column=sentence")
+    assert result.returncode != 0
+    assert f"{texts}:1: no column 'sentence'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_quickstart_end_to_end(tmp_path):
+    output = tmp_path / "out"
+    result = _run_tool("quickstart.py", f"--output_dir={output}", "--num_train_epochs=1")
+    assert result.returncode == 0, result.stderr
+    for stage in ("[1/3]", "[2/3]", "[3/3]", "held-out accuracy:"):
+        assert stage in result.stdout
+    model = kbz.BertClassifier.from_pretrained(str(output))
+    assert model.label_names == ["negative", "positive"]
+    assert kbz.BertTokenizer.from_pretrained(str(output)).lower_case
