@@ -47,8 +47,8 @@ def main(argv):
         raise app.UsageError(f"--text_file: {e}")
     if FLAGS.max_texts:
         texts = texts[: FLAGS.max_texts]
-    rows = [benchmark_tokenizer(texts, FLAGS.vocab_file or _default_vocab(), FLAGS.do_lower_case,
-                                FLAGS.batch_size, FLAGS.repeats)]
+    rows = benchmark_tokenizer(texts, FLAGS.vocab_file or _default_vocab(), FLAGS.do_lower_case,
+                               FLAGS.batch_size, FLAGS.repeats)
     print(format_table(rows))
     if FLAGS.append_to:
         append_markdown(FLAGS.append_to, rows, "python " + " ".join(shlex.quote(a) for a in sys.argv))

@@ -130,11 +130,18 @@ class BertTokenizer(tf.Module):
         texts = tf.convert_to_tensor(texts, tf.string)
         if texts.shape.rank == 0:
             return self.tokenize(texts[None])[0]
-        is_ascii = tf.cast(tf.strings.regex_full_match(texts, ASCII_PATTERN), tf.int32)
-        positions = tf.dynamic_partition(tf.range(tf.size(texts)), is_ascii, 2)
-        other_texts, ascii_texts = tf.dynamic_partition(texts, is_ascii, 2)
-        ids = tf.concat([self._tokenize_unicode(other_texts), self._ascii_tokenizer.tokenize(ascii_texts)], 0)
-        return tf.gather(ids, tf.math.invert_permutation(tf.concat(positions, 0)))
+        is_ascii = tf.strings.regex_full_match(texts, ASCII_PATTERN)
+        ascii_ids = self._ascii_tokenizer.tokenize(texts)
+        return tf.cond(tf.reduce_all(is_ascii), lambda: ascii_ids,
+                       lambda: self._replace_non_ascii(texts, is_ascii, ascii_ids))
+
+    def _replace_non_ascii(self, texts, is_ascii, ascii_ids):
+        """`ascii_ids` with the rows of non-ASCII texts recomputed by the exact path."""
+        exact_ids = self._tokenize_unicode(tf.boolean_mask(texts, ~is_ascii))
+        count = tf.size(texts, out_type=tf.int64)
+        rank_among_non_ascii = tf.cumsum(tf.cast(~is_ascii, tf.int64)) - 1
+        rows = tf.where(is_ascii, tf.range(count), count + rank_among_non_ascii)
+        return tf.gather(tf.concat([ascii_ids, exact_ids], 0), rows)
 
     def _tokenize_unicode(self, texts):
         words = self.words(texts)
