@@ -2,5 +2,11 @@
 
 from keras_bert_zoo.convert.checkpoint_reader import read_checkpoint
 from keras_bert_zoo.convert.google_format import read_google_checkpoint, write_google_checkpoint
-from keras_bert_zoo.convert.hf_format import google_to_hf_name, hf_to_google_name, write_hf_directory
+from keras_bert_zoo.convert.hf_format import (
+    google_to_hf_name,
+    hf_to_google_name,
+    write_hf_config,
+    write_hf_directory,
+)
 from keras_bert_zoo.convert.pretrained_checkpoint import TASKS, PretrainedCheckpoint
+from keras_bert_zoo.convert.training_checkpoint import TrainingCheckpoint, find_training_checkpoint

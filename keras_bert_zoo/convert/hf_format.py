@@ -93,14 +93,23 @@ def _safetensors_files(path):
     return [os.path.join(path, "model.safetensors")]
 
 
-def read_hf_directory(path):
-    """Reads an HF (or our own save_pretrained) BERT directory."""
-    from safetensors.numpy import load_file
-
+def read_hf_config(path):
+    """(BertConfig, task or None, head kwargs) from the config.json in directory `path`."""
     config_file = os.path.join(path, "config.json")
     config = BertConfig.from_json_file(config_file, flavor="hf")
     with open(config_file, encoding="utf-8") as f:
         raw_config = json.load(f)
+    architectures = raw_config.get("architectures") or []
+    task = next((_TASK_OF_ARCHITECTURE[a] for a in architectures if a in _TASK_OF_ARCHITECTURE), None)
+    head_config = raw_config.get("keras_bert_zoo_head") or _hf_head_config(raw_config, task)
+    return config, task, head_config
+
+
+def read_hf_directory(path):
+    """Reads an HF (or our own save_pretrained) BERT directory."""
+    from safetensors.numpy import load_file
+
+    config, task, head_config = read_hf_config(path)
     weights = {}
     for file in _safetensors_files(path):
         try:
@@ -113,15 +122,7 @@ def read_hf_directory(path):
                 continue
             name, transpose = mapped
             weights[name] = np.asarray(value.T if transpose else value, dtype=np.float32)
-    architectures = raw_config.get("architectures") or []
-    task = next((_TASK_OF_ARCHITECTURE[a] for a in architectures if a in _TASK_OF_ARCHITECTURE), None)
-    return PretrainedCheckpoint(
-        config=config,
-        weights=weights,
-        source=path,
-        task=task,
-        head_config=raw_config.get("keras_bert_zoo_head") or _hf_head_config(raw_config, task),
-    )
+    return PretrainedCheckpoint(config=config, weights=weights, source=path, task=task, head_config=head_config)
 
 
 def _hf_head_config(raw_config, task):
@@ -137,23 +138,16 @@ def _hf_head_config(raw_config, task):
     return head
 
 
-def write_hf_directory(path, config, weights, task, head_config):
-    """Writes config.json and model.safetensors into the existing directory `path`.
+def write_hf_config(path, config, task, head_config):
+    """Writes config.json (HF keys, plus architectures and our head kwargs) into directory `path`.
 
     Args:
-        path: Target directory (the caller makes it and renames it into place).
+        path: Target directory.
         config: The encoder's BertConfig.
-        weights: Arrays keyed by Google names.
         task: One of the task names; decides `architectures`.
         head_config: JSON-able head keyword arguments, kept under
             "keras_bert_zoo_head" so `from_pretrained` rebuilds the same head.
     """
-    from safetensors.numpy import save_file
-
-    state = {}
-    for name, value in weights.items():
-        key, transpose = google_to_hf_name(name)
-        state[key] = np.ascontiguousarray(value.T if transpose else value)
     extra = {"architectures": [ARCHITECTURES[task]], "keras_bert_zoo_head": head_config}
     num_labels = head_config.get("num_classes")
     if num_labels:
@@ -162,5 +156,24 @@ def write_hf_directory(path, config, weights, task, head_config):
         if names:
             extra["id2label"] = {str(i): label for i, label in enumerate(names)}
             extra["label2id"] = {label: i for i, label in enumerate(names)}
-    save_file(state, os.path.join(path, "model.safetensors"), metadata={"format": "pt"})
     config.to_json_file(os.path.join(path, "config.json"), extra=extra)
+
+
+def write_hf_directory(path, config, weights, task, head_config):
+    """Writes config.json and model.safetensors into the existing directory `path`.
+
+    Args:
+        path: Target directory (the caller makes it and renames it into place).
+        config: The encoder's BertConfig.
+        weights: Arrays keyed by Google names.
+        task: One of the task names.
+        head_config: JSON-able head keyword arguments (see `write_hf_config`).
+    """
+    from safetensors.numpy import save_file
+
+    state = {}
+    for name, value in weights.items():
+        key, transpose = google_to_hf_name(name)
+        state[key] = np.ascontiguousarray(value.T if transpose else value)
+    save_file(state, os.path.join(path, "model.safetensors"), metadata={"format": "pt"})
+    write_hf_config(path, config, task, head_config)

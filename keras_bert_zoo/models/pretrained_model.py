@@ -5,7 +5,7 @@ import os
 import shutil
 import tempfile
 
-from keras_bert_zoo.convert import read_checkpoint, write_hf_directory
+from keras_bert_zoo.convert import find_training_checkpoint, read_checkpoint, write_hf_config, write_hf_directory
 from keras_bert_zoo.models.checkpoint_weights import assign_checkpoint_values, checkpoint_values
 
 logger = logging.getLogger("keras_bert_zoo")
@@ -48,7 +48,8 @@ class PretrainedModel:
         Args:
             path_or_preset: A Hugging Face BERT directory, a google-research/bert
                 directory or checkpoint prefix, a keras-hub BertBackbone preset
-                directory, a `save_pretrained` directory, or a preset name.
+                directory, a `save_pretrained` directory, a training tool's
+                --model_dir (its newest checkpoint), or a preset name.
             dtype: Optional Keras dtype policy ("mixed_bfloat16", ...).
             **head_kwargs: Head arguments (num_classes, ...). They override
                 those saved with a checkpoint of the same task.
@@ -58,6 +59,9 @@ class PretrainedModel:
             when the checkpoint has them for this task; otherwise the head keeps
             its fresh initialization and a warning says so.
         """
+        training = find_training_checkpoint(path_or_preset)
+        if training is not None:
+            return cls._from_training_checkpoint(training, dtype, head_kwargs)
         checkpoint = read_checkpoint(path_or_preset)
         same_task = checkpoint.task == cls.task
         kwargs = dict(checkpoint.head_config) if same_task else {}
@@ -78,6 +82,30 @@ class PretrainedModel:
                 logger.warning("%s has no %s head weights; the head is freshly initialized.",
                                checkpoint.source, cls.__name__)
         return model
+
+    @classmethod
+    def _from_training_checkpoint(cls, training, dtype, head_kwargs):
+        import tensorflow as tf
+
+        same_task = training.task == cls.task
+        kwargs = dict(training.head_config) if same_task else {}
+        kwargs.update(head_kwargs)
+        model = cls.build_from_config(training.config, dtype=dtype, **kwargs)
+        encoder = model if cls.task == "encoder" else model.encoder
+        # Training checkpoints hold the task model under "model" and its encoder under "encoder".
+        parts = {"model": model} if same_task else {"encoder": encoder}
+        status = tf.train.Checkpoint(**parts).restore(training.prefix).expect_partial()
+        status.assert_existing_objects_matched()
+        if not same_task and model.head_slices():
+            logger.warning("%s was trained as %s; the %s head is freshly initialized.",
+                           training.prefix, training.task, cls.__name__)
+        return model
+
+    def write_config(self, directory):
+        """Writes config.json (encoder config, task and head) into `directory`."""
+        encoder = self if self.task == "encoder" else self.encoder
+        os.makedirs(directory, exist_ok=True)
+        write_hf_config(directory, encoder.config, self.task, self.head_config())
 
     def save_pretrained(self, directory, tokenizer=None):
         """Writes config.json + model.safetensors (Hugging Face layout), atomically.

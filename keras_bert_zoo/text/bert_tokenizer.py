@@ -6,7 +6,8 @@ import os
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from keras_bert_zoo.text.bert_char_classes import ASCII_PATTERN, char_classes
+from keras_bert_zoo.text.bert_char_classes import ASCII_PATTERN
+from keras_bert_zoo.text.bert_text_normalizer import BertTextNormalizer
 from keras_bert_zoo.text.vocab_files import locate_vocab, read_vocab, vocab_is_lower_case
 
 
@@ -48,7 +49,7 @@ class BertTokenizer(tf.Module):
         self.cls_id = token_ids["[CLS]"]
         self.sep_id = token_ids["[SEP]"]
         self.mask_id = token_ids["[MASK]"]
-        self._classes = char_classes()
+        self.normalizer = BertTextNormalizer(self.lower_case)
         self._ascii_tokenizer = tf_text.FastBertTokenizer(
             vocab=self.vocab,
             token_out_type=tf.int32,
@@ -97,26 +98,8 @@ class BertTokenizer(tf.Module):
         return self.vocab[token_id]
 
     def words(self, texts):
-        """Normalizes and splits texts [B] into words, as the reference's BasicTokenizer.
-
-        Returns:
-            A RaggedTensor [B, (words)] of UTF-8 strings.
-        """
-        classes = self._classes
-        texts = tf.strings.unicode_transcode(
-            texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD)
-        texts = tf.strings.regex_replace(texts, classes["control"], "")
-        texts = tf.strings.regex_replace(texts, classes["cjk"], r" \0 ")
-        texts = tf_text.normalize_utf8(texts, "NFC")
-        if self.lower_case:
-            # ICU's full lower-casing, like Python's str.lower (final sigma included).
-            texts = tf.strings.lower(texts, encoding="utf-8")
-            texts = tf_text.normalize_utf8(texts, "NFD")
-            texts = tf.strings.regex_replace(texts, classes["nonspacing_mark"], "")
-        texts = tf.strings.regex_replace(texts, classes["punctuation"], r" \0 ")
-        texts = tf.strings.regex_replace(texts, classes["whitespace"], " ")
-        # Only ASCII spaces remain as separators; split() drops the empty words.
-        return tf.strings.split(texts)
+        """Normalizes and splits texts [B] into words (see `BertTextNormalizer`)."""
+        return self.normalizer.words(texts)
 
     def tokenize(self, texts):
         """WordPiece ids of texts, without special tokens.

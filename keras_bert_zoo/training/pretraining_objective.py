@@ -1,0 +1,74 @@
+"""The masked-LM + next-sentence loss and metrics of BERT pretraining."""
+
+import tensorflow as tf
+
+
+def split_pretraining_features(features):
+    """Maps google-research/bert TFRecord features to (model inputs, labels).
+
+    Args:
+        features: Dict with input_ids, input_mask, segment_ids,
+            masked_lm_positions, masked_lm_ids, masked_lm_weights and
+            next_sentence_labels, batched.
+    """
+    inputs = {
+        "input_word_ids": features["input_ids"],
+        "input_mask": features["input_mask"],
+        "input_type_ids": features["segment_ids"],
+        "masked_lm_positions": features["masked_lm_positions"],
+    }
+    labels = {
+        "masked_lm_ids": features["masked_lm_ids"],
+        "masked_lm_weights": features["masked_lm_weights"],
+        "next_sentence_labels": tf.reshape(features["next_sentence_labels"], [-1]),
+    }
+    return inputs, labels
+
+
+class PretrainingObjective:
+    """MLM cross-entropy averaged over real predictions, plus NSP cross-entropy.
+
+    The MLM loss weighs each position by masked_lm_weights and divides by their
+    sum, as google-research/bert does, so padded prediction slots count for
+    nothing. Calls return the loss and additive statistics, which the trainer
+    sums over replicas and steps before `metrics` turns them into rates.
+    """
+
+    stat_names = ("mlm_loss_sum", "mlm_weight", "mlm_correct", "nsp_loss_sum", "nsp_correct", "examples")
+
+    def __call__(self, outputs, labels):
+        mlm_logits = tf.cast(outputs["mlm_logits"], tf.float32)
+        nsp_logits = tf.cast(outputs["nsp_logits"], tf.float32)
+        weights = tf.cast(labels["masked_lm_weights"], tf.float32)
+        mlm_ids = tf.cast(labels["masked_lm_ids"], tf.int32)
+        nsp_labels = tf.cast(labels["next_sentence_labels"], tf.int32)
+        mlm_ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=mlm_ids, logits=mlm_logits)
+        nsp_ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=nsp_labels, logits=nsp_logits)
+        mlm_loss_sum = tf.reduce_sum(mlm_ce * weights)
+        mlm_weight = tf.reduce_sum(weights)
+        loss = mlm_loss_sum / (mlm_weight + 1e-5) + tf.reduce_mean(nsp_ce)
+        mlm_hits = tf.cast(tf.equal(tf.argmax(mlm_logits, -1, output_type=tf.int32), mlm_ids), tf.float32)
+        nsp_hits = tf.cast(tf.equal(tf.argmax(nsp_logits, -1, output_type=tf.int32), nsp_labels), tf.float32)
+        stats = {
+            "mlm_loss_sum": mlm_loss_sum,
+            "mlm_weight": mlm_weight,
+            "mlm_correct": tf.reduce_sum(mlm_hits * weights),
+            "nsp_loss_sum": tf.reduce_sum(nsp_ce),
+            "nsp_correct": tf.reduce_sum(nsp_hits),
+            "examples": tf.cast(tf.shape(nsp_labels)[0], tf.float32),
+        }
+        return loss, stats
+
+    @staticmethod
+    def metrics(stats):
+        """Losses and accuracies from summed statistics."""
+        mlm_weight = max(stats["mlm_weight"], 1e-5)
+        examples = max(stats["examples"], 1.0)
+        metrics = {
+            "mlm_loss": stats["mlm_loss_sum"] / mlm_weight,
+            "mlm_accuracy": stats["mlm_correct"] / mlm_weight,
+            "nsp_loss": stats["nsp_loss_sum"] / examples,
+            "nsp_accuracy": stats["nsp_correct"] / examples,
+        }
+        metrics["loss"] = metrics["mlm_loss"] + metrics["nsp_loss"]
+        return metrics

@@ -1,0 +1,179 @@
+"""A resumable custom training loop over any tf.distribute strategy."""
+
+import math
+import os
+import shutil
+import time
+
+import keras
+import tensorflow as tf
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced a NaN or Inf loss; no checkpoint was written for it."""
+
+
+class Trainer:
+    """Trains a Keras model with an objective, checkpointing model, optimizer, step and data position.
+
+    The loop runs `steps_per_execution` steps per tf.function call, optionally
+    compiles forward and backward passes with XLA, prints a progress line,
+    writes TensorBoard scalars under `model_dir/train`, and keeps checkpoints
+    (`ckpt-<step>`) that a rerun with the same `model_dir` resumes from. On
+    resume the input skips the batches already trained on, so a deterministic
+    input pipeline continues exactly where the interrupted run stopped
+    (tf.distribute iterators themselves can't be checkpointed).
+
+    Args:
+        model: The Keras model, created under `strategy.scope()`.
+        optimizer: Its Keras optimizer, created under `strategy.scope()`.
+        objective: Callable (outputs, labels) -> (loss, dict of additive
+            statistics), with `stat_names` (the statistics' keys) and a
+            `metrics(stats)` method turning summed statistics into metrics.
+        strategy: The tf.distribute strategy.
+        model_dir: Where checkpoints and summaries go.
+        steps_per_execution: Training steps per tf.function call.
+        jit_compile: Compile the forward/backward pass with XLA.
+        save_checkpoints_steps: Steps between checkpoints.
+        log_every_steps: Steps between progress lines and summaries.
+        max_checkpoints_to_keep: Older checkpoints are deleted.
+    """
+
+    def __init__(self, model, optimizer, objective, strategy, model_dir, steps_per_execution=1,
+                 jit_compile=False, save_checkpoints_steps=1000, log_every_steps=100,
+                 max_checkpoints_to_keep=5):
+        self.model = model
+        self.optimizer = optimizer
+        self.objective = objective
+        self.strategy = strategy
+        self.model_dir = model_dir
+        self.steps_per_execution = max(1, steps_per_execution)
+        self.jit_compile = jit_compile
+        self.save_checkpoints_steps = max(1, save_checkpoints_steps)
+        self.log_every_steps = max(1, log_every_steps)
+        self.max_checkpoints_to_keep = max_checkpoints_to_keep
+        with strategy.scope():
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step",
+                                    aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+            # Building inside the step function would create variables under a cond.
+            optimizer.build(model.trainable_variables)
+        self._is_chief = strategy.extended.should_checkpoint
+
+    def train(self, dataset_fn, num_train_steps):
+        """Runs until `num_train_steps` steps are done, resuming from the newest checkpoint.
+
+        Args:
+            dataset_fn: Function of a tf.distribute.InputContext returning the
+                per-replica batched dataset of (inputs, labels).
+            num_train_steps: Total steps, counting those of earlier runs.
+
+        Returns:
+            The metrics of the last logged window, plus "step".
+        """
+        encoder = getattr(self.model, "encoder", self.model)
+        # Dropout seed states are Keras variables outside model.weights; keep them so
+        # a resumed run draws the same dropout masks as an uninterrupted one.
+        weight_ids = {id(w) for w in self.model.weights}
+        rng_states = [v for v in self.model.variables if id(v) not in weight_ids]
+        checkpoint = tf.train.Checkpoint(model=self.model, encoder=encoder, optimizer=self.optimizer,
+                                         step=self.step, rng_states=rng_states)
+        manager = tf.train.CheckpointManager(
+            checkpoint, self._checkpoint_dir(), max_to_keep=self.max_checkpoints_to_keep,
+            checkpoint_name="ckpt")
+        if manager.latest_checkpoint:
+            checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+            print(f"Resuming from {manager.latest_checkpoint} at step {int(self.step.numpy())}", flush=True)
+        resumed_steps = int(self.step.numpy())
+
+        def resumed_dataset_fn(context):
+            # Each input pipeline feeds one batch per local replica per step.
+            batches_per_step = context.num_replicas_in_sync // context.num_input_pipelines
+            return dataset_fn(context).skip(resumed_steps * batches_per_step)
+
+        iterator = iter(self.strategy.distribute_datasets_from_function(resumed_dataset_fn))
+        train_steps = tf.function(self._train_steps)
+        writer = (tf.summary.create_file_writer(os.path.join(self.model_dir, "train")) if self._is_chief
+                  else tf.summary.create_noop_writer())
+        window, window_start, last_metrics = {}, time.perf_counter(), {}
+        run_start, start_step = time.perf_counter(), int(self.step.numpy())
+        while int(self.step.numpy()) < num_train_steps:
+            step = int(self.step.numpy())
+            count = min(self.steps_per_execution, num_train_steps - step,
+                        self._until_multiple(step, self.log_every_steps),
+                        self._until_multiple(step, self.save_checkpoints_steps))
+            stats = {k: float(v) for k, v in train_steps(iterator, tf.constant(count, tf.int64)).items()}
+            step += count
+            if not math.isfinite(stats["loss_sum"]):
+                raise NonFiniteLossError(
+                    f"Loss became {stats['loss_sum']} at or before step {step}; stopped without "
+                    f"writing a checkpoint (the newest good one is {manager.latest_checkpoint}).")
+            for name, value in stats.items():
+                window[name] = window.get(name, 0.0) + value
+            if step % self.log_every_steps == 0 or step == num_train_steps:
+                elapsed = time.perf_counter() - window_start
+                last_metrics = self._log(writer, step, num_train_steps, window, elapsed,
+                                         (time.perf_counter() - run_start) / max(step - start_step, 1))
+                window, window_start = {}, time.perf_counter()
+            if step % self.save_checkpoints_steps == 0 or step == num_train_steps:
+                self._save(manager, step)
+        writer.flush()
+        return dict(last_metrics, step=int(self.step.numpy()))
+
+    def _checkpoint_dir(self):
+        if self._is_chief:
+            return self.model_dir
+        # Other workers must save too (collective reads) but into a throwaway place.
+        resolver = self.strategy.cluster_resolver
+        return os.path.join(self.model_dir, f".worker-{resolver.task_type}-{resolver.task_id}")
+
+    def _save(self, manager, step):
+        path = manager.save(checkpoint_number=step)
+        if self._is_chief:
+            print(f"Saved checkpoint {path}", flush=True)
+        else:
+            shutil.rmtree(self._checkpoint_dir(), ignore_errors=True)
+
+    @staticmethod
+    def _until_multiple(step, every):
+        return every - step % every
+
+    def _replica_step(self, inputs, labels):
+        def forward_backward(inputs, labels):
+            with tf.GradientTape() as tape:
+                outputs = self.model(inputs, training=True)
+                loss, stats = self.objective(outputs, labels)
+                scaled_loss = loss / self.strategy.num_replicas_in_sync
+                if isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer):
+                    scaled_loss = self.optimizer.scale_loss(scaled_loss)
+            grads = tape.gradient(scaled_loss, self.model.trainable_variables)
+            return loss, stats, grads
+
+        if self.jit_compile:
+            forward_backward = tf.function(forward_backward, jit_compile=True)
+        loss, stats, grads = forward_backward(inputs, labels)
+        # Variables outside the objective's graph (the pooler for span heads) have no gradient.
+        pairs = [(g, v) for g, v in zip(grads, self.model.trainable_variables) if g is not None]
+        self.optimizer.apply_gradients(pairs)
+        return dict(stats, loss_sum=loss)
+
+    def _train_steps(self, iterator, count):
+        totals = {name: tf.constant(0.0) for name in (*self.objective.stat_names, "loss_sum")}
+        for _ in tf.range(count):
+            inputs, labels = next(iterator)
+            per_replica = self.strategy.run(self._replica_step, args=(inputs, labels))
+            totals = {name: total + self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica[name], axis=None)
+                      for name, total in totals.items()}
+            self.step.assign_add(1)
+        return totals
+
+    def _log(self, writer, step, total, window, elapsed, seconds_per_step):
+        metrics = self.objective.metrics(window)
+        metrics["examples_per_second"] = window.get("examples", 0.0) / max(elapsed, 1e-9)
+        metrics["learning_rate"] = float(keras.ops.convert_to_numpy(self.optimizer.learning_rate))
+        with writer.as_default(step=step):
+            for name, value in metrics.items():
+                tf.summary.scalar(name, value)
+        eta = seconds_per_step * (total - step)
+        shown = "  ".join(f"{name} {value:.4g}" for name, value in metrics.items())
+        print(f"step {step}/{total}  {shown}  eta {eta:.0f}s", flush=True)
+        return metrics

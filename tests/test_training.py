@@ -1,0 +1,133 @@
+"""Optimizers, the pretraining objective and the resumable training loop (in-process)."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_bert_zoo as kbz
+from keras_bert_zoo.config import BertConfig
+from keras_bert_zoo.training.optimization import create_optimizer
+from keras_bert_zoo.training.pretraining_objective import PretrainingObjective, split_pretraining_features
+from keras_bert_zoo.training.trainer import NonFiniteLossError, Trainer
+from keras_bert_zoo.training.warmup_polynomial_decay import WarmupPolynomialDecay
+
+SEQ, PRED = 16, 4
+CONFIG = BertConfig(vocab_size=40, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64,
+                    max_position_embeddings=SEQ)
+
+
+# Word frequencies fall off steeply with rank, so a model can learn them quickly.
+_ZIPF_LOGITS = -2.0 * tf.math.log(tf.range(1, 36, dtype=tf.float32))[None]
+
+
+def _features(index):
+    """A synthetic pretraining example whose masked words follow a learnable Zipf law."""
+    ids = tf.cast(tf.random.stateless_categorical(_ZIPF_LOGITS, SEQ, [index, 7])[0], tf.int32) + 5
+    positions = tf.constant([2, 5, 9, 12])
+    return {
+        "input_ids": tf.tensor_scatter_nd_update(ids, positions[:, None], tf.fill([PRED], 4)),
+        "input_mask": tf.ones([SEQ], tf.int32),
+        "segment_ids": tf.concat([tf.zeros([SEQ // 2], tf.int32), tf.ones([SEQ // 2], tf.int32)], 0),
+        "masked_lm_positions": positions,
+        "masked_lm_ids": tf.gather(ids, positions),
+        "masked_lm_weights": tf.constant([1.0, 1.0, 1.0, 0.0]),
+        "next_sentence_labels": tf.cast(index % 2, tf.int32),
+    }
+
+
+def _dataset_fn(context):
+    examples = tf.data.Dataset.range(10 ** 6).map(_features)
+    return examples.batch(context.get_per_replica_batch_size(8), drop_remainder=True).map(
+        split_pretraining_features)
+
+
+def _trainer(model_dir, steps=60, **kwargs):
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    with strategy.scope():
+        model = kbz.BertPretrainer(kbz.BertEncoder(CONFIG))
+        optimizer = create_optimizer("adamw", 2e-3, steps, 5)
+    return Trainer(model, optimizer, PretrainingObjective(), strategy, str(model_dir), **kwargs)
+
+
+def test_schedule_warms_up_then_decays():
+    schedule = WarmupPolynomialDecay(1.0, decay_steps=100, warmup_steps=10)
+    values = [float(schedule(step)) for step in (0, 5, 10, 55, 100, 150)]
+    np.testing.assert_allclose(values, [0.0, 0.5, 0.9, 0.45, 0.0, 0.0], atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["adamw", "lamb"])
+def test_weight_decay_spares_layer_norm_and_bias(name):
+    model = kbz.BertEncoder(CONFIG)
+    optimizer = create_optimizer(name, 1e-2, 10, 0, weight_decay=0.5)
+    before = {v.path: v.numpy().copy() for v in model.trainable_variables}
+    optimizer.apply_gradients([(tf.zeros_like(v), v) for v in model.trainable_variables])
+    for variable in model.trainable_variables:
+        changed = not np.array_equal(variable.numpy(), before[variable.path])
+        spared = any(part in variable.path.split("/")[-1] for part in ("gamma", "beta", "bias"))
+        assert changed != spared, variable.path
+
+
+def test_objective_weighs_masked_positions():
+    logits = np.zeros((2, 3, 5), np.float32)
+    logits[0, 0, 1] = 10.0  # right
+    logits[0, 1, 2] = 10.0  # wrong (label 3)
+    labels = {"masked_lm_ids": np.array([[1, 3, 0], [4, 0, 0]]),
+              "masked_lm_weights": np.array([[1.0, 1.0, 0.0], [1.0, 0.0, 0.0]], np.float32),
+              "next_sentence_labels": np.array([0, 1])}
+    outputs = {"mlm_logits": logits, "nsp_logits": np.array([[5.0, 0.0], [5.0, 0.0]], np.float32)}
+    loss, stats = PretrainingObjective()(outputs, labels)
+    metrics = PretrainingObjective.metrics({k: float(v) for k, v in stats.items()})
+    assert metrics["mlm_accuracy"] == pytest.approx(1 / 3)
+    assert metrics["nsp_accuracy"] == pytest.approx(0.5)
+    expected_mlm = (0.0 + 10.0 + np.log(5.0)) / 3  # the padded third slot counts for nothing
+    assert metrics["mlm_loss"] == pytest.approx(expected_mlm, abs=1e-3)
+    assert float(loss) == pytest.approx(metrics["loss"], abs=1e-3)
+
+
+def test_training_lowers_mlm_loss_with_xla_and_resumes(tmp_path, capsys):
+    trainer = _trainer(tmp_path, steps=60, jit_compile=True, steps_per_execution=5, save_checkpoints_steps=20,
+                       log_every_steps=10)
+    first = trainer.train(_dataset_fn, 20)
+    final = trainer.train(_dataset_fn, 60)
+    assert final["step"] == 60 and final["mlm_loss"] < 0.7 * first["mlm_loss"]
+    output = capsys.readouterr().out
+    assert "step 10/20" in output and "step 60/60" in output and "examples_per_second" in output
+    assert tf.train.latest_checkpoint(str(tmp_path)).endswith("ckpt-60")
+    resumed = _trainer(tmp_path, steps=60)
+    assert resumed.train(_dataset_fn, 60)["step"] == 60
+    assert "Resuming from" in capsys.readouterr().out
+    events = list((tmp_path / "train").glob("events.out.tfevents.*"))
+    assert events
+
+
+def test_non_finite_loss_stops_without_checkpoint(tmp_path):
+    trainer = _trainer(tmp_path, save_checkpoints_steps=5, log_every_steps=5)
+    trainer.train(_dataset_fn, 5)
+
+    def poisoned(context):
+        return _dataset_fn(context).map(lambda x, y: (x, dict(y, masked_lm_weights=y["masked_lm_weights"] * np.nan)))
+
+    with pytest.raises(NonFiniteLossError, match="at or before step 6.*ckpt-5"):
+        trainer.train(poisoned, 20)
+    assert tf.train.latest_checkpoint(str(tmp_path)).endswith("ckpt-5")
+
+
+def test_gradient_accumulation_matches_large_batch():
+    def updated_embeddings(accumulation):
+        tf.keras.utils.set_random_seed(3)
+        model = kbz.BertClassifier(kbz.BertEncoder(BertConfig(**dict(CONFIG.to_dict(), dropout=0.0,
+                                                                     attention_dropout=0.0))), 2)
+        optimizer = create_optimizer("adamw", 1e-2, 10, 0, gradient_accumulation_steps=accumulation)
+        batch = {k: v.numpy() for k, v in split_pretraining_features(
+            tf.data.Dataset.range(8).map(_features).batch(8).get_single_element())[0].items()
+            if k != "masked_lm_positions"}
+        labels = np.arange(8) % 2
+        for part in np.split(np.arange(8), accumulation):
+            with tf.GradientTape() as tape:
+                logits = model({k: v[part] for k, v in batch.items()}, training=True)["logits"]
+                loss = model.default_loss()(labels[part], logits)
+            optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables),
+                                          model.trainable_variables))
+        return model.encoder.embeddings.word_embeddings.embeddings.numpy()
+
+    np.testing.assert_allclose(updated_embeddings(2), updated_embeddings(1), atol=1e-6)

@@ -1,0 +1,52 @@
+"""Flags and set-up shared by every training tool: distribution, precision, determinism."""
+
+import glob
+import os
+
+from absl import app, flags
+
+from keras_bert_zoo.training.distribution import PRECISIONS, STRATEGIES
+
+flags.DEFINE_enum("strategy", "one_device", list(STRATEGIES), "tf.distribute strategy.")
+flags.DEFINE_string("tpu", None, "TPU name or grpc:// address for --strategy=tpu; 'local' on a TPU VM.")
+flags.DEFINE_enum("mixed_precision", "float32", list(PRECISIONS), "Compute precision policy.")
+flags.DEFINE_integer("steps_per_execution", 1, "Training steps per tf.function call.")
+flags.DEFINE_bool("jit_compile", False, "XLA-compile the training step.")
+flags.DEFINE_integer("seed", 12345, "Seed of initialization, shuffling, masking and dropout.")
+flags.DEFINE_bool("deterministic", False, "TF op determinism: same flags, same bytes.")
+flags.DEFINE_integer("cpu_devices", 0, "Split the CPU into this many logical devices (mirrored on CPU).")
+
+FLAGS = flags.FLAGS
+
+
+def usage_error(message):
+    """Stops the tool with exit code 2 and `message` (no traceback)."""
+    raise app.UsageError(message, exitcode=2)
+
+
+def expand_files(flag_name, value):
+    """Files matched by a comma-separated list of globs; an error names the flag if none match."""
+    patterns = [p for p in (value or "").split(",") if p.strip()]
+    files = sorted({f for p in patterns for f in glob.glob(os.path.expanduser(p.strip()))})
+    missing = [p for p in patterns if not glob.glob(os.path.expanduser(p.strip()))]
+    if missing:
+        usage_error(f"--{flag_name}: no file matches {', '.join(missing)}.")
+    return files
+
+
+def check_common_flags():
+    if FLAGS.steps_per_execution < 1:
+        usage_error(f"--steps_per_execution must be >= 1, got {FLAGS.steps_per_execution}.")
+    if FLAGS.strategy == "tpu" and not FLAGS.tpu:
+        usage_error("--tpu is required with --strategy=tpu (a TPU name, or 'local' on a TPU VM).")
+
+
+def set_up_strategy():
+    """Creates the strategy first (multi-worker requires that), then precision and seeds."""
+    from keras_bert_zoo.training.distribution import configure_numerics, create_strategy, split_cpu_devices
+
+    if FLAGS.cpu_devices > 1:
+        split_cpu_devices(FLAGS.cpu_devices)
+    strategy = create_strategy(FLAGS.strategy, FLAGS.tpu)
+    configure_numerics(FLAGS.mixed_precision, FLAGS.seed, FLAGS.deterministic)
+    return strategy
