@@ -2,6 +2,8 @@
 
   python tools/benchmark.py --benchmark=tokenizer --text_file=texts.txt \
       --vocab_file=vocab.txt --append_to=BENCHMARKS.md
+  python tools/benchmark.py --benchmark=create_pretraining_data --text_file=wiki.test.raw --wikitext \
+      --dupe_factor=50 --append_to=BENCHMARKS.md
 """
 
 import shlex
@@ -10,8 +12,9 @@ import sys
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("benchmark", "tokenizer", ["tokenizer"], "Which benchmark to run.")
-flags.DEFINE_string("text_file", None, "Texts, one per line (tokenizer benchmark).")
+flags.DEFINE_enum("benchmark", "tokenizer", ["tokenizer", "create_pretraining_data"], "Which benchmark to run.")
+flags.DEFINE_string("text_file", None, "Texts, one per line (tokenizer benchmark); for create_pretraining_data, "
+                    "one sentence per line with a blank line between documents.")
 flags.DEFINE_string("tsv_column", None,
                     "If set, --text_file is a TSV with a header and this column holds the text.")
 flags.DEFINE_string("vocab_file", None, "WordPiece vocab; default: the MiniLM checkpoint's, if installed.")
@@ -20,6 +23,10 @@ flags.DEFINE_integer("batch_size", 1024, "Texts per batch.")
 flags.DEFINE_integer("max_texts", 0, "Use at most this many texts (0: all).")
 flags.DEFINE_integer("repeats", 3, "Timed repeats; the fastest counts.")
 flags.DEFINE_string("append_to", None, "Append a markdown section with the results to this file.")
+flags.DEFINE_bool("wikitext", False, "create_pretraining_data: --text_file is WikiText raw text; convert it first.")
+flags.DEFINE_integer("max_seq_length", 128, "create_pretraining_data: tokens per instance.")
+flags.DEFINE_integer("max_predictions_per_seq", 20, "create_pretraining_data: most predictions per instance.")
+flags.DEFINE_integer("dupe_factor", 10, "create_pretraining_data: rounds over the text.")
 
 
 def _default_vocab():
@@ -36,22 +43,35 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     from keras_bert_zoo.benchmarks.report import append_markdown, format_table
+
+    if not FLAGS.text_file:
+        raise app.UsageError(f"--text_file is required for --benchmark={FLAGS.benchmark}.")
+    if FLAGS.benchmark == "create_pretraining_data":
+        from keras_bert_zoo.benchmarks.pretraining_data_benchmark import benchmark_create_pretraining_data
+
+        rows = benchmark_create_pretraining_data(
+            FLAGS.text_file, FLAGS.vocab_file or _default_vocab(), FLAGS.do_lower_case, wikitext=FLAGS.wikitext,
+            max_seq_length=FLAGS.max_seq_length, max_predictions_per_seq=FLAGS.max_predictions_per_seq,
+            dupe_factor=FLAGS.dupe_factor)
+    else:
+        rows = _tokenizer_rows()
+    print(format_table(rows))
+    if FLAGS.append_to:
+        append_markdown(FLAGS.append_to, rows, "python " + " ".join(shlex.quote(a) for a in sys.argv))
+
+
+def _tokenizer_rows():
     from keras_bert_zoo.benchmarks.tokenizer_benchmark import benchmark_tokenizer
     from keras_bert_zoo.data.text_files import read_texts
 
-    if not FLAGS.text_file:
-        raise app.UsageError("--text_file is required for --benchmark=tokenizer.")
     try:
         texts = read_texts(FLAGS.text_file, tsv_column=FLAGS.tsv_column)
     except ValueError as e:
         raise app.UsageError(f"--text_file: {e}")
     if FLAGS.max_texts:
         texts = texts[: FLAGS.max_texts]
-    rows = benchmark_tokenizer(texts, FLAGS.vocab_file or _default_vocab(), FLAGS.do_lower_case,
+    return benchmark_tokenizer(texts, FLAGS.vocab_file or _default_vocab(), FLAGS.do_lower_case,
                                FLAGS.batch_size, FLAGS.repeats)
-    print(format_table(rows))
-    if FLAGS.append_to:
-        append_markdown(FLAGS.append_to, rows, "python " + " ".join(shlex.quote(a) for a in sys.argv))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 import glob
 import os
 
-from absl import app, flags
+from absl import app, flags, logging
 
 from keras_bert_zoo.training.distribution import PRECISIONS, STRATEGIES
 
@@ -45,6 +45,8 @@ def set_up_strategy():
     """Creates the strategy first (multi-worker requires that), then precision and seeds."""
     from keras_bert_zoo.training.distribution import configure_numerics, create_strategy, split_cpu_devices
 
+    if FLAGS.verbosity == logging.INFO:
+        logging.set_verbosity(logging.WARNING)  # TF's INFO lines would drown the progress output.
     if FLAGS.cpu_devices > 1:
         split_cpu_devices(FLAGS.cpu_devices)
     strategy = create_strategy(FLAGS.strategy, FLAGS.tpu)

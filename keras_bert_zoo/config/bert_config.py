@@ -3,8 +3,8 @@
 import dataclasses
 import json
 import os
-import tempfile
 
+from keras_bert_zoo.config.atomic_files import write_json_atomic
 from keras_bert_zoo.config.presets import get_preset
 
 # Upper bounds that keep an untrusted config file from allocating absurd shapes.
@@ -217,17 +217,3 @@ class BertConfig:
         """The config of a named preset (see `keras_bert_zoo.list_presets()`)."""
         return cls(**get_preset(name)["config"])
 
-
-def write_json_atomic(path, values):
-    """Writes `values` as JSON to a temp file beside `path`, then renames it."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(values, f, indent=2, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise

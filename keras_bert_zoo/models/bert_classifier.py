@@ -12,22 +12,28 @@ class BertClassifier(BertTaskModel):
     """Classifies a text or text pair from the encoder's pooled output.
 
     Outputs `logits` [B, C] (float32). With `num_classes=1` the single logit is
-    a sigmoid score, trained with binary cross-entropy; see `default_loss`.
+    a sigmoid score, trained with binary cross-entropy, or with
+    `regression=True` a real-valued prediction (STS-B), trained with squared
+    error; see `default_loss`.
 
     Args:
         encoder: A `BertEncoder` (exposed as `.encoder`).
         num_classes: Number of classes C (1: binary with one sigmoid logit).
         dropout: Dropout on the pooled output; defaults to the encoder's rate.
         label_names: Optional class names, kept for export and predictions
-            (two names when num_classes is 1).
+            (two names when num_classes is 1, none for regression).
+        regression: The single logit is a regression output.
         **kwargs: Passed to `keras.Model`.
     """
 
     task = "classifier"
 
-    def __init__(self, encoder, num_classes=2, dropout=None, label_names=None, **kwargs):
+    def __init__(self, encoder, num_classes=2, dropout=None, label_names=None, regression=False, **kwargs):
+        if regression and (num_classes != 1 or label_names):
+            raise ValueError("A regression head has num_classes=1 and no label_names.")
         self.encoder = encoder
         self.num_classes = num_classes
+        self.regression = regression
         self.dropout = encoder.config.dropout if dropout is None else dropout
         self.label_names = checked_label_names(label_names, max(num_classes, 2))
         self.classifier_head = BertClassificationHead(
@@ -38,7 +44,9 @@ class BertClassifier(BertTaskModel):
         super().__init__(inputs=inputs, outputs={"logits": self.classifier_head(pooled)}, **kwargs)
 
     def default_loss(self):
-        """Binary cross-entropy for one logit, sparse categorical cross-entropy otherwise."""
+        """Squared error for regression, binary cross-entropy for one logit, else sparse CE."""
+        if self.regression:
+            return keras.losses.MeanSquaredError()
         if self.num_classes == 1:
             return keras.losses.BinaryCrossentropy(from_logits=True)
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -47,7 +55,8 @@ class BertClassifier(BertTaskModel):
         return self.classifier_head.checkpoint_slices()
 
     def head_config(self):
-        return {"num_classes": self.num_classes, "dropout": self.dropout, "label_names": self.label_names}
+        return {"num_classes": self.num_classes, "dropout": self.dropout, "label_names": self.label_names,
+                "regression": self.regression}
 
 
 def checked_label_names(label_names, expected):

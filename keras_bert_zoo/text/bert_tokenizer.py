@@ -132,19 +132,19 @@ class BertTokenizer(tf.Module):
         words = words.with_flat_values(tf.where(too_long, "[UNK]", words.flat_values))
         return self._wordpiece.tokenize(words).merge_dims(1, 2)
 
-    def __call__(self, texts, text_pairs=None, max_length=128):
-        """Packs texts (and pairs) as [CLS] a [SEP] (b [SEP]) into fixed-length model inputs.
+    def pack(self, texts, text_pairs=None, max_length=128):
+        """[CLS] a [SEP] (b [SEP]) without padding, truncated longest-first to `max_length`.
 
-        Pairs too long for `max_length` are truncated longest-first, as the
-        reference `_truncate_seq_pair`.
+        Pairs too long for `max_length` are truncated as the reference
+        `_truncate_seq_pair` does: one token at a time from the longer segment.
 
         Args:
             texts: [B] strings.
             text_pairs: Optional [B] second segments.
-            max_length: Output length T.
+            max_length: Longest packed length.
 
         Returns:
-            Dict of int32 [B, T] `input_word_ids`, `input_mask`, `input_type_ids`.
+            Dict of int32 RaggedTensors [B, (length)]: `input_word_ids`, `input_type_ids`.
         """
         segments = [self.tokenize(texts)]
         if text_pairs is not None:
@@ -155,11 +155,20 @@ class BertTokenizer(tf.Module):
         segments = tf_text.RoundRobinTrimmer(budget).trim(segments)
         ids, type_ids = tf_text.combine_segments(
             segments, start_of_sequence_id=self.cls_id, end_of_segment_id=self.sep_id)
-        word_ids, mask = tf_text.pad_model_inputs(ids, max_length, pad_value=self.pad_id)
-        type_ids, _ = tf_text.pad_model_inputs(type_ids, max_length, pad_value=0)
-        return {
-            "input_word_ids": tf.cast(word_ids, tf.int32),
-            "input_mask": tf.cast(mask, tf.int32),
-            "input_type_ids": tf.cast(type_ids, tf.int32),
-        }
+        return {"input_word_ids": tf.cast(ids, tf.int32), "input_type_ids": tf.cast(type_ids, tf.int32)}
 
+    def __call__(self, texts, text_pairs=None, max_length=128):
+        """Packs texts (and pairs) into fixed-length model inputs (see `pack`).
+
+        Args:
+            texts: [B] strings.
+            text_pairs: Optional [B] second segments.
+            max_length: Output length T.
+
+        Returns:
+            Dict of int32 [B, T] `input_word_ids`, `input_mask`, `input_type_ids`.
+        """
+        packed = self.pack(texts, text_pairs, max_length)
+        word_ids, mask = tf_text.pad_model_inputs(packed["input_word_ids"], max_length, pad_value=self.pad_id)
+        type_ids, _ = tf_text.pad_model_inputs(packed["input_type_ids"], max_length, pad_value=0)
+        return {"input_word_ids": word_ids, "input_mask": tf.cast(mask, tf.int32), "input_type_ids": type_ids}

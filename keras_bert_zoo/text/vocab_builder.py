@@ -1,11 +1,10 @@
 """Learning a WordPiece vocabulary from text files."""
 
 import collections
-import os
-import tempfile
 
 import tensorflow as tf
 
+from keras_bert_zoo.config.atomic_files import write_text_atomic
 from keras_bert_zoo.text.bert_text_normalizer import BertTextNormalizer
 from keras_bert_zoo.text.vocab_files import SPECIAL_TOKENS
 
@@ -42,15 +41,7 @@ def build_wordpiece_vocab(text_files, vocab_size, lower_case=True, num_unused_to
     return list(vocab[:vocab_size])
 
 
+
 def write_vocab(tokens, path):
-    """Writes one token per line to `path` via a temp file and rename."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-vocab-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write("".join(token + "\n" for token in tokens))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    """Writes one token per line to `path`, atomically."""
+    write_text_atomic(path, "".join(token + "\n" for token in tokens))

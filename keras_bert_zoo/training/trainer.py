@@ -9,6 +9,13 @@ import keras
 import tensorflow as tf
 
 
+def write_model_dir_files(model, model_dir, tokenizer=None):
+    """Writes config.json (and the vocab) so `from_pretrained(model_dir)` and the exporter work."""
+    model.write_config(model_dir)
+    if tokenizer is not None:
+        tokenizer.save_pretrained(model_dir)
+
+
 class NonFiniteLossError(RuntimeError):
     """Training produced a NaN or Inf loss; no checkpoint was written for it."""
 
@@ -28,8 +35,9 @@ class Trainer:
         model: The Keras model, created under `strategy.scope()`.
         optimizer: Its Keras optimizer, created under `strategy.scope()`.
         objective: Callable (outputs, labels) -> (loss, dict of additive
-            statistics), with `stat_names` (the statistics' keys) and a
-            `metrics(stats)` method turning summed statistics into metrics.
+            statistics, "examples" among them), with `stat_names` (the
+            statistics' keys) and a `metrics(stats)` method turning summed
+            statistics into metrics.
         strategy: The tf.distribute strategy.
         model_dir: Where checkpoints and summaries go.
         steps_per_execution: Training steps per tf.function call.

@@ -1,0 +1,76 @@
+"""Pretraining instances made on the fly from text, with fresh pairs and masks every epoch."""
+
+import itertools
+
+import numpy as np
+import tensorflow as tf
+
+from keras_bert_zoo.data.masked_lm_masker import MaskedLmMasker
+from keras_bert_zoo.data.pretraining_corpus import read_corpus
+from keras_bert_zoo.data.pretraining_instances import check_pretraining_options, make_instances, pair_segments
+from keras_bert_zoo.data.pretraining_records import pretraining_element_spec
+
+# Instances made per generator step: large enough for numpy to be efficient,
+# small enough for the first batch to come quickly.
+_INSTANCES_PER_STEP = 1024
+
+
+def dynamic_pretraining_dataset(text_files, tokenizer, max_seq_length=128, max_predictions_per_seq=20,
+                                masked_lm_prob=0.15, short_seq_prob=0.1, do_whole_word_mask=False, seed=12345,
+                                input_context=None):
+    """An endless, unbatched dataset of pretraining instances with dynamic masking.
+
+    Every epoch (one pass over the documents) cuts the documents into new
+    sentence pairs and draws new masks, with the semantics of
+    tools/create_pretraining_data.py for one round (dupe_factor=1), in shuffled
+    order. The text is read and tokenized once, when the dataset is made.
+
+    Args:
+        text_files: Comma-separated glob patterns (or a list of them) of UTF-8
+            text, one sentence per line, a blank line between documents.
+        tokenizer: A `keras_bert_zoo.text.BertTokenizer`.
+        max_seq_length: T, tokens per instance.
+        max_predictions_per_seq: P, most masked-LM predictions per instance.
+        masked_lm_prob: Fraction of tokens to predict.
+        short_seq_prob: How often a document aims at a shorter random length.
+        do_whole_word_mask: Mask whole words (with their "##" pieces).
+        seed: Seed of the pairs and masks; None for a random one.
+        input_context: Optional `tf.distribute.InputContext`: each input
+            pipeline makes instances from its share of the documents (every
+            num_input_pipelines-th one), with its own random stream.
+
+    Returns:
+        A `tf.data.Dataset` of dicts: int32 `input_ids`, `input_mask`,
+        `segment_ids` [T]; int32 `masked_lm_positions`, `masked_lm_ids` and
+        float32 `masked_lm_weights` [P]; int32 scalar `next_sentence_labels`
+        (1: B is a random next sentence), the features of the TFRecords and of
+        `read_pretraining_records`.
+
+    Raises:
+        ValueError: An option is out of range, the text is missing or empty,
+            or it has fewer documents than there are input pipelines.
+    """
+    check_pretraining_options(max_seq_length, max_predictions_per_seq, masked_lm_prob, short_seq_prob)
+    corpus, files = read_corpus(text_files, tokenizer)
+    pipeline = input_context.input_pipeline_id if input_context else 0
+    num_pipelines = input_context.num_input_pipelines if input_context else 1
+    if corpus.num_documents < num_pipelines:
+        raise ValueError(f"{', '.join(files)}: {corpus.num_documents} document(s) can't be shared by "
+                         f"{num_pipelines} input pipelines.")
+    if num_pipelines > 1:
+        corpus = corpus.shard(pipeline, num_pipelines)
+    masker = MaskedLmMasker(tokenizer.vocab, max_predictions_per_seq, masked_lm_prob, do_whole_word_mask)
+    seed = np.random.SeedSequence().entropy if seed is None else seed
+
+    def instance_batches():
+        for epoch in itertools.count():
+            rng = np.random.default_rng([seed, pipeline, epoch])
+            spans = pair_segments(corpus, max_seq_length, short_seq_prob, 1, rng)
+            spans = spans[rng.permutation(len(spans))]
+            for start in range(0, len(spans), _INSTANCES_PER_STEP):
+                yield make_instances(corpus.token_ids, spans[start:start + _INSTANCES_PER_STEP], max_seq_length,
+                                     masker, tokenizer.cls_id, tokenizer.sep_id, rng)
+
+    batch_spec = {name: tf.TensorSpec([None, *spec.shape], spec.dtype)
+                  for name, spec in pretraining_element_spec(max_seq_length, max_predictions_per_seq).items()}
+    return tf.data.Dataset.from_generator(instance_batches, output_signature=batch_spec).unbatch()

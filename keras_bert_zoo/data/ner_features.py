@@ -1,0 +1,169 @@
+"""Token-classification (NER) model inputs: word-aligned labels, windows for long sentences."""
+
+import dataclasses
+import logging
+
+import numpy as np
+
+from keras_bert_zoo.data.word_pieces import tokenize_batched
+
+# Label id of positions the loss ignores (as Hugging Face's -100): every piece
+# but a word's first, [CLS], [SEP], padding, and all of unlabeled data.
+IGNORE_LABEL_ID = -100
+
+
+@dataclasses.dataclass
+class NerFeatures:
+    """Fixed-length arrays of NER windows, and where each word's prediction sits.
+
+    Each window is `[CLS] pieces [SEP]` padding, N windows of length T. The
+    first piece of every word carries the word's tag; the loss must skip the
+    other positions: `labels` is IGNORE_LABEL_ID (-100) there and
+    `label_weights` 0. A loss that can't take -100 (Keras' sparse
+    cross-entropy) should use `np.maximum(labels, 0)` with `label_weights`
+    as sample weights. Every word is in exactly one window.
+
+    Args:
+        input_word_ids: int32 [N, T].
+        input_mask: int32 [N, T], 1 on [CLS], pieces and [SEP].
+        input_type_ids: int32 [N, T], all 0.
+        labels: int32 [N, T] tag ids at first pieces, IGNORE_LABEL_ID elsewhere.
+        label_weights: float32 [N, T], 1.0 at first pieces, else 0.
+        sentence_index: int32 [N], the sentence each window comes from.
+        word_index: int32 [N, T], the word (index in its sentence) whose first
+            piece is at that position, else -1.
+        sentence_lengths: int32 [S], words per sentence.
+        label_names: Tag names in id order.
+    """
+
+    input_word_ids: np.ndarray
+    input_mask: np.ndarray
+    input_type_ids: np.ndarray
+    labels: np.ndarray
+    label_weights: np.ndarray
+    sentence_index: np.ndarray
+    word_index: np.ndarray
+    sentence_lengths: np.ndarray
+    label_names: list
+
+    def __len__(self):
+        return len(self.input_word_ids)
+
+    def model_inputs(self):
+        """Dict of the three int32 [N, T] encoder inputs."""
+        return {"input_word_ids": self.input_word_ids, "input_mask": self.input_mask,
+                "input_type_ids": self.input_type_ids}
+
+    def word_tags(self, predictions):
+        """Maps window predictions back to one tag per original word.
+
+        Args:
+            predictions: int [N, T] tag ids, or float [N, T, C] logits or
+                probabilities (arg-maxed).
+
+        Returns:
+            A list of sentences, each the list of its words' tag names.
+        """
+        predictions = np.asarray(predictions)
+        if predictions.ndim == 3:
+            predictions = predictions.argmax(-1)
+        if predictions.shape != self.word_index.shape:
+            raise ValueError(f"predictions {predictions.shape} don't match the windows {self.word_index.shape}.")
+        sentence_starts = np.concatenate([[0], np.cumsum(self.sentence_lengths)])
+        rows, positions = np.nonzero(self.word_index >= 0)
+        word_tag_ids = np.full(sentence_starts[-1], -1, np.int64)
+        word_tag_ids[sentence_starts[self.sentence_index[rows]] + self.word_index[rows, positions]] = (
+            predictions[rows, positions])
+        names = np.array(self.label_names, object)[word_tag_ids]
+        return [names[start:end].tolist() for start, end in zip(sentence_starts[:-1], sentence_starts[1:])]
+
+
+def ner_features(tokenizer, sentences, tags, label_names, max_seq_length):
+    """Tokenizes sentences of words into NER windows with word-aligned labels.
+
+    All words of all sentences go through the tokenizer in a few large
+    calls. A word that yields no piece (control or zero-width characters
+    only) becomes [UNK], so every word has a first piece and a prediction.
+    Sentences longer than max_seq_length - 2 pieces are cut into
+    consecutive windows at word boundaries, each as full as fits; a single
+    word with more pieces than a window keeps only its first pieces (its
+    tag is on the first, so no word loses its prediction; this is logged).
+
+    Args:
+        tokenizer: A `keras_bert_zoo.text.BertTokenizer`.
+        sentences: Lists of words (e.g. from `read_conll_file`).
+        tags: Matching lists of tags, or None for unlabeled data.
+        label_names: Tag names in id order (e.g. `ner_label_names` of the
+            training tags); a tag outside them raises ValueError.
+        max_seq_length: Window length T, at least 3.
+
+    Returns:
+        An `NerFeatures`.
+    """
+    if max_seq_length < 3:
+        raise ValueError(f"max_seq_length={max_seq_length} leaves no room for a word between [CLS] and [SEP].")
+    budget = max_seq_length - 2
+    sentence_lengths = np.array([len(words) for words in sentences], np.int32)
+    sentence_starts = np.concatenate([[0], np.cumsum(sentence_lengths)])
+    tag_ids = None if tags is None else _tag_ids(tags, label_names, sentence_lengths)
+    ids, splits = tokenize_batched(tokenizer, [word for words in sentences for word in words])
+    piece_counts = np.diff(splits)
+    if (piece_counts > budget).any():
+        logging.warning("%d words have more than %d pieces; their windows keep their first %d pieces.",
+                        (piece_counts > budget).sum(), budget, budget)
+    window_counts = np.clip(piece_counts, 1, budget)  # An empty word becomes one [UNK].
+
+    windows = []  # (sentence, first word, end word), words numbered across sentences.
+    for sentence, (first, end) in enumerate(zip(sentence_starts[:-1], sentence_starts[1:])):
+        start, used = first, 0
+        for word in range(first, end):
+            if used + window_counts[word] > budget:
+                windows.append((sentence, start, word))
+                start, used = word, 0
+            used += window_counts[word]
+        if end > first:
+            windows.append((sentence, start, end))
+
+    shape = (len(windows), max_seq_length)
+    input_word_ids = np.full(shape, tokenizer.pad_id, np.int32)
+    input_mask = np.zeros(shape, np.int32)
+    labels = np.full(shape, IGNORE_LABEL_ID, np.int32)
+    word_index = np.full(shape, -1, np.int32)
+    for row, (sentence, first, end) in enumerate(windows):
+        pieces = [[tokenizer.cls_id]]
+        position = 1
+        for word in range(first, end):
+            pieces.append(ids[splits[word]:splits[word + 1]][:budget] if piece_counts[word] else [tokenizer.unk_id])
+            word_index[row, position] = word - sentence_starts[sentence]
+            if tag_ids is not None:
+                labels[row, position] = tag_ids[word]
+            position += len(pieces[-1])
+        pieces.append([tokenizer.sep_id])
+        input_word_ids[row, :position + 1] = np.concatenate(pieces)
+        input_mask[row, :position + 1] = 1
+    return NerFeatures(
+        input_word_ids=input_word_ids,
+        input_mask=input_mask,
+        input_type_ids=np.zeros(shape, np.int32),
+        labels=labels,
+        label_weights=(word_index >= 0).astype(np.float32),
+        sentence_index=np.array([window[0] for window in windows], np.int32),
+        word_index=word_index,
+        sentence_lengths=sentence_lengths,
+        label_names=list(label_names))
+
+
+def _tag_ids(tags, label_names, sentence_lengths):
+    """Flat int32 tag ids of all words; ValueError on a length mismatch or an unknown tag."""
+    if len(tags) != len(sentence_lengths):
+        raise ValueError(f"{len(sentence_lengths)} sentences but {len(tags)} tag sequences.")
+    ids = {name: i for i, name in enumerate(label_names)}
+    flat = []
+    for sentence, (sentence_tags, length) in enumerate(zip(tags, sentence_lengths)):
+        if len(sentence_tags) != length:
+            raise ValueError(f"Sentence {sentence} has {length} words but {len(sentence_tags)} tags.")
+        unknown = [tag for tag in sentence_tags if tag not in ids]
+        if unknown:
+            raise ValueError(f"Sentence {sentence}: tag {unknown[0]!r} is not one of the label names {label_names}.")
+        flat.extend(ids[tag] for tag in sentence_tags)
+    return np.array(flat, np.int32)

@@ -1,0 +1,48 @@
+"""Losses and running metrics for sentence classification and regression."""
+
+import tensorflow as tf
+
+
+class ClassificationObjective:
+    """Softmax cross-entropy (C > 1), sigmoid binary cross-entropy (C = 1), or MSE (regression).
+
+    Labels: {"labels": [B]} holding class ids, 0/1 for the binary head, or
+    float targets for regression.
+
+    Args:
+        num_classes: Width of the logits.
+        regression: Treat the single logit as a real-valued prediction.
+    """
+
+    def __init__(self, num_classes, regression=False):
+        if regression and num_classes != 1:
+            raise ValueError("Regression needs num_classes=1.")
+        self.num_classes = num_classes
+        self.regression = regression
+        self.stat_names = ("loss_total", "examples") + (() if regression else ("correct",))
+
+    def __call__(self, outputs, labels):
+        logits = tf.cast(outputs["logits"], tf.float32)
+        targets = labels["labels"]
+        if self.regression:
+            per_example = tf.square(logits[:, 0] - tf.cast(targets, tf.float32))
+        elif self.num_classes == 1:
+            binary = tf.cast(targets, tf.float32)
+            per_example = tf.nn.sigmoid_cross_entropy_with_logits(labels=binary, logits=logits[:, 0])
+            hits = tf.equal(tf.cast(logits[:, 0] > 0, tf.float32), binary)
+        else:
+            targets = tf.cast(targets, tf.int32)
+            per_example = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)
+            hits = tf.equal(tf.argmax(logits, -1, output_type=tf.int32), targets)
+        stats = {"loss_total": tf.reduce_sum(per_example),
+                 "examples": tf.cast(tf.shape(per_example)[0], tf.float32)}
+        if not self.regression:
+            stats["correct"] = tf.reduce_sum(tf.cast(hits, tf.float32))
+        return tf.reduce_mean(per_example), stats
+
+    def metrics(self, stats):
+        examples = max(stats["examples"], 1.0)
+        metrics = {"loss": stats["loss_total"] / examples}
+        if not self.regression:
+            metrics["accuracy"] = stats["correct"] / examples
+        return metrics

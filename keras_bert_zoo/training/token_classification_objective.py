@@ -1,0 +1,32 @@
+"""Loss and running metrics for per-token tagging (NER)."""
+
+import tensorflow as tf
+
+
+class TokenClassificationObjective:
+    """Cross-entropy over the tokens that carry a label.
+
+    Labels: {"labels": [B, T] tag ids, "label_weights": [B, T]}: 1 on the first
+    wordpiece of each word, 0 on continuation pieces, special tokens and padding.
+    """
+
+    stat_names = ("loss_total", "weight", "correct", "examples")
+
+    def __call__(self, outputs, labels):
+        logits = tf.cast(outputs["logits"], tf.float32)
+        tags = tf.cast(labels["labels"], tf.int32)
+        weights = tf.cast(labels["label_weights"], tf.float32)
+        # Ignored positions may hold any id (such as -100); clip so the loss op accepts them.
+        safe_tags = tf.clip_by_value(tags, 0, tf.shape(logits)[-1] - 1)
+        per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=safe_tags, logits=logits)
+        hits = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), tags), tf.float32)
+        weight = tf.reduce_sum(weights)
+        loss_total = tf.reduce_sum(per_token * weights)
+        stats = {"loss_total": loss_total, "weight": weight, "correct": tf.reduce_sum(hits * weights),
+                 "examples": tf.cast(tf.shape(tags)[0], tf.float32)}
+        return loss_total / tf.maximum(weight, 1.0), stats
+
+    @staticmethod
+    def metrics(stats):
+        weight = max(stats["weight"], 1.0)
+        return {"loss": stats["loss_total"] / weight, "accuracy": stats["correct"] / weight}

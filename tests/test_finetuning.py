@@ -1,0 +1,110 @@
+"""Length-bucketed batches, fine-tuning objectives and prediction order (in-process, tiny models)."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_bert_zoo as kbz
+from keras_bert_zoo.config import BertConfig
+from keras_bert_zoo.data.sequence_batches import bucket_lengths, inference_batches, training_batches
+from keras_bert_zoo.training.classification_objective import ClassificationObjective
+from keras_bert_zoo.training.finetuning import FinetuningSettings, finetune, predict
+from keras_bert_zoo.training.span_objective import SpanObjective
+from keras_bert_zoo.training.token_classification_objective import TokenClassificationObjective
+
+CONFIG = BertConfig(vocab_size=30, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64,
+                    max_position_embeddings=64)
+
+
+def _sequences(lengths, seed=0, classes=None):
+    """[CLS] words [SEP] rows; with `classes`, row i draws its words from class i's own id range."""
+    rng = np.random.default_rng(seed)
+    ranges = [(5, 30)] * len(lengths) if classes is None else [(5 + 8 * c, 13 + 8 * c) for c in classes]
+    rows = [[2] + list(rng.integers(low, high, n)) + [3] for n, (low, high) in zip(lengths, ranges)]
+    ids = tf.ragged.constant(rows, dtype=tf.int32).to_tensor().numpy()
+    return {"input_word_ids": ids, "input_mask": (ids > 0).astype("int32"), "input_type_ids": np.zeros_like(ids)}
+
+
+def test_bucket_lengths():
+    assert bucket_lengths(128) == [16, 32, 64, 128]
+    assert bucket_lengths(100) == [16, 32, 64, 100]
+    assert bucket_lengths(16) == [16]
+
+
+def test_training_batches_pad_to_buckets_only():
+    lengths = [3, 10, 20, 40, 60] * 8
+    inputs = _sequences(lengths)
+    labels = {"labels": np.arange(len(lengths)) % 2}
+    shapes = set()
+    for x, y in training_batches(inputs, labels, 4, 64, seed=0).take(30):
+        assert x["input_word_ids"].shape[0] == 4 and y["labels"].shape == (4,)
+        shapes.add(x["input_word_ids"].shape[1])
+        real = x["input_mask"].numpy().sum(1)
+        assert (x["input_word_ids"].numpy()[:, 0] == 2).all() and (real >= 5).all()
+    assert shapes <= {16, 32, 64} and len(shapes) > 1
+    for x, _ in training_batches(inputs, labels, 4, 64, fixed_length=True).take(3):
+        assert x["input_word_ids"].shape == (4, 64)
+
+
+def test_inference_batches_order_round_trips():
+    lengths = [30, 2, 17, 5, 61, 9, 1]
+    inputs = _sequences(lengths)
+    dataset, order = inference_batches(inputs, 3, 64)
+    rows = [row for batch in dataset for row in batch["input_word_ids"].numpy()]
+    for position, example in enumerate(order):
+        assert (rows[position] != 0).sum() == lengths[example] + 2
+
+
+def _train_and_predict(tmp_path, build_model, objective, inputs, labels, sequence_outputs=()):
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    keras.utils.set_random_seed(0)
+    with strategy.scope():
+        model = build_model()
+    settings = FinetuningSettings(model_dir=str(tmp_path), train_batch_size=8, learning_rate=3e-3,
+                                  num_train_epochs=12, warmup_proportion=0.1, max_seq_length=64, log_steps=20,
+                                  save_checkpoints_steps=1000)
+    metrics = finetune(model, objective, inputs, labels, settings, strategy)
+    return metrics, predict(model, inputs, 16, 64, sequence_outputs=sequence_outputs)
+
+
+@pytest.mark.parametrize("num_classes", [1, 3])
+def test_classifier_learns_a_token_rule(tmp_path, num_classes):
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, max(num_classes, 2), 64).astype("int32")
+    inputs = _sequences(rng.integers(3, 40, 64), seed=1, classes=labels)
+    metrics, outputs = _train_and_predict(
+        tmp_path, lambda: kbz.BertClassifier(kbz.BertEncoder(CONFIG), num_classes=num_classes),
+        ClassificationObjective(num_classes), inputs,
+                                          {"labels": labels})
+    logits = outputs["logits"]
+    predicted = (logits[:, 0] > 0).astype(int) if num_classes == 1 else logits.argmax(-1)
+    assert metrics["accuracy"] > 0.9 and (predicted == labels).mean() > 0.9
+
+
+def test_regression_and_span_objectives():
+    objective = ClassificationObjective(1, regression=True)
+    loss, stats = objective({"logits": np.array([[1.0], [3.0]], np.float32)}, {"labels": np.array([2.0, 3.0])})
+    assert float(loss) == pytest.approx(0.5) and objective.metrics({k: float(v) for k, v in stats.items()})[
+        "loss"] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="num_classes=1"):
+        ClassificationObjective(2, regression=True)
+    start = np.full((2, 4), -10.0, np.float32)
+    start[0, 1] = start[1, 2] = 10.0
+    loss, stats = SpanObjective()({"start_logits": start, "end_logits": start},
+                                  {"start_positions": np.array([1, 3]), "end_positions": np.array([1, 3])})
+    assert SpanObjective.metrics({k: float(v) for k, v in stats.items()})["span_accuracy"] == 0.5
+
+
+def test_token_classifier_ignores_unlabelled_pieces(tmp_path):
+    lengths = np.random.default_rng(2).integers(3, 30, 48)
+    inputs = _sequences(lengths, seed=2)
+    tags = inputs["input_word_ids"] % 3
+    weights = (inputs["input_word_ids"] >= 5).astype("float32")
+    metrics, outputs = _train_and_predict(tmp_path, lambda: kbz.BertTokenClassifier(kbz.BertEncoder(CONFIG), 3),
+                                          TokenClassificationObjective(), inputs,
+                                          {"labels": tags, "label_weights": weights}, sequence_outputs=("logits",))
+    assert outputs["logits"].shape == (48, 64, 3)
+    predicted = outputs["logits"].argmax(-1)
+    padded_predictions = predicted[:, :tags.shape[1]]
+    assert metrics["accuracy"] > 0.9 and (padded_predictions == tags)[weights > 0].mean() > 0.9

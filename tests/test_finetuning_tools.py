@@ -1,0 +1,114 @@
+"""run_classifier, run_ner and run_squad end to end from the real MiniLM checkpoint, on data written here."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import keras_bert_zoo as kbz
+from conftest import REPO_ROOT
+
+POSITIVE = ["a delightful film", "wonderful acting and a moving story", "great fun from start to end",
+            "a charming, clever comedy", "beautiful and heartfelt", "brilliant performances all round"]
+NEGATIVE = ["a dull mess", "boring and far too long", "terrible acting and a silly plot",
+            "a tedious, lifeless sequel", "painfully bad", "an awful waste of time"]
+
+
+def _run(tool, *args, timeout=600):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.run([sys.executable, str(REPO_ROOT / "tools" / tool), *args], capture_output=True,
+                          text=True, env=env, timeout=timeout)
+
+
+def _common(minilm_dir, model_dir):
+    return [f"--init_checkpoint={minilm_dir}", f"--model_dir={model_dir}", "--train_batch_size=8",
+            "--eval_batch_size=16", "--learning_rate=1e-4", "--log_steps=5"]
+
+
+def test_run_classifier(tmp_path, minilm_dir):
+    rows = [(t, "pos") for t in POSITIVE] + [(t, "neg") for t in NEGATIVE]
+    train = tmp_path / "train.tsv"
+    train.write_text("sentence\tlabel\n" + "".join(f"{t}\t{l}\n" for t, l in rows * 3), encoding="utf-8")
+    predict = tmp_path / "predict.jsonl"
+    predict.write_text("".join(json.dumps({"sentence": t}) + "\n" for t in ["what a lovely film", "so dull"]))
+    model_dir = tmp_path / "model"
+    result = _run("run_classifier.py", *_common(minilm_dir, model_dir), "--do_train", "--do_eval", "--do_predict",
+                  f"--train_file={train}", f"--eval_file={train}", f"--predict_file={predict}",
+                  "--num_train_epochs=2", "--max_seq_length=32")
+    assert result.returncode == 0, result.stderr
+    results = json.loads((model_dir / "eval_results.json").read_text())
+    assert {"accuracy", "f1", "mcc"} <= set(results) and results["eval_examples"] == 36
+    assert "Eval results: accuracy=" in result.stdout and "step 9/9" in result.stdout
+    predictions = [json.loads(line) for line in (model_dir / "predictions.jsonl").read_text().splitlines()]
+    assert [p["text"] for p in predictions] == ["what a lovely film", "so dull"]
+    assert all(p["label"] in ("neg", "pos") and abs(sum(p["probabilities"]) - 1) < 1e-4 for p in predictions)
+    model = kbz.BertClassifier.from_pretrained(str(model_dir))  # the model_dir itself is a checkpoint
+    assert model.label_names == ["neg", "pos"]
+    # Evaluation alone reuses the trained checkpoint in --model_dir.
+    again = _run("run_classifier.py", *_common(minilm_dir, model_dir), "--do_eval", f"--eval_file={train}",
+                 "--max_seq_length=32")
+    assert again.returncode == 0, again.stderr
+    assert json.loads((model_dir / "eval_results.json").read_text())["accuracy"] == results["accuracy"]
+
+
+def test_run_ner(tmp_path, minilm_dir):
+    sentences = [
+        [("Alice", "B-PER"), ("visited", "O"), ("Paris", "B-LOC"), ("in", "O"), ("May", "O"), (".", "O")],
+        [("Bob", "B-PER"), ("Smith", "I-PER"), ("works", "O"), ("for", "O"), ("Acme", "B-ORG"), ("Corp", "I-ORG")],
+        [("Zoë", "B-PER"), ("flew", "O"), ("to", "O"), ("Zürich", "B-LOC"), ("!", "O")],
+        [("東京", "B-LOC"), ("is", "O"), ("large", "O")],
+    ]
+    text = "-DOCSTART- -X- -X- O\n\n" + "".join(
+        "".join(f"{w} NN O {t}\n" for w, t in sentence) + "\n" for sentence in sentences * 4)
+    data = tmp_path / "train.txt"
+    data.write_text(text, encoding="utf-8")
+    model_dir = tmp_path / "model"
+    result = _run("run_ner.py", *_common(minilm_dir, model_dir), "--do_train", "--do_eval", "--do_predict",
+                  f"--train_file={data}", f"--eval_file={data}", f"--predict_file={data}", "--num_train_epochs=2",
+                  "--max_seq_length=16")
+    assert result.returncode == 0, result.stderr
+    results = json.loads((model_dir / "eval_results.json").read_text())
+    assert {"precision", "recall", "f1"} <= set(results)
+    predicted = (model_dir / "predictions.txt").read_text(encoding="utf-8").split("\n\n")
+    assert predicted[0].splitlines()[0].startswith("Alice\t") and len(predicted[0].splitlines()) == 6
+
+
+def test_run_squad(tmp_path, minilm_dir):
+    context = ("The Eiffel Tower was completed in 1889 for the World's Fair in Paris. It was designed by "
+               "Gustave Eiffel's company and is about 330 metres tall.")
+    questions = [("When was the Eiffel Tower completed?", "1889"), ("Where is the tower?", "Paris"),
+                 ("How tall is it?", "about 330 metres")]
+    squad = {"version": "1.1", "data": [{"title": "Eiffel", "paragraphs": [{"context": context, "qas": [
+        {"id": f"q{i}", "question": q, "answers": [{"text": a, "answer_start": context.index(a)}]}
+        for i, (q, a) in enumerate(questions)]}]}]}
+    data = tmp_path / "squad.json"
+    data.write_text(json.dumps(squad))
+    model_dir = tmp_path / "model"
+    result = _run("run_squad.py", *_common(minilm_dir, model_dir), "--do_train", "--do_eval",
+                  f"--train_file={data}", f"--eval_file={data}", "--num_train_epochs=3", "--max_seq_length=48",
+                  "--doc_stride=16", "--max_query_length=16")
+    assert result.returncode == 0, result.stderr
+    results = json.loads((model_dir / "eval_results.json").read_text())
+    assert {"exact_match", "f1"} <= set(results) and 0 <= results["f1"] <= 100
+    predictions = json.loads((model_dir / "predictions.json").read_text())
+    assert set(predictions) == {"q0", "q1", "q2"} and all(p in context for p in predictions.values())
+    nbest = json.loads((model_dir / "nbest_predictions.json").read_text())
+    assert len(nbest["q0"]) >= 2 and abs(sum(e["probability"] for e in nbest["q0"]) - 1) < 1e-3
+
+
+@pytest.mark.parametrize("tool,args,message", [
+    ("run_classifier.py", ["--do_train"], "--model_dir is required"),
+    ("run_classifier.py", ["--model_dir=/tmp/x"], "Nothing to do"),
+    ("run_classifier.py", ["--do_train", "--model_dir=/tmp/x", "--init_checkpoint=/nonexistent"],
+     "--init_checkpoint=/nonexistent does not exist"),
+    ("run_ner.py", ["--do_eval", "--model_dir=/tmp/x", "--init_checkpoint=bert_tiny_uncased",
+                    "--eval_file=/nonexistent.txt"], "--eval_file=/nonexistent.txt does not exist"),
+    ("run_squad.py", ["--do_train", "--model_dir=/tmp/x", "--init_checkpoint=bert_tiny_uncased",
+                      "--max_seq_length=1000"], "--max_seq_length=1000"),
+])
+def test_bad_flags_exit_2(tool, args, message):
+    result = _run(tool, *args, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,177 @@
+"""tools/run_pretraining.py end to end: TFRecords or raw text, mirrored, multi-worker, kill and resume."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import keras_bert_zoo as kbz
+from conftest import REPO_ROOT
+
+WORDS = ("river stone garden lantern harbor meadow violin orchard candle thunder whisper mountain "
+         "silver canyon forest pepper ribbon compass marble glacier").split()
+TINY_CONFIG = {"vocab_size": 30522, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
+               "intermediate_size": 64, "max_position_embeddings": 64, "hidden_act": "gelu", "type_vocab_size": 2}
+SHAPE = ["--max_seq_length=32", "--max_predictions_per_seq=5"]
+
+
+def _env():
+    return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+
+
+def _tool(name):
+    return [sys.executable, str(REPO_ROOT / "tools" / name)]
+
+
+def _run(name, *args, timeout=600, env=None):
+    return subprocess.run(_tool(name) + list(args), capture_output=True, text=True, timeout=timeout,
+                          env=env or _env())
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, minilm_dir):
+    """A small corpus, the MiniLM vocab, a tiny config, and TFRecords made from the corpus."""
+    root = tmp_path_factory.mktemp("corpus")
+    rng = np.random.default_rng(0)
+    with open(root / "corpus.txt", "w") as f:
+        for _ in range(40):
+            for _ in range(rng.integers(3, 8)):
+                f.write(" ".join(rng.choice(WORDS, rng.integers(5, 12))) + ".\n")
+            f.write("\n")
+    (root / "bert_config.json").write_text(json.dumps(TINY_CONFIG))
+    result = _run("create_pretraining_data.py", f"--input_file={root / 'corpus.txt'}",
+                  f"--output_file={root / 'data.tfrecord'}", f"--vocab_file={minilm_dir}/vocab.txt",
+                  "--dupe_factor=5", *SHAPE)
+    assert result.returncode == 0, result.stderr
+    return root
+
+
+def _pretrain_args(corpus, model_dir, *extra):
+    return [f"--bert_config_file={corpus / 'bert_config.json'}", f"--model_dir={model_dir}",
+            "--train_batch_size=8", "--num_warmup_steps=5", "--learning_rate=5e-3", *SHAPE, *extra]
+
+
+def _logged(output, name):
+    return [float(v) for v in re.findall(rf"{name} ([0-9.e+-]+)", output)]
+
+
+def test_text_file_training_lowers_mlm_loss(corpus, tmp_path, minilm_dir):
+    result = _run("run_pretraining.py", *_pretrain_args(
+        corpus, tmp_path / "model", f"--text_file={corpus / 'corpus.txt'}", f"--vocab_file={minilm_dir}/vocab.txt",
+        "--num_train_steps=80", "--log_steps=10", "--save_checkpoints_steps=40", "--jit_compile"))
+    assert result.returncode == 0, result.stderr
+    losses = _logged(result.stdout, "mlm_loss")
+    assert len(losses) == 8 and losses[-1] < 0.6 * losses[0]
+    assert "mlm_accuracy" in result.stdout and "nsp_accuracy" in result.stdout
+    assert list((tmp_path / "model" / "train").glob("events.out.tfevents*"))
+    # The model_dir is a from_pretrained source, for the pretrainer and for a fine-tuning head alike.
+    pretrainer = kbz.BertPretrainer.from_pretrained(str(tmp_path / "model"))
+    classifier = kbz.BertClassifier.from_pretrained(str(tmp_path / "model"), num_classes=2)
+    np.testing.assert_array_equal(classifier.encoder.pooler.dense.kernel.numpy(),
+                                  pretrainer.encoder.pooler.dense.kernel.numpy())
+    assert kbz.BertTokenizer.from_pretrained(str(tmp_path / "model")).vocab_size == 30522
+
+
+def test_mirrored_on_two_cpu_devices(corpus, tmp_path):
+    result = _run("run_pretraining.py", *_pretrain_args(
+        corpus, tmp_path / "model", f"--input_file={corpus / 'data.tfrecord'}", "--strategy=mirrored",
+        "--cpu_devices=2", "--num_train_steps=20", "--log_steps=10", "--steps_per_execution=5"))
+    assert result.returncode == 0, result.stderr
+    assert "Pretraining on 2 replica(s) with MirroredStrategy" in result.stdout
+    losses = _logged(result.stdout, "mlm_loss")
+    assert len(losses) == 2 and losses[1] < losses[0]
+
+
+def _free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_multi_worker_mirrored_two_processes(corpus, tmp_path):
+    workers = [f"localhost:{port}" for port in _free_ports(2)]
+    processes = []
+    for index in range(2):
+        env = _env()
+        env["TF_CONFIG"] = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
+        processes.append(subprocess.Popen(
+            _tool("run_pretraining.py") + _pretrain_args(
+                corpus, tmp_path / "model", f"--input_file={corpus / 'data.tfrecord'}",
+                "--strategy=multi_worker_mirrored", "--num_train_steps=10", "--log_steps=5",
+                "--save_checkpoints_steps=5"),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
+    try:
+        outputs = [p.communicate(timeout=300) for p in processes]
+    finally:
+        for p in processes:
+            p.kill()
+    for process, (stdout, stderr) in zip(processes, outputs):
+        assert process.returncode == 0, stderr
+        assert "Pretraining on 2 replica(s) with CollectiveAllReduceStrategy" in stdout  # MultiWorkerMirrored
+    assert "Saved checkpoint" in outputs[0][0]
+    assert sorted(p.name for p in (tmp_path / "model").glob("ckpt-*.index")) == ["ckpt-10.index", "ckpt-5.index"]
+    assert not list((tmp_path / "model").glob(".worker-*"))
+
+
+def test_kill_during_training_then_resume(corpus, tmp_path):
+    args = _tool("run_pretraining.py") + _pretrain_args(
+        corpus, tmp_path / "model", f"--input_file={corpus / 'data.tfrecord'}", "--num_train_steps=400",
+        "--log_steps=10", "--save_checkpoints_steps=10")
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env())
+    saved = None
+    for line in process.stdout:
+        if "Saved checkpoint" in line and line.rstrip().endswith("ckpt-20"):
+            saved = line
+            process.send_signal(signal.SIGKILL)
+            break
+    process.wait(timeout=60)
+    assert saved and process.returncode == -signal.SIGKILL
+    resumed = subprocess.run(args[:-3] + ["--num_train_steps=40", "--log_steps=10", "--save_checkpoints_steps=10"],
+                             capture_output=True, text=True, timeout=300, env=_env())
+    assert resumed.returncode == 0, resumed.stderr
+    match = re.search(r"Resuming from .*ckpt-(\d+) at step (\d+)", resumed.stdout)
+    assert match and match.group(1) == match.group(2) and int(match.group(2)) >= 20
+    first_step = int(re.findall(r"step (\d+)/40", resumed.stdout)[0])
+    assert first_step == int(match.group(2)) + 10 and "step 40/40" in resumed.stdout
+
+
+def test_records_of_the_original_script_train_unchanged(corpus, tmp_path, minilm_dir):
+    original = tmp_path / "original.tfrecord"
+    made = subprocess.run([sys.executable, "-m", "bert.create_pretraining_data",
+                           f"--input_file={corpus / 'corpus.txt'}", f"--output_file={original}",
+                           f"--vocab_file={minilm_dir}/vocab.txt", "--dupe_factor=2", "--max_seq_length=32",
+                           "--max_predictions_per_seq=5"], capture_output=True, text=True, timeout=300, env=_env())
+    assert made.returncode == 0, made.stderr
+    result = _run("run_pretraining.py", *_pretrain_args(
+        corpus, tmp_path / "model", f"--input_file={original}", "--num_train_steps=10", "--log_steps=5"))
+    assert result.returncode == 0, result.stderr
+    assert "step 10/10" in result.stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--input_file=x"], "--model_dir is required"),
+    (["--model_dir=/tmp/m", "--input_file=x"], "exactly one of --preset, --bert_config_file or --init_checkpoint"),
+    (["--model_dir=/tmp/m", "--preset=bert_tiny_uncased"], "exactly one of --input_file"),
+    (["--model_dir=/tmp/m", "--preset=bert_huge", "--input_file=x"], "--preset=bert_huge is unknown"),
+    (["--model_dir=/tmp/m", "--preset=bert_tiny_uncased", "--input_file=/nonexistent*.tfrecord"],
+     "--input_file: no file matches"),
+    (["--model_dir=/tmp/m", "--preset=bert_tiny_uncased", "--input_file=x", "--max_seq_length=1024"],
+     "--max_seq_length=1024 exceeds the model's max_position_embeddings=512"),
+    (["--model_dir=/tmp/m", "--preset=bert_tiny_uncased", "--input_file=x", "--train_batch_size=10",
+      "--gradient_accumulation_steps=3"], "not divisible"),
+    (["--model_dir=/tmp/m", "--preset=bert_tiny_uncased", "--input_file=x", "--strategy=tpu"], "--tpu is required"),
+])
+def test_bad_flags_exit_2(args, message):
+    result = _run("run_pretraining.py", *args, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr

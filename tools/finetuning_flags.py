@@ -1,0 +1,132 @@
+"""Flags and steps shared by run_classifier, run_ner and run_squad."""
+
+import os
+
+from absl import flags
+
+import training_flags
+from training_flags import FLAGS, usage_error
+
+flags.DEFINE_string("init_checkpoint", None,
+                    "Starting weights: any from_pretrained source (HF, Google or keras-hub directory, "
+                    "a save_pretrained or --model_dir directory) or a preset name.")
+flags.DEFINE_string("vocab_file", None, "WordPiece vocab; default: the one beside --init_checkpoint.")
+flags.DEFINE_bool("do_lower_case", None, "Lower-case text; default: what the checkpoint states.")
+flags.DEFINE_bool("do_train", False, "Fine-tune on --train_file.")
+flags.DEFINE_bool("do_eval", False, "Evaluate on --eval_file and write <model_dir>/eval_results.json.")
+flags.DEFINE_bool("do_predict", False, "Predict --predict_file.")
+flags.DEFINE_string("train_file", None, "Training data.")
+flags.DEFINE_string("eval_file", None, "Evaluation data.")
+flags.DEFINE_string("predict_file", None, "Data to predict.")
+flags.DEFINE_string("model_dir", None, "Checkpoints, summaries, eval results and predictions.")
+flags.DEFINE_integer("max_seq_length", 128, "Longest packed sequence.")
+flags.DEFINE_integer("train_batch_size", 32, "Global training batch size.")
+flags.DEFINE_integer("eval_batch_size", 64, "Evaluation and prediction batch size.")
+flags.DEFINE_float("learning_rate", 5e-5, "Peak learning rate.")
+flags.DEFINE_float("num_train_epochs", 3.0, "Passes over the training data.")
+flags.DEFINE_float("warmup_proportion", 0.1, "Share of updates spent in linear warmup.")
+flags.DEFINE_integer("max_train_examples", 0, "Use only the first N training examples (0: all).")
+flags.DEFINE_integer("save_checkpoints_steps", 1000, "Updates between checkpoints.")
+flags.DEFINE_integer("log_steps", 50, "Updates between progress lines.")
+flags.DEFINE_bool("fixed_length", False,
+                  "Pad every batch to --max_seq_length instead of its length bucket (forced on TPU).")
+flags.DEFINE_bool("skip_bad_examples", False, "Skip malformed examples (and report how many) instead of failing.")
+
+
+def check_finetuning_flags(max_position_embeddings=512):
+    """Validates the shared flags before any work; exits 2 naming the culprit."""
+    training_flags.check_common_flags()
+    if not (FLAGS.do_train or FLAGS.do_eval or FLAGS.do_predict):
+        usage_error("Nothing to do: pass at least one of --do_train, --do_eval, --do_predict.")
+    if not FLAGS.model_dir:
+        usage_error("--model_dir is required.")
+    if not FLAGS.init_checkpoint:
+        usage_error("--init_checkpoint is required (a checkpoint directory or a preset name).")
+    from keras_bert_zoo.config import list_presets
+
+    checkpoint = FLAGS.init_checkpoint
+    if not (os.path.exists(checkpoint) or os.path.exists(checkpoint + ".index") or checkpoint in list_presets()):
+        usage_error(f"--init_checkpoint={checkpoint} does not exist and is not a preset name.")
+    if FLAGS.vocab_file and not os.path.isfile(FLAGS.vocab_file):
+        usage_error(f"--vocab_file={FLAGS.vocab_file} does not exist.")
+    if not 8 <= FLAGS.max_seq_length <= max_position_embeddings:
+        usage_error(f"--max_seq_length={FLAGS.max_seq_length} must be in [8, max_position_embeddings="
+                    f"{max_position_embeddings}].")
+    for name in ("train_batch_size", "eval_batch_size", "save_checkpoints_steps", "log_steps"):
+        if FLAGS[name].value < 1:
+            usage_error(f"--{name} must be >= 1, got {FLAGS[name].value}.")
+    if FLAGS.num_train_epochs <= 0:
+        usage_error(f"--num_train_epochs must be positive, got {FLAGS.num_train_epochs}.")
+    if not 0 <= FLAGS.warmup_proportion < 1:
+        usage_error(f"--warmup_proportion must be in [0, 1), got {FLAGS.warmup_proportion}.")
+
+
+def check_data_file(flag_name, required):
+    """Checks that --<flag_name> names an existing file when `required`."""
+    value = FLAGS[flag_name].value
+    if required and not value:
+        usage_error(f"--{flag_name} is required with --do_{flag_name.split('_')[0]}.")
+    if value and not os.path.isfile(value):
+        usage_error(f"--{flag_name}={value} does not exist.")
+
+
+def checkpoint_max_positions():
+    """max_position_embeddings of --init_checkpoint's config, read without loading weights (512 if unknown)."""
+    from keras_bert_zoo.config import BertConfig, get_preset, list_presets
+
+    checkpoint = FLAGS.init_checkpoint or ""
+    if checkpoint in list_presets():
+        return BertConfig(**get_preset(checkpoint)["config"]).max_position_embeddings
+    directory = checkpoint if os.path.isdir(checkpoint) else os.path.dirname(checkpoint)
+    for name in ("config.json", "bert_config.json"):
+        path = os.path.join(directory, name)
+        if os.path.isfile(path):
+            try:
+                return BertConfig.from_json_file(path).max_position_embeddings
+            except ValueError as e:
+                usage_error(f"--init_checkpoint: {e}")
+    return 512
+
+
+def load_tokenizer():
+    """The tokenizer from --vocab_file, or the checkpoint's."""
+    from keras_bert_zoo.text import BertTokenizer
+
+    try:
+        return BertTokenizer.from_pretrained(FLAGS.vocab_file or FLAGS.init_checkpoint,
+                                             lower_case=FLAGS.do_lower_case)
+    except ValueError as e:
+        usage_error(f"--vocab_file: {e}" if FLAGS.vocab_file else f"--init_checkpoint has no usable vocab: {e}. "
+                    "Pass --vocab_file.")
+
+
+def finetuning_settings():
+    from keras_bert_zoo.training.finetuning import FinetuningSettings
+
+    return FinetuningSettings(
+        model_dir=FLAGS.model_dir,
+        train_batch_size=FLAGS.train_batch_size,
+        learning_rate=FLAGS.learning_rate,
+        num_train_epochs=FLAGS.num_train_epochs,
+        warmup_proportion=FLAGS.warmup_proportion,
+        max_seq_length=FLAGS.max_seq_length,
+        fixed_length=FLAGS.fixed_length or FLAGS.strategy == "tpu",
+        steps_per_execution=FLAGS.steps_per_execution,
+        jit_compile=FLAGS.jit_compile,
+        save_checkpoints_steps=FLAGS.save_checkpoints_steps,
+        log_steps=FLAGS.log_steps,
+        seed=FLAGS.seed,
+        mixed_float16=FLAGS.mixed_precision == "mixed_float16",
+    )
+
+
+def write_eval_results(metrics):
+    """Writes <model_dir>/eval_results.json atomically and prints the metrics."""
+    from keras_bert_zoo.config.atomic_files import write_json_atomic
+
+    os.makedirs(FLAGS.model_dir, exist_ok=True)
+    path = os.path.join(FLAGS.model_dir, "eval_results.json")
+    write_json_atomic(path, metrics)
+    print("Eval results: " + "  ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+                                       for k, v in metrics.items()), flush=True)
+    print(f"Wrote {path}", flush=True)

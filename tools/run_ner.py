@@ -1,0 +1,102 @@
+"""Fine-tunes and evaluates BERT for named-entity recognition on CoNLL column files.
+
+  python tools/run_ner.py --init_checkpoint=bert_dir --do_train --do_eval \
+      --train_file=train.txt --eval_file=dev.txt --model_dir=/tmp/ner
+
+Files: word first column, tag last, blank lines between sentences, -DOCSTART-
+lines between documents; IOB1, IOB2 or BIOES tags. Writes
+<model_dir>/eval_results.json (entity-level precision, recall, f1 as seqeval)
+and predictions.txt (word, predicted tag).
+"""
+
+import os
+
+from absl import app, flags
+
+import finetuning_flags
+import training_flags
+from training_flags import FLAGS, usage_error
+
+flags.DEFINE_list("label_names", None, "Tag names in id order; default: the tags of the training file.")
+
+
+def _read(split_flag):
+    from keras_bert_zoo.data.conll_data import read_conll_file
+
+    try:
+        return read_conll_file(FLAGS[split_flag].value)
+    except ValueError as e:
+        usage_error(f"--{split_flag}: {e}")
+
+
+def _features(tokenizer, sentences, tags, label_names, split_flag):
+    from keras_bert_zoo.data.ner_features import ner_features
+
+    try:
+        return ner_features(tokenizer, sentences, tags, label_names, FLAGS.max_seq_length)
+    except ValueError as e:
+        usage_error(f"--{split_flag}: {e}")
+
+
+def main(argv):
+    if len(argv) > 1:
+        usage_error(f"Unexpected arguments: {argv[1:]}")
+    finetuning_flags.check_finetuning_flags(finetuning_flags.checkpoint_max_positions())
+    finetuning_flags.check_data_file("train_file", FLAGS.do_train)
+    finetuning_flags.check_data_file("eval_file", FLAGS.do_eval)
+    finetuning_flags.check_data_file("predict_file", FLAGS.do_predict)
+    tokenizer = finetuning_flags.load_tokenizer()
+    label_names = FLAGS.label_names
+    train = _read("train_file") if FLAGS.do_train else None
+    if train is not None:
+        from keras_bert_zoo.data.conll_data import ner_label_names
+
+        sentences, tags = train[0][: FLAGS.max_train_examples or None], train[1][: FLAGS.max_train_examples or None]
+        label_names = label_names or ner_label_names(tags)
+        train_features = _features(tokenizer, sentences, tags, label_names, "train_file")
+    strategy = training_flags.set_up_strategy()
+
+    from keras_bert_zoo.metrics import ner_metrics
+    from keras_bert_zoo.models import BertTokenClassifier
+    from keras_bert_zoo.training.finetuning import finetune, load_task_model, predict
+    from keras_bert_zoo.training.token_classification_objective import TokenClassificationObjective
+
+    head = {"num_classes": len(label_names), "label_names": label_names} if label_names else {}
+    with strategy.scope():
+        model = load_task_model(BertTokenClassifier, FLAGS.init_checkpoint, FLAGS.model_dir, FLAGS.do_train,
+                                **head)
+    if not model.label_names:
+        usage_error("The model has no tag names: pass --label_names or train with --do_train.")
+    settings = finetuning_flags.finetuning_settings()
+    if train is not None:
+        print(f"{len(sentences)} sentences became {len(train_features)} windows", flush=True)
+        finetune(model, TokenClassificationObjective(), train_features.model_inputs(),
+                 {"labels": train_features.labels, "label_weights": train_features.label_weights},
+                 settings, strategy, tokenizer)
+
+    def word_tags(sentences, tags, split_flag):
+        features = _features(tokenizer, sentences, tags, model.label_names, split_flag)
+        logits = predict(model, features.model_inputs(), FLAGS.eval_batch_size, FLAGS.max_seq_length,
+                         sequence_outputs=("logits",), fixed_length=settings.fixed_length,
+                         pad_id=tokenizer.pad_id)["logits"]
+        return features.word_tags(logits)
+
+    if FLAGS.do_eval:
+        sentences, tags = _read("eval_file")
+        print(f"Evaluating {len(sentences)} sentences", flush=True)
+        metrics = ner_metrics(tags, word_tags(sentences, tags, "eval_file"))
+        finetuning_flags.write_eval_results(dict(metrics, eval_sentences=len(sentences)))
+    if FLAGS.do_predict:
+        sentences, _ = _read("predict_file")
+        predicted = word_tags(sentences, None, "predict_file")
+        from keras_bert_zoo.config.atomic_files import write_text_atomic
+
+        path = os.path.join(FLAGS.model_dir, "predictions.txt")
+        write_text_atomic(path, "".join(
+            "".join(f"{word}\t{tag}\n" for word, tag in zip(words, sentence_tags)) + "\n"
+            for words, sentence_tags in zip(sentences, predicted)))
+        print(f"Wrote predictions for {len(sentences)} sentences to {path}", flush=True)
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,136 @@
+"""Pretrains BERT (masked LM + next-sentence prediction) from TFRecords or raw text.
+
+  python tools/run_pretraining.py --preset=bert_tiny_uncased --input_file='data/*.tfrecord' \
+      --model_dir=/tmp/pretraining --num_train_steps=1000 --num_warmup_steps=100
+
+Flags follow google-research/bert's run_pretraining.py. Rerunning with the same
+--model_dir resumes from its newest checkpoint.
+"""
+
+import os
+
+from absl import app, flags
+
+import training_flags
+from training_flags import FLAGS, usage_error
+
+flags.DEFINE_string("preset", None, "Preset whose config a fresh model uses (see kbz.list_presets()).")
+flags.DEFINE_string("bert_config_file", None, "bert_config.json (Google) or config.json (HF) of a fresh model.")
+flags.DEFINE_string("init_checkpoint", None, "Start from this checkpoint (any from_pretrained source).")
+flags.DEFINE_string("input_file", None, "TFRecords from create_pretraining_data (comma-separated globs).")
+flags.DEFINE_string("text_file", None,
+                    "Raw text instead of TFRecords (comma-separated globs): one sentence per line, blank "
+                    "line between documents; instances are built on the fly with fresh masks each epoch.")
+flags.DEFINE_string("vocab_file", None, "WordPiece vocab (needed with --text_file; default: the checkpoint's).")
+flags.DEFINE_bool("do_lower_case", True, "Lower-case text for the vocab (with --text_file).")
+flags.DEFINE_string("model_dir", None, "Checkpoints and summaries; reruns resume from here.")
+flags.DEFINE_integer("train_batch_size", 32, "Global batch size per optimizer update.")
+flags.DEFINE_integer("max_seq_length", 128, "Tokens per example.")
+flags.DEFINE_integer("max_predictions_per_seq", 20, "Masked positions per example.")
+flags.DEFINE_integer("num_train_steps", 100000, "Optimizer updates.")
+flags.DEFINE_integer("num_warmup_steps", 10000, "Linear warmup updates.")
+flags.DEFINE_float("learning_rate", 5e-5, "Peak learning rate.")
+flags.DEFINE_enum("optimizer", "adamw", ["adamw", "lamb"], "Optimizer.")
+flags.DEFINE_float("weight_decay", 0.01, "Decoupled weight decay (not on LayerNorm or biases).")
+flags.DEFINE_integer("gradient_accumulation_steps", 1, "Micro-batches accumulated per update.")
+flags.DEFINE_integer("save_checkpoints_steps", 1000, "Updates between checkpoints.")
+flags.DEFINE_integer("log_steps", 100, "Updates between progress lines and TensorBoard scalars.")
+flags.DEFINE_float("masked_lm_prob", 0.15, "Masking rate (with --text_file).")
+flags.DEFINE_float("short_seq_prob", 0.1, "Share of shorter examples (with --text_file).")
+flags.DEFINE_bool("do_whole_word_mask", False, "Mask whole words (with --text_file).")
+
+
+def _settings():
+    """Validates every flag before any work, and returns PretrainingSettings."""
+    from keras_bert_zoo.config import BertConfig, list_presets
+    from keras_bert_zoo.text import locate_vocab
+    from keras_bert_zoo.training.pretraining_run import PretrainingSettings
+
+    training_flags.check_common_flags()
+    if not FLAGS.model_dir:
+        usage_error("--model_dir is required.")
+    sources = [name for name in ("preset", "bert_config_file", "init_checkpoint") if FLAGS[name].value]
+    if len(sources) != 1:
+        usage_error("Give exactly one of --preset, --bert_config_file or --init_checkpoint "
+                    f"(got {', '.join('--' + s for s in sources) or 'none'}).")
+    if bool(FLAGS.input_file) == bool(FLAGS.text_file):
+        usage_error("Give exactly one of --input_file (TFRecords) or --text_file (raw text).")
+    config = None
+    try:
+        if FLAGS.preset:
+            if FLAGS.preset not in list_presets():
+                usage_error(f"--preset={FLAGS.preset} is unknown; choose one of {', '.join(list_presets())}.")
+            config = BertConfig.from_preset(FLAGS.preset)
+        elif FLAGS.bert_config_file:
+            if not os.path.isfile(FLAGS.bert_config_file):
+                usage_error(f"--bert_config_file={FLAGS.bert_config_file} does not exist.")
+            config = BertConfig.from_json_file(FLAGS.bert_config_file)
+        elif not os.path.exists(FLAGS.init_checkpoint) and not os.path.exists(FLAGS.init_checkpoint + ".index") \
+                and FLAGS.init_checkpoint not in list_presets():
+            usage_error(f"--init_checkpoint={FLAGS.init_checkpoint} does not exist.")
+    except ValueError as e:
+        usage_error(f"--bert_config_file: {e}")
+    vocab_file, lower_case = FLAGS.vocab_file, FLAGS.do_lower_case
+    if vocab_file and not os.path.isfile(vocab_file):
+        usage_error(f"--vocab_file={vocab_file} does not exist.")
+    if FLAGS.text_file and not vocab_file:
+        try:
+            vocab_file, stated = locate_vocab(FLAGS.init_checkpoint or FLAGS.preset or "")
+        except ValueError:
+            usage_error("--vocab_file is required with --text_file (the checkpoint has no vocab.txt).")
+        lower_case = stated if stated is not None else lower_case
+    if config is not None and FLAGS.max_seq_length > config.max_position_embeddings:
+        usage_error(f"--max_seq_length={FLAGS.max_seq_length} exceeds the model's max_position_embeddings="
+                    f"{config.max_position_embeddings}.")
+    if not 0 < FLAGS.max_predictions_per_seq <= FLAGS.max_seq_length:
+        usage_error(f"--max_predictions_per_seq={FLAGS.max_predictions_per_seq} must be in "
+                    f"[1, --max_seq_length={FLAGS.max_seq_length}].")
+    for name in ("train_batch_size", "num_train_steps", "gradient_accumulation_steps", "save_checkpoints_steps",
+                 "log_steps"):
+        if FLAGS[name].value < 1:
+            usage_error(f"--{name} must be >= 1, got {FLAGS[name].value}.")
+    if FLAGS.train_batch_size % FLAGS.gradient_accumulation_steps:
+        usage_error(f"--train_batch_size={FLAGS.train_batch_size} is not divisible by "
+                    f"--gradient_accumulation_steps={FLAGS.gradient_accumulation_steps}.")
+    return PretrainingSettings(
+        model_dir=FLAGS.model_dir,
+        bert_config=config,
+        init_checkpoint=FLAGS.init_checkpoint,
+        input_files=training_flags.expand_files("input_file", FLAGS.input_file) if FLAGS.input_file else (),
+        text_files=training_flags.expand_files("text_file", FLAGS.text_file) if FLAGS.text_file else (),
+        vocab_file=vocab_file,
+        lower_case=lower_case,
+        train_batch_size=FLAGS.train_batch_size,
+        max_seq_length=FLAGS.max_seq_length,
+        max_predictions_per_seq=FLAGS.max_predictions_per_seq,
+        num_train_steps=FLAGS.num_train_steps,
+        num_warmup_steps=FLAGS.num_warmup_steps,
+        learning_rate=FLAGS.learning_rate,
+        optimizer=FLAGS.optimizer,
+        weight_decay=FLAGS.weight_decay,
+        gradient_accumulation_steps=FLAGS.gradient_accumulation_steps,
+        save_checkpoints_steps=FLAGS.save_checkpoints_steps,
+        log_steps=FLAGS.log_steps,
+        steps_per_execution=FLAGS.steps_per_execution,
+        jit_compile=FLAGS.jit_compile,
+        masked_lm_prob=FLAGS.masked_lm_prob,
+        short_seq_prob=FLAGS.short_seq_prob,
+        do_whole_word_mask=FLAGS.do_whole_word_mask,
+        seed=FLAGS.seed,
+        mixed_float16=FLAGS.mixed_precision == "mixed_float16",
+    )
+
+
+def main(argv):
+    if len(argv) > 1:
+        usage_error(f"Unexpected arguments: {argv[1:]}")
+    settings = _settings()
+    strategy = training_flags.set_up_strategy()
+    from keras_bert_zoo.training.pretraining_run import run_pretraining
+
+    metrics = run_pretraining(settings, strategy)
+    print("Final: " + "  ".join(f"{k}={v:.4g}" for k, v in metrics.items()), flush=True)
+
+
+if __name__ == "__main__":
+    app.run(main)
