@@ -153,9 +153,11 @@ def test_records_of_the_original_script_train_unchanged(corpus, tmp_path, minilm
                            "--max_predictions_per_seq=5"], capture_output=True, text=True, timeout=300, env=_env())
     assert made.returncode == 0, made.stderr
     result = _run("run_pretraining.py", *_pretrain_args(
-        corpus, tmp_path / "model", f"--input_file={original}", "--num_train_steps=10", "--log_steps=5"))
+        corpus, tmp_path / "model", f"--input_file={original}", "--num_train_steps=10", "--log_steps=5",
+        "--optimizer=lamb", "--gradient_accumulation_steps=2", "--mixed_precision=mixed_bfloat16"))
     assert result.returncode == 0, result.stderr
-    assert "step 10/10" in result.stdout
+    # Steps count updates (each of 2 accumulated micro-batches).
+    assert "step 10/10" in result.stdout and "step 5/10" in result.stdout
 
 
 @pytest.mark.parametrize("args,message", [

@@ -12,7 +12,8 @@ import sys
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("benchmark", "tokenizer", ["tokenizer", "create_pretraining_data"], "Which benchmark to run.")
+flags.DEFINE_enum("benchmark", "tokenizer", ["tokenizer", "create_pretraining_data", "pretraining_step"],
+                  "Which benchmark to run.")
 flags.DEFINE_string("text_file", None, "Texts, one per line (tokenizer benchmark); for create_pretraining_data, "
                     "one sentence per line with a blank line between documents.")
 flags.DEFINE_string("tsv_column", None,
@@ -24,9 +25,15 @@ flags.DEFINE_integer("max_texts", 0, "Use at most this many texts (0: all).")
 flags.DEFINE_integer("repeats", 3, "Timed repeats; the fastest counts.")
 flags.DEFINE_string("append_to", None, "Append a markdown section with the results to this file.")
 flags.DEFINE_bool("wikitext", False, "create_pretraining_data: --text_file is WikiText raw text; convert it first.")
-flags.DEFINE_integer("max_seq_length", 128, "create_pretraining_data: tokens per instance.")
-flags.DEFINE_integer("max_predictions_per_seq", 20, "create_pretraining_data: most predictions per instance.")
+flags.DEFINE_integer("max_seq_length", 128, "create_pretraining_data, pretraining_step: tokens per instance.")
+flags.DEFINE_integer("max_predictions_per_seq", 20,
+                     "create_pretraining_data, pretraining_step: most predictions per instance.")
 flags.DEFINE_integer("dupe_factor", 10, "create_pretraining_data: rounds over the text.")
+flags.DEFINE_string("preset", "bert_base_uncased", "pretraining_step: model shape.")
+flags.DEFINE_integer("train_batch_size", 32, "pretraining_step: sequences per step.")
+flags.DEFINE_list("precisions", ["float32", "mixed_bfloat16"], "pretraining_step: Keras dtype policies to run.")
+flags.DEFINE_bool("jit_compile", False, "pretraining_step: XLA-compile both steps.")
+flags.DEFINE_integer("steps", 5, "pretraining_step: timed steps per model.")
 
 
 def _default_vocab():
@@ -44,9 +51,15 @@ def main(argv):
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     from keras_bert_zoo.benchmarks.report import append_markdown, format_table
 
-    if not FLAGS.text_file:
+    if FLAGS.benchmark == "pretraining_step":
+        from keras_bert_zoo.benchmarks.training_step_benchmark import benchmark_pretraining_step
+
+        rows = [row for precision in FLAGS.precisions for row in benchmark_pretraining_step(
+            FLAGS.preset, FLAGS.train_batch_size, FLAGS.max_seq_length, FLAGS.max_predictions_per_seq, precision,
+            FLAGS.jit_compile, FLAGS.steps)]
+    elif not FLAGS.text_file:
         raise app.UsageError(f"--text_file is required for --benchmark={FLAGS.benchmark}.")
-    if FLAGS.benchmark == "create_pretraining_data":
+    elif FLAGS.benchmark == "create_pretraining_data":
         from keras_bert_zoo.benchmarks.pretraining_data_benchmark import benchmark_create_pretraining_data
 
         rows = benchmark_create_pretraining_data(

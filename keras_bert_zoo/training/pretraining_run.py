@@ -120,6 +120,6 @@ def run_pretraining(settings, strategy):
     trainer = Trainer(
         model, optimizer, PretrainingObjective(), strategy, settings.model_dir,
         steps_per_execution=settings.steps_per_execution, jit_compile=settings.jit_compile,
-        save_checkpoints_steps=settings.save_checkpoints_steps * accumulation,
-        log_every_steps=settings.log_steps * accumulation)
-    return trainer.train(dataset_fn, settings.num_train_steps * accumulation)
+        save_checkpoints_steps=settings.save_checkpoints_steps, log_every_steps=settings.log_steps,
+        micro_batches_per_update=accumulation)
+    return trainer.train(dataset_fn, settings.num_train_steps)

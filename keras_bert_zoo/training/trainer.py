@@ -45,11 +45,14 @@ class Trainer:
         save_checkpoints_steps: Steps between checkpoints.
         log_every_steps: Steps between progress lines and summaries.
         max_checkpoints_to_keep: Older checkpoints are deleted.
+        micro_batches_per_update: Batches per optimizer update (gradient
+            accumulation; the optimizer must accumulate as many). Every step
+            count, printed step and checkpoint number counts updates.
     """
 
     def __init__(self, model, optimizer, objective, strategy, model_dir, steps_per_execution=1,
                  jit_compile=False, save_checkpoints_steps=1000, log_every_steps=100,
-                 max_checkpoints_to_keep=5):
+                 max_checkpoints_to_keep=5, micro_batches_per_update=1):
         self.model = model
         self.optimizer = optimizer
         self.objective = objective
@@ -60,7 +63,9 @@ class Trainer:
         self.save_checkpoints_steps = max(1, save_checkpoints_steps)
         self.log_every_steps = max(1, log_every_steps)
         self.max_checkpoints_to_keep = max_checkpoints_to_keep
+        self.micro_batches_per_update = max(1, micro_batches_per_update)
         with strategy.scope():
+            # Counts micro-batches: what the input skips on resume.
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step",
                                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
             # Building inside the step function would create variables under a cond.
@@ -88,44 +93,48 @@ class Trainer:
         manager = tf.train.CheckpointManager(
             checkpoint, self._checkpoint_dir(), max_to_keep=self.max_checkpoints_to_keep,
             checkpoint_name="ckpt")
+        per_update = self.micro_batches_per_update
         if manager.latest_checkpoint:
             checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-            print(f"Resuming from {manager.latest_checkpoint} at step {int(self.step.numpy())}", flush=True)
-        resumed_steps = int(self.step.numpy())
+            print(f"Resuming from {manager.latest_checkpoint} at step {int(self.step.numpy()) // per_update}",
+                  flush=True)
+        resumed_batches = int(self.step.numpy())
 
         def resumed_dataset_fn(context):
-            # Each input pipeline feeds one batch per local replica per step.
+            # Each input pipeline feeds one batch per local replica per micro-step.
             batches_per_step = context.num_replicas_in_sync // context.num_input_pipelines
-            return dataset_fn(context).skip(resumed_steps * batches_per_step)
+            return dataset_fn(context).skip(resumed_batches * batches_per_step)
 
         iterator = iter(self.strategy.distribute_datasets_from_function(resumed_dataset_fn))
         train_steps = tf.function(self._train_steps)
         writer = (tf.summary.create_file_writer(os.path.join(self.model_dir, "train")) if self._is_chief
                   else tf.summary.create_noop_writer())
         window, window_start, last_metrics = {}, time.perf_counter(), {}
-        run_start, start_step = time.perf_counter(), int(self.step.numpy())
-        while int(self.step.numpy()) < num_train_steps:
-            step = int(self.step.numpy())
-            count = min(self.steps_per_execution, num_train_steps - step,
-                        self._until_multiple(step, self.log_every_steps),
-                        self._until_multiple(step, self.save_checkpoints_steps))
+        run_start = time.perf_counter()
+        total, log_every, save_every = (num_train_steps * per_update, self.log_every_steps * per_update,
+                                        self.save_checkpoints_steps * per_update)
+        micro = resumed_batches
+        while micro < total:
+            count = min(self.steps_per_execution, total - micro, self._until_multiple(micro, log_every),
+                        self._until_multiple(micro, save_every))
             stats = {k: float(v) for k, v in train_steps(iterator, tf.constant(count, tf.int64)).items()}
-            step += count
+            micro += count
+            step = -(-micro // per_update)
             if not math.isfinite(stats["loss_sum"]):
                 raise NonFiniteLossError(
                     f"Loss became {stats['loss_sum']} at or before step {step}; stopped without "
                     f"writing a checkpoint (the newest good one is {manager.latest_checkpoint}).")
             for name, value in stats.items():
                 window[name] = window.get(name, 0.0) + value
-            if step % self.log_every_steps == 0 or step == num_train_steps:
+            if micro % log_every == 0 or micro == total:
                 elapsed = time.perf_counter() - window_start
-                last_metrics = self._log(writer, step, num_train_steps, window, elapsed,
-                                         (time.perf_counter() - run_start) / max(step - start_step, 1))
+                seconds_per_step = (time.perf_counter() - run_start) / max(step - resumed_batches // per_update, 1)
+                last_metrics = self._log(writer, step, num_train_steps, window, elapsed, seconds_per_step)
                 window, window_start = {}, time.perf_counter()
-            if step % self.save_checkpoints_steps == 0 or step == num_train_steps:
+            if micro % save_every == 0 or micro == total:
                 self._save(manager, step)
         writer.flush()
-        return dict(last_metrics, step=int(self.step.numpy()))
+        return dict(last_metrics, step=int(self.step.numpy()) // per_update)
 
     def _checkpoint_dir(self):
         if self._is_chief:
