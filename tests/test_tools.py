@@ -42,11 +42,14 @@ def test_benchmark_reports_bad_column(tmp_path):
 
 
 def test_quickstart_end_to_end(tmp_path):
-    output = tmp_path / "out"
-    result = _run_tool("quickstart.py", f"--output_dir={output}", "--num_train_epochs=1")
+    output, saved = tmp_path / "out", tmp_path / "saved_models"
+    result = _run_tool("quickstart.py", f"--output_dir={output}", f"--saved_models={saved}",
+                       "--pretraining_steps=20", "--num_train_epochs=1")
     assert result.returncode == 0, result.stderr
-    for stage in ("[1/3]", "[2/3]", "[3/3]", "held-out accuracy:"):
+    for stage in ("[1/4]", "[2/4]", "[3/4]", "[4/4]", "pretraining done: mlm_loss", "held-out accuracy:"):
         assert stage in result.stdout
-    model = kbz.BertClassifier.from_pretrained(str(output))
+    assert sum(line.startswith(("  positive", "  negative")) for line in result.stdout.splitlines()) == 4
+    assert (saved / "sentiment" / "1" / "saved_model.pb").exists() and (saved / "models.config").exists()
+    model = kbz.BertClassifier.from_pretrained(str(output / "sentiment"))
     assert model.label_names == ["negative", "positive"]
-    assert kbz.BertTokenizer.from_pretrained(str(output)).lower_case
+    assert kbz.BertPretrainer.from_pretrained(str(output / "pretraining")).encoder.config.hidden_size == 64

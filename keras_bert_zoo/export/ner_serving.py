@@ -1,0 +1,59 @@
+"""Serving signature of a BertTokenClassifier: tagged words with byte offsets, from raw text."""
+
+import tensorflow as tf
+
+from keras_bert_zoo.export.serving_inputs import dense_model_inputs, split_words_with_offsets, word_pieces
+from keras_bert_zoo.export.serving_module import TEXT, ServingModule
+
+# Keys combine (text index, window index); texts hold far fewer windows than this.
+_WINDOWS_PER_TEXT = 1 << 31
+
+
+class NerServing(ServingModule):
+    """`serving_default` {text} -> {words, tags [B, W] strings, word_start, word_end [B, W] byte offsets}.
+
+    Words are split as the reference basic tokenizer splits them (whitespace,
+    and each punctuation character or CJK ideograph alone); each gets the tag
+    predicted at its first wordpiece. Texts longer than one window are cut
+    into several windows at word boundaries, so every word is tagged. Padding
+    is "" for strings and -1 for offsets. Also `serve_ids`.
+    """
+
+    def __init__(self, model, tokenizer, max_seq_length, vocab_asset):
+        super().__init__(model, tokenizer, max_seq_length, vocab_asset)
+        if not model.label_names:
+            raise ValueError("The token classifier has no label_names, so its tags can't be named.")
+        self.tag_names = tf.constant(model.label_names)
+        # A word keeps at most this many pieces; windows then always fit.
+        self.max_pieces_per_word = max(1, (max_seq_length - 2) // 4)
+
+    def signatures(self):
+        return {"serving_default": self.serve_text.get_concrete_function(),
+                "serve_ids": self.serve_ids.get_concrete_function()}
+
+    def warmup_requests(self):
+        return {"serving_default": {"text": ["Angela Merkel met Emmanuel Macron in Paris.", ""]}}
+
+    @tf.function(input_signature=[TEXT])
+    def serve_text(self, text):
+        words, starts, ends = split_words_with_offsets(text)
+        pieces = word_pieces(self.tokenizer, words, self.max_pieces_per_word).values  # [words, (pieces)]
+        word_text = words.value_rowids()
+        first_piece = tf.cumsum(pieces.row_lengths(), exclusive=True)
+        text_first_piece = tf.math.unsorted_segment_min(first_piece, word_text, words.nrows())
+        start_in_text = first_piece - tf.gather(text_first_piece, word_text)
+        # Windows start every `stride` pieces; a window holds the words starting in it.
+        stride = self.max_seq_length - 2 - self.max_pieces_per_word
+        _, window = tf.unique(word_text * _WINDOWS_PER_TEXT + start_in_text // stride, out_idx=tf.int64)
+        num_windows = tf.reduce_max(tf.concat([window, [-1]], 0)) + 1
+        window_ids = tf.RaggedTensor.from_value_rowids(pieces, window, nrows=num_windows).merge_dims(1, 2)
+        cls = tf.fill([num_windows, 1], self.tokenizer.cls_id)
+        sep = tf.fill([num_windows, 1], self.tokenizer.sep_id)
+        ids = tf.concat([cls, window_ids, sep], axis=1)
+        logits = self.model(dense_model_inputs(ids, tf.zeros_like(ids)), training=False)["logits"]
+        window_first_piece = tf.math.unsorted_segment_min(start_in_text, window, num_windows)
+        position = 1 + start_in_text - tf.gather(window_first_piece, window)
+        tag_ids = tf.argmax(tf.gather_nd(logits, tf.stack([window, position], axis=1)), axis=-1)
+        tags = words.with_flat_values(tf.gather(self.tag_names, tag_ids))
+        return {"words": words.to_tensor(""), "tags": tags.to_tensor(""),
+                "word_start": starts.to_tensor(-1), "word_end": ends.to_tensor(-1)}

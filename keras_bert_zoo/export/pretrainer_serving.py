@@ -1,0 +1,55 @@
+"""Serving signatures of a BertPretrainer: fill in [MASK]s of raw text."""
+
+import tensorflow as tf
+
+from keras_bert_zoo.export.serving_inputs import dense_model_inputs
+from keras_bert_zoo.export.serving_module import IDS, TEXT, ServingModule
+
+
+class PretrainerServing(ServingModule):
+    """`serving_default` {text} -> {masked_tokens [B, M] strings, masked_token_ids [B, M]}; `serve_ids`.
+
+    Each literal "[MASK]" in a text marks a position to predict (only here:
+    the tokenizer itself treats "[MASK]" as text); M is the most masks in a
+    text of the batch, padding is "" and -1. `serve_ids` takes the
+    tokenized inputs plus `masked_lm_positions` and returns `mlm_logits` and
+    `nsp_logits`.
+    """
+
+    def __init__(self, model, tokenizer, max_seq_length, vocab_asset):
+        super().__init__(model, tokenizer, max_seq_length, vocab_asset)
+        self.vocab = tf.constant(tokenizer.vocab)
+
+    def signatures(self):
+        return {"serving_default": self.serve_text.get_concrete_function(),
+                "serve_ids": self.serve_ids.get_concrete_function()}
+
+    def warmup_requests(self):
+        return {"serving_default": {"text": ["The capital of France is [MASK].", "No mask here."]}}
+
+    @tf.function(input_signature=[TEXT])
+    def serve_text(self, text):
+        segments = tf.strings.split(text, sep="[MASK]")
+        pieces = tf.cast(self.tokenizer.tokenize(segments.flat_values), tf.int32)
+        # Every segment but the last is followed by a mask.
+        mask = tf.fill([pieces.nrows(), 1], self.tokenizer.mask_id)
+        tokens = segments.with_flat_values(tf.concat([pieces, mask], axis=1)).merge_dims(1, 2)[:, :-1]
+        tokens = tokens[:, : self.max_seq_length - 2]
+        cls = tf.fill([tokens.nrows(), 1], self.tokenizer.cls_id)
+        sep = tf.fill([tokens.nrows(), 1], self.tokenizer.sep_id)
+        ids = tf.concat([cls, tokens, sep], axis=1)
+        inputs = dense_model_inputs(ids, tf.zeros_like(ids))
+        is_mask = tf.ragged.boolean_mask(tf.ragged.range(ids.row_lengths()), tf.equal(ids, self.tokenizer.mask_id))
+        positions = tf.cast(is_mask.to_tensor(0), tf.int32)
+        inputs["masked_lm_positions"] = positions
+        predicted = tf.argmax(self.model(inputs, training=False)["mlm_logits"], axis=-1, output_type=tf.int32)
+        real = tf.sequence_mask(is_mask.row_lengths(), tf.shape(positions)[1])
+        return {"masked_tokens": tf.where(real, tf.gather(self.vocab, predicted), ""),
+                "masked_token_ids": tf.where(real, predicted, -1)}
+
+    @tf.function(input_signature=[IDS, IDS, IDS, IDS])
+    def serve_ids(self, input_word_ids, input_mask, input_type_ids, masked_lm_positions):
+        outputs = self.model({"input_word_ids": input_word_ids, "input_mask": input_mask,
+                              "input_type_ids": input_type_ids, "masked_lm_positions": masked_lm_positions},
+                             training=False)
+        return {"mlm_logits": outputs["mlm_logits"], "nsp_logits": outputs["nsp_logits"]}

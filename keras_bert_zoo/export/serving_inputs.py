@@ -1,0 +1,65 @@
+"""In-graph preparation of raw serving text: packed model inputs and words with byte offsets."""
+
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+from keras_bert_zoo.text.bert_char_classes import char_classes
+
+# Shortest padded length: the pooler reads position 0 even of an empty batch.
+_MIN_LENGTH = 2
+
+
+def dense_model_inputs(word_ids, type_ids):
+    """Pads ragged [B, (T)] ids to the longest row (at least 2) and builds input_mask."""
+    ids = word_ids.to_tensor()
+    padding = [[0, 0], [0, tf.maximum(0, _MIN_LENGTH - tf.shape(ids)[1])]]
+    return {
+        "input_word_ids": tf.pad(ids, padding),
+        "input_mask": tf.pad(tf.ones_like(word_ids).to_tensor(), padding),
+        "input_type_ids": tf.pad(type_ids.to_tensor(), padding),
+    }
+
+
+def split_words_with_offsets(texts):
+    """Splits texts [B] into words as the reference basic tokenizer does, with byte offsets.
+
+    Whitespace separates words; each punctuation character and CJK ideograph
+    is a word of its own. Offsets index the input bytes, so clients can cut
+    the words out of what they sent.
+
+    Returns:
+        (words, starts, ends): RaggedTensors [B, (W)]; a word is texts[b][start:end].
+    """
+    classes = char_classes()
+    # tf-text's splitter stops at NUL bytes; a same-length stand-in keeps the offsets.
+    _, starts, ends = tf_text.regex_split_with_offsets(
+        tf.strings.regex_replace(texts, r"\x00", "\x01"),
+        delim_regex_pattern=f"{classes['whitespace']}+|{classes['punctuation']}|{classes['cjk']}",
+        keep_delim_regex_pattern=f"{classes['punctuation']}|{classes['cjk']}",
+    )
+    words = tf.strings.substr(tf.gather(texts, starts.value_rowids()), starts.flat_values,
+                              ends.flat_values - starts.flat_values)
+    return starts.with_flat_values(words), starts, ends
+
+
+def word_pieces(tokenizer, words, max_pieces_per_word=None):
+    """WordPiece ids of each word, never empty: a word that normalizes to nothing becomes [UNK].
+
+    Args:
+        tokenizer: A `BertTokenizer`.
+        words: RaggedTensor [B, (W)] of words.
+        max_pieces_per_word: Keep at most this many pieces of a word.
+
+    Returns:
+        RaggedTensor [B, (W), (P)] of int32 ids.
+    """
+    pieces = tokenizer.tokenize(words.flat_values)
+    if max_pieces_per_word:
+        pieces = pieces[:, :max_pieces_per_word]
+    lengths = pieces.row_lengths()
+    count = tf.size(lengths, out_type=tf.int64)
+    unknown = tf.RaggedTensor.from_row_lengths(tf.fill([count], tf.constant(tokenizer.unk_id, pieces.dtype)),
+                                               tf.ones_like(lengths))
+    # Row i of `pieces`, or the [UNK] row i where the word has no piece.
+    rows = tf.where(lengths == 0, count + tf.range(count), tf.range(count))
+    return words.with_flat_values(tf.gather(tf.concat([pieces, unknown], 0), rows))

@@ -1,0 +1,55 @@
+"""Base of the SavedModel modules that TF Serving answers from raw text."""
+
+import tensorflow as tf
+
+from keras_bert_zoo.export.serving_inputs import dense_model_inputs
+
+TEXT = tf.TensorSpec([None], tf.string)
+IDS = tf.TensorSpec([None, None], tf.int32)
+
+
+class ServingModule(tf.Module):
+    """A task model plus its in-graph tokenizer, exported with tf.saved_model.save.
+
+    Subclasses add `tf.function`s with input signatures and list them in
+    `signatures()`; `serve_ids` (already tokenized inputs) is shared. Every
+    signature takes [B] strings or [B, T] int32 ids and works for any B,
+    including 0.
+
+    Args:
+        model: The Keras task model.
+        tokenizer: Its `BertTokenizer`.
+        max_seq_length: Longest packed sequence per example or window.
+        vocab_asset: A `tf.saved_model.Asset` of vocab.txt, so the export
+            carries the vocabulary in assets/.
+    """
+
+    def __init__(self, model, tokenizer, max_seq_length, vocab_asset):
+        super().__init__(name=f"{model.task}_serving")
+        position_limit = (model.encoder if model.task != "encoder" else model).config.max_position_embeddings
+        if not 8 <= max_seq_length <= position_limit:
+            raise ValueError(f"max_seq_length={max_seq_length} must be in [8, max_position_embeddings="
+                             f"{position_limit}].")
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_seq_length = max_seq_length
+        self.vocab_asset = vocab_asset
+
+    def signatures(self):
+        """Signature name -> concrete function, "serving_default" first."""
+        raise NotImplementedError
+
+    def warmup_requests(self):
+        """Signature name -> dict of example inputs, for TF Serving's warmup file."""
+        raise NotImplementedError
+
+    def encode(self, texts, text_pairs=None):
+        """Model inputs [B, T] for texts (and pairs), padded only to the longest in the batch."""
+        packed = self.tokenizer.pack(texts, text_pairs, max_length=self.max_seq_length)
+        return dense_model_inputs(packed["input_word_ids"], packed["input_type_ids"])
+
+    @tf.function(input_signature=[IDS, IDS, IDS])
+    def serve_ids(self, input_word_ids, input_mask, input_type_ids):
+        outputs = self.model({"input_word_ids": input_word_ids, "input_mask": input_mask,
+                              "input_type_ids": input_type_ids}, training=False)
+        return {name: value for name, value in outputs.items() if name != "encoder_outputs"}

@@ -1,0 +1,79 @@
+"""Exports a trained model as a SavedModel that TF Serving answers from raw text.
+
+  python tools/export_saved_model.py --model_dir=/tmp/sst2 --task=classifier --export_dir=saved_models/sst2
+
+Writes <export_dir>/<version>/ (next integer version unless --version) with
+saved_model.pb, variables/, assets/vocab.txt and assets.extra/tf_serving_warmup_requests,
+under a temporary name first; an existing version is never overwritten.
+"""
+
+import os
+
+from absl import app, flags
+
+from training_flags import usage_error
+
+TASKS = {"encoder": "BertEncoder", "pretrainer": "BertPretrainer", "classifier": "BertClassifier",
+         "ner": "BertTokenClassifier", "squad": "BertQuestionAnswerer"}
+
+flags.DEFINE_string("model_dir", None, "A training tool's --model_dir (its newest checkpoint).")
+flags.DEFINE_string("init_checkpoint", None, "Or any from_pretrained source (directory or preset).")
+flags.DEFINE_enum("task", None, list(TASKS), "Which model and signatures to export.")
+flags.DEFINE_string("export_dir", None, "Model base path, e.g. saved_models/NAME; default saved_models/<task>.")
+flags.DEFINE_integer("version", None, "Version number; default: one more than the newest.")
+flags.DEFINE_integer("max_seq_length", 128, "Longest packed sequence (or window) in the serving graph.")
+flags.DEFINE_integer("doc_stride", 128, "squad: pieces between context windows.")
+flags.DEFINE_integer("max_query_length", 64, "squad: question pieces kept.")
+flags.DEFINE_integer("max_answer_length", 30, "squad: longest answer in pieces.")
+flags.DEFINE_bool("write_models_config", True, "Also (re)write models.config beside the export directory.")
+flags.DEFINE_string("serving_base_path", None,
+                    "Where the server sees the export root in models.config (/models in the docker image); "
+                    "default: its absolute path here.")
+
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    if len(argv) > 1:
+        usage_error(f"Unexpected arguments: {argv[1:]}")
+    if not FLAGS.task:
+        usage_error(f"--task is required: one of {', '.join(TASKS)}.")
+    if bool(FLAGS.model_dir) == bool(FLAGS.init_checkpoint):
+        usage_error("Give exactly one of --model_dir or --init_checkpoint.")
+    source = FLAGS.model_dir or FLAGS.init_checkpoint
+    from keras_bert_zoo.config import list_presets
+
+    if not (os.path.exists(source) or os.path.exists(source + ".index") or source in list_presets()):
+        usage_error(f"--{'model_dir' if FLAGS.model_dir else 'init_checkpoint'}={source} does not exist.")
+    export_dir = FLAGS.export_dir or os.path.join("saved_models", FLAGS.task)
+    if FLAGS.version is not None and FLAGS.version < 1:
+        usage_error(f"--version must be a positive integer, got {FLAGS.version}.")
+    if FLAGS.version is not None and os.path.exists(os.path.join(export_dir, str(FLAGS.version))):
+        usage_error(f"--version={FLAGS.version}: {export_dir}/{FLAGS.version} exists; versions are never "
+                    "overwritten.")
+
+    import keras_bert_zoo as kbz
+    from keras_bert_zoo.export import export_saved_model, write_models_config
+
+    try:
+        model = getattr(kbz, TASKS[FLAGS.task]).from_pretrained(source)
+        tokenizer = kbz.BertTokenizer.from_pretrained(source)
+    except ValueError as e:
+        usage_error(f"--{'model_dir' if FLAGS.model_dir else 'init_checkpoint'}: {e}")
+    options = {}
+    if FLAGS.task == "squad":
+        options = dict(doc_stride=FLAGS.doc_stride, max_query_length=FLAGS.max_query_length,
+                       max_answer_length=FLAGS.max_answer_length)
+    try:
+        path = export_saved_model(model, tokenizer, export_dir, FLAGS.version, FLAGS.max_seq_length, **options)
+    except ValueError as e:
+        usage_error(str(e))
+    print(f"Exported {FLAGS.task} to {path}", flush=True)
+    if FLAGS.write_models_config:
+        root = os.path.dirname(os.path.abspath(export_dir))
+        names = write_models_config(root, base_path_prefix=FLAGS.serving_base_path)
+        print(f"Wrote {os.path.join(root, 'models.config')} ({', '.join(names)})", flush=True)
+
+
+if __name__ == "__main__":
+    app.run(main)
