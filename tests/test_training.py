@@ -131,3 +131,28 @@ def test_gradient_accumulation_matches_large_batch():
         return model.encoder.embeddings.word_embeddings.embeddings.numpy()
 
     np.testing.assert_allclose(updated_embeddings(2), updated_embeddings(1), atol=1e-6)
+
+
+def test_skip_step_policy_leaves_weights_untouched(tmp_path, capsys):
+    trainer = _trainer(tmp_path, nan_policy="skip_step", save_checkpoints_steps=5, log_every_steps=5)
+
+    def poisoned_every_other(context):
+        clean = _dataset_fn(context)
+        poisoned = clean.map(lambda x, y: (x, dict(y, masked_lm_weights=y["masked_lm_weights"] * np.nan)))
+        return tf.data.Dataset.choose_from_datasets([clean, poisoned], tf.data.Dataset.range(2).repeat())
+
+    metrics = trainer.train(poisoned_every_other, 10)
+    # Batches 2, 4, ..., 10 are poisoned: 2 skipped in the first logged window, 3 in the second.
+    assert metrics["step"] == 10 and metrics["skipped_steps"] == 3 and np.isfinite(metrics["mlm_loss"])
+    assert "skipped_steps 2" in capsys.readouterr().out
+    assert all(np.isfinite(v.numpy()).all() for v in trainer.model.trainable_variables)
+
+
+def test_corrupt_newest_checkpoint_is_skipped(tmp_path, capsys):
+    _trainer(tmp_path, save_checkpoints_steps=5, log_every_steps=5).train(_dataset_fn, 10)
+    data = next(tmp_path.glob("ckpt-10.data-*"))
+    data.write_bytes(data.read_bytes()[:100])  # truncated, as by a crash mid-write
+    resumed = _trainer(tmp_path, save_checkpoints_steps=5, log_every_steps=5)
+    assert resumed.train(_dataset_fn, 15)["step"] == 15
+    output = capsys.readouterr().out
+    assert "ckpt-10 is unreadable" in output and "Resuming from" in output and "ckpt-5 at step 5" in output

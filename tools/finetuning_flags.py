@@ -117,6 +117,7 @@ def finetuning_settings():
         log_steps=FLAGS.log_steps,
         seed=FLAGS.seed,
         mixed_float16=FLAGS.mixed_precision == "mixed_float16",
+        nan_policy=FLAGS.nan_policy,
     )
 
 

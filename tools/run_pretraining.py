@@ -118,6 +118,7 @@ def _settings():
         do_whole_word_mask=FLAGS.do_whole_word_mask,
         seed=FLAGS.seed,
         mixed_float16=FLAGS.mixed_precision == "mixed_float16",
+        nan_policy=FLAGS.nan_policy,
     )
 
 
@@ -133,4 +134,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    training_flags.run(main)

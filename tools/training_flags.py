@@ -14,6 +14,8 @@ flags.DEFINE_integer("steps_per_execution", 1, "Training steps per tf.function c
 flags.DEFINE_bool("jit_compile", False, "XLA-compile the training step.")
 flags.DEFINE_integer("seed", 12345, "Seed of initialization, shuffling, masking and dropout.")
 flags.DEFINE_bool("deterministic", False, "TF op determinism: same flags, same bytes.")
+flags.DEFINE_enum("nan_policy", "stop", ["stop", "skip_step"],
+                  "On a NaN/Inf loss: stop (naming the step, keeping the last good checkpoint), or skip the update.")
 flags.DEFINE_integer("cpu_devices", 0, "Split the CPU into this many logical devices (mirrored on CPU).")
 
 FLAGS = flags.FLAGS
@@ -52,3 +54,17 @@ def set_up_strategy():
     strategy = create_strategy(FLAGS.strategy, FLAGS.tpu)
     configure_numerics(FLAGS.mixed_precision, FLAGS.seed, FLAGS.deterministic)
     return strategy
+
+
+def run(main):
+    """`app.run(main)`, reporting a failed training run (NaN loss, unreadable checkpoints) without a traceback."""
+
+    def main_with_clean_errors(argv):
+        from keras_bert_zoo.training import NonFiniteLossError, UnreadableCheckpointsError
+
+        try:
+            return main(argv)
+        except (NonFiniteLossError, UnreadableCheckpointsError) as e:
+            raise SystemExit(f"Training stopped: {e}")
+
+    app.run(main_with_clean_errors)

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_bert_zoo.benchmarks.flops import pretraining_flops
 from keras_bert_zoo.benchmarks.report import BenchmarkRow
 from keras_bert_zoo.config import BertConfig
 from keras_bert_zoo.models import BertEncoder, BertPretrainer
@@ -25,14 +26,6 @@ def matmul_gflops(dtype, size=4096, repeats=10):
         matmul(a).numpy()
         best = min(best, time.perf_counter() - start)
     return 2 * size ** 3 / best / 1e9
-
-
-def pretraining_flops(config, seq_length, predictions):
-    """Training FLOPs of one sequence: 3x the forward pass of dense layers, attention and the MLM head."""
-    h, t, i = config.hidden_size, seq_length, config.intermediate_size
-    per_layer = 2 * t * (4 * h * h + 2 * h * i) + 2 * 2 * t * t * h
-    heads = 2 * h * h + 2 * predictions * (h * h + h * config.vocab_size) + 2 * h * 2
-    return 3 * (config.num_layers * per_layer + heads)
 
 
 def _batch(config, batch_size, seq_length, predictions, seed=0):

@@ -8,5 +8,5 @@ from keras_bert_zoo.training.pretraining_objective import PretrainingObjective, 
 from keras_bert_zoo.training.pretraining_run import PretrainingSettings, run_pretraining
 from keras_bert_zoo.training.span_objective import SpanObjective
 from keras_bert_zoo.training.token_classification_objective import TokenClassificationObjective
-from keras_bert_zoo.training.trainer import NonFiniteLossError, Trainer
+from keras_bert_zoo.training.trainer import NonFiniteLossError, Trainer, UnreadableCheckpointsError
 from keras_bert_zoo.training.warmup_polynomial_decay import WarmupPolynomialDecay

@@ -33,6 +33,7 @@ class FinetuningSettings:
         log_steps: Updates between progress lines.
         seed: Shuffle seed.
         mixed_float16: Use loss scaling (global policy mixed_float16).
+        nan_policy: "stop" or "skip_step" (see `Trainer`).
     """
 
     model_dir: str
@@ -50,6 +51,7 @@ class FinetuningSettings:
     log_steps: int = 50
     seed: int = 12345
     mixed_float16: bool = False
+    nan_policy: str = "stop"
 
 
 def load_task_model(model_class, init_checkpoint, model_dir, do_train, **head_kwargs):
@@ -104,7 +106,8 @@ def finetune(model, objective, inputs, labels, settings, strategy, tokenizer=Non
 
     trainer = Trainer(model, optimizer, objective, strategy, settings.model_dir,
                       steps_per_execution=settings.steps_per_execution, jit_compile=settings.jit_compile,
-                      save_checkpoints_steps=settings.save_checkpoints_steps, log_every_steps=settings.log_steps)
+                      save_checkpoints_steps=settings.save_checkpoints_steps, log_every_steps=settings.log_steps,
+                      nan_policy=settings.nan_policy)
     print(f"Fine-tuning on {num_examples} examples for {num_train_steps} steps", flush=True)
     return trainer.train(dataset_fn, num_train_steps)
 

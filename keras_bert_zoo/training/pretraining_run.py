@@ -47,6 +47,7 @@ class PretrainingSettings:
         do_whole_word_mask: Mask whole words for text_files.
         seed: Seed of data shuffling and masking.
         mixed_float16: Whether the global policy is mixed_float16 (loss scaling).
+        nan_policy: "stop" or "skip_step" (see `Trainer`).
     """
 
     model_dir: str
@@ -74,6 +75,7 @@ class PretrainingSettings:
     do_whole_word_mask: bool = False
     seed: int = 12345
     mixed_float16: bool = False
+    nan_policy: str = "stop"
 
 
 def run_pretraining(settings, strategy):
@@ -121,5 +123,5 @@ def run_pretraining(settings, strategy):
         model, optimizer, PretrainingObjective(), strategy, settings.model_dir,
         steps_per_execution=settings.steps_per_execution, jit_compile=settings.jit_compile,
         save_checkpoints_steps=settings.save_checkpoints_steps, log_every_steps=settings.log_steps,
-        micro_batches_per_update=accumulation)
+        micro_batches_per_update=accumulation, nan_policy=settings.nan_policy)
     return trainer.train(dataset_fn, settings.num_train_steps)

@@ -16,8 +16,15 @@ def write_model_dir_files(model, model_dir, tokenizer=None):
         tokenizer.save_pretrained(model_dir)
 
 
+NAN_POLICIES = ("stop", "skip_step")
+
+
 class NonFiniteLossError(RuntimeError):
     """Training produced a NaN or Inf loss; no checkpoint was written for it."""
+
+
+class UnreadableCheckpointsError(RuntimeError):
+    """Checkpoints exist in the model_dir, but none of them reads back."""
 
 
 class Trainer:
@@ -48,11 +55,17 @@ class Trainer:
         micro_batches_per_update: Batches per optimizer update (gradient
             accumulation; the optimizer must accumulate as many). Every step
             count, printed step and checkpoint number counts updates.
+        nan_policy: "stop": a NaN or Inf loss stops training with
+            `NonFiniteLossError`, and no checkpoint is written for it.
+            "skip_step": a step whose loss or gradients aren't finite leaves
+            weights and optimizer untouched, and is counted as skipped.
     """
 
     def __init__(self, model, optimizer, objective, strategy, model_dir, steps_per_execution=1,
                  jit_compile=False, save_checkpoints_steps=1000, log_every_steps=100,
-                 max_checkpoints_to_keep=5, micro_batches_per_update=1):
+                 max_checkpoints_to_keep=5, micro_batches_per_update=1, nan_policy="stop"):
+        if nan_policy not in NAN_POLICIES:
+            raise ValueError(f"nan_policy must be one of {NAN_POLICIES}, got {nan_policy!r}.")
         self.model = model
         self.optimizer = optimizer
         self.objective = objective
@@ -64,6 +77,7 @@ class Trainer:
         self.log_every_steps = max(1, log_every_steps)
         self.max_checkpoints_to_keep = max_checkpoints_to_keep
         self.micro_batches_per_update = max(1, micro_batches_per_update)
+        self.nan_policy = nan_policy
         with strategy.scope():
             # Counts micro-batches: what the input skips on resume.
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step",
@@ -94,10 +108,9 @@ class Trainer:
             checkpoint, self._checkpoint_dir(), max_to_keep=self.max_checkpoints_to_keep,
             checkpoint_name="ckpt")
         per_update = self.micro_batches_per_update
-        if manager.latest_checkpoint:
-            checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-            print(f"Resuming from {manager.latest_checkpoint} at step {int(self.step.numpy()) // per_update}",
-                  flush=True)
+        restored = self._restore_newest_readable(checkpoint, manager)
+        if restored:
+            print(f"Resuming from {restored} at step {int(self.step.numpy()) // per_update}", flush=True)
         resumed_batches = int(self.step.numpy())
 
         def resumed_dataset_fn(context):
@@ -136,6 +149,22 @@ class Trainer:
         writer.flush()
         return dict(last_metrics, step=int(self.step.numpy()) // per_update)
 
+    @staticmethod
+    def _restore_newest_readable(checkpoint, manager):
+        """Restores the newest checkpoint that reads back whole; skips truncated or corrupt ones."""
+        for path in reversed(manager.checkpoints):
+            try:
+                checkpoint.restore(path).assert_existing_objects_matched()
+                return path
+            # TF reports damaged files with several exception types.
+            except (tf.errors.OpError, AssertionError, ValueError, IndexError, KeyError) as e:
+                print(f"WARNING: checkpoint {path} is unreadable ({type(e).__name__}: {str(e)[:200]}); "
+                      "falling back to the one before it.", flush=True)
+        if manager.checkpoints:
+            raise UnreadableCheckpointsError(
+                f"No checkpoint in {manager.directory} could be read; move them away to start over.")
+        return None
+
     def _checkpoint_dir(self):
         if self._is_chief:
             return self.model_dir
@@ -170,11 +199,26 @@ class Trainer:
         loss, stats, grads = forward_backward(inputs, labels)
         # Variables outside the objective's graph (the pooler for span heads) have no gradient.
         pairs = [(g, v) for g, v in zip(grads, self.model.trainable_variables) if g is not None]
-        self.optimizer.apply_gradients(pairs)
-        return dict(stats, loss_sum=loss)
+        if self.nan_policy == "stop":
+            self.optimizer.apply_gradients(pairs)
+            return dict(stats, loss_sum=loss, skipped_steps=tf.constant(0.0))
+        finite = tf.reduce_all([tf.math.is_finite(loss)] + [tf.reduce_all(tf.math.is_finite(g)) for g, _ in pairs])
+        # Every replica must take the same branch: skip if any replica saw a non-finite value.
+        bad = tf.distribute.get_replica_context().all_reduce(
+            tf.distribute.ReduceOp.SUM, 1.0 - tf.cast(finite, tf.float32))
+
+        def apply():
+            self.optimizer.apply_gradients(pairs)
+            return tf.constant(0.0)
+
+        skipped = tf.cond(bad > 0, lambda: tf.constant(1.0), apply)
+        # A skipped step contributes no loss to the NaN check or the metrics.
+        stats = {name: tf.where(bad > 0, tf.zeros_like(value), value) for name, value in stats.items()}
+        return dict(stats, loss_sum=tf.where(bad > 0, 0.0, loss),
+                    skipped_steps=skipped / self.strategy.num_replicas_in_sync)
 
     def _train_steps(self, iterator, count):
-        totals = {name: tf.constant(0.0) for name in (*self.objective.stat_names, "loss_sum")}
+        totals = {name: tf.constant(0.0) for name in (*self.objective.stat_names, "loss_sum", "skipped_steps")}
         for _ in tf.range(count):
             inputs, labels = next(iterator)
             per_replica = self.strategy.run(self._replica_step, args=(inputs, labels))
@@ -185,6 +229,8 @@ class Trainer:
 
     def _log(self, writer, step, total, window, elapsed, seconds_per_step):
         metrics = self.objective.metrics(window)
+        if window.get("skipped_steps"):
+            metrics["skipped_steps"] = window["skipped_steps"]
         metrics["examples_per_second"] = window.get("examples", 0.0) / max(elapsed, 1e-9)
         metrics["learning_rate"] = float(keras.ops.convert_to_numpy(self.optimizer.learning_rate))
         with writer.as_default(step=step):

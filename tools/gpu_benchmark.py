@@ -1,0 +1,44 @@
+"""BERT pretraining-step speed on the JAX backend: ours against keras-hub's BertMaskedLM, with MFU.
+
+  KERAS_BACKEND=jax python tools/gpu_benchmark.py --presets=bert_base_uncased,bert_large_uncased
+
+Needs only JAX, Keras, keras-hub and this package. Prints one JSON line per preset
+(seq/s, achieved TFLOP/s and MFU against a bf16 matmul measured in the same run).
+"""
+
+import json
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+from absl import app, flags  # noqa: E402
+
+flags.DEFINE_list("presets", ["bert_base_uncased", "bert_large_uncased"], "Model shapes to measure.")
+flags.DEFINE_integer("batch_size", 256, "Sequences per step.")
+flags.DEFINE_integer("seq_length", 128, "Tokens per sequence.")
+flags.DEFINE_integer("predictions", 20, "Masked positions per sequence.")
+flags.DEFINE_integer("steps", 20, "Timed steps per model.")
+flags.DEFINE_string("precision", "mixed_bfloat16", "Keras dtype policy.")
+flags.DEFINE_string("output", None, "Also write the results (JSON lines) here.")
+
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {argv[1:]}", exitcode=2)
+    from keras_bert_zoo.benchmarks.jax_training_benchmark import measure
+
+    lines = []
+    for preset in FLAGS.presets:
+        result = measure(preset, FLAGS.batch_size, FLAGS.seq_length, FLAGS.predictions, FLAGS.steps,
+                         FLAGS.precision)
+        lines.append(json.dumps(result))
+        print(lines[-1], flush=True)
+    if FLAGS.output:
+        with open(FLAGS.output, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    app.run(main)
