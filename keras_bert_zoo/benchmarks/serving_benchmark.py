@@ -72,7 +72,7 @@ def benchmark_serving(checkpoint, texts, max_seq_length=128, batch_size=32):
         ours_rate, peer_rate = _throughput(ours, texts, batch_size), _throughput(peer, texts, batch_size)
     settings = {"checkpoint": os.path.basename(os.path.normpath(checkpoint)), "texts": len(texts),
                 "max_seq_length": max_seq_length, "torch_threads": torch.get_num_threads()}
-    notes = f"max |probability difference| {agreement:.1e}"
+    notes = f"largest probability difference {agreement:.1e}"
     return [
         BenchmarkRow("serving latency p50 (batch 1)", "ms", float(np.percentile(ours_ms, 50)),
                      float(np.percentile(peer_ms, 50)), "HF tokenizer + BertForSequenceClassification (torch)",

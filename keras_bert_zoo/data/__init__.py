@@ -6,7 +6,6 @@ from keras_bert_zoo.data.classification_data import (
     read_tfds_classification,
 )
 from keras_bert_zoo.data.conll_data import ner_label_names, read_conll_file
-from keras_bert_zoo.data.create_pretraining_data import create_pretraining_data
 from keras_bert_zoo.data.dynamic_pretraining import dynamic_pretraining_dataset
 from keras_bert_zoo.data.ner_features import NerFeatures, ner_features
 from keras_bert_zoo.data.pretraining_records import read_pretraining_records
