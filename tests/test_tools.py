@@ -4,7 +4,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 
 import keras_bert_zoo as kbz
 from conftest import REPO_ROOT

@@ -11,9 +11,11 @@ import sys
 
 from absl import app, flags
 
+import tool_runner
+
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("benchmark", "tokenizer",
-                  ["tokenizer", "create_pretraining_data", "pretraining_step", "serving"],
+                  ["tokenizer", "create_pretraining_data", "pretraining_step", "serving", "finetuning", "memory"],
                   "Which benchmark to run.")
 flags.DEFINE_string("text_file", None, "Texts, one per line (tokenizer benchmark); for create_pretraining_data, "
                     "one sentence per line with a blank line between documents.")
@@ -35,7 +37,10 @@ flags.DEFINE_integer("train_batch_size", 32, "pretraining_step: sequences per st
 flags.DEFINE_list("precisions", ["float32", "mixed_bfloat16"], "pretraining_step: Keras dtype policies to run.")
 flags.DEFINE_bool("jit_compile", False, "pretraining_step: XLA-compile both steps.")
 flags.DEFINE_integer("steps", 5, "pretraining_step: timed steps per model.")
-flags.DEFINE_string("init_checkpoint", None, "serving: checkpoint to export; default: the installed MiniLM.")
+flags.DEFINE_string("init_checkpoint", None,
+                    "serving, finetuning: checkpoint to start from; default: the installed MiniLM.")
+flags.DEFINE_integer("eval_examples", 2000, "finetuning: rows at the end of --text_file held out for accuracy.")
+flags.DEFINE_integer("throughput_examples", 640, "finetuning: sentences keras-hub's default (seq 512) is timed on.")
 
 
 def _default_vocab():
@@ -53,7 +58,11 @@ def main(argv):
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     from keras_bert_zoo.benchmarks.report import append_markdown, format_table
 
-    if FLAGS.benchmark == "pretraining_step":
+    if FLAGS.benchmark == "memory":
+        from keras_bert_zoo.benchmarks.memory_benchmark import benchmark_peak_memory
+
+        rows = benchmark_peak_memory(FLAGS.preset, FLAGS.train_batch_size, FLAGS.max_seq_length, FLAGS.steps)
+    elif FLAGS.benchmark == "pretraining_step":
         from keras_bert_zoo.benchmarks.training_step_benchmark import benchmark_pretraining_step
 
         rows = [row for precision in FLAGS.precisions for row in benchmark_pretraining_step(
@@ -68,6 +77,19 @@ def main(argv):
 
         rows = benchmark_serving(FLAGS.init_checkpoint or os.path.dirname(_default_vocab()), _texts(),
                                  FLAGS.max_seq_length)
+    elif FLAGS.benchmark == "finetuning":
+        import os
+
+        from keras_bert_zoo.benchmarks.finetuning_benchmark import benchmark_finetuning
+        from keras_bert_zoo.data import read_classification_file
+
+        data = read_classification_file(FLAGS.text_file, text_column=FLAGS.tsv_column or "sentence")
+        train = slice(0, FLAGS.max_texts or len(data) - FLAGS.eval_examples)
+        held_out = slice(len(data) - FLAGS.eval_examples, None)
+        rows = benchmark_finetuning(
+            FLAGS.init_checkpoint or os.path.dirname(_default_vocab()), data.texts[train], data.labels[train],
+            data.texts[held_out], data.labels[held_out], max_seq_length=FLAGS.max_seq_length,
+            batch_size=FLAGS.train_batch_size, throughput_examples=FLAGS.throughput_examples)
     elif FLAGS.benchmark == "create_pretraining_data":
         from keras_bert_zoo.benchmarks.pretraining_data_benchmark import benchmark_create_pretraining_data
 
@@ -100,4 +122,4 @@ def _tokenizer_rows():
 
 
 if __name__ == "__main__":
-    app.run(main)
+    tool_runner.run(main)

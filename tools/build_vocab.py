@@ -6,7 +6,10 @@
 import os
 import time
 
-from absl import app, flags
+from absl import flags
+
+import tool_runner
+from tool_runner import expand_files, usage_error
 
 flags.DEFINE_string("input_files", None, "Text files (comma-separated globs), read line by line.")
 flags.DEFINE_string("output_vocab", None, "Where vocab.txt is written.")
@@ -18,7 +21,6 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
-    from training_flags import expand_files, usage_error
 
     if len(argv) > 1:
         usage_error(f"Unexpected arguments: {argv[1:]}")
@@ -41,4 +43,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    tool_runner.run(main)

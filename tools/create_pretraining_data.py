@@ -7,10 +7,11 @@ Input: one sentence per line, a blank line between documents.
 """
 
 import os
-import sys
 import time
 
 from absl import app, flags
+
+import tool_runner
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("input_file", None, "Input text: glob patterns, comma-separated.")
@@ -77,14 +78,5 @@ def main(argv):
           f"({count / seconds:,.0f} instances/s, start-up excluded).")
 
 
-def _parse_flags(argv):
-    # absl exits with 1 on a malformed flag; every usage error of this tool exits with 2.
-    try:
-        return FLAGS(argv)
-    except flags.Error as e:
-        sys.stderr.write(f"FATAL Flags parsing error: {e}\nPass --helpshort or --helpfull to see help on flags.\n")
-        sys.exit(2)
-
-
 if __name__ == "__main__":
-    app.run(main, flags_parser=_parse_flags)
+    tool_runner.run(main)

@@ -9,9 +9,11 @@ under a temporary name first; an existing version is never overwritten.
 
 import os
 
-from absl import app, flags
+from absl import flags
 
-from training_flags import usage_error
+import tool_runner
+from tool_runner import usage_error
+
 
 TASKS = {"encoder": "BertEncoder", "pretrainer": "BertPretrainer", "classifier": "BertClassifier",
          "ner": "BertTokenClassifier", "squad": "BertQuestionAnswerer"}
@@ -76,4 +78,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    tool_runner.run(main)

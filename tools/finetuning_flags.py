@@ -4,8 +4,10 @@ import os
 
 from absl import flags
 
+from tool_runner import usage_error
+
 import training_flags
-from training_flags import FLAGS, usage_error
+from training_flags import FLAGS
 
 flags.DEFINE_string("init_checkpoint", None,
                     "Starting weights: any from_pretrained source (HF, Google or keras-hub directory, "
@@ -70,22 +72,28 @@ def check_data_file(flag_name, required):
         usage_error(f"--{flag_name}={value} does not exist.")
 
 
-def checkpoint_max_positions():
-    """max_position_embeddings of --init_checkpoint's config, read without loading weights (512 if unknown)."""
-    from keras_bert_zoo.config import BertConfig, get_preset, list_presets
+def checkpoint_config():
+    """The BertConfig of --init_checkpoint, read without loading weights (None if it has no config file)."""
+    from keras_bert_zoo.config import BertConfig, list_presets
 
     checkpoint = FLAGS.init_checkpoint or ""
     if checkpoint in list_presets():
-        return BertConfig(**get_preset(checkpoint)["config"]).max_position_embeddings
+        return BertConfig.from_preset(checkpoint)
     directory = checkpoint if os.path.isdir(checkpoint) else os.path.dirname(checkpoint)
     for name in ("config.json", "bert_config.json"):
         path = os.path.join(directory, name)
         if os.path.isfile(path):
             try:
-                return BertConfig.from_json_file(path).max_position_embeddings
+                return BertConfig.from_json_file(path)
             except ValueError as e:
                 usage_error(f"--init_checkpoint: {e}")
-    return 512
+    return None
+
+
+def checkpoint_max_positions():
+    """max_position_embeddings of --init_checkpoint (512 if it has no config file)."""
+    config = checkpoint_config()
+    return config.max_position_embeddings if config else 512
 
 
 def load_tokenizer():
@@ -93,11 +101,16 @@ def load_tokenizer():
     from keras_bert_zoo.text import BertTokenizer
 
     try:
-        return BertTokenizer.from_pretrained(FLAGS.vocab_file or FLAGS.init_checkpoint,
-                                             lower_case=FLAGS.do_lower_case)
+        tokenizer = BertTokenizer.from_pretrained(FLAGS.vocab_file or FLAGS.init_checkpoint,
+                                                  lower_case=FLAGS.do_lower_case)
     except ValueError as e:
         usage_error(f"--vocab_file: {e}" if FLAGS.vocab_file else f"--init_checkpoint has no usable vocab: {e}. "
                     "Pass --vocab_file.")
+    config = checkpoint_config()
+    if config is not None and tokenizer.vocab_size != config.vocab_size:
+        usage_error(f"--vocab_file: {tokenizer.vocab_size} tokens, but the checkpoint's vocab_size is "
+                    f"{config.vocab_size}; they don't belong together.")
+    return tokenizer
 
 
 def finetuning_settings():

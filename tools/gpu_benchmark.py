@@ -13,6 +13,8 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 from absl import app, flags  # noqa: E402
 
+import tool_runner
+
 flags.DEFINE_list("presets", ["bert_base_uncased", "bert_large_uncased"], "Model shapes to measure.")
 flags.DEFINE_integer("batch_size", 256, "Sequences per step.")
 flags.DEFINE_integer("seq_length", 128, "Tokens per sequence.")
@@ -41,4 +43,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    tool_runner.run(main)

@@ -9,9 +9,11 @@ signatures) plain text, one input per line. Output: JSONL, inputs plus outputs.
 
 import os
 
-from absl import app, flags
+from absl import flags
 
-from training_flags import usage_error
+import tool_runner
+from tool_runner import usage_error
+
 
 flags.DEFINE_string("saved_model", None, "SavedModel version directory, or a model base path (newest version).")
 flags.DEFINE_string("server_url", None, "TF Serving REST predict URL instead of --saved_model.")
@@ -67,4 +69,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    tool_runner.run(main)

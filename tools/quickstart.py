@@ -14,6 +14,8 @@ import os
 
 from absl import app, flags
 
+import tool_runner
+
 flags.DEFINE_string("init_checkpoint", None, "Checkpoint to fine-tune; default: the installed MiniLM.")
 flags.DEFINE_string("output_dir", "quickstart_output", "Model directories of the two training stages.")
 flags.DEFINE_string("saved_models", "saved_models", "Export root (TF Serving's model base paths).")
@@ -114,4 +116,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    tool_runner.run(main)

@@ -11,11 +11,14 @@ dataset (--tfds_name=glue/sst2). Writes <model_dir>/eval_results.json
 import json
 import os
 
-from absl import app, flags
+from absl import flags
+
+import tool_runner
+from tool_runner import usage_error
 
 import finetuning_flags
 import training_flags
-from training_flags import FLAGS, usage_error
+from training_flags import FLAGS
 
 flags.DEFINE_string("text_column", "sentence", "Column (header name or 0-based index) of the text.")
 flags.DEFINE_string("text_b_column", None, "Column of the second text, for pairs.")
@@ -117,4 +120,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    training_flags.run(main)
+    tool_runner.run(main)

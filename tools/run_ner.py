@@ -11,11 +11,14 @@ and predictions.txt (word, predicted tag).
 
 import os
 
-from absl import app, flags
+from absl import flags
+
+import tool_runner
+from tool_runner import usage_error
 
 import finetuning_flags
 import training_flags
-from training_flags import FLAGS, usage_error
+from training_flags import FLAGS
 
 flags.DEFINE_list("label_names", None, "Tag names in id order; default: the tags of the training file.")
 
@@ -99,4 +102,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    training_flags.run(main)
+    tool_runner.run(main)

@@ -9,10 +9,13 @@ Flags follow google-research/bert's run_pretraining.py. Rerunning with the same
 
 import os
 
-from absl import app, flags
+from absl import flags
+
+import tool_runner
+from tool_runner import expand_files, usage_error
 
 import training_flags
-from training_flags import FLAGS, usage_error
+from training_flags import FLAGS
 
 flags.DEFINE_string("preset", None, "Preset whose config a fresh model uses (see kbz.list_presets()).")
 flags.DEFINE_string("bert_config_file", None, "bert_config.json (Google) or config.json (HF) of a fresh model.")
@@ -79,6 +82,15 @@ def _settings():
         except ValueError:
             usage_error("--vocab_file is required with --text_file (the checkpoint has no vocab.txt).")
         lower_case = stated if stated is not None else lower_case
+    if config is not None and vocab_file:
+        from keras_bert_zoo.text import read_vocab
+
+        try:
+            vocab_size = len(read_vocab(vocab_file))
+        except ValueError as e:
+            usage_error(f"--vocab_file: {e}")
+        if vocab_size != config.vocab_size:
+            usage_error(f"--vocab_file: {vocab_size} tokens, but the model's vocab_size is {config.vocab_size}.")
     if config is not None and FLAGS.max_seq_length > config.max_position_embeddings:
         usage_error(f"--max_seq_length={FLAGS.max_seq_length} exceeds the model's max_position_embeddings="
                     f"{config.max_position_embeddings}.")
@@ -96,8 +108,8 @@ def _settings():
         model_dir=FLAGS.model_dir,
         bert_config=config,
         init_checkpoint=FLAGS.init_checkpoint,
-        input_files=training_flags.expand_files("input_file", FLAGS.input_file) if FLAGS.input_file else (),
-        text_files=training_flags.expand_files("text_file", FLAGS.text_file) if FLAGS.text_file else (),
+        input_files=expand_files("input_file", FLAGS.input_file) if FLAGS.input_file else (),
+        text_files=expand_files("text_file", FLAGS.text_file) if FLAGS.text_file else (),
         vocab_file=vocab_file,
         lower_case=lower_case,
         train_batch_size=FLAGS.train_batch_size,
@@ -134,4 +146,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    training_flags.run(main)
+    tool_runner.run(main)

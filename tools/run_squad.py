@@ -8,14 +8,16 @@ v2.0 breakdown with --version_2_with_negative), predictions.json and
 nbest_predictions.json.
 """
 
-import json
 import os
 
-from absl import app, flags
+from absl import flags
+
+import tool_runner
+from tool_runner import usage_error
 
 import finetuning_flags
 import training_flags
-from training_flags import FLAGS, usage_error
+from training_flags import FLAGS
 
 flags.DEFINE_integer("doc_stride", 128, "Stride between windows of a long context, in wordpieces.")
 flags.DEFINE_integer("max_query_length", 64, "Question wordpieces kept.")
@@ -115,4 +117,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    training_flags.run(main)
+    tool_runner.run(main)

@@ -1,9 +1,8 @@
 """Flags and set-up shared by every training tool: distribution, precision, determinism."""
 
-import glob
-import os
+from absl import flags, logging
 
-from absl import app, flags, logging
+from tool_runner import usage_error
 
 from keras_bert_zoo.training.distribution import PRECISIONS, STRATEGIES
 
@@ -16,24 +15,12 @@ flags.DEFINE_integer("seed", 12345, "Seed of initialization, shuffling, masking 
 flags.DEFINE_bool("deterministic", False, "TF op determinism: same flags, same bytes.")
 flags.DEFINE_enum("nan_policy", "stop", ["stop", "skip_step"],
                   "On a NaN/Inf loss: stop (naming the step, keeping the last good checkpoint), or skip the update.")
+flags.DEFINE_integer("collective_timeout", 600,
+                     "multi_worker_mirrored: seconds a collective may wait for other workers before the job "
+                     "fails (a dead worker ends the job instead of hanging it).")
 flags.DEFINE_integer("cpu_devices", 0, "Split the CPU into this many logical devices (mirrored on CPU).")
 
 FLAGS = flags.FLAGS
-
-
-def usage_error(message):
-    """Stops the tool with exit code 2 and `message` (no traceback)."""
-    raise app.UsageError(message, exitcode=2)
-
-
-def expand_files(flag_name, value):
-    """Files matched by a comma-separated list of globs; an error names the flag if none match."""
-    patterns = [p for p in (value or "").split(",") if p.strip()]
-    files = sorted({f for p in patterns for f in glob.glob(os.path.expanduser(p.strip()))})
-    missing = [p for p in patterns if not glob.glob(os.path.expanduser(p.strip()))]
-    if missing:
-        usage_error(f"--{flag_name}: no file matches {', '.join(missing)}.")
-    return files
 
 
 def check_common_flags():
@@ -51,20 +38,7 @@ def set_up_strategy():
         logging.set_verbosity(logging.WARNING)  # TF's INFO lines would drown the progress output.
     if FLAGS.cpu_devices > 1:
         split_cpu_devices(FLAGS.cpu_devices)
-    strategy = create_strategy(FLAGS.strategy, FLAGS.tpu)
+    strategy = create_strategy(FLAGS.strategy, FLAGS.tpu, collective_timeout=FLAGS.collective_timeout)
     configure_numerics(FLAGS.mixed_precision, FLAGS.seed, FLAGS.deterministic)
     return strategy
 
-
-def run(main):
-    """`app.run(main)`, reporting a failed training run (NaN loss, unreadable checkpoints) without a traceback."""
-
-    def main_with_clean_errors(argv):
-        from keras_bert_zoo.training import NonFiniteLossError, UnreadableCheckpointsError
-
-        try:
-            return main(argv)
-        except (NonFiniteLossError, UnreadableCheckpointsError) as e:
-            raise SystemExit(f"Training stopped: {e}")
-
-    app.run(main_with_clean_errors)

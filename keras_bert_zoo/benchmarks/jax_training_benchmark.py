@@ -9,10 +9,9 @@ import time
 import jax
 import jax.numpy as jnp
 import keras
-import numpy as np
 from keras import ops
 
-from keras_bert_zoo.benchmarks.flops import pretraining_flops
+from keras_bert_zoo.benchmarks.flops import pretraining_flops, random_pretraining_batch
 from keras_bert_zoo.config import BertConfig
 from keras_bert_zoo.models import BertEncoder, BertPretrainer
 
@@ -34,20 +33,6 @@ def _masked_lm_loss(logits, labels, weights):
     log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
     picked = ops.take_along_axis(log_probs, labels[..., None], axis=-1)[..., 0]
     return -ops.sum(picked * weights) / (ops.sum(weights) + 1e-5)
-
-
-def _batch(config, batch_size, seq_length, predictions):
-    rng = np.random.default_rng(0)
-    positions = np.sort(np.argsort(rng.random((batch_size, seq_length - 1)), axis=1)[:, :predictions] + 1, axis=1)
-    return {
-        "ids": rng.integers(1000, config.vocab_size, (batch_size, seq_length)).astype("int32"),
-        "mask": np.ones((batch_size, seq_length), "int32"),
-        "types": (np.arange(seq_length)[None] >= seq_length // 2).repeat(batch_size, 0).astype("int32"),
-        "positions": positions.astype("int32"),
-        "labels": rng.integers(1000, config.vocab_size, (batch_size, predictions)).astype("int32"),
-        "weights": np.ones((batch_size, predictions), "float32"),
-        "nsp": rng.integers(0, 2, batch_size).astype("int32"),
-    }
 
 
 def _seconds_per_step(model, inputs, loss_fn, steps):
@@ -90,7 +75,7 @@ def measure(preset, batch_size=256, seq_length=128, predictions=20, steps=20, pr
     import keras_hub
 
     config = BertConfig.from_preset(preset)
-    batch = _batch(config, batch_size, seq_length, predictions)
+    batch = random_pretraining_batch(config, batch_size, seq_length, predictions)
     keras.mixed_precision.set_global_policy(precision)
     ours_model = BertPretrainer(BertEncoder(config))
     ours_inputs = {"input_word_ids": batch["ids"], "input_mask": batch["mask"], "input_type_ids": batch["types"],

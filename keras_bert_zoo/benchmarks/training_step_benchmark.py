@@ -3,10 +3,9 @@
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from keras_bert_zoo.benchmarks.flops import pretraining_flops
+from keras_bert_zoo.benchmarks.flops import pretraining_flops, random_pretraining_batch
 from keras_bert_zoo.benchmarks.report import BenchmarkRow
 from keras_bert_zoo.config import BertConfig
 from keras_bert_zoo.models import BertEncoder, BertPretrainer
@@ -26,22 +25,6 @@ def matmul_gflops(dtype, size=4096, repeats=10):
         matmul(a).numpy()
         best = min(best, time.perf_counter() - start)
     return 2 * size ** 3 / best / 1e9
-
-
-def _batch(config, batch_size, seq_length, predictions, seed=0):
-    rng = np.random.default_rng(seed)
-    positions = np.sort(np.stack([rng.choice(np.arange(1, seq_length), predictions, replace=False)
-                                  for _ in range(batch_size)]), axis=1).astype("int32")
-    return {
-        "ids": rng.integers(1000, config.vocab_size, (batch_size, seq_length)).astype("int32"),
-        "mask": np.ones((batch_size, seq_length), "int32"),
-        "types": np.concatenate([np.zeros((batch_size, seq_length // 2), "int32"),
-                                 np.ones((batch_size, seq_length - seq_length // 2), "int32")], 1),
-        "positions": positions,
-        "labels": rng.integers(1000, config.vocab_size, (batch_size, predictions)).astype("int32"),
-        "weights": np.ones((batch_size, predictions), "float32"),
-        "nsp": rng.integers(0, 2, batch_size).astype("int32"),
-    }
 
 
 def _seconds_per_step(model, loss_fn, inputs, labels, jit_compile, steps):
@@ -107,7 +90,7 @@ def benchmark_pretraining_step(preset="bert_base_uncased", batch_size=32, seq_le
         A one-row list of `BenchmarkRow` (seq/s).
     """
     config = BertConfig.from_preset(preset)
-    batch = _batch(config, batch_size, seq_length, predictions)
+    batch = random_pretraining_batch(config, batch_size, seq_length, predictions)
     keras.mixed_precision.set_global_policy(precision)
     try:
         ours = batch_size / _ours(config, batch, jit_compile, steps)

@@ -64,7 +64,7 @@ def read_keras_hub_directory(path):
     backbone = keras_hub.models.BertBackbone.from_preset(path)
     weights = {}
     for variable in backbone.weights:
-        name = _google_name(variable.path)
+        name = google_name_of_keras_hub_variable(variable.path)
         value = np.asarray(variable.numpy(), dtype=np.float32)
         if name.endswith("kernel") and value.ndim == 3:
             # EinsumDense kernels: [H, heads, size] or [heads, size, H].
@@ -75,7 +75,8 @@ def read_keras_hub_directory(path):
     return PretrainedCheckpoint(config=config, weights=weights, source=path)
 
 
-def _google_name(path):
+def google_name_of_keras_hub_variable(path):
+    """The google-research/bert name of a keras-hub BertBackbone variable path."""
     if path in _TOP_NAMES:
         return _TOP_NAMES[path]
     match = re.fullmatch(r"transformer_layer_(\d+)/(.+)/(kernel|bias|gamma|beta)", path)

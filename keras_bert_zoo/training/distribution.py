@@ -11,13 +11,16 @@ STRATEGIES = ("one_device", "mirrored", "multi_worker_mirrored", "tpu")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
-def create_strategy(name, tpu=None):
+def create_strategy(name, tpu=None, collective_timeout=None):
     """Builds a tf.distribute strategy.
 
     Args:
         name: "one_device", "mirrored" (all local GPUs, or CPU), "multi_worker_mirrored"
             (workers from TF_CONFIG), or "tpu".
         tpu: For "tpu": a TPU name or grpc address, or "local" on a TPU VM.
+        collective_timeout: For "multi_worker_mirrored": seconds a collective
+            waits for the other workers; past it the job fails instead of hanging
+            on a dead worker.
     """
     if name == "one_device":
         gpus = tf.config.list_logical_devices("GPU")
@@ -27,7 +30,8 @@ def create_strategy(name, tpu=None):
         devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
         return tf.distribute.MirroredStrategy(devices)
     if name == "multi_worker_mirrored":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=collective_timeout)
+        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     if name == "tpu":
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or "")
         if tpu != "local":

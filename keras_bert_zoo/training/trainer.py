@@ -119,6 +119,7 @@ class Trainer:
             return dataset_fn(context).skip(resumed_batches * batches_per_step)
 
         iterator = iter(self.strategy.distribute_datasets_from_function(resumed_dataset_fn))
+        preemption = self._preemption_handler(manager)
         train_steps = tf.function(self._train_steps)
         writer = (tf.summary.create_file_writer(os.path.join(self.model_dir, "train")) if self._is_chief
                   else tf.summary.create_noop_writer())
@@ -146,8 +147,21 @@ class Trainer:
                 window, window_start = {}, time.perf_counter()
             if micro % save_every == 0 or micro == total:
                 self._save(manager, step)
+            elif preemption is not None and micro % per_update == 0:
+                # Saves (on every worker) and exits when the platform announced a preemption.
+                preemption.save_checkpoint_if_preempted(checkpoint_number=step, check_interval=False)
         writer.flush()
         return dict(last_metrics, step=int(self.step.numpy()) // per_update)
+
+    def _preemption_handler(self, manager):
+        """tf.distribute's PreemptionCheckpointHandler, on the platforms that offer it (multi-worker, TPU)."""
+        if not isinstance(self.strategy, (tf.distribute.MultiWorkerMirroredStrategy, tf.distribute.TPUStrategy)):
+            return None
+        try:
+            return tf.distribute.experimental.PreemptionCheckpointHandler(self.strategy.cluster_resolver, manager)
+        except (ValueError, NotImplementedError, tf.errors.OpError) as e:
+            print(f"WARNING: no preemption checkpoints on this platform ({e})", flush=True)
+            return None
 
     @staticmethod
     def _restore_newest_readable(checkpoint, manager):
