@@ -263,3 +263,61 @@ def test_rest_client_times_out(tmp_path):
         silent.close()
     with pytest.raises(ValueError, match="not a TF Serving predict URL"):
         RestPredictor("http://localhost:8501/models/m")
+
+
+@pytest.fixture(scope="module")
+def all_signatures(exported):
+    _, paths, _, tokenizer = exported
+    return {task: tf.saved_model.load(path).signatures for task, path in paths.items()}, tokenizer.vocab_size
+
+
+_SCALE_TEXT = st.one_of(st.text(max_size=400), st.binary(max_size=400),
+                        st.sampled_from(["", "\x00", "[MASK]", "😀 " * 30, "a" * 2000]))
+
+
+@settings(max_examples=1300, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(_SCALE_TEXT, min_size=8, max_size=8),
+       ids=st.lists(st.integers(-5, 40000), min_size=1, max_size=24))
+def test_ten_thousand_inputs_across_all_signatures(all_signatures, texts, ids):
+    """1,300 batches of 8 texts (10,400 inputs) through every text signature, plus fuzzed ids."""
+    all_signatures, vocab_size = all_signatures
+    values = tf.constant([t.encode("utf-8", "surrogatepass") if isinstance(t, str) else t for t in texts])
+    calls = [("classifier", "serving_default", {"text": values}),
+             ("classifier", "serve_pair", {"text_a": values, "text_b": values[::-1]}),
+             ("ner", "serving_default", {"text": values}),
+             ("squad", "serving_default", {"question": values[::-1], "context": values}),
+             ("encoder", "serving_default", {"text": values}),
+             ("pretrainer", "serving_default", {"text": values})]
+    for task, signature, inputs in calls:
+        outputs = all_signatures[task][signature](**inputs)
+        assert all(v.shape[0] == 8 for v in outputs.values()), (task, signature)
+    word_ids = tf.constant([ids], tf.int32)
+    serve_ids = all_signatures["classifier"]["serve_ids"]
+    arguments = dict(input_word_ids=word_ids, input_mask=tf.ones_like(word_ids),
+                     input_type_ids=tf.zeros_like(word_ids))
+    if min(ids) >= 0 and max(ids) < vocab_size:
+        assert serve_ids(**arguments)["logits"].shape == (1, 3)
+    else:  # an id outside the vocabulary is a clear error that names the input, not a crash or a wrap-around
+        with pytest.raises(tf.errors.InvalidArgumentError, match="input_word_ids must"):
+            serve_ids(**arguments)
+
+
+def test_serve_ids_rejects_ids_out_of_range(all_signatures):
+    signatures, vocab_size = all_signatures
+    ids = tf.constant([[2, 7, 3]], tf.int32)
+    good = dict(input_word_ids=ids, input_mask=tf.ones_like(ids), input_type_ids=tf.zeros_like(ids))
+    assert signatures["encoder"]["serve_ids"](**good)["pooled_output"].shape == (1, 384)
+    pretrainer = signatures["pretrainer"]["serve_ids"]
+    assert pretrainer(**good, masked_lm_positions=tf.constant([[1, 2]]))["mlm_logits"].shape == (1, 2, vocab_size)
+    bad_cases = [
+        ("input_word_ids must be less than", dict(good, input_word_ids=tf.constant([[2, vocab_size, 3]]))),
+        ("input_type_ids must not be negative", dict(good, input_type_ids=tf.constant([[0, -1, 0]]))),
+        ("input_type_ids must be less than 2", dict(good, input_type_ids=tf.constant([[0, 2, 0]]))),
+    ]
+    for message, inputs in bad_cases:
+        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+            signatures["encoder"]["serve_ids"](**inputs)
+    for positions, message in (([[1, -1]], "must not be negative"), ([[1, 3]], "must be less than")):
+        with pytest.raises(tf.errors.InvalidArgumentError, match=f"masked_lm_positions {message}"):
+            pretrainer(**good, masked_lm_positions=tf.constant(positions))

@@ -23,6 +23,8 @@ _JAX_SCRIPT = textwrap.dedent("""
     outputs["pooled_output"] = np.asarray(result["pooled_output"])
     qa = kbz.BertQuestionAnswerer(encoder)
     outputs["start_logits"] = np.asarray(qa(inputs)["start_logits"])
+    outputs["training_output"] = np.asarray(encoder(inputs, training=True)["sequence_output"])
+    outputs["dropped"] = np.asarray(kbz.layers.SplitBitsDropout(0.25, seed=1)(np.ones((50, 64, 7)), training=True))
     np.savez(sys.argv[3], **outputs)
     print("jax modules:", "tensorflow" in sys.modules)
 """)
@@ -45,3 +47,8 @@ def test_encoder_on_jax_matches_tf(tmp_path, minilm_dir):
     assert np.abs(jax_outputs["pooled_output"] - tf_outputs["pooled_output"].numpy()).max() <= 1e-5
     # The QA head built on JAX starts from fresh random weights, so only its shape is comparable.
     assert jax_outputs["start_logits"].shape == real.shape
+    # Training mode (dropout, GELU) runs on JAX too.
+    assert np.isfinite(jax_outputs["training_output"]).all()
+    assert np.abs(jax_outputs["training_output"] - jax_outputs["sequence_output"])[real].max() > 1e-3
+    kept = jax_outputs["dropped"] != 0
+    assert abs(kept.mean() - 0.75) < 0.01 and np.allclose(jax_outputs["dropped"][kept], 4 / 3)

@@ -14,6 +14,7 @@ LAYERS = [
      lambda: (np.ones((2, 3, 8), "float32"), np.array([[1, 1, 0], [1, 1, 1]], "int32")), (2, 3, 8)),
     (layers.BertTransformerBlock, dict(hidden_size=8, num_heads=2, intermediate_size=12, hidden_act="gelu"),
      lambda: (np.ones((2, 3, 8), "float32"), np.ones((2, 3), "int32")), (2, 3, 8)),
+    (layers.SplitBitsDropout, dict(rate=0.1, seed=3), lambda: (np.ones((2, 3, 8), "float32"),), (2, 3, 8)),
     (layers.BertPooler, dict(hidden_size=8), lambda: (np.ones((2, 3, 8), "float32"),), (2, 8)),
     (layers.BertClassificationHead, dict(num_classes=5, dropout=0.1),
      lambda: (np.ones((2, 3, 8), "float32"),), (2, 3, 5)),
@@ -29,7 +30,7 @@ def test_layer_config_round_trip(cls, kwargs, make_inputs, shape):
     assert clone.get_config() == layer.get_config()
     clone(*make_inputs())
     assert [w.shape for w in clone.weights] == [w.shape for w in layer.weights]
-    for name, part in layer.checkpoint_slices().items():
+    for name, part in getattr(layer, "checkpoint_slices", dict)().items():
         assert any(part.variable is weight for weight in layer.weights), name
 
 
@@ -55,3 +56,54 @@ def test_hidden_activations_follow_their_formulas():
     assert np.abs(exact - approx).max() > 1e-4  # The two are not interchangeable.
     with pytest.raises(ValueError, match="Unknown hidden activation"):
         hidden_activation("gelu_fast", x)
+
+
+def test_gelu_in_training_is_fused_and_keeps_value_and_gradient():
+    import tensorflow as tf
+    from math import erfc, exp, pi, sqrt, tanh
+
+    points = np.linspace(-6, 6, 241)
+    c = sqrt(2 / pi)
+    formulas = {  # float64 value and derivative of each GELU
+        "gelu": (lambda v: 0.5 * v * erfc(-v / sqrt(2)),
+                 lambda v: 0.5 * erfc(-v / sqrt(2)) + v * exp(-v * v / 2) / sqrt(2 * pi)),
+        "gelu_approx": (lambda v: 0.5 * v * (1 + tanh(c * (v + 0.044715 * v ** 3))),
+                        lambda v: 0.5 * (1 + tanh(c * (v + 0.044715 * v ** 3))) + 0.5 * v
+                        * (1 - tanh(c * (v + 0.044715 * v ** 3)) ** 2) * c * (1 + 3 * 0.044715 * v * v)),
+    }
+    x = tf.constant(points, tf.float32)
+    for name, (value, derivative) in formulas.items():
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            fused = hidden_activation(name, x, training=True)
+        np.testing.assert_allclose(fused, [value(v) for v in points], rtol=1e-5, atol=2e-6)
+        np.testing.assert_allclose(tape.gradient(fused, x), [derivative(v) for v in points], rtol=1e-5, atol=2e-6)
+    # bfloat16 is computed in float32 and rounded once: within half a bfloat16 step of the true value.
+    true = np.array([formulas["gelu_approx"][0](float(v)) for v in tf.cast(tf.cast(x, tf.bfloat16), tf.float32)])
+    fused16 = tf.cast(hidden_activation("gelu_approx", tf.cast(x, tf.bfloat16), training=True), tf.float32).numpy()
+    assert (np.abs(fused16 - true) <= 2.0 ** -8 * np.abs(true) * 1.001 + 1e-30).all()
+
+
+def test_split_bits_dropout_rate_scale_and_determinism():
+    x = np.ones((64, 128, 33), "float32")  # odd last axis: half a 32-bit word is left over per row
+    layer = layers.SplitBitsDropout(0.1, seed=5)
+    dropped = keras.ops.convert_to_numpy(layer(x, training=True))
+    kept = dropped != 0
+    assert abs(kept.mean() - (1 - 6554 / 65536)) < 0.003
+    np.testing.assert_allclose(dropped[kept], 65536 / (65536 - 6554), rtol=1e-6)
+    again = keras.ops.convert_to_numpy(layers.SplitBitsDropout(0.1, seed=5)(x, training=True))
+    np.testing.assert_array_equal(dropped, again)  # same seed, same mask
+    assert (keras.ops.convert_to_numpy(layer(x, training=True)) != dropped).any()  # the state advances
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(x, training=False)), x)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(layers.SplitBitsDropout(0.0)(x, training=True)), x)
+    with pytest.raises(ValueError, match="rate=1"):
+        layers.SplitBitsDropout(1)
+
+
+def test_split_bits_dropout_in_a_graph_with_unknown_shapes():
+    import tensorflow as tf
+
+    layer = layers.SplitBitsDropout(0.5, seed=2)
+    dropped = tf.function(lambda x: layer(x, training=True), input_signature=[
+        tf.TensorSpec([None, None, None], tf.float32)])(tf.ones((4, 5, 7)))
+    assert dropped.shape == (4, 5, 7) and set(np.unique(dropped.numpy())) == {0.0, 2.0}

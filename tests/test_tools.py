@@ -1,9 +1,9 @@
 """The absl tools, run end to end as a user would."""
 
+import json
 import os
 import subprocess
 import sys
-
 
 import keras_bert_zoo as kbz
 from conftest import REPO_ROOT
@@ -52,3 +52,65 @@ def test_quickstart_end_to_end(tmp_path):
     model = kbz.BertClassifier.from_pretrained(str(output / "sentiment"))
     assert model.label_names == ["negative", "positive"]
     assert kbz.BertPretrainer.from_pretrained(str(output / "pretraining")).encoder.config.hidden_size == 64
+
+
+def test_convert_checkpoint_between_layouts(tmp_path, minilm_dir):
+    import numpy as np
+    import tensorflow as tf
+    from safetensors.numpy import load_file
+
+    from conftest import random_inputs, write_vocab
+    from test_google_checkpoint import _google_names
+
+    vocab = write_vocab(tmp_path / "vocab.txt", [f"w{i}" for i in range(59)])
+    config = kbz.BertConfig(vocab_size=64, hidden_size=16, num_layers=2, num_heads=2, intermediate_size=32,
+                            max_position_embeddings=32, hidden_act="gelu_approx")
+    pretrainer = kbz.BertPretrainer(kbz.BertEncoder(config))
+    inputs = random_inputs(with_positions=True)
+    expected = pretrainer(inputs)["mlm_logits"].numpy()
+    pretrainer.save_pretrained(str(tmp_path / "hf"), tokenizer=kbz.BertTokenizer(vocab))
+
+    result = _run_tool("convert_checkpoint.py", f"--init_checkpoint={tmp_path / 'hf'}",
+                       f"--output_dir={tmp_path / 'google'}", "--output_format=google")
+    assert result.returncode == 0, result.stderr
+    assert "BertPretrainer (pretrainer)" in result.stdout
+    google = tmp_path / "google"
+    assert json.loads((google / "bert_config.json").read_text())["hidden_act"] == "gelu"  # Google's tanh GELU
+    assert (google / "vocab.txt").read_text() == (tmp_path / "vocab.txt").read_text()
+    # Every variable under the original graph's name, equal to the HF file's tensor (transposed where HF is).
+    reader = tf.train.load_checkpoint(str(google / "bert_model.ckpt"))
+    hf_state = load_file(str(tmp_path / "hf" / "model.safetensors"))
+    names = _google_names(2)
+    assert set(reader.get_variable_to_shape_map()) == set(names)
+    for name, (key, transpose) in names.items():
+        np.testing.assert_array_equal(reader.get_tensor(name), hf_state[key].T if transpose else hf_state[key])
+    reloaded = kbz.BertPretrainer.from_pretrained(str(google))
+    np.testing.assert_allclose(reloaded(inputs)["mlm_logits"].numpy(), expected, atol=1e-5)
+
+    back = _run_tool("convert_checkpoint.py", f"--init_checkpoint={google}", f"--output_dir={tmp_path / 'hf2'}")
+    assert back.returncode == 0, back.stderr
+    round_trip = load_file(str(tmp_path / "hf2" / "model.safetensors"))
+    assert round_trip.keys() == hf_state.keys()
+    for key, value in hf_state.items():
+        np.testing.assert_array_equal(round_trip[key], value, err_msg=key)
+
+    # MiniLM's GELU is exact erf, which Google's bert_config.json can't name: refused, nothing written.
+    refused = _run_tool("convert_checkpoint.py", f"--init_checkpoint={minilm_dir}",
+                        f"--output_dir={tmp_path / 'minilm_google'}", "--output_format=google")
+    assert refused.returncode == 2 and "--output_format=google" in refused.stderr and "tanh" in refused.stderr
+    assert "Traceback" not in refused.stderr and not (tmp_path / "minilm_google").exists()
+
+
+def test_convert_checkpoint_keeps_task_heads(tmp_path, minilm_dir):
+    import numpy as np
+
+    classifier = kbz.BertClassifier.from_pretrained(minilm_dir, num_classes=2, label_names=["neg", "pos"])
+    tokenizer = kbz.BertTokenizer.from_pretrained(minilm_dir)
+    classifier.save_pretrained(str(tmp_path / "sst2"), tokenizer=tokenizer)
+    result = _run_tool("convert_checkpoint.py", f"--init_checkpoint={tmp_path / 'sst2'}",
+                       f"--output_dir={tmp_path / 'copy'}")
+    assert result.returncode == 0, result.stderr
+    copy = kbz.BertClassifier.from_pretrained(str(tmp_path / "copy"))
+    inputs = tokenizer(["a fine film", "dull"], max_length=16)
+    np.testing.assert_allclose(copy(inputs)["logits"].numpy(), classifier(inputs)["logits"].numpy(), atol=1e-5)
+    assert copy.label_names == ["neg", "pos"]

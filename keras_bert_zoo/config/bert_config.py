@@ -35,6 +35,7 @@ _GOOGLE_ACTIVATIONS = {
     "tanh": "tanh",
     "swish": "silu",
 }
+_TO_GOOGLE_ACTIVATION = {ours: google for google, ours in _GOOGLE_ACTIVATIONS.items()}
 _TO_HF_ACTIVATION = {
     "gelu": "gelu",
     "gelu_approx": "gelu_new",
@@ -199,6 +200,33 @@ class BertConfig:
             "initializer_range": self.initializer_range,
             "position_embedding_type": "absolute",
             "pad_token_id": 0,
+        }
+
+    def to_google_dict(self):
+        """This config in google-research/bert's bert_config.json keys.
+
+        Raises:
+            ValueError: For exact-erf GELU, which that format can't express
+                ("gelu" there means the tanh approximation).
+        """
+        if self.hidden_act not in _TO_GOOGLE_ACTIVATION:
+            raise ValueError(
+                f"hidden_act={self.hidden_act!r} has no name in google-research/bert's bert_config.json, whose "
+                "'gelu' is the tanh approximation; keep this model in the Hugging Face layout.")
+        return {
+            "vocab_size": self.vocab_size,
+            "hidden_size": self.hidden_size,
+            "num_hidden_layers": self.num_layers,
+            "num_attention_heads": self.num_heads,
+            "intermediate_size": self.intermediate_size,
+            "hidden_act": _TO_GOOGLE_ACTIVATION[self.hidden_act],
+            "max_position_embeddings": self.max_position_embeddings,
+            "type_vocab_size": self.type_vocab_size,
+            "hidden_dropout_prob": self.dropout,
+            "attention_probs_dropout_prob": self.attention_dropout,
+            "initializer_range": self.initializer_range,
+            # Not read by the original modeling.py (its LayerNorm epsilon is fixed), but by our reader.
+            "layer_norm_eps": self.layer_norm_eps,
         }
 
     def to_json_file(self, path, extra=None):

@@ -49,7 +49,7 @@ class PretrainerServing(ServingModule):
 
     @tf.function(input_signature=[IDS, IDS, IDS, IDS])
     def serve_ids(self, input_word_ids, input_mask, input_type_ids, masked_lm_positions):
-        outputs = self.model({"input_word_ids": input_word_ids, "input_mask": input_mask,
-                              "input_type_ids": input_type_ids, "masked_lm_positions": masked_lm_positions},
-                             training=False)
+        inputs = self.checked_ids(input_word_ids=input_word_ids, input_mask=input_mask,
+                                  input_type_ids=input_type_ids, masked_lm_positions=masked_lm_positions)
+        outputs = self.model(inputs, training=False)
         return {"mlm_logits": outputs["mlm_logits"], "nsp_logits": outputs["nsp_logits"]}

@@ -48,8 +48,29 @@ class ServingModule(tf.Module):
         packed = self.tokenizer.pack(texts, text_pairs, max_length=self.max_seq_length)
         return dense_model_inputs(packed["input_word_ids"], packed["input_type_ids"])
 
+    def checked_ids(self, **inputs):
+        """`inputs` (input_word_ids, input_type_ids, ... [B, T]) once their ids are in range.
+
+        Keras' embedding lookups read a negative id as counting from the end of
+        the table, so a client's bad id would silently give an answer; instead
+        it is an InvalidArgument error that names the input.
+        """
+        config = (self.model.encoder if self.model.task != "encoder" else self.model).config
+        limits = {"input_word_ids": config.vocab_size, "input_type_ids": config.type_vocab_size,
+                  "input_mask": 2}
+        if "input_word_ids" in inputs:
+            limits["masked_lm_positions"] = tf.shape(inputs["input_word_ids"])[1]
+        checks = []
+        for name, values in inputs.items():
+            checks.append(tf.debugging.assert_greater_equal(values, 0, message=f"{name} must not be negative"))
+            checks.append(tf.debugging.assert_less(values, tf.cast(limits[name], values.dtype),
+                                                   message=f"{name} must be less than {limits[name]}"))
+        with tf.control_dependencies(checks):
+            return {name: tf.identity(values) for name, values in inputs.items()}
+
     @tf.function(input_signature=[IDS, IDS, IDS])
     def serve_ids(self, input_word_ids, input_mask, input_type_ids):
-        outputs = self.model({"input_word_ids": input_word_ids, "input_mask": input_mask,
-                              "input_type_ids": input_type_ids}, training=False)
+        inputs = self.checked_ids(input_word_ids=input_word_ids, input_mask=input_mask,
+                                  input_type_ids=input_type_ids)
+        outputs = self.model(inputs, training=False)
         return {name: value for name, value in outputs.items() if name != "encoder_outputs"}

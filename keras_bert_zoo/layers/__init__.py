@@ -7,3 +7,4 @@ from keras_bert_zoo.layers.bert_pooler import BertPooler
 from keras_bert_zoo.layers.bert_self_attention import BertSelfAttention
 from keras_bert_zoo.layers.bert_transformer_block import BertTransformerBlock
 from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice
+from keras_bert_zoo.layers.split_bits_dropout import SplitBitsDropout

@@ -1,14 +1,26 @@
 """The feed-forward activations a BertConfig can name."""
 
+import keras
 from keras import ops
 
 
-def hidden_activation(name, x):
-    """Applies the activation `name` ("gelu", "gelu_approx", "relu", "silu", "tanh")."""
-    if name == "gelu":
-        return ops.gelu(x, approximate=False)
-    if name == "gelu_approx":
-        return ops.gelu(x, approximate=True)
+def hidden_activation(name, x, training=False):
+    """Applies the activation `name` ("gelu", "gelu_approx", "relu", "silu", "tanh").
+
+    Args:
+        name: Activation name.
+        x: Input tensor.
+        training: In training on the TensorFlow backend, GELU runs as XLA-fused
+            kernels (see `xla_gelu`); inference keeps plain ops, so SavedModels
+            need no XLA in TF Serving.
+    """
+    if name in ("gelu", "gelu_approx"):
+        approximate = name == "gelu_approx"
+        if training and keras.backend.backend() == "tensorflow":
+            from keras_bert_zoo.layers.xla_gelu import xla_gelu
+
+            return xla_gelu(x, approximate)
+        return ops.gelu(x, approximate=approximate)
     if name == "relu":
         return ops.relu(x)
     if name == "silu":

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice
+from keras_bert_zoo.layers.split_bits_dropout import SplitBitsDropout
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
@@ -49,7 +50,7 @@ class BertEmbeddings(keras.layers.Layer):
             dtype=self.dtype_policy, name="token_type_embeddings")
         self.layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_eps, dtype=self.dtype_policy, name="layer_norm")
-        self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy, name="dropout")
+        self.dropout_layer = SplitBitsDropout(dropout, dtype=self.dtype_policy, name="dropout")
 
     def build(self, input_word_ids_shape=None, input_type_ids_shape=None):
         self.word_embeddings.build((None, None))

@@ -58,7 +58,7 @@ class BertMaskedLMHead(keras.layers.Layer):
         x = ops.take(flat_sequence, flat_positions, axis=0)
         x = self.layer_norm(hidden_activation(self.hidden_act, self.transform_dense(x)))
         table = ops.cast(self.word_embeddings.embeddings.value, x.dtype)
-        logits = ops.matmul(x, ops.transpose(table)) + ops.cast(self.output_bias.value, x.dtype)
+        logits = ops.einsum("ph,vh->pv", x, table) + ops.cast(self.output_bias.value, x.dtype)
         return ops.cast(ops.reshape(logits, (-1, num_predictions, self.vocab_size)), "float32")
 
     def compute_output_shape(self, sequence_output_shape, masked_lm_positions_shape):

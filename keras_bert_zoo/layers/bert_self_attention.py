@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice
+from keras_bert_zoo.layers.split_bits_dropout import SplitBitsDropout
 
 # Added to the scores of padded keys; exp() of it is exactly 0 in float32.
 _MASKED_SCORE = -1e9
@@ -40,7 +41,7 @@ class BertSelfAttention(keras.layers.Layer):
             3 * hidden_size, kernel_initializer=initializer, dtype=self.dtype_policy, name="qkv")
         self.output_dense = keras.layers.Dense(
             hidden_size, kernel_initializer=initializer, dtype=self.dtype_policy, name="output")
-        self.probs_dropout = keras.layers.Dropout(
+        self.probs_dropout = SplitBitsDropout(
             attention_dropout, dtype=self.dtype_policy, name="probs_dropout")
 
     def build(self, x_shape, input_mask_shape=None):
@@ -59,9 +60,10 @@ class BertSelfAttention(keras.layers.Layer):
         seq_length = ops.shape(x)[1]
         qkv = ops.reshape(self.qkv_dense(x), (-1, seq_length, 3, self.num_heads, self.head_size))
         query, key, value = ops.unstack(qkv, 3, axis=2)
-        scores = ops.einsum("btnd,bsnd->bnts", query, key)
+        # Scaling the query touches half as many values as scaling the [T, T] scores.
+        scores = ops.einsum("btnd,bsnd->bnts", query * (1.0 / math.sqrt(self.head_size)), key)
         # Softmax in float32 keeps mixed precision stable.
-        scores = ops.cast(scores, "float32") * (1.0 / math.sqrt(self.head_size))
+        scores = ops.cast(scores, "float32")
         key_is_padding = ops.cast(ops.equal(input_mask, 0), "float32")[:, None, None, :]
         probs = ops.softmax(scores + key_is_padding * _MASKED_SCORE, axis=-1)
         probs = self.probs_dropout(ops.cast(probs, self.compute_dtype), training=training)

@@ -5,6 +5,7 @@ import keras
 from keras_bert_zoo.layers.activations import hidden_activation
 from keras_bert_zoo.layers.bert_self_attention import BertSelfAttention
 from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice, prefixed
+from keras_bert_zoo.layers.split_bits_dropout import SplitBitsDropout
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
@@ -48,14 +49,14 @@ class BertTransformerBlock(keras.layers.Layer):
         policy = self.dtype_policy
         self.attention = BertSelfAttention(
             hidden_size, num_heads, attention_dropout, initializer_range, dtype=policy, name="attention")
-        self.attention_dropout_layer = keras.layers.Dropout(dropout, dtype=policy, name="attention_dropout")
+        self.attention_dropout_layer = SplitBitsDropout(dropout, dtype=policy, name="attention_dropout")
         self.attention_layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_eps, dtype=policy, name="attention_layer_norm")
         self.intermediate_dense = keras.layers.Dense(
             intermediate_size, kernel_initializer=initializer, dtype=policy, name="intermediate")
         self.output_dense = keras.layers.Dense(
             hidden_size, kernel_initializer=initializer, dtype=policy, name="output")
-        self.output_dropout_layer = keras.layers.Dropout(dropout, dtype=policy, name="output_dropout")
+        self.output_dropout_layer = SplitBitsDropout(dropout, dtype=policy, name="output_dropout")
         self.output_layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_eps, dtype=policy, name="output_layer_norm")
 
@@ -72,7 +73,7 @@ class BertTransformerBlock(keras.layers.Layer):
         """Transforms `x` [B, T, H]; `input_mask` [B, T] marks real tokens with 1."""
         attended = self.attention(x, input_mask, training=training)
         x = self.attention_layer_norm(x + self.attention_dropout_layer(attended, training=training))
-        hidden = hidden_activation(self.hidden_act, self.intermediate_dense(x))
+        hidden = hidden_activation(self.hidden_act, self.intermediate_dense(x), training=training)
         output = self.output_dropout_layer(self.output_dense(hidden), training=training)
         return self.output_layer_norm(x + output)
 

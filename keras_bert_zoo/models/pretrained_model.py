@@ -1,11 +1,18 @@
-"""from_pretrained / save_pretrained, shared by the encoder and every task model."""
+"""from_pretrained / save_pretrained / save_google_checkpoint, shared by the encoder and every task model."""
 
 import logging
 import os
 import shutil
 import tempfile
 
-from keras_bert_zoo.convert import find_training_checkpoint, read_checkpoint, write_hf_config, write_hf_directory
+from keras_bert_zoo.config.atomic_files import write_json_atomic
+from keras_bert_zoo.convert import (
+    find_training_checkpoint,
+    read_checkpoint,
+    write_google_checkpoint,
+    write_hf_config,
+    write_hf_directory,
+)
 from keras_bert_zoo.models.checkpoint_weights import assign_checkpoint_values, checkpoint_values
 
 logger = logging.getLogger("keras_bert_zoo")
@@ -117,21 +124,56 @@ class PretrainedModel:
             directory: Target directory; replaced if it exists.
             tokenizer: Optional `BertTokenizer` whose vocab is saved beside.
         """
-        directory = os.path.abspath(directory)
-        parent = os.path.dirname(directory)
-        os.makedirs(parent, exist_ok=True)
-        staging = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(directory)}.tmp-")
-        try:
-            encoder = self if self.task == "encoder" else self.encoder
+        encoder = self if self.task == "encoder" else self.encoder
+
+        def write(staging):
             write_hf_directory(
                 staging, encoder.config, checkpoint_values(self.checkpoint_slices()), self.task,
                 self.head_config())
             if tokenizer is not None:
                 tokenizer.save_pretrained(staging)
-            _replace_directory(staging, directory)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+
+        _write_directory_atomically(directory, write)
+
+    def save_google_checkpoint(self, directory, tokenizer=None):
+        """Writes bert_config.json + bert_model.ckpt.* (google-research/bert layout), atomically.
+
+        Variable names are the original's ("bert/encoder/layer_0/...",
+        "cls/predictions/..."), so its scripts and `from_pretrained` read it.
+
+        Args:
+            directory: Target directory; replaced if it exists.
+            tokenizer: Optional `BertTokenizer` whose vocab is saved beside.
+
+        Raises:
+            ValueError: If the config can't be written in Google's format
+                (exact-erf GELU, see `BertConfig.to_google_dict`).
+        """
+        encoder = self if self.task == "encoder" else self.encoder
+        google_config = encoder.config.to_google_dict()
+
+        def write(staging):
+            write_json_atomic(os.path.join(staging, "bert_config.json"), google_config)
+            write_google_checkpoint(os.path.join(staging, "bert_model.ckpt"),
+                                    checkpoint_values(self.checkpoint_slices()))
+            if tokenizer is not None:
+                tokenizer.save_pretrained(staging)  # vocab.txt, and the casing in tokenizer_config.json
+
+        _write_directory_atomically(directory, write)
+
+
+def _write_directory_atomically(directory, write):
+    """Calls `write(staging)` on a fresh sibling directory, then renames it to `directory`."""
+    directory = os.path.abspath(directory)
+    parent = os.path.dirname(directory)
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(directory)}.tmp-")
+    try:
+        write(staging)
+        _replace_directory(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def _replace_directory(staging, directory):

@@ -45,12 +45,14 @@ def _to_class(codes):
 
 @functools.lru_cache(maxsize=None)
 def char_classes():
-    """Returns a dict of RE2 classes: control, whitespace, punctuation, cjk, nonspacing_mark.
+    """Returns a dict of RE2 classes: control, whitespace, non_ascii_whitespace, punctuation, cjk, nonspacing_mark.
 
     - control: removed before anything else (NUL, U+FFFD, and every "C*"
       category except \\t \\n \\r, as HF's `_is_control`).
     - whitespace: word separators (HF's `_is_whitespace` plus what Python's
       `str.split()` splits on).
+    - non_ascii_whitespace: the whitespace beyond " \\t\\n\\r", which
+      `tf.strings.split()` does not split on by itself.
     - punctuation: split off as one-character words.
     - cjk: surrounded by spaces.
     - nonspacing_mark: accents (Mn) stripped after NFD when lower-casing.
@@ -73,6 +75,7 @@ def char_classes():
     return {
         "control": _to_class(control),
         "whitespace": _to_class(whitespace),
+        "non_ascii_whitespace": _to_class([code for code in whitespace if code > 0x7F]),
         "punctuation": _to_class(punctuation),
         "cjk": cjk,
         "nonspacing_mark": _to_class(marks),

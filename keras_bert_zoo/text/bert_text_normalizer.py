@@ -39,6 +39,7 @@ class BertTextNormalizer(tf.Module):
             texts = tf_text.normalize_utf8(texts, "NFD")
             texts = tf.strings.regex_replace(texts, classes["nonspacing_mark"], "")
         texts = tf.strings.regex_replace(texts, classes["punctuation"], r" \0 ")
-        texts = tf.strings.regex_replace(texts, classes["whitespace"], " ")
-        # Only ASCII spaces remain as separators; split() drops the empty words.
+        # split() itself splits on ASCII whitespace (and drops the empty words), so only
+        # the rest is replaced: far fewer matches than rewriting every space.
+        texts = tf.strings.regex_replace(texts, classes["non_ascii_whitespace"], " ")
         return tf.strings.split(texts)

@@ -1,11 +1,11 @@
 """In-graph BERT tokenizer that reproduces the reference tokenizer's ids."""
 
-import json
 import os
 
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from keras_bert_zoo.config.atomic_files import write_json_atomic, write_text_atomic
 from keras_bert_zoo.text.bert_char_classes import ASCII_PATTERN
 from keras_bert_zoo.text.bert_text_normalizer import BertTextNormalizer
 from keras_bert_zoo.text.vocab_files import locate_vocab, read_vocab, vocab_is_lower_case
@@ -83,13 +83,12 @@ class BertTokenizer(tf.Module):
         return cls(vocab_file, lower_case=lower_case, **kwargs)
 
     def save_pretrained(self, directory):
-        """Writes vocab.txt and a transformers-style tokenizer_config.json into `directory`."""
+        """Writes vocab.txt and a transformers-style tokenizer_config.json into `directory`, each atomically."""
         os.makedirs(directory, exist_ok=True)
-        with open(os.path.join(directory, "vocab.txt"), "w", encoding="utf-8") as f:
-            f.write("".join(token + "\n" for token in self.vocab))
-        with open(os.path.join(directory, "tokenizer_config.json"), "w", encoding="utf-8") as f:
-            json.dump({"do_lower_case": self.lower_case, "tokenizer_class": "BertTokenizer",
-                       "model_max_length": 512}, f, indent=2)
+        write_text_atomic(os.path.join(directory, "vocab.txt"), "".join(token + "\n" for token in self.vocab))
+        write_json_atomic(os.path.join(directory, "tokenizer_config.json"),
+                          {"do_lower_case": self.lower_case, "tokenizer_class": "BertTokenizer",
+                           "model_max_length": 512})
 
     def token_to_id(self, token):
         return self.vocab.index(token)
@@ -114,16 +113,24 @@ class BertTokenizer(tf.Module):
         if texts.shape.rank == 0:
             return self.tokenize(texts[None])[0]
         is_ascii = tf.strings.regex_full_match(texts, ASCII_PATTERN)
-        ascii_ids = self._ascii_tokenizer.tokenize(texts)
-        return tf.cond(tf.reduce_all(is_ascii), lambda: ascii_ids,
-                       lambda: self._replace_non_ascii(texts, is_ascii, ascii_ids))
+        return tf.cond(tf.reduce_all(is_ascii), lambda: self._ascii_tokenizer.tokenize(texts),
+                       lambda: self._tokenize_mixed(texts, is_ascii))
 
-    def _replace_non_ascii(self, texts, is_ascii, ascii_ids):
-        """`ascii_ids` with the rows of non-ASCII texts recomputed by the exact path."""
-        exact_ids = self._tokenize_unicode(tf.boolean_mask(texts, ~is_ascii))
-        count = tf.size(texts, out_type=tf.int64)
-        rank_among_non_ascii = tf.cumsum(tf.cast(~is_ascii, tf.int64)) - 1
-        rows = tf.where(is_ascii, tf.range(count), count + rank_among_non_ascii)
+    def _tokenize_mixed(self, texts, is_ascii):
+        """Ids of a batch with some non-ASCII texts: each row through the path it needs.
+
+        The ASCII rows and the two halves of the others go through independent
+        ops, which TF's executor runs on separate cores.
+        """
+        ascii_ids = self._ascii_tokenizer.tokenize(tf.boolean_mask(texts, is_ascii))
+        others = tf.boolean_mask(texts, ~is_ascii)
+        half = tf.size(others) // 2
+        exact_ids = tf.concat([self._tokenize_unicode(others[:half]), self._tokenize_unicode(others[half:])], 0)
+        is_ascii = tf.cast(is_ascii, tf.int64)
+        num_ascii = tf.reduce_sum(is_ascii)
+        rank_in_path = tf.cumsum(is_ascii, exclusive=True)
+        rank_among_non_ascii = tf.range(tf.size(is_ascii, out_type=tf.int64)) - rank_in_path
+        rows = tf.where(is_ascii > 0, rank_in_path, num_ascii + rank_among_non_ascii)
         return tf.gather(tf.concat([ascii_ids, exact_ids], 0), rows)
 
     def _tokenize_unicode(self, texts):

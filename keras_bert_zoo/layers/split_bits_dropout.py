@@ -1,0 +1,61 @@
+"""Inverted dropout that draws 16 random bits per element instead of a float."""
+
+import keras
+from keras import ops
+
+# Each element's keep/drop draw is a uint16, so the rate is applied in steps of 1/65536.
+_DRAWS = 65536
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_zoo")
+class SplitBitsDropout(keras.layers.Layer):
+    """`keras.layers.Dropout` at half the random-number cost.
+
+    Keras draws one uniform float, from one 32-bit Philox word, per element.
+    This layer splits every 32-bit word into two 16-bit draws, which halves
+    the generator's work; on CPU that work is most of dropout's cost, and
+    BERT drops out every attention probability. An element is kept when its
+    draw is at least round(rate * 65536), and kept values are scaled by the
+    inverse of the exact keep probability, so the expectation is unchanged and
+    the rate is within 1/131072 of `rate` (Keras's bfloat16 uniform is coarser).
+
+    Args:
+        rate: Fraction of elements to zero, in [0, 1).
+        seed: Optional int for the layer's `keras.random.SeedGenerator`.
+        **kwargs: Passed to `keras.layers.Layer`.
+    """
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= rate < 1:
+            raise ValueError(f"rate={rate} must be in [0, 1).")
+        self.rate = rate
+        self.seed = seed
+        self.threshold = round(rate * _DRAWS)
+        self.scale = _DRAWS / (_DRAWS - self.threshold)
+        self.seed_generator = keras.random.SeedGenerator(seed) if self.threshold else None
+        self.supports_masking = True
+        self.built = True
+
+    def call(self, inputs, training=False):
+        """Zeroes a random `rate` of `inputs` and rescales the rest when `training`."""
+        if not training or not self.threshold:
+            return inputs
+        shape = ops.shape(inputs)
+        last = shape[-1]
+        half = (last + 1) // 2
+        # A trailing axis of 1 keeps view()'s resized axis static when the others are not.
+        words = keras.random.randint((*shape[:-1], half, 1), -(2**31), 2**31 - 1, dtype="int32",
+                                     seed=self.seed_generator)
+        draws = ops.reshape(ops.view(words, "uint16"), (*shape[:-1], 2 * half))
+        if not isinstance(last, int) or last % 2:
+            draws = draws[..., :last]
+        return ops.where(draws >= self.threshold, inputs * self.scale, ops.zeros((), inputs.dtype))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"rate": self.rate, "seed": self.seed})
+        return config

@@ -1,0 +1,76 @@
+"""Converts a BERT checkpoint between the Hugging Face and google-research/bert layouts.
+
+  python tools/convert_checkpoint.py --init_checkpoint=/tmp/run --output_dir=/tmp/bert_google --output_format=google
+  python tools/convert_checkpoint.py --init_checkpoint=bert_base_uncased --output_dir=/tmp/bert_hf
+
+Reads anything `from_pretrained` reads (a Hugging Face or Google directory, a keras-hub preset
+directory, a training tool's --model_dir, a preset name) as the task model that saved it, heads
+included, and writes it whole to --output_dir (replaced atomically): "hf" is config.json +
+model.safetensors + vocab.txt, which transformers loads; "google" is bert_config.json +
+bert_model.ckpt.* + vocab.txt with the original variable names.
+"""
+
+import os
+
+from absl import flags
+
+import tool_runner
+from tool_runner import usage_error
+
+flags.DEFINE_string("init_checkpoint", None, "Checkpoint to convert: any from_pretrained source.")
+flags.DEFINE_string("model_dir", None, "Or a training tool's --model_dir (its newest checkpoint).")
+flags.DEFINE_string("output_dir", None, "Directory to write; replaced if it exists.")
+flags.DEFINE_enum("output_format", "hf", ["hf", "google"], "Layout to write.")
+flags.DEFINE_string("vocab_file", None, "vocab.txt to write beside the weights; default: the checkpoint's.")
+flags.DEFINE_bool("do_lower_case", None, "Casing of --vocab_file; default: what the checkpoint states.")
+
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    if len(argv) > 1:
+        usage_error(f"Unexpected arguments: {argv[1:]}")
+    if bool(FLAGS.model_dir) == bool(FLAGS.init_checkpoint):
+        usage_error("Give exactly one of --model_dir or --init_checkpoint.")
+    if not FLAGS.output_dir:
+        usage_error("--output_dir is required.")
+    source_flag = "model_dir" if FLAGS.model_dir else "init_checkpoint"
+    source = FLAGS.model_dir or FLAGS.init_checkpoint
+    from keras_bert_zoo.config import list_presets
+
+    if not (os.path.exists(source) or os.path.exists(source + ".index") or source in list_presets()):
+        usage_error(f"--{source_flag}={source} does not exist.")
+    if os.path.abspath(FLAGS.output_dir) == os.path.abspath(source):
+        usage_error(f"--output_dir={FLAGS.output_dir} is the checkpoint being read.")
+    if FLAGS.vocab_file and not os.path.isfile(FLAGS.vocab_file):
+        usage_error(f"--vocab_file={FLAGS.vocab_file} does not exist.")
+
+    import keras_bert_zoo as kbz
+    from keras_bert_zoo.models import load_saved_task_model
+
+    try:
+        model = load_saved_task_model(source)
+    except ValueError as e:
+        usage_error(f"--{source_flag}: {e}")
+    vocab_source = FLAGS.vocab_file or source
+    try:
+        tokenizer = kbz.BertTokenizer.from_pretrained(vocab_source, lower_case=FLAGS.do_lower_case)
+    except (ValueError, OSError) as e:
+        usage_error(f"--{'vocab_file' if FLAGS.vocab_file else source_flag}: {e}")
+    config = (model if model.task == "encoder" else model.encoder).config
+    if tokenizer.vocab_size != config.vocab_size:
+        usage_error(f"--{'vocab_file' if FLAGS.vocab_file else source_flag}: {tokenizer.vocab_size} tokens, but "
+                    f"the model's vocab_size is {config.vocab_size}.")
+    try:
+        if FLAGS.output_format == "google":
+            model.save_google_checkpoint(FLAGS.output_dir, tokenizer)
+        else:
+            model.save_pretrained(FLAGS.output_dir, tokenizer)
+    except ValueError as e:
+        usage_error(f"--output_format={FLAGS.output_format}: {e}")
+    print(f"Wrote {type(model).__name__} ({model.task}) from {source} to {FLAGS.output_dir} "
+          f"({FLAGS.output_format} layout).", flush=True)
+
+
+if __name__ == "__main__":
+    tool_runner.run(main)
