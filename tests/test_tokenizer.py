@@ -36,6 +36,8 @@ TEXTS = [
     "Tiếng Việt có dấu: Hà Nội, Thành phố Hồ Chí Minh, người Việt",
     "Dingbats ✂✈☎ arrows ←↑→↓ math ∑∫√∞≠≤ box ┌─┐ music ♪♫",
     "[CLS] and [SEP] typed by a user stay text, as [MASK] does.",
+    # Chunk edges: \v and \f are removed, not split on; marks and sigmas next to whitespace.
+    "Edges: a\x0bb c\x0cd \u0301x ΑΣ ΣΑ ς\tΣ\nend  double  space é\x0be naïve\x0ctext \u0301 Σ",
 ]
 PAIRS = [
     ("How old is the universe?", "About 13.8 billion years, according to the Planck mission."),

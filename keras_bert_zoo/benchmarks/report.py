@@ -53,7 +53,7 @@ def format_table(rows):
 
 def markdown_section(rows, command):
     """A BENCHMARKS.md section: the command that produced the rows, then a table."""
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    machine = f"{_cpu_name()}, {os.cpu_count()} cores"
     lines = [
         f"### {rows[0].name} ({datetime.date.today().isoformat()}, {machine})",
         "",
@@ -67,6 +67,18 @@ def markdown_section(rows, command):
         lines.append(f"| {r.name} | {r.ours:,.1f} {r.unit} | {r.peer:,.1f} {r.unit} ({r.peer_name}) | "
                      f"{r.ratio:.2f}x | {settings} | {r.notes} |")
     return "\n".join(lines) + "\n"
+
+
+def _cpu_name():
+    """The processor's model name (Linux /proc/cpuinfo), else the architecture."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return f"{line.split(':', 1)[1].strip()} {platform.machine()}"
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def append_markdown(path, rows, command):

@@ -11,6 +11,11 @@ from keras_bert_zoo.text.bert_text_normalizer import BertTextNormalizer
 from keras_bert_zoo.text.vocab_files import locate_vocab, read_vocab, vocab_is_lower_case
 
 
+# FastBertTokenizer is one op per call on one core: this many calls over a batch's slices keep a
+# few cores busy, and the empty slices of a small batch cost microseconds.
+_ASCII_SHARDS = 4
+
+
 class BertTokenizer(tf.Module):
     """WordPiece tokenizer built from TF and tf-text ops, for tf.data and SavedModels.
 
@@ -113,25 +118,47 @@ class BertTokenizer(tf.Module):
         if texts.shape.rank == 0:
             return self.tokenize(texts[None])[0]
         is_ascii = tf.strings.regex_full_match(texts, ASCII_PATTERN)
-        return tf.cond(tf.reduce_all(is_ascii), lambda: self._ascii_tokenizer.tokenize(texts),
+        return tf.cond(tf.reduce_all(is_ascii), lambda: self._tokenize_ascii(texts),
                        lambda: self._tokenize_mixed(texts, is_ascii))
 
-    def _tokenize_mixed(self, texts, is_ascii):
-        """Ids of a batch with some non-ASCII texts: each row through the path it needs.
+    def _tokenize_ascii(self, texts):
+        """FastBertTokenizer ids of ASCII texts, in contiguous shards that TF runs on separate cores."""
+        size = tf.shape(texts, out_type=tf.int64)[0]
+        bounds = [size * i // _ASCII_SHARDS for i in range(_ASCII_SHARDS + 1)]
+        return tf.concat([self._ascii_tokenizer.tokenize(texts[bounds[i]:bounds[i + 1]])
+                          for i in range(_ASCII_SHARDS)], 0)
 
-        The ASCII rows and the two halves of the others go through independent
-        ops, which TF's executor runs on separate cores.
+    def _tokenize_mixed(self, texts, is_ascii):
+        """Ids of a batch with some non-ASCII texts: ASCII rows whole, the others by chunks."""
+        return self._by_path(texts, is_ascii, self._tokenize_by_chunks)
+
+    def _tokenize_by_chunks(self, texts):
+        """Ids of non-ASCII texts, split at ASCII whitespace so that their ASCII chunks take the fast path.
+
+        The reference's steps never look across a space, tab or newline
+        (control characters go, CJK and punctuation split off, NFC composes
+        only with a preceding letter, final sigma stops at whitespace), so a
+        text's ids are its chunks' ids in order. Vertical tab and form feed
+        are control characters there, removed rather than split on, so they
+        stay inside chunks, which then take the exact path.
         """
-        ascii_ids = self._ascii_tokenizer.tokenize(tf.boolean_mask(texts, is_ascii))
-        others = tf.boolean_mask(texts, ~is_ascii)
-        half = tf.size(others) // 2
-        exact_ids = tf.concat([self._tokenize_unicode(others[:half]), self._tokenize_unicode(others[half:])], 0)
+        chunks = tf.strings.split(tf.strings.regex_replace(texts, "[\t\n\r]", " "), sep=" ")
+        flat = chunks.flat_values
+        ids = self._by_path(flat, tf.strings.regex_full_match(flat, ASCII_PATTERN), self._tokenize_unicode)
+        return chunks.with_flat_values(ids).merge_dims(1, 2)
+
+    def _by_path(self, texts, is_ascii, tokenize_others):
+        """FastBertTokenizer ids for the ASCII `texts`, `tokenize_others` ids for the rest, in order.
+
+        The two paths don't depend on each other, so TF's executor runs them on separate cores.
+        """
+        ascii_ids = self._tokenize_ascii(tf.boolean_mask(texts, is_ascii))
+        other_ids = tokenize_others(tf.boolean_mask(texts, ~is_ascii))
         is_ascii = tf.cast(is_ascii, tf.int64)
-        num_ascii = tf.reduce_sum(is_ascii)
         rank_in_path = tf.cumsum(is_ascii, exclusive=True)
-        rank_among_non_ascii = tf.range(tf.size(is_ascii, out_type=tf.int64)) - rank_in_path
-        rows = tf.where(is_ascii > 0, rank_in_path, num_ascii + rank_among_non_ascii)
-        return tf.gather(tf.concat([ascii_ids, exact_ids], 0), rows)
+        rank_among_others = tf.range(tf.size(is_ascii, out_type=tf.int64)) - rank_in_path
+        rows = tf.where(is_ascii > 0, rank_in_path, tf.reduce_sum(is_ascii) + rank_among_others)
+        return tf.gather(tf.concat([ascii_ids, other_ids], 0), rows)
 
     def _tokenize_unicode(self, texts):
         words = self.words(texts)
