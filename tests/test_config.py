@@ -63,17 +63,25 @@ def test_presets():
         kbz.BertConfig.from_preset("bert_huge")
 
 
-@pytest.mark.parametrize("field,value,message", [
-    ("hidden_size", 10 ** 9, "hidden_size"),
-    ("vocab_size", 0, "vocab_size"),
-    ("num_layers", 100000, "num_layers"),
-    ("num_heads", 5, "not divisible"),
-    ("hidden_act", "swishy", "hidden_act"),
-    ("dropout", 1.5, "dropout"),
+@pytest.mark.parametrize("values,message", [
+    ({"hidden_size": 10 ** 9}, "hidden_size"),
+    ({"vocab_size": 0}, "vocab_size"),
+    ({"num_layers": 100000}, "num_layers"),
+    ({"num_heads": 5}, "not divisible"),
+    ({"hidden_act": "swishy"}, "hidden_act"),
+    ({"dropout": 1.5}, "dropout"),
+    # Each within its own bound, but together a 16-billion-weight embedding table.
+    ({"vocab_size": 1_000_000, "hidden_size": 16384, "num_heads": 16}, "parameters, over the 2,000,000,000"),
 ])
-def test_invalid_values_are_rejected(field, value, message):
+def test_invalid_values_are_rejected(values, message):
     with pytest.raises(ValueError, match=message):
-        kbz.BertConfig(**{field: value})
+        kbz.BertConfig(**values)
+
+
+def test_parameter_count_matches_the_built_encoder():
+    config = kbz.BertConfig(vocab_size=99, hidden_size=32, num_layers=2, num_heads=4, intermediate_size=37,
+                            max_position_embeddings=40)
+    assert config.num_parameters() == kbz.BertEncoder(config).count_params()
 
 
 def test_bad_json_names_file(tmp_path):

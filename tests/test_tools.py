@@ -114,3 +114,14 @@ def test_convert_checkpoint_keeps_task_heads(tmp_path, minilm_dir):
     inputs = tokenizer(["a fine film", "dull"], max_length=16)
     np.testing.assert_allclose(copy(inputs)["logits"].numpy(), classifier(inputs)["logits"].numpy(), atol=1e-5)
     assert copy.label_names == ["neg", "pos"]
+
+
+def test_benchmark_pretraining_step_on_a_tiny_model(tmp_path):
+    report = tmp_path / "BENCH.md"
+    result = _run_tool("benchmark.py", "--benchmark=pretraining_step", "--preset=bert_tiny_uncased",
+                       "--train_batch_size=4", "--max_seq_length=32", "--max_predictions_per_seq=5", "--steps=2",
+                       "--precisions=float32,mixed_bfloat16", f"--append_to={report}")
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in report.read_text().splitlines() if line.startswith("| pretraining step |")]
+    assert len(rows) == 2 and all("keras-hub BertMaskedLM" in row and "GFLOP/s matmul" in row for row in rows)
+    assert "precision=float32" in rows[0] and "precision=mixed_bfloat16" in rows[1]

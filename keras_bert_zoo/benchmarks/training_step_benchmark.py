@@ -3,6 +3,7 @@
 import time
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from keras_bert_zoo.benchmarks.flops import pretraining_flops, random_pretraining_batch
@@ -27,7 +28,8 @@ def matmul_gflops(dtype, size=4096, repeats=10):
     return 2 * size ** 3 / best / 1e9
 
 
-def _seconds_per_step(model, loss_fn, inputs, labels, jit_compile, steps):
+def _training_step(model, loss_fn, inputs, labels, jit_compile):
+    """A compiled function that runs one training step on the fixed batch and waits for it."""
     optimizer = create_optimizer("adamw", 1e-4, 10000, 100)
     optimizer.build(model.trainable_variables)
 
@@ -39,26 +41,23 @@ def _seconds_per_step(model, loss_fn, inputs, labels, jit_compile, steps):
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         return loss
 
-    step(inputs, labels).numpy()  # trace and compile
-    step(inputs, labels).numpy()
-    start = time.perf_counter()
-    for _ in range(steps):
-        loss = step(inputs, labels)
-    loss.numpy()
-    return (time.perf_counter() - start) / steps
+    run = lambda: step(inputs, labels).numpy()  # noqa: E731
+    run()  # trace and compile
+    run()
+    return run
 
 
-def _ours(config, batch, jit_compile, steps):
+def _ours(config, batch, jit_compile):
     model = BertPretrainer(BertEncoder(config))
     inputs = {"input_word_ids": batch["ids"], "input_mask": batch["mask"], "input_type_ids": batch["types"],
               "masked_lm_positions": batch["positions"]}
     labels = {"masked_lm_ids": batch["labels"], "masked_lm_weights": batch["weights"],
               "next_sentence_labels": batch["nsp"]}
     objective = PretrainingObjective()
-    return _seconds_per_step(model, lambda outputs, y: objective(outputs, y)[0], inputs, labels, jit_compile, steps)
+    return _training_step(model, lambda outputs, y: objective(outputs, y)[0], inputs, labels, jit_compile)
 
 
-def _keras_hub(config, batch, jit_compile, steps):
+def _keras_hub(config, batch, jit_compile):
     import keras_hub
 
     backbone = keras_hub.models.BertBackbone(
@@ -74,7 +73,18 @@ def _keras_hub(config, batch, jit_compile, steps):
         ce = keras.losses.sparse_categorical_crossentropy(y["ids"], logits, from_logits=True)
         return tf.reduce_sum(ce * y["weights"]) / tf.reduce_sum(y["weights"])
 
-    return _seconds_per_step(model, loss_fn, inputs, labels, jit_compile, steps)
+    return _training_step(model, loss_fn, inputs, labels, jit_compile)
+
+
+def _interleaved_median_seconds(steps_by_name, rounds):
+    """Median seconds per step of each function, timed in alternation so drift hits all alike."""
+    times = {name: [] for name in steps_by_name}
+    for _ in range(rounds):
+        for name, run in steps_by_name.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(values)) for name, values in times.items()}
 
 
 def benchmark_pretraining_step(preset="bert_base_uncased", batch_size=32, seq_length=128, predictions=20,
@@ -83,6 +93,8 @@ def benchmark_pretraining_step(preset="bert_base_uncased", batch_size=32, seq_le
 
     Both run the same harness: one tf.function with forward, backward and an
     AdamW update, on the same random batch, at the same Keras dtype policy.
+    Their steps alternate, `steps` of each, and each side's median counts, so
+    load from other jobs on the machine weighs on both alike.
     The notes give achieved GFLOP/s and their share of a same-precision matmul
     measured in the same run.
 
@@ -93,10 +105,11 @@ def benchmark_pretraining_step(preset="bert_base_uncased", batch_size=32, seq_le
     batch = random_pretraining_batch(config, batch_size, seq_length, predictions)
     keras.mixed_precision.set_global_policy(precision)
     try:
-        ours = batch_size / _ours(config, batch, jit_compile, steps)
-        peer = batch_size / _keras_hub(config, batch, jit_compile, steps)
+        seconds = _interleaved_median_seconds(
+            {"ours": _ours(config, batch, jit_compile), "peer": _keras_hub(config, batch, jit_compile)}, steps)
     finally:
         keras.mixed_precision.set_global_policy("float32")
+    ours, peer = batch_size / seconds["ours"], batch_size / seconds["peer"]
     ceiling = matmul_gflops(tf.bfloat16 if precision == "mixed_bfloat16" else
                             tf.float16 if precision == "mixed_float16" else tf.float32)
     flops = pretraining_flops(config, seq_length, predictions)

@@ -13,6 +13,8 @@ MAX_HIDDEN_SIZE = 16_384
 MAX_LAYERS = 128
 MAX_POSITIONS = 65_536
 MAX_TYPE_VOCAB = 1_024
+# Each bound alone still admits a 1M x 16k embedding table: cap the whole model too (8 GB in float32).
+MAX_PARAMETERS = 2_000_000_000
 
 HIDDEN_ACTIVATIONS = ("gelu", "gelu_approx", "relu", "silu", "tanh")
 
@@ -95,6 +97,10 @@ class BertConfig:
         check_int("intermediate_size", 1, 8 * MAX_HIDDEN_SIZE)
         check_int("max_position_embeddings", 1, MAX_POSITIONS)
         check_int("type_vocab_size", 1, MAX_TYPE_VOCAB)
+        if self.num_parameters() > MAX_PARAMETERS:
+            raise ValueError(
+                f"BertConfig describes {self.num_parameters():,} parameters, over the {MAX_PARAMETERS:,} "
+                "this package will allocate; check vocab_size, hidden_size, num_layers and intermediate_size.")
         if self.hidden_size % self.num_heads:
             raise ValueError(
                 f"BertConfig.hidden_size={self.hidden_size} is not divisible by "
@@ -109,6 +115,13 @@ class BertConfig:
                 raise ValueError(f"BertConfig.{name} must be in [0, 1), got {getattr(self, name)}.")
         if not 0.0 < float(self.layer_norm_eps) < 1.0:
             raise ValueError(f"BertConfig.layer_norm_eps must be in (0, 1), got {self.layer_norm_eps}.")
+
+    def num_parameters(self):
+        """Weights of the encoder (embeddings, layers, pooler), counted from the shapes."""
+        h, i = self.hidden_size, self.intermediate_size
+        embeddings = (self.vocab_size + self.max_position_embeddings + self.type_vocab_size + 2) * h
+        layer = 4 * h * h + 2 * h * i + i + 9 * h
+        return embeddings + self.num_layers * layer + h * h + h
 
     @property
     def head_size(self):
