@@ -133,16 +133,15 @@ class BertTokenizer(tf.Module):
         return self._by_path(texts, is_ascii, self._tokenize_by_chunks)
 
     def _tokenize_by_chunks(self, texts):
-        """Ids of non-ASCII texts, split at ASCII whitespace so that their ASCII chunks take the fast path.
+        """Ids of non-ASCII texts, split at spaces so that their ASCII chunks take the fast path.
 
-        The reference's steps never look across a space, tab or newline
-        (control characters go, CJK and punctuation split off, NFC composes
-        only with a preceding letter, final sigma stops at whitespace), so a
-        text's ids are its chunks' ids in order. Vertical tab and form feed
-        are control characters there, removed rather than split on, so they
-        stay inside chunks, which then take the exact path.
+        None of the reference's steps looks across a space (control characters
+        go, CJK and punctuation split off, NFC composes only with a preceding
+        letter, final sigma stops at whitespace), so a text's ids are its
+        chunks' ids in order. Tabs and newlines stay inside chunks, where
+        either path splits on them.
         """
-        chunks = tf.strings.split(tf.strings.regex_replace(texts, "[\t\n\r]", " "), sep=" ")
+        chunks = tf.strings.split(texts, sep=" ")
         flat = chunks.flat_values
         ids = self._by_path(flat, tf.strings.regex_full_match(flat, ASCII_PATTERN), self._tokenize_unicode)
         return chunks.with_flat_values(ids).merge_dims(1, 2)
