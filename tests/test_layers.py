@@ -98,6 +98,7 @@ def test_split_bits_dropout_rate_scale_and_determinism():
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(layers.SplitBitsDropout(0.0)(x, training=True)), x)
     with pytest.raises(ValueError, match="rate=1"):
         layers.SplitBitsDropout(1)
+    assert layers.SplitBitsDropout(0.999999).scale == 65536.0  # the rate rounds to 65535/65536, not to 1
 
 
 def test_split_bits_dropout_in_a_graph_with_unknown_shapes():

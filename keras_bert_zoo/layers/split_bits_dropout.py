@@ -31,7 +31,8 @@ class SplitBitsDropout(keras.layers.Layer):
             raise ValueError(f"rate={rate} must be in [0, 1).")
         self.rate = rate
         self.seed = seed
-        self.threshold = round(rate * _DRAWS)
+        # At least one draw in 65536 keeps its element, even for a rate within 1/131072 of 1.
+        self.threshold = min(round(rate * _DRAWS), _DRAWS - 1)
         self.scale = _DRAWS / (_DRAWS - self.threshold)
         self.seed_generator = keras.random.SeedGenerator(seed) if self.threshold else None
         self.supports_masking = True
