@@ -57,9 +57,8 @@ def _default_vocab():
 def main(argv):
     if len(argv) > 1:
         usage_error(f"Unexpected arguments: {argv[1:]}")
-    for name in ("batch_size", "repeats", "steps", "train_batch_size", "max_seq_length", "dupe_factor"):
-        if getattr(FLAGS, name) < 1:
-            usage_error(f"--{name}={getattr(FLAGS, name)}: must be at least 1.")
+    tool_runner.require_at_least_one("batch_size", "repeats", "steps", "train_batch_size", "max_seq_length",
+                                     "dupe_factor")
     if FLAGS.text_file and not os.path.isfile(FLAGS.text_file):
         usage_error(f"--text_file={FLAGS.text_file} does not exist.")
     from keras_bert_zoo.benchmarks.report import append_markdown, format_table

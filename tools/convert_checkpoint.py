@@ -15,7 +15,7 @@ import os
 from absl import flags
 
 import tool_runner
-from tool_runner import usage_error
+from tool_runner import checkpoint_source, usage_error
 
 flags.DEFINE_string("init_checkpoint", None, "Checkpoint to convert: any from_pretrained source.")
 flags.DEFINE_string("model_dir", None, "Or a training tool's --model_dir (its newest checkpoint).")
@@ -30,16 +30,9 @@ FLAGS = flags.FLAGS
 def main(argv):
     if len(argv) > 1:
         usage_error(f"Unexpected arguments: {argv[1:]}")
-    if bool(FLAGS.model_dir) == bool(FLAGS.init_checkpoint):
-        usage_error("Give exactly one of --model_dir or --init_checkpoint.")
+    source_flag, source = checkpoint_source(FLAGS.model_dir, FLAGS.init_checkpoint)
     if not FLAGS.output_dir:
         usage_error("--output_dir is required.")
-    source_flag = "model_dir" if FLAGS.model_dir else "init_checkpoint"
-    source = FLAGS.model_dir or FLAGS.init_checkpoint
-    from keras_bert_zoo.config import list_presets
-
-    if not (os.path.exists(source) or os.path.exists(source + ".index") or source in list_presets()):
-        usage_error(f"--{source_flag}={source} does not exist.")
     if os.path.abspath(FLAGS.output_dir) == os.path.abspath(source):
         usage_error(f"--output_dir={FLAGS.output_dir} is the checkpoint being read.")
     if FLAGS.vocab_file and not os.path.isfile(FLAGS.vocab_file):
@@ -57,10 +50,9 @@ def main(argv):
         tokenizer = kbz.BertTokenizer.from_pretrained(vocab_source, lower_case=FLAGS.do_lower_case)
     except (ValueError, OSError) as e:
         usage_error(f"--{'vocab_file' if FLAGS.vocab_file else source_flag}: {e}")
-    config = (model if model.task == "encoder" else model.encoder).config
-    if tokenizer.vocab_size != config.vocab_size:
+    if tokenizer.vocab_size != model.encoder_config.vocab_size:
         usage_error(f"--{'vocab_file' if FLAGS.vocab_file else source_flag}: {tokenizer.vocab_size} tokens, but "
-                    f"the model's vocab_size is {config.vocab_size}.")
+                    f"the model's vocab_size is {model.encoder_config.vocab_size}.")
     try:
         if FLAGS.output_format == "google":
             model.save_google_checkpoint(FLAGS.output_dir, tokenizer)

@@ -12,7 +12,7 @@ import os
 from absl import flags
 
 import tool_runner
-from tool_runner import usage_error
+from tool_runner import checkpoint_source, usage_error
 
 
 TASKS = {"encoder": "BertEncoder", "pretrainer": "BertPretrainer", "classifier": "BertClassifier",
@@ -40,13 +40,7 @@ def main(argv):
         usage_error(f"Unexpected arguments: {argv[1:]}")
     if not FLAGS.task:
         usage_error(f"--task is required: one of {', '.join(TASKS)}.")
-    if bool(FLAGS.model_dir) == bool(FLAGS.init_checkpoint):
-        usage_error("Give exactly one of --model_dir or --init_checkpoint.")
-    source = FLAGS.model_dir or FLAGS.init_checkpoint
-    from keras_bert_zoo.config import list_presets
-
-    if not (os.path.exists(source) or os.path.exists(source + ".index") or source in list_presets()):
-        usage_error(f"--{'model_dir' if FLAGS.model_dir else 'init_checkpoint'}={source} does not exist.")
+    source_flag, source = checkpoint_source(FLAGS.model_dir, FLAGS.init_checkpoint)
     export_dir = FLAGS.export_dir or os.path.join("saved_models", FLAGS.task)
     if FLAGS.version is not None and FLAGS.version < 1:
         usage_error(f"--version must be a positive integer, got {FLAGS.version}.")
@@ -61,7 +55,7 @@ def main(argv):
         model = getattr(kbz, TASKS[FLAGS.task]).from_pretrained(source)
         tokenizer = kbz.BertTokenizer.from_pretrained(source)
     except ValueError as e:
-        usage_error(f"--{'model_dir' if FLAGS.model_dir else 'init_checkpoint'}: {e}")
+        usage_error(f"--{source_flag}: {e}")
     options = {}
     if FLAGS.task == "squad":
         options = dict(doc_stride=FLAGS.doc_stride, max_query_length=FLAGS.max_query_length,

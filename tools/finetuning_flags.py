@@ -4,6 +4,7 @@ import os
 
 from absl import flags
 
+import tool_runner
 from tool_runner import usage_error
 
 import training_flags
@@ -44,19 +45,13 @@ def check_finetuning_flags(max_position_embeddings=512):
         usage_error("--model_dir is required.")
     if not FLAGS.init_checkpoint:
         usage_error("--init_checkpoint is required (a checkpoint directory or a preset name).")
-    from keras_bert_zoo.config import list_presets
-
-    checkpoint = FLAGS.init_checkpoint
-    if not (os.path.exists(checkpoint) or os.path.exists(checkpoint + ".index") or checkpoint in list_presets()):
-        usage_error(f"--init_checkpoint={checkpoint} does not exist and is not a preset name.")
+    tool_runner.check_checkpoint("init_checkpoint", FLAGS.init_checkpoint)
     if FLAGS.vocab_file and not os.path.isfile(FLAGS.vocab_file):
         usage_error(f"--vocab_file={FLAGS.vocab_file} does not exist.")
     if not 8 <= FLAGS.max_seq_length <= max_position_embeddings:
         usage_error(f"--max_seq_length={FLAGS.max_seq_length} must be in [8, max_position_embeddings="
                     f"{max_position_embeddings}].")
-    for name in ("train_batch_size", "eval_batch_size", "save_checkpoints_steps", "log_steps"):
-        if FLAGS[name].value < 1:
-            usage_error(f"--{name} must be >= 1, got {FLAGS[name].value}.")
+    tool_runner.require_at_least_one("train_batch_size", "eval_batch_size", "save_checkpoints_steps", "log_steps")
     if FLAGS.num_train_epochs <= 0:
         usage_error(f"--num_train_epochs must be positive, got {FLAGS.num_train_epochs}.")
     if not 0 <= FLAGS.warmup_proportion < 1:

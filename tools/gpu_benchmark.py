@@ -16,9 +16,6 @@ from absl import flags  # noqa: E402
 import tool_runner  # noqa: E402
 from tool_runner import usage_error  # noqa: E402
 
-# Keras dtype policies; the training tools' list lives with TensorFlow code, which this tool must not import.
-_PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
-
 flags.DEFINE_list("presets", ["bert_base_uncased", "bert_large_uncased"], "Model shapes to measure.")
 flags.DEFINE_integer("batch_size", 256, "Sequences per step.")
 flags.DEFINE_integer("seq_length", 128, "Tokens per sequence.")
@@ -33,16 +30,14 @@ FLAGS = flags.FLAGS
 def main(argv):
     if len(argv) > 1:
         usage_error(f"Unexpected arguments: {argv[1:]}")
-    from keras_bert_zoo.config import list_presets
+    from keras_bert_zoo.config import PRECISIONS, list_presets
 
     unknown = [p for p in FLAGS.presets if p not in list_presets()]
     if unknown:
         usage_error(f"--presets: unknown {', '.join(unknown)}; choose from {', '.join(list_presets())}.")
-    if FLAGS.precision not in _PRECISIONS:
-        usage_error(f"--precision={FLAGS.precision}: choose from {', '.join(_PRECISIONS)}.")
-    for name in ("batch_size", "seq_length", "predictions", "steps"):
-        if getattr(FLAGS, name) < 1:
-            usage_error(f"--{name}={getattr(FLAGS, name)}: must be at least 1.")
+    if FLAGS.precision not in PRECISIONS:
+        usage_error(f"--precision={FLAGS.precision}: choose from {', '.join(PRECISIONS)}.")
+    tool_runner.require_at_least_one("batch_size", "seq_length", "predictions", "steps")
     if FLAGS.predictions >= FLAGS.seq_length:
         usage_error(f"--predictions={FLAGS.predictions} must be less than --seq_length={FLAGS.seq_length}.")
     from keras_bert_zoo.benchmarks.jax_training_benchmark import measure

@@ -82,11 +82,9 @@ def _fine_tune(checkpoint, strategy):
 def main(argv):
     if len(argv) > 1:
         usage_error(f"Unexpected arguments: {argv[1:]}")
-    for name in ("pretraining_steps", "num_train_epochs"):
-        if getattr(FLAGS, name) < 1:
-            usage_error(f"--{name}={getattr(FLAGS, name)}: must be at least 1.")
-    if FLAGS.init_checkpoint and not os.path.exists(FLAGS.init_checkpoint):
-        usage_error(f"--init_checkpoint={FLAGS.init_checkpoint} does not exist.")
+    tool_runner.require_at_least_one("pretraining_steps", "num_train_epochs")
+    if FLAGS.init_checkpoint:
+        tool_runner.check_checkpoint("init_checkpoint", FLAGS.init_checkpoint)
     from absl import logging
 
     logging.set_verbosity(logging.WARNING)

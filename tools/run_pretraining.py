@@ -68,9 +68,8 @@ def _settings():
             if not os.path.isfile(FLAGS.bert_config_file):
                 usage_error(f"--bert_config_file={FLAGS.bert_config_file} does not exist.")
             config = BertConfig.from_json_file(FLAGS.bert_config_file)
-        elif not os.path.exists(FLAGS.init_checkpoint) and not os.path.exists(FLAGS.init_checkpoint + ".index") \
-                and FLAGS.init_checkpoint not in list_presets():
-            usage_error(f"--init_checkpoint={FLAGS.init_checkpoint} does not exist.")
+        else:
+            tool_runner.check_checkpoint("init_checkpoint", FLAGS.init_checkpoint)
     except ValueError as e:
         usage_error(f"--bert_config_file: {e}")
     vocab_file, lower_case = FLAGS.vocab_file, FLAGS.do_lower_case
@@ -97,10 +96,8 @@ def _settings():
     if not 0 < FLAGS.max_predictions_per_seq <= FLAGS.max_seq_length:
         usage_error(f"--max_predictions_per_seq={FLAGS.max_predictions_per_seq} must be in "
                     f"[1, --max_seq_length={FLAGS.max_seq_length}].")
-    for name in ("train_batch_size", "num_train_steps", "gradient_accumulation_steps", "save_checkpoints_steps",
-                 "log_steps"):
-        if FLAGS[name].value < 1:
-            usage_error(f"--{name} must be >= 1, got {FLAGS[name].value}.")
+    tool_runner.require_at_least_one("train_batch_size", "num_train_steps", "gradient_accumulation_steps",
+                                     "save_checkpoints_steps", "log_steps")
     if FLAGS.train_batch_size % FLAGS.gradient_accumulation_steps:
         usage_error(f"--train_batch_size={FLAGS.train_batch_size} is not divisible by "
                     f"--gradient_accumulation_steps={FLAGS.gradient_accumulation_steps}.")

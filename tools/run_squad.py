@@ -46,9 +46,7 @@ def _check_flags():
                     f"--max_seq_length={FLAGS.max_seq_length}.")
     if not 0 < FLAGS.doc_stride:
         usage_error(f"--doc_stride must be positive, got {FLAGS.doc_stride}.")
-    for name in ("n_best_size", "max_answer_length"):
-        if FLAGS[name].value < 1:
-            usage_error(f"--{name} must be >= 1, got {FLAGS[name].value}.")
+    tool_runner.require_at_least_one("n_best_size", "max_answer_length")
 
 
 def main(argv):

@@ -1,4 +1,4 @@
-"""What every tool shares: running main with clean errors, usage errors with exit code 2, file globs."""
+"""What every tool shares: running main with clean errors, usage errors with exit code 2, flag and file checks."""
 
 import glob
 import os
@@ -10,6 +10,31 @@ from absl import app, flags
 def usage_error(message):
     """Stops the tool with exit code 2 and `message` (no traceback)."""
     raise app.UsageError(message, exitcode=2)
+
+
+def require_at_least_one(*flag_names):
+    """Stops with exit code 2 if any of the integer flags `flag_names` is below 1."""
+    for name in flag_names:
+        value = flags.FLAGS[name].value
+        if value < 1:
+            usage_error(f"--{name}={value}: must be at least 1.")
+
+
+def check_checkpoint(flag_name, path):
+    """Stops unless --<flag_name>=`path` is an existing path, a checkpoint prefix or a preset name."""
+    from keras_bert_zoo.config import list_presets
+
+    if not (os.path.exists(path) or os.path.exists(path + ".index") or path in list_presets()):
+        usage_error(f"--{flag_name}={path} does not exist and is not a preset name.")
+
+
+def checkpoint_source(model_dir, init_checkpoint):
+    """(flag name, path) of the one of --model_dir and --init_checkpoint that is given, checked to exist."""
+    if bool(model_dir) == bool(init_checkpoint):
+        usage_error("Give exactly one of --model_dir or --init_checkpoint.")
+    flag_name = "model_dir" if model_dir else "init_checkpoint"
+    check_checkpoint(flag_name, model_dir or init_checkpoint)
+    return flag_name, model_dir or init_checkpoint
 
 
 def expand_files(flag_name, value):

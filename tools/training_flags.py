@@ -4,7 +4,8 @@ from absl import flags, logging
 
 from tool_runner import usage_error
 
-from keras_bert_zoo.training.distribution import PRECISIONS, STRATEGIES
+from keras_bert_zoo.config import PRECISIONS
+from keras_bert_zoo.training.distribution import STRATEGIES
 
 flags.DEFINE_enum("strategy", "one_device", list(STRATEGIES), "tf.distribute strategy.")
 flags.DEFINE_string("tpu", None, "TPU name or grpc:// address for --strategy=tpu; 'local' on a TPU VM.")

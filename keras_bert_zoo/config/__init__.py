@@ -1,4 +1,5 @@
 """BERT configuration and presets."""
 
 from keras_bert_zoo.config.bert_config import BertConfig
+from keras_bert_zoo.config.precisions import PRECISIONS
 from keras_bert_zoo.config.presets import download_preset, get_preset, list_presets

@@ -26,7 +26,7 @@ class ServingModule(tf.Module):
 
     def __init__(self, model, tokenizer, max_seq_length, vocab_asset):
         super().__init__(name=f"{model.task}_serving")
-        position_limit = (model.encoder if model.task != "encoder" else model).config.max_position_embeddings
+        position_limit = model.encoder_config.max_position_embeddings
         if not 8 <= max_seq_length <= position_limit:
             raise ValueError(f"max_seq_length={max_seq_length} must be in [8, max_position_embeddings="
                              f"{position_limit}].")
@@ -55,7 +55,7 @@ class ServingModule(tf.Module):
         the table, so a client's bad id would silently give an answer; instead
         it is an InvalidArgument error that names the input.
         """
-        config = (self.model.encoder if self.model.task != "encoder" else self.model).config
+        config = self.model.encoder_config
         limits = {"input_word_ids": config.vocab_size, "input_type_ids": config.type_vocab_size,
                   "input_mask": 2}
         if "input_word_ids" in inputs:

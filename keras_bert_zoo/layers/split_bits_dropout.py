@@ -15,7 +15,7 @@ class SplitBitsDropout(keras.layers.Layer):
     This layer splits every 32-bit word into two 16-bit draws, which halves
     the generator's work; on CPU that work is most of dropout's cost, and
     BERT drops out every attention probability. An element is kept when its
-    draw is at least round(rate * 65536), and kept values are scaled by the
+    draw is at least round(rate * 65536) (at most 65535), and kept values are scaled by the
     inverse of the exact keep probability, so the expectation is unchanged and
     the rate is within 1/131072 of `rate` (Keras's bfloat16 uniform is coarser).
 

@@ -108,11 +108,15 @@ class PretrainedModel:
                            training.prefix, training.task, cls.__name__)
         return model
 
+    @property
+    def encoder_config(self):
+        """The `BertConfig` of this model's encoder (the model itself for `BertEncoder`)."""
+        return (self if self.task == "encoder" else self.encoder).config
+
     def write_config(self, directory):
         """Writes config.json (encoder config, task and head) into `directory`."""
-        encoder = self if self.task == "encoder" else self.encoder
         os.makedirs(directory, exist_ok=True)
-        write_hf_config(directory, encoder.config, self.task, self.head_config())
+        write_hf_config(directory, self.encoder_config, self.task, self.head_config())
 
     def save_pretrained(self, directory, tokenizer=None):
         """Writes config.json + model.safetensors (Hugging Face layout), atomically.
@@ -124,11 +128,9 @@ class PretrainedModel:
             directory: Target directory; replaced if it exists.
             tokenizer: Optional `BertTokenizer` whose vocab is saved beside.
         """
-        encoder = self if self.task == "encoder" else self.encoder
-
         def write(staging):
             write_hf_directory(
-                staging, encoder.config, checkpoint_values(self.checkpoint_slices()), self.task,
+                staging, self.encoder_config, checkpoint_values(self.checkpoint_slices()), self.task,
                 self.head_config())
             if tokenizer is not None:
                 tokenizer.save_pretrained(staging)
@@ -149,8 +151,7 @@ class PretrainedModel:
             ValueError: If the config can't be written in Google's format
                 (exact-erf GELU, see `BertConfig.to_google_dict`).
         """
-        encoder = self if self.task == "encoder" else self.encoder
-        google_config = encoder.config.to_google_dict()
+        google_config = self.encoder_config.to_google_dict()
 
         def write(staging):
             write_json_atomic(os.path.join(staging, "bert_config.json"), google_config)

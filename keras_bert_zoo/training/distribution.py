@@ -5,10 +5,11 @@ import logging
 import keras
 import tensorflow as tf
 
+from keras_bert_zoo.config import PRECISIONS
+
 logger = logging.getLogger("keras_bert_zoo")
 
 STRATEGIES = ("one_device", "mirrored", "multi_worker_mirrored", "tpu")
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
 def create_strategy(name, tpu=None, collective_timeout=None):
