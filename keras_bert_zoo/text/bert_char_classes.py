@@ -17,6 +17,8 @@ CJK_RANGES = (
 )
 # Everything the fast path may see: printable ASCII and \t \n \r.
 ASCII_PATTERN = r"[\t\n\r\x20-\x7e]*"
+# A space-delimited word with at least one character that the fast path may not see.
+NON_ASCII_WORD_PATTERN = r"[^ ]*[^\t\n\r\x20-\x7e][^ ]*"
 
 
 def _is_punctuation(char, category):
