@@ -16,6 +16,8 @@ LAYERS = [
      lambda: (np.ones((2, 3, 8), "float32"), np.ones((2, 3), "int32")), (2, 3, 8)),
     (layers.SplitBitsDropout, dict(rate=0.1, seed=3), lambda: (np.ones((2, 3, 8), "float32"),), (2, 3, 8)),
     (layers.BertPooler, dict(hidden_size=8), lambda: (np.ones((2, 3, 8), "float32"),), (2, 8)),
+    (layers.Float32BiasGradDense, dict(units=5, activation="tanh"), lambda: (np.ones((2, 3, 8), "float32"),),
+     (2, 3, 5)),
     (layers.BertClassificationHead, dict(num_classes=5, dropout=0.1),
      lambda: (np.ones((2, 3, 8), "float32"),), (2, 3, 5)),
 ]
@@ -108,3 +110,59 @@ def test_split_bits_dropout_in_a_graph_with_unknown_shapes():
     dropped = tf.function(lambda x: layer(x, training=True), input_signature=[
         tf.TensorSpec([None, None, None], tf.float32)])(tf.ones((4, 5, 7)))
     assert dropped.shape == (4, 5, 7) and set(np.unique(dropped.numpy())) == {0.0, 2.0}
+
+
+def _dense_pair(units, inputs_dim, **kwargs):
+    """A Float32BiasGradDense and a keras Dense with the same random weights."""
+    ours, dense = layers.Float32BiasGradDense(units, **kwargs), keras.layers.Dense(units, **kwargs)
+    for layer in (ours, dense):
+        layer.build((None, inputs_dim))
+    rng = np.random.default_rng(0)
+    for weight in ours.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32"))
+    dense.set_weights(ours.get_weights())
+    return ours, dense
+
+
+def test_float32_bias_grad_dense_sums_bfloat16_bias_gradients_in_float32():
+    import tensorflow as tf
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(8, 512, 16)).astype("float32")
+    upstream = tf.cast(rng.normal(size=(8, 512, 24)), "bfloat16")
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        ours, dense = _dense_pair(24, 16)
+
+        def gradients(layer):
+            with tf.GradientTape() as tape:
+                outputs = layer(x)
+                loss = tf.reduce_sum(tf.cast(outputs * upstream, "float32"))
+            return outputs, tape.gradient(loss, [layer.kernel, layer.bias])
+
+        (outputs, (kernel_grad, bias_grad)), (dense_outputs, (dense_kernel_grad, _)) = gradients(ours), gradients(dense)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    np.testing.assert_array_equal(outputs.numpy(), dense_outputs.numpy())
+    np.testing.assert_array_equal(kernel_grad.numpy(), dense_kernel_grad.numpy())
+    exact = upstream.numpy().astype("float64").reshape(-1, 24).sum(0)
+    # Only the final bfloat16 rounding (8 significant bits) of each sum of 4096 rows remains.
+    np.testing.assert_allclose(bias_grad.numpy(), exact, rtol=2 ** -8, atol=1e-6)
+
+
+def test_float32_bias_grad_dense_keeps_dense_lora_and_no_bias_paths():
+    import tensorflow as tf
+
+    x = np.random.default_rng(2).normal(size=(3, 4, 6)).astype("float32")
+    ours, dense = _dense_pair(5, 6, activation="relu")
+    ours.enable_lora(2)
+    dense.enable_lora(2)
+    for layer in (ours, dense):
+        layer.lora_kernel_b.assign(np.full((2, 5), 0.3, "float32"))
+    dense.lora_kernel_a.assign(ours.lora_kernel_a)
+    np.testing.assert_allclose(ours(x).numpy(), dense(x).numpy(), atol=1e-6)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(ours(x))
+    assert all(g is not None for g in tape.gradient(loss, ours.trainable_weights))
+    unbiased, dense_unbiased = _dense_pair(5, 6, use_bias=False)
+    np.testing.assert_allclose(unbiased(x).numpy(), dense_unbiased(x).numpy(), atol=1e-6)

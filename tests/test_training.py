@@ -67,6 +67,39 @@ def test_weight_decay_spares_layer_norm_and_bias(name):
         assert changed != spared, variable.path
 
 
+def _adamw_run(optimizer_class, variables, gradients, jit_compile):
+    """Final variable values after applying `gradients` (one list per step) with an AdamW."""
+    import keras
+
+    variables = [keras.Variable(v, name=name) for name, v in variables.items()]
+    optimizer = optimizer_class(learning_rate=1e-2, weight_decay=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-6,
+                                global_clipnorm=1.0)
+    optimizer.exclude_from_weight_decay(var_names=["bias"])
+    step = tf.function(lambda grads: optimizer.apply_gradients(zip(grads, variables)), jit_compile=jit_compile)
+    for grads in gradients:
+        step(grads)
+    return [v.numpy() for v in variables]
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_fused_adamw_matches_keras_adamw(jit_compile):
+    import keras
+
+    rng = np.random.default_rng(4)
+    variables = {"kernel": rng.normal(size=(6, 5)).astype("float32"), "bias": rng.normal(size=5).astype("float32")}
+    gradients = [[tf.constant(rng.normal(size=v.shape) * scale, tf.float32) for v in variables.values()]
+                 for scale in (0.1, 3.0, 0.01, 1.0)]  # The 3.0 step is clipped to the global norm.
+    # An embedding-style sparse gradient in the last step.
+    gradients[-1][0] = tf.IndexedSlices(tf.constant(rng.normal(size=(2, 5)), tf.float32), tf.constant([1, 4]),
+                                        tf.constant([6, 5]))
+    fused = _adamw_run(kbz.training.FusedAdamW, variables, gradients, jit_compile)
+    reference = _adamw_run(keras.optimizers.AdamW, variables, gradients, jit_compile)
+    for ours, theirs in zip(fused, reference):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(fused[0], variables["kernel"])
+    assert isinstance(create_optimizer("adamw", 1e-3, 10, 1), kbz.training.FusedAdamW)
+
+
 def test_objective_weighs_masked_positions():
     logits = np.zeros((2, 3, 5), np.float32)
     logits[0, 0, 1] = 10.0  # right

@@ -10,7 +10,7 @@ from keras_bert_zoo.benchmarks.flops import pretraining_flops, random_pretrainin
 from keras_bert_zoo.benchmarks.report import BenchmarkRow
 from keras_bert_zoo.config import BertConfig
 from keras_bert_zoo.models import BertEncoder, BertPretrainer
-from keras_bert_zoo.training.optimization import create_optimizer
+from keras_bert_zoo.training.optimization import NO_DECAY_NAMES, create_optimizer
 from keras_bert_zoo.training.pretraining_objective import PretrainingObjective
 
 
@@ -28,9 +28,19 @@ def matmul_gflops(dtype, size=4096, repeats=10):
     return 2 * size ** 3 / best / 1e9
 
 
-def _training_step(model, loss_fn, inputs, labels, jit_compile):
-    """A compiled function that runs one training step on the fixed batch and waits for it."""
+def _optimizer(ours):
+    """Our AdamW (`create_optimizer`), or for the peer Keras's own AdamW with the same settings."""
     optimizer = create_optimizer("adamw", 1e-4, 10000, 100)
+    if ours:
+        return optimizer
+    # What a keras-hub user trains with: keras.optimizers.AdamW, which keras-hub uses itself.
+    peer = keras.optimizers.AdamW.from_config(optimizer.get_config())
+    peer.exclude_from_weight_decay(var_names=list(NO_DECAY_NAMES))
+    return peer
+
+
+def _training_step(model, loss_fn, inputs, labels, jit_compile, optimizer):
+    """A compiled function that runs one training step on the fixed batch and waits for it."""
     optimizer.build(model.trainable_variables)
 
     @tf.function(jit_compile=jit_compile)
@@ -54,7 +64,8 @@ def _ours(config, batch, jit_compile):
     labels = {"masked_lm_ids": batch["labels"], "masked_lm_weights": batch["weights"],
               "next_sentence_labels": batch["nsp"]}
     objective = PretrainingObjective()
-    return _training_step(model, lambda outputs, y: objective(outputs, y)[0], inputs, labels, jit_compile)
+    return _training_step(model, lambda outputs, y: objective(outputs, y)[0], inputs, labels, jit_compile,
+                          _optimizer(ours=True))
 
 
 def _keras_hub(config, batch, jit_compile):
@@ -73,7 +84,7 @@ def _keras_hub(config, batch, jit_compile):
         ce = keras.losses.sparse_categorical_crossentropy(y["ids"], logits, from_logits=True)
         return tf.reduce_sum(ce * y["weights"]) / tf.reduce_sum(y["weights"])
 
-    return _training_step(model, loss_fn, inputs, labels, jit_compile)
+    return _training_step(model, loss_fn, inputs, labels, jit_compile, _optimizer(ours=False))
 
 
 def _interleaved_median_seconds(steps_by_name, rounds):
@@ -92,7 +103,8 @@ def benchmark_pretraining_step(preset="bert_base_uncased", batch_size=32, seq_le
     """Sequences/s of one BERT pretraining step, ours (MLM + NSP) against keras-hub's BertMaskedLM (MLM only).
 
     Both run the same harness: one tf.function with forward, backward and an
-    AdamW update, on the same random batch, at the same Keras dtype policy.
+    AdamW update (ours from `create_optimizer`, keras-hub's Keras's own, same
+    settings), on the same random batch, at the same Keras dtype policy.
     Their steps alternate, `steps` of each, and each side's median counts, so
     load from other jobs on the machine weighs on both alike.
     The notes give achieved GFLOP/s and their share of a same-precision matmul

@@ -5,6 +5,7 @@ from keras import ops
 
 from keras_bert_zoo.layers.activations import hidden_activation
 from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice
+from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense, add_bias
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
@@ -33,7 +34,7 @@ class BertMaskedLMHead(keras.layers.Layer):
         self.hidden_act = hidden_act
         self.layer_norm_eps = layer_norm_eps
         self.initializer_range = initializer_range
-        self.transform_dense = keras.layers.Dense(
+        self.transform_dense = Float32BiasGradDense(
             self.hidden_size,
             kernel_initializer=keras.initializers.TruncatedNormal(stddev=initializer_range),
             dtype=self.dtype_policy,
@@ -58,7 +59,7 @@ class BertMaskedLMHead(keras.layers.Layer):
         x = ops.take(flat_sequence, flat_positions, axis=0)
         x = self.layer_norm(hidden_activation(self.hidden_act, self.transform_dense(x)))
         table = ops.cast(self.word_embeddings.embeddings.value, x.dtype)
-        logits = ops.einsum("ph,vh->pv", x, table) + ops.cast(self.output_bias.value, x.dtype)
+        logits = add_bias(ops.einsum("ph,vh->pv", x, table), ops.cast(self.output_bias.value, x.dtype))
         return ops.cast(ops.reshape(logits, (-1, num_predictions, self.vocab_size)), "float32")
 
     def compute_output_shape(self, sequence_output_shape, masked_lm_positions_shape):

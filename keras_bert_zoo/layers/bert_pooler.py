@@ -3,6 +3,7 @@
 import keras
 
 from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice
+from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
@@ -19,7 +20,7 @@ class BertPooler(keras.layers.Layer):
         super().__init__(**kwargs)
         self.hidden_size = hidden_size
         self.initializer_range = initializer_range
-        self.dense = keras.layers.Dense(
+        self.dense = Float32BiasGradDense(
             hidden_size,
             activation="tanh",
             kernel_initializer=keras.initializers.TruncatedNormal(stddev=initializer_range),

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice
+from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense
 from keras_bert_zoo.layers.split_bits_dropout import SplitBitsDropout
 
 # Added to the scores of padded keys; exp() of it is exactly 0 in float32.
@@ -37,9 +38,9 @@ class BertSelfAttention(keras.layers.Layer):
         self.attention_dropout = attention_dropout
         self.initializer_range = initializer_range
         initializer = keras.initializers.TruncatedNormal(stddev=initializer_range)
-        self.qkv_dense = keras.layers.Dense(
+        self.qkv_dense = Float32BiasGradDense(
             3 * hidden_size, kernel_initializer=initializer, dtype=self.dtype_policy, name="qkv")
-        self.output_dense = keras.layers.Dense(
+        self.output_dense = Float32BiasGradDense(
             hidden_size, kernel_initializer=initializer, dtype=self.dtype_policy, name="output")
         self.probs_dropout = SplitBitsDropout(
             attention_dropout, dtype=self.dtype_policy, name="probs_dropout")

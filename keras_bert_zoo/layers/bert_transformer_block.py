@@ -5,6 +5,7 @@ import keras
 from keras_bert_zoo.layers.activations import hidden_activation
 from keras_bert_zoo.layers.bert_self_attention import BertSelfAttention
 from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice, prefixed
+from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense
 from keras_bert_zoo.layers.split_bits_dropout import SplitBitsDropout
 
 
@@ -52,9 +53,9 @@ class BertTransformerBlock(keras.layers.Layer):
         self.attention_dropout_layer = SplitBitsDropout(dropout, dtype=policy, name="attention_dropout")
         self.attention_layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_eps, dtype=policy, name="attention_layer_norm")
-        self.intermediate_dense = keras.layers.Dense(
+        self.intermediate_dense = Float32BiasGradDense(
             intermediate_size, kernel_initializer=initializer, dtype=policy, name="intermediate")
-        self.output_dense = keras.layers.Dense(
+        self.output_dense = Float32BiasGradDense(
             hidden_size, kernel_initializer=initializer, dtype=policy, name="output")
         self.output_dropout_layer = SplitBitsDropout(dropout, dtype=policy, name="output_dropout")
         self.output_layer_norm = keras.layers.LayerNormalization(

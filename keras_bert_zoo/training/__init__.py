@@ -3,6 +3,7 @@
 from keras_bert_zoo.training.classification_objective import ClassificationObjective
 from keras_bert_zoo.training.distribution import configure_numerics, create_strategy
 from keras_bert_zoo.training.finetuning import FinetuningSettings, finetune, load_task_model, predict
+from keras_bert_zoo.training.fused_adamw import FusedAdamW
 from keras_bert_zoo.training.optimization import create_optimizer
 from keras_bert_zoo.training.pretraining_objective import PretrainingObjective, split_pretraining_features
 from keras_bert_zoo.training.pretraining_run import PretrainingSettings, run_pretraining

@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_bert_zoo.training.fused_adamw import FusedAdamW
 from keras_bert_zoo.training.warmup_polynomial_decay import WarmupPolynomialDecay
 
 OPTIMIZERS = ("adamw", "lamb")
@@ -21,6 +22,9 @@ def create_optimizer(
     mixed_float16=False,
 ):
     """The optimizer of google-research/bert (AdamW) or of large-batch BERT (LAMB).
+
+    AdamW is Keras's, with its TensorFlow update fused into one kernel per
+    variable (see `FusedAdamW`).
 
     Args:
         name: "adamw" or "lamb".
@@ -56,7 +60,7 @@ def create_optimizer(
         global_clipnorm=global_clipnorm,
         gradient_accumulation_steps=gradient_accumulation_steps if gradient_accumulation_steps > 1 else None,
     )
-    optimizer = keras.optimizers.AdamW(**common) if name == "adamw" else keras.optimizers.Lamb(**common)
+    optimizer = FusedAdamW(**common) if name == "adamw" else keras.optimizers.Lamb(**common)
     optimizer.exclude_from_weight_decay(var_names=list(NO_DECAY_NAMES))
     if mixed_float16:
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
