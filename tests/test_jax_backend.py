@@ -25,6 +25,14 @@ _JAX_SCRIPT = textwrap.dedent("""
     outputs["start_logits"] = np.asarray(qa(inputs)["start_logits"])
     outputs["training_output"] = np.asarray(encoder(inputs, training=True)["sequence_output"])
     outputs["dropped"] = np.asarray(kbz.layers.SplitBitsDropout(0.25, seed=1)(np.ones((50, 64, 7)), training=True))
+    import jax
+    dense = kbz.layers.Float32BiasGradDense(3)
+    dense.build((None, 4))
+    x = np.arange(20, dtype="float32").reshape(5, 4) / 10
+    def weighted_sum(trainable):
+        return (dense.stateless_call(trainable, [], x)[0] * np.arange(3, dtype="float32")).sum()
+    grads = jax.grad(weighted_sum)([v.value for v in dense.trainable_variables])
+    outputs["kernel_grad"], outputs["bias_grad"] = (np.asarray(g) for g in grads)
     np.savez(sys.argv[3], **outputs)
     print("jax modules:", "tensorflow" in sys.modules)
 """)
@@ -52,3 +60,7 @@ def test_encoder_on_jax_matches_tf(tmp_path, minilm_dir):
     assert np.abs(jax_outputs["training_output"] - jax_outputs["sequence_output"])[real].max() > 1e-3
     kept = jax_outputs["dropped"] != 0
     assert abs(kept.mean() - 0.75) < 0.01 and np.allclose(jax_outputs["dropped"][kept], 4 / 3)
+    # The custom bias gradient differentiates on JAX too.
+    x = np.arange(20, dtype="float32").reshape(5, 4) / 10
+    np.testing.assert_allclose(jax_outputs["bias_grad"], 5 * np.arange(3), atol=1e-6)
+    np.testing.assert_allclose(jax_outputs["kernel_grad"], np.outer(x.sum(0), np.arange(3)), atol=1e-5)
