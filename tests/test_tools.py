@@ -125,3 +125,12 @@ def test_benchmark_pretraining_step_on_a_tiny_model(tmp_path):
     rows = [line for line in report.read_text().splitlines() if line.startswith("| pretraining step |")]
     assert len(rows) == 2 and all("keras-hub BertMaskedLM" in row and "GFLOP/s matmul" in row for row in rows)
     assert "precision=float32" in rows[0] and "precision=mixed_bfloat16" in rows[1]
+
+
+def test_alternating_seconds_takes_turns():
+    from keras_bert_zoo.benchmarks.alternating_timing import alternating_seconds
+
+    calls = []
+    seconds = alternating_seconds({"ours": lambda: calls.append("ours"), "peer": lambda: calls.append("peer")}, 3)
+    assert calls == ["ours", "peer"] * 3
+    assert all(len(values) == 3 and min(values) >= 0 for values in seconds.values())

@@ -1,26 +1,11 @@
 """Tokenizer throughput and id agreement against HF's Rust and Python BERT tokenizers."""
 
-import time
-
 import numpy as np
 import tensorflow as tf
 
+from keras_bert_zoo.benchmarks.alternating_timing import alternating_seconds
 from keras_bert_zoo.benchmarks.report import BenchmarkRow
 from keras_bert_zoo.text import BertTokenizer
-
-
-def _best_rates(runs, num_texts, repeats):
-    """Texts per second of each of `runs` (name: callable) over its fastest of `repeats` runs.
-
-    The runs take turns within each repeat, so the machine's drift reaches every side alike.
-    """
-    times = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
-    return {name: num_texts / min(values) for name, values in times.items()}
 
 
 def _graph_tokenizer(tokenize, batches):
@@ -59,7 +44,8 @@ def benchmark_tokenizer(texts, vocab_file, lower_case=True, batch_size=1024, rep
         "FastBertTokenizer": _graph_tokenizer(fast_bert.tokenize, batches),
         "Rust": lambda: [rust(batch, add_special_tokens=False)["input_ids"] for batch in batches],
     }
-    rates = _best_rates(runs, len(texts), repeats)
+    # The sides take turns within each repeat; each side's fastest repeat counts.
+    rates = {name: len(texts) / min(seconds) for name, seconds in alternating_seconds(runs, repeats).items()}
     ids = {name: [x for batch in run() for x in (batch if name == "Rust" else batch.to_list())]
            for name, run in runs.items()}
     reference = BertTokenizerLegacy(vocab_file, do_lower_case=lower_case)

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_bert_zoo.benchmarks.alternating_timing import alternating_seconds
 from keras_bert_zoo.benchmarks.flops import pretraining_flops, random_pretraining_batch
 from keras_bert_zoo.benchmarks.report import BenchmarkRow
 from keras_bert_zoo.config import BertConfig
@@ -87,17 +88,6 @@ def _keras_hub(config, batch, jit_compile):
     return _training_step(model, loss_fn, inputs, labels, jit_compile, _optimizer(ours=False))
 
 
-def _interleaved_median_seconds(steps_by_name, rounds):
-    """Median seconds per step of each function, timed in alternation so drift hits all alike."""
-    times = {name: [] for name in steps_by_name}
-    for _ in range(rounds):
-        for name, run in steps_by_name.items():
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
-    return {name: float(np.median(values)) for name, values in times.items()}
-
-
 def benchmark_pretraining_step(preset="bert_base_uncased", batch_size=32, seq_length=128, predictions=20,
                                precision="mixed_bfloat16", jit_compile=False, steps=5):
     """Sequences/s of one BERT pretraining step, ours (MLM + NSP) against keras-hub's BertMaskedLM (MLM only).
@@ -117,8 +107,8 @@ def benchmark_pretraining_step(preset="bert_base_uncased", batch_size=32, seq_le
     batch = random_pretraining_batch(config, batch_size, seq_length, predictions)
     keras.mixed_precision.set_global_policy(precision)
     try:
-        seconds = _interleaved_median_seconds(
-            {"ours": _ours(config, batch, jit_compile), "peer": _keras_hub(config, batch, jit_compile)}, steps)
+        runs = {"ours": _ours(config, batch, jit_compile), "peer": _keras_hub(config, batch, jit_compile)}
+        seconds = {name: float(np.median(values)) for name, values in alternating_seconds(runs, steps).items()}
     finally:
         keras.mixed_precision.set_global_policy("float32")
     ours, peer = batch_size / seconds["ours"], batch_size / seconds["peer"]
