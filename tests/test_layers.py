@@ -20,6 +20,7 @@ LAYERS = [
      (2, 3, 5)),
     (layers.BertClassificationHead, dict(num_classes=5, dropout=0.1),
      lambda: (np.ones((2, 3, 8), "float32"),), (2, 3, 5)),
+    (layers.XlaLayerNormalization, dict(epsilon=1e-12), lambda: (np.ones((2, 3, 8), "float32"),), (2, 3, 8)),
 ]
 
 
@@ -84,6 +85,64 @@ def test_gelu_in_training_is_fused_and_keeps_value_and_gradient():
     true = np.array([formulas["gelu_approx"][0](float(v)) for v in tf.cast(tf.cast(x, tf.bfloat16), tf.float32)])
     fused16 = tf.cast(hidden_activation("gelu_approx", tf.cast(x, tf.bfloat16), training=True), tf.float32).numpy()
     assert (np.abs(fused16 - true) <= 2.0 ** -8 * np.abs(true) * 1.001 + 1e-30).all()
+
+
+def test_xla_layer_normalization_matches_keras_in_float64():
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    # Rows with a large mean, and a constant row (variance 0 leaves only epsilon).
+    x = rng.normal(3.0, 2.0, size=(2, 5, 48))
+    x[1, 4] = 7.0
+    upstream = rng.normal(size=x.shape)
+    gamma, beta = rng.normal(1.0, 0.2, size=48), rng.normal(0.0, 0.2, size=48)
+
+    def value_and_gradients(layer, dtype, training):
+        layer.build(x.shape)
+        layer.gamma.assign(gamma.astype(layer.gamma.dtype))
+        layer.beta.assign(beta.astype(layer.beta.dtype))
+        inputs = tf.constant(x, dtype)
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            outputs = layer(inputs, training=training)
+        grads = tape.gradient(outputs, [inputs, layer.gamma.value, layer.beta.value],
+                              output_gradients=tf.constant(upstream, outputs.dtype))
+        return [np.asarray(tf.cast(t, tf.float64)) for t in [outputs, *grads]]
+
+    reference = value_and_gradients(keras.layers.LayerNormalization(epsilon=1e-3, dtype="float64"),
+                                    tf.float64, True)
+    fused = value_and_gradients(layers.XlaLayerNormalization(epsilon=1e-3), tf.float32, True)
+    for name, ours, want in zip(["output", "d_x", "d_gamma", "d_beta"], fused, reference):
+        np.testing.assert_allclose(ours, want, rtol=2e-5, atol=2e-5, err_msg=name)
+    # bfloat16 in and out; statistics and gradient sums stay float32.
+    fused16 = value_and_gradients(layers.XlaLayerNormalization(epsilon=1e-3, dtype="mixed_bfloat16"),
+                                  tf.bfloat16, True)
+    for name, ours, want in zip(["output", "d_x", "d_gamma", "d_beta"], fused16, reference):
+        np.testing.assert_allclose(ours, want, rtol=2e-2, atol=5e-2, err_msg=name)
+    # Inference runs Keras's own ops.
+    keras_float32 = value_and_gradients(keras.layers.LayerNormalization(epsilon=1e-3), tf.float32, False)
+    np.testing.assert_array_equal(value_and_gradients(layers.XlaLayerNormalization(epsilon=1e-3), tf.float32,
+                                                      False)[0], keras_float32[0])
+    assert np.abs(fused[0] - keras_float32[0]).max() > 0  # training took the other path
+
+
+def test_xla_layer_normalization_runs_inside_a_compiled_step_and_falls_back_off_the_last_axis():
+    import tensorflow as tf
+
+    x = tf.constant(np.random.default_rng(1).normal(size=(4, 6, 8)), tf.float32)
+    layer = layers.XlaLayerNormalization(epsilon=1e-6)
+    layer.build(x.shape)
+
+    @tf.function(jit_compile=True)
+    def gradient_norm(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(layer(x, training=True) ** 3)
+        return tf.linalg.global_norm(tape.gradient(loss, layer.trainable_variables))
+
+    assert np.isfinite(gradient_norm(x).numpy()) and gradient_norm(x).numpy() > 0
+    middle = layers.XlaLayerNormalization(axis=1, epsilon=1e-6)
+    keras_middle = keras.layers.LayerNormalization(axis=1, epsilon=1e-6)
+    np.testing.assert_allclose(middle(x, training=True), keras_middle(x, training=True), atol=1e-6)
 
 
 def test_split_bits_dropout_rate_scale_and_determinism():

@@ -6,6 +6,7 @@ from keras import ops
 from keras_bert_zoo.layers.activations import hidden_activation
 from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice
 from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense, add_bias
+from keras_bert_zoo.layers.xla_layer_normalization import XlaLayerNormalization
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
@@ -40,7 +41,7 @@ class BertMaskedLMHead(keras.layers.Layer):
             dtype=self.dtype_policy,
             name="transform",
         )
-        self.layer_norm = keras.layers.LayerNormalization(
+        self.layer_norm = XlaLayerNormalization(
             epsilon=layer_norm_eps, dtype=self.dtype_policy, name="layer_norm")
 
     def build(self, sequence_output_shape=None, masked_lm_positions_shape=None):

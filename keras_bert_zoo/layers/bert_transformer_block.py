@@ -7,6 +7,7 @@ from keras_bert_zoo.layers.bert_self_attention import BertSelfAttention
 from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice, prefixed
 from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense
 from keras_bert_zoo.layers.split_bits_dropout import SplitBitsDropout
+from keras_bert_zoo.layers.xla_layer_normalization import XlaLayerNormalization
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
@@ -51,14 +52,14 @@ class BertTransformerBlock(keras.layers.Layer):
         self.attention = BertSelfAttention(
             hidden_size, num_heads, attention_dropout, initializer_range, dtype=policy, name="attention")
         self.attention_dropout_layer = SplitBitsDropout(dropout, dtype=policy, name="attention_dropout")
-        self.attention_layer_norm = keras.layers.LayerNormalization(
+        self.attention_layer_norm = XlaLayerNormalization(
             epsilon=layer_norm_eps, dtype=policy, name="attention_layer_norm")
         self.intermediate_dense = Float32BiasGradDense(
             intermediate_size, kernel_initializer=initializer, dtype=policy, name="intermediate")
         self.output_dense = Float32BiasGradDense(
             hidden_size, kernel_initializer=initializer, dtype=policy, name="output")
         self.output_dropout_layer = SplitBitsDropout(dropout, dtype=policy, name="output_dropout")
-        self.output_layer_norm = keras.layers.LayerNormalization(
+        self.output_layer_norm = XlaLayerNormalization(
             epsilon=layer_norm_eps, dtype=policy, name="output_layer_norm")
 
     def build(self, x_shape, input_mask_shape=None):
