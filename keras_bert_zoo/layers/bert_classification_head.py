@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice
-from keras_bert_zoo.layers.float32_bias_grad_dense import add_bias
+from keras_bert_zoo.layers.float32_bias_grad_dense import matmul_add_bias
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
@@ -43,8 +43,9 @@ class BertClassificationHead(keras.layers.Layer):
 
     def call(self, x, training=None):
         x = self.dropout_layer(x, training=training)
-        logits = ops.matmul(x, ops.transpose(ops.cast(self.output_weights.value, x.dtype)))
-        return ops.cast(add_bias(logits, ops.cast(self.output_bias.value, x.dtype)), "float32")
+        logits = matmul_add_bias(x, ops.cast(self.output_weights.value, x.dtype),
+                                 ops.cast(self.output_bias.value, x.dtype), transpose_kernel=True)
+        return ops.cast(logits, "float32")
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.num_classes,)

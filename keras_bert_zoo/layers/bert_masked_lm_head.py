@@ -5,7 +5,7 @@ from keras import ops
 
 from keras_bert_zoo.layers.activations import hidden_activation
 from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice
-from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense, add_bias
+from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense, matmul_add_bias
 from keras_bert_zoo.layers.xla_layer_normalization import XlaLayerNormalization
 
 
@@ -60,7 +60,7 @@ class BertMaskedLMHead(keras.layers.Layer):
         x = ops.take(flat_sequence, flat_positions, axis=0)
         x = self.layer_norm(hidden_activation(self.hidden_act, self.transform_dense(x)))
         table = ops.cast(self.word_embeddings.embeddings.value, x.dtype)
-        logits = add_bias(ops.einsum("ph,vh->pv", x, table), ops.cast(self.output_bias.value, x.dtype))
+        logits = matmul_add_bias(x, table, ops.cast(self.output_bias.value, x.dtype), transpose_kernel=True)
         return ops.cast(ops.reshape(logits, (-1, num_predictions, self.vocab_size)), "float32")
 
     def compute_output_shape(self, sequence_output_shape, masked_lm_positions_shape):

@@ -4,22 +4,46 @@ import keras
 from keras import ops
 
 
-@ops.custom_gradient
-def add_bias(x, bias):
-    """`x + bias` for `bias` [units] and `x` [..., units], whose bias gradient is accumulated in float32.
+def matmul_add_bias(inputs, kernel, bias, transpose_kernel=False):
+    """`inputs @ kernel + bias`, with the bias gradient accumulated in float32.
 
-    The bias gradient is a matmul of a row of ones with the upstream gradient's
-    rows (see `Float32BiasGradDense`), rounded once to the gradient's dtype.
+    The product is taken over rows [N, in] of `inputs` and the bias is added
+    to those rows, so on TensorFlow the MatMul and BiasAdd fuse into one
+    oneDNN kernel. The bias gradient is a matmul of a row of ones with the
+    upstream gradient's rows (see `Float32BiasGradDense`), rounded once to the
+    gradient's dtype.
+
+    Args:
+        inputs: Tensor [..., in].
+        kernel: Tensor (not a variable) [in, units], or [units, in] when `transpose_kernel`.
+        bias: Tensor (not a variable) [units], in the dtype of `inputs`.
+        transpose_kernel: Whether to multiply by the transpose of `kernel`.
+
+    Returns:
+        Tensor [..., units].
     """
+    units = ops.shape(kernel)[0 if transpose_kernel else 1]
+    leading_shape = ops.shape(inputs)[:-1]
 
-    def grad(*args, upstream=None):
-        if upstream is None:  # The JAX backend passes it positionally.
-            (upstream,) = args
-        rows = ops.reshape(upstream, (-1, ops.shape(upstream)[-1]))
-        ones = ops.ones((1, ops.shape(rows)[0]), dtype=rows.dtype)
-        return upstream, ops.reshape(ops.matmul(ones, rows), ops.shape(bias))
+    @ops.custom_gradient
+    def product(rows, kernel, bias):
+        # Differentiating with respect to the rows and kernel, not the product, leaves the product one
+        # consumer (the bias add), which TensorFlow's remapper needs to fuse them.
+        weights = ops.transpose(kernel) if transpose_kernel else kernel
 
-    return ops.add(x, bias), grad
+        def grad(*args, upstream=None):
+            if upstream is None:  # The JAX backend passes it positionally.
+                (upstream,) = args
+            ones = ops.ones((1, ops.shape(upstream)[0]), dtype=upstream.dtype)
+            d_weights = ops.matmul(ops.transpose(rows), upstream)
+            return (ops.matmul(upstream, ops.transpose(weights)),
+                    ops.transpose(d_weights) if transpose_kernel else d_weights,
+                    ops.reshape(ops.matmul(ones, upstream), ops.shape(bias)))
+
+        return ops.add(ops.matmul(rows, weights), bias), grad
+
+    rows = ops.reshape(inputs, (-1, ops.shape(inputs)[-1]))
+    return ops.reshape(product(rows, kernel, bias), (*leading_shape, units))
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
@@ -31,8 +55,9 @@ class Float32BiasGradDense(keras.layers.Dense):
     loses most of its digits (over 4096 rows of unit normals the error is
     about half the sum). Here the sum is a matmul of a row of ones with the
     gradient, which oneDNN, cuBLAS and XLA accumulate in float32; on CPU it
-    is also faster than BiasAddGrad. The forward pass is Dense's, and so are
-    its LoRA kernel and its quantized calls.
+    is also faster than BiasAddGrad. The forward pass computes Dense's
+    result, over rows, so that TensorFlow fuses the bias add into the matmul
+    (see `matmul_add_bias`). LoRA kernels and quantized calls are Dense's.
 
     Args:
         **kwargs: Passed to `keras.layers.Dense`.
@@ -41,5 +66,6 @@ class Float32BiasGradDense(keras.layers.Dense):
     def call(self, inputs, training=None):
         if self.bias is None:
             return super().call(inputs, training=training)
-        x = ops.matmul(inputs, self.kernel)
-        return self.activation(add_bias(x, ops.cast(self.bias, x.dtype)))
+        # A tensor, not a variable: on TF, a custom gradient otherwise has to list the variables it reads.
+        kernel = ops.cast(self.kernel, self.compute_dtype)
+        return self.activation(matmul_add_bias(inputs, kernel, ops.cast(self.bias, kernel.dtype)))
