@@ -145,6 +145,61 @@ def test_xla_layer_normalization_runs_inside_a_compiled_step_and_falls_back_off_
     np.testing.assert_allclose(middle(x, training=True), keras_middle(x, training=True), atol=1e-6)
 
 
+def test_xla_softmax_dropout_matches_float64_softmax_dropout():
+    import tensorflow as tf
+    from keras_bert_zoo.layers.xla_softmax_dropout import xla_softmax_dropout
+
+    rng = np.random.default_rng(3)
+    scores = rng.normal(0.0, 4.0, size=(2, 3, 5, 6))
+    additive_mask = np.zeros((2, 1, 1, 6))
+    additive_mask[1, ..., 4:] = -1e9  # padded keys
+    dropout = layers.SplitBitsDropout(0.3, seed=4)
+    draws = dropout.draws((2, 3, 5, 6))
+    upstream = rng.normal(size=scores.shape)
+
+    def value_and_gradient(fn, dtype):
+        x = tf.constant(scores, dtype)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = fn(x)
+        return [np.asarray(tf.cast(t, tf.float64))
+                for t in (y, tape.gradient(y, x, output_gradients=tf.constant(upstream, y.dtype)))]
+
+    keep = tf.cast(draws, tf.int32) >= dropout.threshold
+    reference = value_and_gradient(
+        lambda x: tf.where(keep, tf.nn.softmax(x + additive_mask) * dropout.scale, tf.zeros((), x.dtype)), tf.float64)
+    fused = value_and_gradient(lambda x: xla_softmax_dropout(
+        x, tf.constant(additive_mask, tf.float32), draws, dropout.threshold, dropout.scale), tf.float32)
+    for ours, want in zip(fused, reference):
+        np.testing.assert_allclose(ours, want, rtol=1e-5, atol=1e-6)
+    assert (fused[0] == 0).any() and (fused[0][1, ..., 4:] == 0).all()
+    fused16 = value_and_gradient(lambda x: xla_softmax_dropout(
+        x, tf.constant(additive_mask, tf.float32), draws, dropout.threshold, dropout.scale), tf.bfloat16)
+    for ours, want in zip(fused16, reference):
+        np.testing.assert_allclose(ours, want, rtol=2e-2, atol=2e-2)
+
+
+def test_self_attention_trains_with_fused_dropout_inside_xla():
+    import tensorflow as tf
+
+    attention = layers.BertSelfAttention(hidden_size=8, num_heads=2, attention_dropout=0.5)
+    x = tf.constant(np.random.default_rng(5).normal(size=(2, 4, 8)), tf.float32)
+    mask = tf.constant([[1, 1, 1, 0], [1, 1, 1, 1]], tf.int32)
+    attention(x, mask)
+
+    @tf.function(jit_compile=True)
+    def step(x):
+        with tf.GradientTape() as tape:
+            outputs = attention(x, mask, training=True)
+            loss = tf.reduce_sum(outputs ** 2)
+        return outputs, tape.gradient(loss, attention.trainable_variables)
+
+    (first, grads), (second, _) = step(x), step(x)
+    assert all(np.isfinite(g.numpy()).all() for g in grads)
+    assert not np.allclose(first, second)  # fresh draws each step
+    assert not np.allclose(first, attention(x, mask))
+
+
 def test_split_bits_dropout_rate_scale_and_determinism():
     x = np.ones((64, 128, 33), "float32")  # odd last axis: half a 32-bit word is left over per row
     layer = layers.SplitBitsDropout(0.1, seed=5)

@@ -64,10 +64,16 @@ class BertSelfAttention(keras.layers.Layer):
         # Scaling the query touches half as many values as scaling the [T, T] scores.
         scores = ops.einsum("btnd,bsnd->bnts", query * (1.0 / math.sqrt(self.head_size)), key)
         # Softmax in float32 keeps mixed precision stable.
-        scores = ops.cast(scores, "float32")
-        key_is_padding = ops.cast(ops.equal(input_mask, 0), "float32")[:, None, None, :]
-        probs = ops.softmax(scores + key_is_padding * _MASKED_SCORE, axis=-1)
-        probs = self.probs_dropout(ops.cast(probs, self.compute_dtype), training=training)
+        additive_mask = ops.cast(ops.equal(input_mask, 0), "float32")[:, None, None, :] * _MASKED_SCORE
+        dropout = self.probs_dropout
+        if training and dropout.threshold and keras.backend.backend() == "tensorflow":
+            from keras_bert_zoo.layers.xla_softmax_dropout import xla_softmax_dropout
+
+            probs = xla_softmax_dropout(scores, additive_mask, dropout.draws(ops.shape(scores)),
+                                        dropout.threshold, dropout.scale)
+        else:
+            probs = ops.softmax(ops.cast(scores, "float32") + additive_mask, axis=-1)
+            probs = dropout(ops.cast(probs, self.compute_dtype), training=training)
         context = ops.einsum("bnts,bsnd->btnd", probs, value)
         context = ops.reshape(context, (-1, seq_length, self.hidden_size))
         return self.output_dense(context)

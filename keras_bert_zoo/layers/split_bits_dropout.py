@@ -55,7 +55,15 @@ class SplitBitsDropout(keras.layers.Layer):
         """Zeroes a random `rate` of `inputs` and rescales the rest when `training`."""
         if not training or not self.threshold:
             return inputs
-        shape = ops.shape(inputs)
+        keep = self.draws(ops.shape(inputs)) >= self.threshold
+        return ops.where(keep, inputs * self.scale, ops.zeros((), inputs.dtype))
+
+    def draws(self, shape):
+        """The next uint16 draws [*shape]; an element is kept where its draw is at least `threshold`.
+
+        Args:
+            shape: Shape of the tensor to drop out; its last axis may be dynamic.
+        """
         last = shape[-1]
         half = (last + 1) // 2
         # A trailing axis of 1 keeps view()'s resized axis static when the others are not.
@@ -63,7 +71,7 @@ class SplitBitsDropout(keras.layers.Layer):
         draws = ops.reshape(ops.view(words, "uint16"), (*shape[:-1], 2 * half))
         if not isinstance(last, int) or last % 2:
             draws = draws[..., :last]
-        return ops.where(draws >= self.threshold, inputs * self.scale, ops.zeros((), inputs.dtype))
+        return draws
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

@@ -1,0 +1,51 @@
+"""Attention softmax and dropout for training, with XLA-fused dropout and gradient.
+
+The softmax itself stays TensorFlow's oneDNN kernel, which is faster on CPU
+than XLA's exp. Dropout (keep, scale, round to the scores' dtype) is one
+XLA pass instead of four TF ops, and the gradient of both, softmax included,
+is one XLA pass instead of about eight, with its row sums as matrix-vector
+products (see `xla_layer_norm`). In a BERT-base step at [32, 12, 128, 128]
+that is 11 ms a layer against 16 ms for the ops and their autodiff.
+"""
+
+import tensorflow as tf
+
+
+def _row_sums(x):
+    """Sums over the last axis of `x`, kept as an axis of 1."""
+    rows = tf.reshape(x, [-1, x.shape[-1]])
+    return tf.reshape(tf.matmul(rows, tf.ones([x.shape[-1], 1])), tf.concat([tf.shape(x)[:-1], [1]], 0))
+
+
+@tf.function(jit_compile=True, autograph=False)
+def _dropout(probs, draws, threshold, scale, dtype):
+    return tf.cast(tf.where(draws >= threshold, probs * scale, 0.0), dtype)
+
+
+@tf.function(jit_compile=True, autograph=False)
+def _backward(upstream, probs, draws, threshold, scale):
+    d_probs = tf.where(draws >= threshold, tf.cast(upstream, tf.float32) * scale, 0.0)
+    return tf.cast(probs * (d_probs - _row_sums(d_probs * probs)), upstream.dtype)
+
+
+def xla_softmax_dropout(scores, additive_mask, draws, threshold, scale):
+    """Dropout of softmax(scores + additive_mask) over the last axis, as `SplitBitsDropout` applies it.
+
+    The softmax is computed in float32; the dropped probabilities are
+    rounded once to the dtype of `scores`, and so is their gradient.
+
+    Args:
+        scores: Attention scores [..., S].
+        additive_mask: float32, broadcastable to `scores`, added before the softmax.
+        draws: uint16 draws shaped like `scores` (`SplitBitsDropout.draws`).
+        threshold: Python int; an element is kept where its draw is at least this.
+        scale: Python float that multiplies the kept probabilities.
+    """
+
+    @tf.custom_gradient
+    def softmax_dropout(scores):
+        probs = tf.nn.softmax(tf.cast(scores, tf.float32) + additive_mask)
+        dropped = _dropout(probs, draws, threshold, scale, scores.dtype)
+        return dropped, lambda upstream: _backward(upstream, probs, draws, threshold, scale)
+
+    return softmax_dropout(scores)
