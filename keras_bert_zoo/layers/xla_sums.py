@@ -9,9 +9,11 @@ import tensorflow as tf
 
 
 def row_sums(x):
-    """Sums of `x` over its last (static) axis, which is kept with size 1."""
-    rows = tf.reshape(x, [-1, x.shape[-1]])
-    sums = tf.matmul(rows, tf.ones([x.shape[-1], 1], rows.dtype))
+    """Sums of `x` over its last axis, which is kept with size 1."""
+    # Dynamic sizes: a function may be traced for unknown lengths before XLA compiles it for known ones.
+    width = tf.shape(x)[-1]
+    rows = tf.reshape(x, [-1, width])
+    sums = tf.matmul(rows, tf.ones(tf.stack([width, 1]), rows.dtype))
     return tf.reshape(sums, tf.concat([tf.shape(x)[:-1], [1]], 0))
 
 
