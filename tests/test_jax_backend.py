@@ -30,7 +30,7 @@ _JAX_SCRIPT = textwrap.dedent("""
     dense.build((None, 4))
     x = np.arange(20, dtype="float32").reshape(5, 4) / 10
     def weighted_sum(trainable):
-        return (dense.stateless_call(trainable, [], x)[0] * np.arange(3, dtype="float32")).sum()
+        return (dense.stateless_call(trainable, [], x, training=True)[0] * np.arange(3, dtype="float32")).sum()
     grads = jax.grad(weighted_sum)([v.value for v in dense.trainable_variables])
     outputs["kernel_grad"], outputs["bias_grad"] = (np.asarray(g) for g in grads)
     np.savez(sys.argv[3], **outputs)

@@ -261,7 +261,7 @@ def test_float32_bias_grad_dense_sums_bfloat16_bias_gradients_in_float32():
 
         def gradients(layer):
             with tf.GradientTape() as tape:
-                outputs = layer(x)
+                outputs = layer(x, training=True)
                 loss = tf.reduce_sum(tf.cast(outputs * upstream, "float32"))
             return outputs, tape.gradient(loss, [layer.kernel, layer.bias])
 
@@ -285,9 +285,9 @@ def test_float32_bias_grad_dense_keeps_dense_lora_and_no_bias_paths():
     for layer in (ours, dense):
         layer.lora_kernel_b.assign(np.full((2, 5), 0.3, "float32"))
     dense.lora_kernel_a.assign(ours.lora_kernel_a)
-    np.testing.assert_allclose(ours(x).numpy(), dense(x).numpy(), atol=1e-6)
+    np.testing.assert_allclose(ours(x, training=True).numpy(), dense(x).numpy(), atol=1e-6)
     with tf.GradientTape() as tape:
-        loss = tf.reduce_sum(ours(x))
+        loss = tf.reduce_sum(ours(x, training=True))
     assert all(g is not None for g in tape.gradient(loss, ours.trainable_weights))
     unbiased, dense_unbiased = _dense_pair(5, 6, use_bias=False)
     np.testing.assert_allclose(unbiased(x).numpy(), dense_unbiased(x).numpy(), atol=1e-6)
