@@ -22,9 +22,6 @@ def matmul_add_bias(inputs, kernel, bias, transpose_kernel=False):
     Returns:
         Tensor [..., units].
     """
-    units = ops.shape(kernel)[0 if transpose_kernel else 1]
-    leading_shape = ops.shape(inputs)[:-1]
-
     @ops.custom_gradient
     def product(rows, kernel, bias):
         # Differentiating with respect to the rows and kernel, not the product, leaves the product one
@@ -44,8 +41,9 @@ def matmul_add_bias(inputs, kernel, bias, transpose_kernel=False):
 
     if len(inputs.shape) == 2:
         return product(inputs, kernel, bias)
+    units = ops.shape(kernel)[0 if transpose_kernel else 1]
     rows = ops.reshape(inputs, (-1, ops.shape(inputs)[-1]))
-    return ops.reshape(product(rows, kernel, bias), (*leading_shape, units))
+    return ops.reshape(product(rows, kernel, bias), (*ops.shape(inputs)[:-1], units))
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
