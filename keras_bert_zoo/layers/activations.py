@@ -1,7 +1,8 @@
 """The feed-forward activations a BertConfig can name."""
 
-import keras
 from keras import ops
+
+from keras_bert_zoo.layers.xla_training_kernels import uses_xla_training_kernels
 
 
 def hidden_activation(name, x, training=False):
@@ -16,7 +17,7 @@ def hidden_activation(name, x, training=False):
     """
     if name in ("gelu", "gelu_approx"):
         approximate = name == "gelu_approx"
-        if training and keras.backend.backend() == "tensorflow":
+        if uses_xla_training_kernels(training):
             from keras_bert_zoo.layers.xla_gelu import xla_gelu
 
             return xla_gelu(x, approximate)

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_bert_zoo.layers.xla_training_kernels import uses_xla_training_kernels
+
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
 class XlaLayerNormalization(keras.layers.LayerNormalization):
@@ -22,7 +24,7 @@ class XlaLayerNormalization(keras.layers.LayerNormalization):
 
     def call(self, inputs, training=None):
         last_axis = len(inputs.shape) - 1
-        if (training and keras.backend.backend() == "tensorflow" and self.center and self.scale
+        if (uses_xla_training_kernels(training) and self.center and self.scale
                 and not self.rms_scaling and self.axis in (-1, last_axis, [-1], [last_axis])):
             from keras_bert_zoo.layers.xla_layer_norm import xla_layer_norm
 
