@@ -23,6 +23,10 @@ _JAX_SCRIPT = textwrap.dedent("""
     outputs["pooled_output"] = np.asarray(result["pooled_output"])
     qa = kbz.BertQuestionAnswerer(encoder)
     outputs["start_logits"] = np.asarray(qa(inputs)["start_logits"])
+    pretrainer = kbz.BertPretrainer(encoder)
+    positions = np.array([[1, 3], [2, 2]], "int32")
+    outputs["mlm_logits"] = np.asarray(pretrainer({**inputs, "masked_lm_positions": positions})["mlm_logits"])
+    outputs["mlm_logits_full"] = np.asarray(pretrainer.masked_lm_head(result["sequence_output"], positions))
     outputs["training_output"] = np.asarray(encoder(inputs, training=True)["sequence_output"])
     outputs["dropped"] = np.asarray(kbz.layers.SplitBitsDropout(0.25, seed=1)(np.ones((50, 64, 7)), training=True))
     import jax
@@ -55,6 +59,8 @@ def test_encoder_on_jax_matches_tf(tmp_path, minilm_dir):
     assert np.abs(jax_outputs["pooled_output"] - tf_outputs["pooled_output"].numpy()).max() <= 1e-5
     # The QA head built on JAX starts from fresh random weights, so only its shape is comparable.
     assert jax_outputs["start_logits"].shape == real.shape
+    # The pretrainer's last layer, run at the masked positions only, gives the full encoder's rows.
+    np.testing.assert_allclose(jax_outputs["mlm_logits"], jax_outputs["mlm_logits_full"], atol=1e-4)
     # Training mode (dropout, GELU) runs on JAX too.
     assert np.isfinite(jax_outputs["training_output"]).all()
     assert np.abs(jax_outputs["training_output"] - jax_outputs["sequence_output"])[real].max() > 1e-3

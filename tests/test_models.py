@@ -72,6 +72,38 @@ def test_mlm_head_is_tied_to_word_embeddings(tiny_config):
     assert not np.allclose(pretrainer(_inputs_for(pretrainer))["mlm_logits"], before)
 
 
+def test_heads_that_read_few_positions_get_the_full_encoders_rows(tiny_config):
+    # The pretrainer and classifier run the last layer only at [CLS] and the masked positions.
+    encoder = kbz.BertEncoder(tiny_config)
+    pretrainer, classifier = kbz.BertPretrainer(encoder), kbz.BertClassifier(encoder, 3)
+    inputs = random_inputs(batch_size=3, seq_length=10, seed=4)
+    positions = np.array([[1, 2, 9], [0, 0, 7], [3, 3, 3]], "int32")  # padding, [CLS] and repeats
+    full = encoder(inputs)
+    outputs = pretrainer({**inputs, "masked_lm_positions": positions})
+    np.testing.assert_allclose(
+        outputs["mlm_logits"], pretrainer.masked_lm_head(full["sequence_output"], positions), atol=1e-5)
+    np.testing.assert_allclose(
+        outputs["nsp_logits"], pretrainer.next_sentence_head(full["pooled_output"]), atol=1e-6)
+    np.testing.assert_allclose(
+        classifier(inputs)["logits"], classifier.classifier_head(full["pooled_output"]), atol=1e-6)
+    block = encoder.transformer_layers[-1]
+    hidden = full["encoder_outputs"][-2]
+    np.testing.assert_allclose(
+        block(hidden, inputs["input_mask"], output_positions=positions),
+        np.take_along_axis(full["sequence_output"].numpy(), positions[:, :, None], axis=1), atol=1e-6)
+
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        outputs = pretrainer({**inputs, "masked_lm_positions": positions}, training=True)
+        loss = tf.reduce_sum(outputs["mlm_logits"] ** 2) + tf.reduce_sum(outputs["nsp_logits"] ** 2)
+    grads = tape.gradient(loss, pretrainer.trainable_variables)
+    assert all(g is not None for g in grads)
+    last_query_kernel = block.attention.qkv_dense.kernel
+    (query_grad,) = [g for g, v in zip(grads, pretrainer.trainable_variables) if v is last_query_kernel]
+    assert np.abs(tf.convert_to_tensor(query_grad).numpy()).max() > 0
+
+
 @pytest.mark.parametrize("cls,kwargs", TASKS, ids=TASK_IDS)
 def test_keras_file_round_trip(tmp_path, tiny_config, cls, kwargs):
     model = cls.build_from_config(tiny_config, **kwargs)

@@ -6,6 +6,7 @@ from keras import ops
 from keras_bert_zoo.layers.activations import hidden_activation
 from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice
 from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense, matmul_add_bias
+from keras_bert_zoo.layers.gather_positions import gather_positions
 from keras_bert_zoo.layers.xla_layer_normalization import XlaLayerNormalization
 
 
@@ -50,21 +51,26 @@ class BertMaskedLMHead(keras.layers.Layer):
         self.output_bias = self.add_weight(name="output_bias", shape=(self.vocab_size,), initializer="zeros")
         self.built = True
 
-    def call(self, sequence_output, masked_lm_positions):
-        """Logits [B, P, V] (float32) for `masked_lm_positions` [B, P] of `sequence_output` [B, T, H]."""
-        batch_size, seq_length = ops.shape(sequence_output)[0], ops.shape(sequence_output)[1]
-        num_predictions = ops.shape(masked_lm_positions)[1]
-        offsets = ops.arange(batch_size, dtype="int32")[:, None] * seq_length
-        flat_positions = ops.reshape(ops.cast(masked_lm_positions, "int32") + offsets, (-1,))
-        flat_sequence = ops.reshape(sequence_output, (-1, self.hidden_size))
-        x = ops.take(flat_sequence, flat_positions, axis=0)
+    def call(self, sequence_output, masked_lm_positions=None):
+        """Logits [B, P, V] (float32) for the words at `masked_lm_positions`.
+
+        Args:
+            sequence_output: The encoder's output [B, T, H], or with no
+                `masked_lm_positions`, its rows already gathered [B, P, H].
+            masked_lm_positions: Integer positions [B, P] to predict, or None.
+        """
+        if masked_lm_positions is not None:
+            sequence_output = gather_positions(sequence_output, masked_lm_positions)
+        num_predictions = ops.shape(sequence_output)[1]
+        x = ops.reshape(sequence_output, (-1, self.hidden_size))
         x = self.layer_norm(hidden_activation(self.hidden_act, self.transform_dense(x)))
         table = ops.cast(self.word_embeddings.embeddings.value, x.dtype)
         logits = matmul_add_bias(x, table, ops.cast(self.output_bias.value, x.dtype), transpose_kernel=True)
         return ops.cast(ops.reshape(logits, (-1, num_predictions, self.vocab_size)), "float32")
 
-    def compute_output_shape(self, sequence_output_shape, masked_lm_positions_shape):
-        return (masked_lm_positions_shape[0], masked_lm_positions_shape[1], self.vocab_size)
+    def compute_output_shape(self, sequence_output_shape, masked_lm_positions_shape=None):
+        rows_shape = masked_lm_positions_shape or sequence_output_shape
+        return (rows_shape[0], rows_shape[1], self.vocab_size)
 
     def checkpoint_slices(self):
         """Names relative to "cls/predictions/"."""

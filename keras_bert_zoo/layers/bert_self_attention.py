@@ -7,6 +7,7 @@ from keras import ops
 
 from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice
 from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense
+from keras_bert_zoo.layers.gather_positions import gather_positions, positions_output_shape
 from keras_bert_zoo.layers.split_bits_dropout import SplitBitsDropout
 from keras_bert_zoo.layers.xla_training_kernels import uses_xla_training_kernels
 
@@ -51,17 +52,20 @@ class BertSelfAttention(keras.layers.Layer):
         self.output_dense.build((None, None, self.hidden_size))
         self.built = True
 
-    def call(self, x, input_mask, training=None):
+    def call(self, x, input_mask, training=None, query_positions=None):
         """Attends from every position of `x` [B, T, H] to the unmasked ones.
 
         Args:
             x: Hidden states [B, T, H].
             input_mask: [B, T], 1 for real tokens and 0 for padding.
             training: Whether dropout is active.
+            query_positions: Optional integer positions [B, P]: only they
+                attend, and the output is [B, P, H].
         """
-        seq_length = ops.shape(x)[1]
-        qkv = ops.reshape(self.qkv_dense(x), (-1, seq_length, 3, self.num_heads, self.head_size))
+        qkv = ops.reshape(self.qkv_dense(x), (-1, ops.shape(x)[1], 3, self.num_heads, self.head_size))
         query, key, value = ops.unstack(qkv, 3, axis=2)
+        if query_positions is not None:
+            query = gather_positions(query, query_positions)
         # Scaling the query touches half as many values as scaling the [T, T] scores.
         scores = ops.einsum("btnd,bsnd->bnts", query * (1.0 / math.sqrt(self.head_size)), key)
         # Softmax in float32 keeps mixed precision stable.
@@ -76,11 +80,11 @@ class BertSelfAttention(keras.layers.Layer):
             probs = ops.softmax(ops.cast(scores, "float32") + additive_mask, axis=-1)
             probs = dropout(ops.cast(probs, self.compute_dtype), training=training)
         context = ops.einsum("bnts,bsnd->btnd", probs, value)
-        context = ops.reshape(context, (-1, seq_length, self.hidden_size))
+        context = ops.reshape(context, (-1, ops.shape(query)[1], self.hidden_size))
         return self.output_dense(context)
 
-    def compute_output_shape(self, x_shape, input_mask_shape=None):
-        return tuple(x_shape)
+    def compute_output_shape(self, x_shape, input_mask_shape=None, query_positions_shape=None):
+        return positions_output_shape(x_shape, query_positions_shape)
 
     def checkpoint_slices(self):
         """Names relative to "bert/encoder/layer_N/attention/"."""

@@ -6,6 +6,7 @@ from keras_bert_zoo.layers.activations import hidden_activation
 from keras_bert_zoo.layers.bert_self_attention import BertSelfAttention
 from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice, prefixed
 from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense
+from keras_bert_zoo.layers.gather_positions import gather_positions, positions_output_shape
 from keras_bert_zoo.layers.split_bits_dropout import SplitBitsDropout
 from keras_bert_zoo.layers.xla_layer_normalization import XlaLayerNormalization
 
@@ -71,16 +72,28 @@ class BertTransformerBlock(keras.layers.Layer):
         self.output_layer_norm.build(hidden_shape)
         self.built = True
 
-    def call(self, x, input_mask, training=None):
-        """Transforms `x` [B, T, H]; `input_mask` [B, T] marks real tokens with 1."""
-        attended = self.attention(x, input_mask, training=training)
+    def call(self, x, input_mask, training=None, output_positions=None):
+        """Transforms `x` [B, T, H].
+
+        Args:
+            x: Hidden states [B, T, H].
+            input_mask: [B, T], 1 for real tokens and 0 for padding.
+            training: Whether dropout is active.
+            output_positions: Optional integer positions [B, P]. The output is
+                then [B, P, H], the rows of the full output at those positions,
+                and only they go through the layer after the attention's
+                keys and values (a last layer read by a few heads).
+        """
+        attended = self.attention(x, input_mask, training=training, query_positions=output_positions)
+        if output_positions is not None:
+            x = gather_positions(x, output_positions)
         x = self.attention_layer_norm(x + self.attention_dropout_layer(attended, training=training))
         hidden = hidden_activation(self.hidden_act, self.intermediate_dense(x), training=training)
         output = self.output_dropout_layer(self.output_dense(hidden), training=training)
         return self.output_layer_norm(x + output)
 
-    def compute_output_shape(self, x_shape, input_mask_shape=None):
-        return tuple(x_shape)
+    def compute_output_shape(self, x_shape, input_mask_shape=None, output_positions_shape=None):
+        return positions_output_shape(x_shape, output_positions_shape)
 
     def checkpoint_slices(self):
         """Names relative to "bert/encoder/layer_N/"."""

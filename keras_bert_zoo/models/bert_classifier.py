@@ -40,7 +40,7 @@ class BertClassifier(BertTaskModel):
             num_classes, self.dropout, encoder.config.initializer_range, dtype=encoder.dtype_policy,
             name="classifier_head")
         inputs = encoder_inputs()
-        pooled = encoder(inputs)["pooled_output"]
+        pooled = encoder.outputs_at_positions(inputs)["pooled_output"]
         super().__init__(inputs=inputs, outputs={"logits": self.classifier_head(pooled)}, **kwargs)
 
     def default_loss(self):

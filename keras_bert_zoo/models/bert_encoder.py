@@ -1,6 +1,7 @@
 """The BERT encoder: embeddings, transformer layers and pooler."""
 
 import keras
+from keras import ops
 
 from keras_bert_zoo.config import BertConfig
 from keras_bert_zoo.layers import BertEmbeddings, BertPooler, BertTransformerBlock
@@ -72,6 +73,36 @@ class BertEncoder(PretrainedModel, keras.Model):
         outputs = {"sequence_output": x, "pooled_output": self.pooler(x), "encoder_outputs": layer_outputs}
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
         self.config = config
+
+    def outputs_at_positions(self, inputs, positions=None):
+        """`pooled_output`, and the `sequence_output` rows at `positions`, for a task head.
+
+        Past its keys and values, the last layer then runs only for [CLS] and
+        `positions`, the rows a pretraining or classification head reads: the
+        results equal those rows of the full outputs, and the last layer costs
+        a fraction as much. Task models call this on their inputs to build their
+        graphs from the encoder's layers.
+
+        Args:
+            inputs: The encoder's input dict.
+            positions: Optional integer positions [B, P].
+
+        Returns:
+            A dict with `pooled_output` [B, H] and, given `positions`,
+            `sequence_output` [B, P, H].
+        """
+        x = self.embeddings(inputs["input_word_ids"], inputs["input_type_ids"])
+        *lower_layers, last_layer = self.transformer_layers
+        for layer in lower_layers:
+            x = layer(x, inputs["input_mask"])
+        rows = ops.zeros_like(inputs["input_mask"][:, :1])  # [CLS], for the pooler.
+        if positions is not None:
+            rows = ops.concatenate([rows, ops.cast(positions, "int32")], axis=1)
+        x = last_layer(x, inputs["input_mask"], output_positions=rows)
+        outputs = {"pooled_output": self.pooler(x)}
+        if positions is not None:
+            outputs["sequence_output"] = x[:, 1:]
+        return outputs
 
     @classmethod
     def build_from_config(cls, config, dtype=None):

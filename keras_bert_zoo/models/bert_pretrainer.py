@@ -4,7 +4,7 @@ import keras
 
 from keras_bert_zoo.layers import BertClassificationHead, BertMaskedLMHead
 from keras_bert_zoo.layers.checkpoint_slice import prefixed
-from keras_bert_zoo.models.bert_encoder import INPUT_NAMES, encoder_inputs
+from keras_bert_zoo.models.bert_encoder import encoder_inputs
 from keras_bert_zoo.models.bert_task_model import BertTaskModel
 
 
@@ -40,9 +40,9 @@ class BertPretrainer(BertTaskModel):
 
         inputs = encoder_inputs()
         inputs["masked_lm_positions"] = keras.Input(shape=(None,), dtype="int32", name="masked_lm_positions")
-        encoded = encoder({name: inputs[name] for name in INPUT_NAMES})
+        encoded = encoder.outputs_at_positions(inputs, inputs["masked_lm_positions"])
         outputs = {
-            "mlm_logits": self.masked_lm_head(encoded["sequence_output"], inputs["masked_lm_positions"]),
+            "mlm_logits": self.masked_lm_head(encoded["sequence_output"]),
             "nsp_logits": self.next_sentence_head(encoded["pooled_output"]),
         }
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
