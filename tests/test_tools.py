@@ -9,8 +9,8 @@ import keras_bert_zoo as kbz
 from conftest import REPO_ROOT
 
 
-def _run_tool(name, *args, timeout=600):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+def _run_tool(name, *args, timeout=600, **env_vars):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **env_vars)
     return subprocess.run([sys.executable, str(REPO_ROOT / "tools" / name), *args], capture_output=True,
                           text=True, env=env, timeout=timeout)
 
@@ -125,6 +125,35 @@ def test_benchmark_pretraining_step_on_a_tiny_model(tmp_path):
     rows = [line for line in report.read_text().splitlines() if line.startswith("| pretraining step |")]
     assert len(rows) == 2 and all("keras-hub BertMaskedLM" in row and "GFLOP/s matmul" in row for row in rows)
     assert "precision=float32" in rows[0] and "precision=mixed_bfloat16" in rows[1]
+
+
+def test_gpu_benchmark_runs_both_models_on_jax(tmp_path):
+    # The device run's script, end to end on the CPU with a tiny model.
+    output = tmp_path / "gpu.jsonl"
+    result = _run_tool("gpu_benchmark.py", "--presets=bert_tiny_uncased", "--batch_size=4", "--seq_length=16",
+                       "--predictions=3", "--steps=2", "--matmul_size=256", f"--output={output}",
+                       KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
+    assert result.returncode == 0, result.stderr
+    (line,) = output.read_text().splitlines()
+    row = json.loads(line)
+    assert row["preset"] == "bert_tiny_uncased" and row["peak_tflops"] > 0
+    for name in ("ours", "keras_hub"):
+        assert row[name]["seq_per_s"] > 0 and 0 < row[name]["mfu"] == row[name]["tflops"] / row["peak_tflops"]
+    assert row["ratio"] == row["ours"]["seq_per_s"] / row["keras_hub"]["seq_per_s"]
+
+
+def test_benchmark_serving_against_hf(tmp_path, minilm_dir):
+    texts = tmp_path / "texts.txt"
+    texts.write_text("".join(f"sentence {i} was a fine, fine film.\n" for i in range(40)), encoding="utf-8")
+    report = tmp_path / "BENCH.md"
+    result = _run_tool("benchmark.py", "--benchmark=serving", f"--text_file={texts}", f"--init_checkpoint={minilm_dir}",
+                       f"--append_to={report}")
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in report.read_text().splitlines() if line.startswith("| serving ")]
+    assert [row.split(" | ")[0] for row in rows] == [
+        "| serving latency p50 (batch 1)", "| serving latency p99 (batch 1)", "| serving throughput (batch 32)"]
+    difference = float(rows[0].rsplit("largest probability difference ", 1)[1].split(" ")[0])
+    assert difference < 1e-5 and "BertForSequenceClassification (torch)" in rows[0]
 
 
 def test_alternating_seconds_takes_turns():

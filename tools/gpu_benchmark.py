@@ -22,6 +22,7 @@ flags.DEFINE_integer("seq_length", 128, "Tokens per sequence.")
 flags.DEFINE_integer("predictions", 20, "Masked positions per sequence.")
 flags.DEFINE_integer("steps", 20, "Timed steps per model.")
 flags.DEFINE_string("precision", "mixed_bfloat16", "Keras dtype policy.")
+flags.DEFINE_integer("matmul_size", 8192, "Side of the bf16 matmul whose TFLOP/s MFU is measured against.")
 flags.DEFINE_string("output", None, "Also write the results (JSON lines) here.")
 
 FLAGS = flags.FLAGS
@@ -37,7 +38,7 @@ def main(argv):
         usage_error(f"--presets: unknown {', '.join(unknown)}; choose from {', '.join(list_presets())}.")
     if FLAGS.precision not in PRECISIONS:
         usage_error(f"--precision={FLAGS.precision}: choose from {', '.join(PRECISIONS)}.")
-    tool_runner.require_at_least_one("batch_size", "seq_length", "predictions", "steps")
+    tool_runner.require_at_least_one("batch_size", "seq_length", "predictions", "steps", "matmul_size")
     if FLAGS.predictions >= FLAGS.seq_length:
         usage_error(f"--predictions={FLAGS.predictions} must be less than --seq_length={FLAGS.seq_length}.")
     from keras_bert_zoo.benchmarks.jax_training_benchmark import measure
@@ -45,7 +46,7 @@ def main(argv):
     lines = []
     for preset in FLAGS.presets:
         result = measure(preset, FLAGS.batch_size, FLAGS.seq_length, FLAGS.predictions, FLAGS.steps,
-                         FLAGS.precision)
+                         FLAGS.precision, FLAGS.matmul_size)
         lines.append(json.dumps(result))
         print(lines[-1], flush=True)
     if FLAGS.output:

@@ -66,8 +66,11 @@ def _seconds_per_step(model, inputs, loss_fn, steps):
     return (time.perf_counter() - start) / steps
 
 
-def measure(preset, batch_size=256, seq_length=128, predictions=20, steps=20, precision="mixed_bfloat16"):
+def measure(preset, batch_size=256, seq_length=128, predictions=20, steps=20, precision="mixed_bfloat16",
+            matmul_size=8192):
     """seq/s and model-FLOPs utilization of ours (MLM + NSP) and keras-hub (MLM) in one process.
+
+    The peak MFU is measured against is a bf16 [matmul_size]² product.
 
     Returns:
         Dict with seq/s, TFLOP/s and MFU for "ours" and "keras_hub", and the peak.
@@ -99,7 +102,7 @@ def measure(preset, batch_size=256, seq_length=128, predictions=20, steps=20, pr
     hub = _seconds_per_step(hub_model, hub_inputs,
                             lambda logits: _masked_lm_loss(logits, batch["labels"], batch["weights"]), steps)
     keras.mixed_precision.set_global_policy("float32")
-    peak = matmul_tflops()
+    peak = matmul_tflops(matmul_size)
     flops = pretraining_flops(config, seq_length, predictions)
     result = {"preset": preset, "batch": batch_size, "seq": seq_length, "precision": precision,
               "device": str(jax.devices()[0].device_kind), "peak_tflops": peak}

@@ -13,21 +13,24 @@ from keras_bert_zoo.models import BertClassifier
 from keras_bert_zoo.text import BertTokenizer
 
 
-def _latencies(call, texts):
-    times = []
-    for text in texts:
-        start = time.perf_counter()
-        call([text])
-        times.append(time.perf_counter() - start)
-    return np.asarray(times) * 1000.0
+def _seconds_per_batch(calls, batches, turns=5):
+    """Seconds of each of `calls` (name: callable) on each batch.
 
-
-def _throughput(call, texts, batch_size):
-    batches = [texts[i:i + batch_size] for i in range(0, len(texts), batch_size)]
-    start = time.perf_counter()
-    for batch in batches:
-        call(batch)
-    return len(texts) / (time.perf_counter() - start)
+    The calls take `turns` turns each through consecutive parts of `batches`:
+    often enough that drift on a shared machine reaches all alike, and seldom
+    enough that each runs with its thread pools warm, as in a server. (Turns
+    on every call measured both slower, and TF more so: the other runtime's
+    threads still spin when a call starts.)
+    """
+    seconds = {name: [] for name in calls}
+    part = -(-len(batches) // turns)
+    for begin in range(0, len(batches), part):
+        for name, call in calls.items():
+            for batch in batches[begin:begin + part]:
+                start = time.perf_counter()
+                call(batch)
+                seconds[name].append(time.perf_counter() - start)
+    return {name: np.asarray(values) for name, values in seconds.items()}
 
 
 def benchmark_serving(checkpoint, texts, max_seq_length=128, batch_size=32):
@@ -36,7 +39,8 @@ def benchmark_serving(checkpoint, texts, max_seq_length=128, batch_size=32):
     Both start from the same weights (the classifier is saved with
     save_pretrained and loaded by transformers), see the same sentences, and
     return class probabilities. Latency is one sentence per call, from raw
-    text to probabilities.
+    text to probabilities. The two take turns through the texts, so drift
+    on a shared machine reaches both alike.
 
     Returns:
         `BenchmarkRow`s: p50 and p99 latency (ms) at batch 1, and texts/s at `batch_size`.
@@ -68,8 +72,11 @@ def benchmark_serving(checkpoint, texts, max_seq_length=128, batch_size=32):
                 call([text])
             call(texts[:batch_size])
         agreement = float(np.abs(ours(texts[:batch_size]) - peer(texts[:batch_size])).max())
-        ours_ms, peer_ms = _latencies(ours, texts), _latencies(peer, texts)
-        ours_rate, peer_rate = _throughput(ours, texts, batch_size), _throughput(peer, texts, batch_size)
+        calls = {"ours": ours, "peer": peer}
+        latency = _seconds_per_batch(calls, [[text] for text in texts])
+        ours_ms, peer_ms = latency["ours"] * 1000.0, latency["peer"] * 1000.0
+        batched = _seconds_per_batch(calls, [texts[i:i + batch_size] for i in range(0, len(texts), batch_size)])
+        ours_rate, peer_rate = len(texts) / batched["ours"].sum(), len(texts) / batched["peer"].sum()
     settings = {"checkpoint": os.path.basename(os.path.normpath(checkpoint)), "texts": len(texts),
                 "max_seq_length": max_seq_length, "torch_threads": torch.get_num_threads()}
     notes = f"largest probability difference {agreement:.1e}"

@@ -63,11 +63,14 @@ class BertSelfAttention(keras.layers.Layer):
                 attend, and the output is [B, P, H].
         """
         qkv = ops.reshape(self.qkv_dense(x), (-1, ops.shape(x)[1], 3, self.num_heads, self.head_size))
-        query, key, value = ops.unstack(qkv, 3, axis=2)
+        # One transpose puts the heads first, [3, B, N, T, D], so that both products below are plain
+        # batched matmuls; the [B, T, N, D] layout costs four transposes a layer.
+        query, key, value = ops.unstack(ops.transpose(qkv, (2, 0, 3, 1, 4)), 3, axis=0)
         if query_positions is not None:
-            query = gather_positions(query, query_positions)
+            query = ops.transpose(gather_positions(ops.transpose(query, (0, 2, 1, 3)), query_positions),
+                                  (0, 2, 1, 3))
         # Scaling the query touches half as many values as scaling the [T, T] scores.
-        scores = ops.einsum("btnd,bsnd->bnts", query * (1.0 / math.sqrt(self.head_size)), key)
+        scores = ops.einsum("bntd,bnsd->bnts", query * (1.0 / math.sqrt(self.head_size)), key)
         # Softmax in float32 keeps mixed precision stable.
         additive_mask = ops.cast(ops.equal(input_mask, 0), "float32")[:, None, None, :] * _MASKED_SCORE
         dropout = self.probs_dropout
@@ -79,8 +82,8 @@ class BertSelfAttention(keras.layers.Layer):
         else:
             probs = ops.softmax(ops.cast(scores, "float32") + additive_mask, axis=-1)
             probs = dropout(ops.cast(probs, self.compute_dtype), training=training)
-        context = ops.einsum("bnts,bsnd->btnd", probs, value)
-        context = ops.reshape(context, (-1, ops.shape(query)[1], self.hidden_size))
+        context = ops.transpose(ops.einsum("bnts,bnsd->bntd", probs, value), (0, 2, 1, 3))
+        context = ops.reshape(context, (-1, ops.shape(query)[2], self.hidden_size))
         return self.output_dense(context)
 
     def compute_output_shape(self, x_shape, input_mask_shape=None, query_positions_shape=None):

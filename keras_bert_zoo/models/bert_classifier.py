@@ -14,7 +14,8 @@ class BertClassifier(BertTaskModel):
     Outputs `logits` [B, C] (float32). With `num_classes=1` the single logit is
     a sigmoid score, trained with binary cross-entropy, or with
     `regression=True` a real-valued prediction (STS-B), trained with squared
-    error; see `default_loss`.
+    error; see `default_loss`. The encoder's last layer runs only at [CLS]
+    (see `BertEncoder.outputs_at_positions`).
 
     Args:
         encoder: A `BertEncoder` (exposed as `.encoder`).

@@ -14,7 +14,9 @@ class BertPretrainer(BertTaskModel):
 
     Inputs: the encoder's three int32 [B, T] tensors plus `masked_lm_positions`
     [B, P]. Outputs: `mlm_logits` [B, P, V] and `nsp_logits` [B, 2], float32.
-    The MLM output weights are the encoder's word embeddings.
+    The MLM output weights are the encoder's word embeddings. The encoder's
+    last layer runs only at [CLS] and the masked positions (see
+    `BertEncoder.outputs_at_positions`).
 
     Args:
         encoder: The `BertEncoder` to pretrain (exposed as `.encoder`).
