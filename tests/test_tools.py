@@ -147,13 +147,19 @@ def test_benchmark_serving_against_hf(tmp_path, minilm_dir):
     texts.write_text("".join(f"sentence {i} was a fine, fine film.\n" for i in range(40)), encoding="utf-8")
     report = tmp_path / "BENCH.md"
     result = _run_tool("benchmark.py", "--benchmark=serving", f"--text_file={texts}", f"--init_checkpoint={minilm_dir}",
-                       f"--append_to={report}")
+                       "--intra_op_threads=1", f"--append_to={report}")
     assert result.returncode == 0, result.stderr
     rows = [line for line in report.read_text().splitlines() if line.startswith("| serving ")]
     assert [row.split(" | ")[0] for row in rows] == [
         "| serving latency p50 (batch 1)", "| serving latency p99 (batch 1)", "| serving throughput (batch 32)"]
     difference = float(rows[0].rsplit("largest probability difference ", 1)[1].split(" ")[0])
     assert difference < 1e-5 and "BertForSequenceClassification (torch)" in rows[0]
+    assert "tf_intra_op_threads=1, tf_inter_op_threads=default" in rows[0]
+
+
+def test_benchmark_rejects_negative_threads():
+    result = _run_tool("benchmark.py", "--benchmark=pretraining_step", "--inter_op_threads=-1")
+    assert result.returncode == 2 and "--inter_op_threads=-1" in result.stderr
 
 
 def test_alternating_seconds_takes_turns():

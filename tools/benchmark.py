@@ -4,6 +4,8 @@
       --vocab_file=vocab.txt --append_to=BENCHMARKS.md
   python tools/benchmark.py --benchmark=create_pretraining_data --text_file=wiki.test.raw --wikitext \
       --dupe_factor=50 --append_to=BENCHMARKS.md
+  python tools/benchmark.py --benchmark=serving --text_file=sst2/train.tsv --tsv_column=sentence \
+      --intra_op_threads=1 --inter_op_threads=1
 """
 
 import os
@@ -43,6 +45,10 @@ flags.DEFINE_string("init_checkpoint", None,
                     "serving, finetuning: checkpoint to start from; default: the installed MiniLM.")
 flags.DEFINE_integer("eval_examples", 2000, "finetuning: rows at the end of --text_file held out for accuracy.")
 flags.DEFINE_integer("throughput_examples", 640, "finetuning: sentences keras-hub's default (seq 512) is timed on.")
+flags.DEFINE_integer("intra_op_threads", 0, "Threads TensorFlow runs one op on (TF Serving: "
+                     "--tensorflow_intra_op_parallelism); 0: TensorFlow's default.")
+flags.DEFINE_integer("inter_op_threads", 0, "Threads TensorFlow runs independent ops on (TF Serving: "
+                     "--tensorflow_inter_op_parallelism); 0: TensorFlow's default.")
 
 
 def _default_vocab():
@@ -61,6 +67,7 @@ def main(argv):
                                      "dupe_factor")
     if FLAGS.text_file and not os.path.isfile(FLAGS.text_file):
         usage_error(f"--text_file={FLAGS.text_file} does not exist.")
+    _set_tensorflow_threads()
     from keras_bert_zoo.benchmarks.report import append_markdown, format_table
 
     if FLAGS.benchmark == "memory":
@@ -103,6 +110,16 @@ def main(argv):
     print(format_table(rows))
     if FLAGS.append_to:
         append_markdown(FLAGS.append_to, rows, "python " + " ".join(shlex.quote(a) for a in sys.argv))
+
+
+def _set_tensorflow_threads():
+    import tensorflow as tf
+
+    for name, setter in (("intra_op_threads", tf.config.threading.set_intra_op_parallelism_threads),
+                         ("inter_op_threads", tf.config.threading.set_inter_op_parallelism_threads)):
+        if FLAGS[name].value < 0:
+            usage_error(f"--{name}={FLAGS[name].value}: must be 0 (TensorFlow's default) or more.")
+        setter(FLAGS[name].value)
 
 
 def _texts():

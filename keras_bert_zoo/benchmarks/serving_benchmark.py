@@ -78,7 +78,9 @@ def benchmark_serving(checkpoint, texts, max_seq_length=128, batch_size=32):
         batched = _seconds_per_batch(calls, [texts[i:i + batch_size] for i in range(0, len(texts), batch_size)])
         ours_rate, peer_rate = len(texts) / batched["ours"].sum(), len(texts) / batched["peer"].sum()
     settings = {"checkpoint": os.path.basename(os.path.normpath(checkpoint)), "texts": len(texts),
-                "max_seq_length": max_seq_length, "torch_threads": torch.get_num_threads()}
+                "max_seq_length": max_seq_length, "torch_threads": torch.get_num_threads(),
+                "tf_intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads() or "default",
+                "tf_inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads() or "default"}
     notes = f"largest probability difference {agreement:.1e}"
     return [
         BenchmarkRow("serving latency p50 (batch 1)", "ms", float(np.percentile(ours_ms, 50)),
