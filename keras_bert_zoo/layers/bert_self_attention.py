@@ -67,8 +67,8 @@ class BertSelfAttention(keras.layers.Layer):
         # batched matmuls; the [B, T, N, D] layout costs four transposes a layer.
         query, key, value = ops.unstack(ops.transpose(qkv, (2, 0, 3, 1, 4)), 3, axis=0)
         if query_positions is not None:
-            query = ops.transpose(gather_positions(ops.transpose(query, (0, 2, 1, 3)), query_positions),
-                                  (0, 2, 1, 3))
+            # Gathered from the [B, T, ...] layout, where the positions index axis 1.
+            query = ops.transpose(gather_positions(qkv[:, :, 0], query_positions), (0, 2, 1, 3))
         # Scaling the query touches half as many values as scaling the [T, T] scores.
         scores = ops.einsum("bntd,bnsd->bnts", query * (1.0 / math.sqrt(self.head_size)), key)
         # Softmax in float32 keeps mixed precision stable.
