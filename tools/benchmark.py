@@ -45,10 +45,10 @@ flags.DEFINE_string("init_checkpoint", None,
                     "serving, finetuning: checkpoint to start from; default: the installed MiniLM.")
 flags.DEFINE_integer("eval_examples", 2000, "finetuning: rows at the end of --text_file held out for accuracy.")
 flags.DEFINE_integer("throughput_examples", 640, "finetuning: sentences keras-hub's default (seq 512) is timed on.")
-flags.DEFINE_integer("intra_op_threads", 0, "Threads TensorFlow runs one op on (TF Serving: "
-                     "--tensorflow_intra_op_parallelism); 0: TensorFlow's default.")
-flags.DEFINE_integer("inter_op_threads", 0, "Threads TensorFlow runs independent ops on (TF Serving: "
-                     "--tensorflow_inter_op_parallelism); 0: TensorFlow's default.")
+flags.DEFINE_integer("intra_op_threads", 0, "All but memory (its runs are subprocesses): threads TensorFlow runs "
+                     "one op on (TF Serving: --tensorflow_intra_op_parallelism); 0: TensorFlow's default.")
+flags.DEFINE_integer("inter_op_threads", 0, "All but memory: threads TensorFlow runs independent ops on (TF "
+                     "Serving: --tensorflow_inter_op_parallelism); 0: TensorFlow's default.")
 
 
 def _default_vocab():
