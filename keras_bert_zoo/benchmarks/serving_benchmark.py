@@ -2,35 +2,15 @@
 
 import os
 import tempfile
-import time
 
 import numpy as np
 import tensorflow as tf
 
+from keras_bert_zoo.benchmarks.alternating_timing import seconds_in_turns
 from keras_bert_zoo.benchmarks.report import BenchmarkRow
 from keras_bert_zoo.export import export_saved_model
 from keras_bert_zoo.models import BertClassifier
 from keras_bert_zoo.text import BertTokenizer
-
-
-def _seconds_per_batch(calls, batches, turns=5):
-    """Seconds of each of `calls` (name: callable) on each batch.
-
-    The calls take `turns` turns each through consecutive parts of `batches`:
-    often enough that drift on a shared machine reaches all alike, and seldom
-    enough that each runs with its thread pools warm, as in a server. (Turns
-    on every call measured both slower, and TF more so: the other runtime's
-    threads still spin when a call starts.)
-    """
-    seconds = {name: [] for name in calls}
-    part = -(-len(batches) // turns)
-    for begin in range(0, len(batches), part):
-        for name, call in calls.items():
-            for batch in batches[begin:begin + part]:
-                start = time.perf_counter()
-                call(batch)
-                seconds[name].append(time.perf_counter() - start)
-    return {name: np.asarray(values) for name, values in seconds.items()}
 
 
 def benchmark_serving(checkpoint, texts, max_seq_length=128, batch_size=32):
@@ -72,11 +52,14 @@ def benchmark_serving(checkpoint, texts, max_seq_length=128, batch_size=32):
                 call([text])
             call(texts[:batch_size])
         agreement = float(np.abs(ours(texts[:batch_size]) - peer(texts[:batch_size])).max())
+        # Five turns each, not one per call: torch's threads still spin when TF's call starts, which
+        # measured both sides slower and TF more so.
         calls = {"ours": ours, "peer": peer}
-        latency = _seconds_per_batch(calls, [[text] for text in texts])
-        ours_ms, peer_ms = latency["ours"] * 1000.0, latency["peer"] * 1000.0
-        batched = _seconds_per_batch(calls, [texts[i:i + batch_size] for i in range(0, len(texts), batch_size)])
-        ours_rate, peer_rate = len(texts) / batched["ours"].sum(), len(texts) / batched["peer"].sum()
+        latency = seconds_in_turns(calls, [[text] for text in texts], turns=5)
+        ours_ms, peer_ms = np.asarray(latency["ours"]) * 1000.0, np.asarray(latency["peer"]) * 1000.0
+        batched = seconds_in_turns(calls, [texts[i:i + batch_size] for i in range(0, len(texts), batch_size)],
+                                   turns=5)
+        ours_rate, peer_rate = len(texts) / sum(batched["ours"]), len(texts) / sum(batched["peer"])
     settings = {"checkpoint": os.path.basename(os.path.normpath(checkpoint)), "texts": len(texts),
                 "max_seq_length": max_seq_length, "torch_threads": torch.get_num_threads(),
                 "tf_intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads() or "default",
