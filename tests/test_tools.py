@@ -166,8 +166,8 @@ def test_seconds_in_turns_takes_turns_through_parts_of_the_batches():
     from keras_bert_zoo.benchmarks.alternating_timing import seconds_in_turns
 
     calls = []
-    seconds = seconds_in_turns({"ours": lambda b: calls.append(("ours", b)), "peer": lambda b: calls.append(("peer", b))},
-                               [0, 1, 2, 3, 4], turns=2)
+    runs = {"ours": lambda b: calls.append(("ours", b)), "peer": lambda b: calls.append(("peer", b))}
+    seconds = seconds_in_turns(runs, [0, 1, 2, 3, 4], turns=2)
     assert calls == [("ours", 0), ("ours", 1), ("ours", 2), ("peer", 0), ("peer", 1), ("peer", 2),
                      ("ours", 3), ("ours", 4), ("peer", 3), ("peer", 4)]
     assert all(len(values) == 5 and min(values) >= 0 for values in seconds.values())
