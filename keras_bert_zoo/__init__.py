@@ -8,6 +8,7 @@ from keras_bert_zoo.models import (
     BertQuestionAnswerer,
     BertTokenClassifier,
 )
+from keras_bert_zoo import tasks
 
 __version__ = "0.1.0"
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import keras_bert_zoo as kbz
-from keras_bert_zoo.export import SERVING_MODULES, export_saved_model, read_warmup_requests, write_models_config
+from keras_bert_zoo.export import export_saved_model, read_warmup_requests, write_models_config
 from conftest import REPO_ROOT
 from tf_serving_rest import TfServingRestServer
 
@@ -86,7 +86,7 @@ def test_fresh_process_answers_like_the_keras_model(exported, tmp_path, task):
                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
     assert result.returncode == 0, result.stderr
     fresh = dict(np.load(output))
-    module_class = SERVING_MODULES[models[task].task]
+    module_class = kbz.tasks.spec_of_model(models[task]).serving_module
     options = {"doc_stride": 8, "max_query_length": 8} if task == "squad" else {}
     module = module_class(models[task], tokenizer, SEQ, None, **options)
     functions = {"serving_default": module.signatures()["serving_default"]}

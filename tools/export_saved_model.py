@@ -12,17 +12,16 @@ import os
 from absl import flags
 
 import tool_runner
+from keras_bert_zoo.config import task_registry
 from tool_runner import checkpoint_source, usage_error
-
-
-TASKS = {"encoder": "BertEncoder", "pretrainer": "BertPretrainer", "classifier": "BertClassifier",
-         "ner": "BertTokenClassifier", "squad": "BertQuestionAnswerer"}
 
 flags.DEFINE_string("model_dir", None, "A training tool's --model_dir (its newest checkpoint).")
 flags.DEFINE_string("init_checkpoint", None, "Or any from_pretrained source (directory or preset).")
-flags.DEFINE_enum("task", None, list(TASKS), "Which model and signatures to export.")
+flags.DEFINE_enum("task", None, task_registry.aliases(), "Which task model and signatures to export.")
 flags.DEFINE_string("export_dir", None, "Model base path, e.g. saved_models/NAME; default saved_models/<task>.")
 flags.DEFINE_integer("version", None, "Version number; default: one more than the newest.")
+flags.DEFINE_string("vocab_file", None, "WordPiece vocab; default: the one beside the checkpoint.")
+flags.DEFINE_bool("do_lower_case", None, "Lower-case text; default: what the checkpoint states.")
 flags.DEFINE_integer("max_seq_length", 128, "Longest packed sequence (or window) in the serving graph.")
 flags.DEFINE_integer("doc_stride", 128, "squad: pieces between context windows.")
 flags.DEFINE_integer("max_query_length", 64, "squad: question pieces kept.")
@@ -39,8 +38,10 @@ def main(argv):
     if len(argv) > 1:
         usage_error(f"Unexpected arguments: {argv[1:]}")
     if not FLAGS.task:
-        usage_error(f"--task is required: one of {', '.join(TASKS)}.")
+        usage_error(f"--task is required: one of {', '.join(task_registry.aliases())}.")
     source_flag, source = checkpoint_source(FLAGS.model_dir, FLAGS.init_checkpoint)
+    if FLAGS.vocab_file and not os.path.isfile(FLAGS.vocab_file):
+        usage_error(f"--vocab_file={FLAGS.vocab_file} does not exist.")
     export_dir = FLAGS.export_dir or os.path.join("saved_models", FLAGS.task)
     if FLAGS.version is not None and FLAGS.version < 1:
         usage_error(f"--version must be a positive integer, got {FLAGS.version}.")
@@ -49,15 +50,32 @@ def main(argv):
                     "overwritten.")
 
     import keras_bert_zoo as kbz
-    from keras_bert_zoo.export import export_saved_model, write_models_config
+    from keras_bert_zoo.export import export_saved_model, require_tensorflow_backend, write_models_config
+    from keras_bert_zoo.models import find_encoder
 
     try:
-        model = getattr(kbz, TASKS[FLAGS.task]).from_pretrained(source)
-        tokenizer = kbz.BertTokenizer.from_pretrained(source)
+        require_tensorflow_backend()
+    except RuntimeError as e:
+        usage_error(str(e))
+
+    spec = task_registry.get(FLAGS.task)
+    try:
+        model = spec.model_class.from_pretrained(source, require_head=True)
+    except kbz.models.HeadNotInCheckpointError as e:
+        usage_error(f"--{source_flag}: {e} Export it with --task={task_registry.get(e.held_task).alias}, or "
+                    f"fine-tune it as {FLAGS.task} first.")
     except ValueError as e:
         usage_error(f"--{source_flag}: {e}")
+    try:
+        tokenizer = kbz.BertTokenizer.from_pretrained(FLAGS.vocab_file or source, lower_case=FLAGS.do_lower_case)
+    except ValueError as e:
+        usage_error(f"--vocab_file: {e}" if FLAGS.vocab_file else f"--{source_flag} has no usable vocab: {e}. "
+                    "Pass --vocab_file.")
+    vocab_size = find_encoder(model).config.vocab_size
+    if tokenizer.vocab_size != vocab_size:
+        usage_error(f"--vocab_file: {tokenizer.vocab_size} tokens, but the model's vocab_size is {vocab_size}.")
     options = {}
-    if FLAGS.task == "squad":
+    if spec.name == "question_answerer":
         options = dict(doc_stride=FLAGS.doc_stride, max_query_length=FLAGS.max_query_length,
                        max_answer_length=FLAGS.max_answer_length)
     try:

@@ -80,8 +80,7 @@ def main(argv):
         label_names = train.label_names
     strategy = training_flags.set_up_strategy()
 
-    from keras_bert_zoo.models import BertClassifier
-    from keras_bert_zoo.training.classification_objective import ClassificationObjective
+    from keras_bert_zoo import tasks
     from keras_bert_zoo.training.classifier_outputs import evaluate_classifier, prediction_records
     from keras_bert_zoo.training.finetuning import finetune, load_task_model, predict
 
@@ -90,13 +89,14 @@ def main(argv):
     if label_names and not regression:
         head = {"label_names": label_names,
                 "num_classes": 1 if FLAGS.num_classes == 1 and len(label_names) == 2 else len(label_names)}
+    spec = tasks.get("classifier")
     with strategy.scope():
-        model = load_task_model(BertClassifier, FLAGS.init_checkpoint, FLAGS.model_dir, FLAGS.do_train, **head)
+        model = load_task_model(spec.model_class, FLAGS.init_checkpoint, FLAGS.model_dir, FLAGS.do_train, **head)
     label_names = model.label_names
     settings = finetuning_flags.finetuning_settings()
     if train is not None:
         inputs = train.model_inputs(tokenizer, FLAGS.max_seq_length)
-        finetune(model, ClassificationObjective(model.num_classes, model.regression), inputs,
+        finetune(model, spec.objective(model), inputs,
                  {"labels": train.labels}, settings, strategy, tokenizer)
 
     def logits_of(data):

@@ -60,20 +60,20 @@ def main(argv):
     strategy = training_flags.set_up_strategy()
 
     from keras_bert_zoo.metrics import ner_metrics
-    from keras_bert_zoo.models import BertTokenClassifier
+    from keras_bert_zoo import tasks
     from keras_bert_zoo.training.finetuning import finetune, load_task_model, predict
-    from keras_bert_zoo.training.token_classification_objective import TokenClassificationObjective
 
     head = {"num_classes": len(label_names), "label_names": label_names} if label_names else {}
+    spec = tasks.get("ner")
     with strategy.scope():
-        model = load_task_model(BertTokenClassifier, FLAGS.init_checkpoint, FLAGS.model_dir, FLAGS.do_train,
+        model = load_task_model(spec.model_class, FLAGS.init_checkpoint, FLAGS.model_dir, FLAGS.do_train,
                                 **head)
     if not model.label_names:
         usage_error("The model has no tag names: pass --label_names or train with --do_train.")
     settings = finetuning_flags.finetuning_settings()
     if train is not None:
         print(f"{len(sentences)} sentences became {len(train_features)} windows", flush=True)
-        finetune(model, TokenClassificationObjective(), train_features.model_inputs(),
+        finetune(model, spec.objective(model), train_features.model_inputs(),
                  {"labels": train_features.labels, "label_weights": train_features.label_weights},
                  settings, strategy, tokenizer)
 

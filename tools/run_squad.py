@@ -73,15 +73,15 @@ def main(argv):
     from keras_bert_zoo.data.squad_decoding import decode_squad_predictions
     from keras_bert_zoo.data.squad_examples import squad_gold_answers
     from keras_bert_zoo.metrics import squad_v1_metrics, squad_v2_metrics
-    from keras_bert_zoo.models import BertQuestionAnswerer
+    from keras_bert_zoo import tasks
     from keras_bert_zoo.training.finetuning import finetune, load_task_model, predict
-    from keras_bert_zoo.training.span_objective import SpanObjective
 
+    spec = tasks.get("squad")
     with strategy.scope():
-        model = load_task_model(BertQuestionAnswerer, FLAGS.init_checkpoint, FLAGS.model_dir, FLAGS.do_train)
+        model = load_task_model(spec.model_class, FLAGS.init_checkpoint, FLAGS.model_dir, FLAGS.do_train)
     settings = finetuning_flags.finetuning_settings()
     if train_features is not None:
-        finetune(model, SpanObjective(), train_features.model_inputs(),
+        finetune(model, spec.objective(model), train_features.model_inputs(),
                  {"start_positions": train_features.start_positions,
                   "end_positions": train_features.end_positions}, settings, strategy, tokenizer)
 

@@ -1,8 +1,32 @@
-"""Writing files so that a crash never leaves a half-written one where a good one is expected."""
+"""Writing files so that a crash never leaves a half-written one where a good one is expected.
+
+Temporary names come from `tempfile`, which creates files 0600 and directories
+0700 whatever the umask. Everything here resets them to the modes an ordinary
+`open` or `mkdir` would give (0666 / 0777 less the umask), so a server running as
+another user (TF Serving in Kubernetes, a systemd service) can read the outputs.
+"""
 
 import json
 import os
 import tempfile
+import threading
+
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask():
+    """The process umask (read by setting it and putting it back)."""
+    with _UMASK_LOCK:
+        umask = os.umask(0o077)
+        os.umask(umask)
+    return umask
+
+
+def make_staging_dir(parent, prefix):
+    """A new, uniquely named directory in `parent`, with the umask's mode, to rename into place later."""
+    staging = tempfile.mkdtemp(dir=parent, prefix=prefix)
+    os.chmod(staging, 0o777 & ~current_umask())
+    return staging
 
 
 def write_text_atomic(path, text):
@@ -10,6 +34,7 @@ def write_text_atomic(path, text):
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.tmp-")
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(tmp, path)

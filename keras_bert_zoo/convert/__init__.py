@@ -8,5 +8,5 @@ from keras_bert_zoo.convert.hf_format import (
     write_hf_config,
     write_hf_directory,
 )
-from keras_bert_zoo.convert.pretrained_checkpoint import TASKS, PretrainedCheckpoint
+from keras_bert_zoo.convert.pretrained_checkpoint import PretrainedCheckpoint
 from keras_bert_zoo.convert.training_checkpoint import TrainingCheckpoint, find_training_checkpoint

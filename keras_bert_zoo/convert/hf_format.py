@@ -9,19 +9,8 @@ import re
 
 import numpy as np
 
-from keras_bert_zoo.config import BertConfig
+from keras_bert_zoo.config import BertConfig, task_registry
 from keras_bert_zoo.convert.pretrained_checkpoint import PretrainedCheckpoint
-
-# transformers architectures <-> our task names.
-ARCHITECTURES = {
-    "encoder": "BertModel",
-    "pretrainer": "BertForPreTraining",
-    "classifier": "BertForSequenceClassification",
-    "token_classifier": "BertForTokenClassification",
-    "question_answerer": "BertForQuestionAnswering",
-}
-_TASK_OF_ARCHITECTURE = {arch: task for task, arch in ARCHITECTURES.items()}
-_TASK_OF_ARCHITECTURE["BertForMaskedLM"] = "pretrainer"
 
 # Head tensors whose names don't follow the generic rule.
 _HEAD_NAMES = {
@@ -100,7 +89,11 @@ def read_hf_config(path):
     with open(config_file, encoding="utf-8") as f:
         raw_config = json.load(f)
     architectures = raw_config.get("architectures") or []
-    task = next((_TASK_OF_ARCHITECTURE[a] for a in architectures if a in _TASK_OF_ARCHITECTURE), None)
+    # Our own task name first: a user's task may have no transformers architecture.
+    task = raw_config.get("keras_bert_zoo_task")
+    if task is None:
+        spec = task_registry.spec_of_architectures(architectures)
+        task = spec.name if spec else None
     head_config = raw_config.get("keras_bert_zoo_head") or _hf_head_config(raw_config, task)
     return config, task, head_config
 
@@ -148,7 +141,8 @@ def write_hf_config(path, config, task, head_config):
         head_config: JSON-able head keyword arguments, kept under
             "keras_bert_zoo_head" so `from_pretrained` rebuilds the same head.
     """
-    extra = {"architectures": [ARCHITECTURES[task]], "keras_bert_zoo_head": head_config}
+    architectures = task_registry.get(task).hf_architectures[:1]
+    extra = {"architectures": list(architectures), "keras_bert_zoo_head": head_config, "keras_bert_zoo_task": task}
     num_labels = head_config.get("num_classes")
     if num_labels:
         extra["num_labels"] = num_labels

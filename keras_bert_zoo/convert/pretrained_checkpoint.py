@@ -7,9 +7,6 @@ import numpy as np
 
 from keras_bert_zoo.config import BertConfig
 
-# Model families a checkpoint can carry heads for.
-TASKS = ("encoder", "pretrainer", "classifier", "token_classifier", "question_answerer")
-
 
 @dataclasses.dataclass
 class PretrainedCheckpoint:
@@ -20,7 +17,7 @@ class PretrainedCheckpoint:
         weights: Arrays keyed by google-research/bert variable names
             ("bert/embeddings/word_embeddings", "cls/predictions/output_bias").
         source: Where it was read from, for messages.
-        task: Which task model wrote the heads, if known (one of TASKS).
+        task: Which task model wrote the heads, if known (a `kbz.tasks` name).
         head_config: Keyword arguments of that task model's head
             (num_classes, label_names, ...).
     """
@@ -30,3 +27,11 @@ class PretrainedCheckpoint:
     source: str
     task: typing.Optional[str] = None
     head_config: typing.Dict[str, typing.Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def held_task(self):
+        """The task whose heads it holds: the recorded task, else pretrainer given the masked-LM head, else encoder."""
+        if self.task is not None:
+            return self.task
+        has_mlm = any(name.startswith("cls/predictions/") for name in self.weights)
+        return "pretrainer" if has_mlm else "encoder"

@@ -4,6 +4,12 @@ from keras_bert_zoo.export.classifier_serving import ClassifierServing
 from keras_bert_zoo.export.encoder_serving import EncoderServing
 from keras_bert_zoo.export.ner_serving import NerServing
 from keras_bert_zoo.export.pretrainer_serving import PretrainerServing
-from keras_bert_zoo.export.saved_model_export import SERVING_MODULES, export_saved_model, versions, write_models_config
+from keras_bert_zoo.export.saved_model_export import (
+    export_saved_model,
+    require_tensorflow_backend,
+    versions,
+    write_models_config,
+)
+from keras_bert_zoo.export.serving_module import ServingModule
 from keras_bert_zoo.export.squad_serving import SquadServing
 from keras_bert_zoo.export.warmup_requests import read_warmup_requests, write_warmup_requests

@@ -5,23 +5,12 @@ import re
 import shutil
 import tempfile
 
+import keras
 import tensorflow as tf
 
-from keras_bert_zoo.config.atomic_files import write_text_atomic
-from keras_bert_zoo.export.classifier_serving import ClassifierServing
-from keras_bert_zoo.export.encoder_serving import EncoderServing
-from keras_bert_zoo.export.ner_serving import NerServing
-from keras_bert_zoo.export.pretrainer_serving import PretrainerServing
-from keras_bert_zoo.export.squad_serving import SquadServing
+from keras_bert_zoo.config import task_registry
+from keras_bert_zoo.config.atomic_files import make_staging_dir, write_text_atomic
 from keras_bert_zoo.export.warmup_requests import write_warmup_requests
-
-SERVING_MODULES = {
-    "encoder": EncoderServing,
-    "pretrainer": PretrainerServing,
-    "classifier": ClassifierServing,
-    "token_classifier": NerServing,
-    "question_answerer": SquadServing,
-}
 
 
 def versions(export_dir):
@@ -37,10 +26,12 @@ def export_saved_model(model, tokenizer, export_dir, version=None, max_seq_lengt
 
     The version is written under a temporary name and renamed when complete,
     so TF Serving never sees half an export, and an existing version is never
-    overwritten.
+    overwritten. The graph reads only the variables the SavedModel restores,
+    so TF Serving's C++ loader runs it, and nothing in it needs this package.
 
     Args:
-        model: A task model (its `task` picks the serving signatures).
+        model: A task model: an instance of a class registered in `kbz.tasks`,
+            whose spec's serving module gives the signatures.
         tokenizer: Its `BertTokenizer` (tokenization runs inside the graph).
         export_dir: The model's base path in TF Serving (its last component
             names the model).
@@ -51,7 +42,14 @@ def export_saved_model(model, tokenizer, export_dir, version=None, max_seq_lengt
 
     Returns:
         The version directory.
+
+    Raises:
+        RuntimeError: Keras runs on another backend than TensorFlow (nothing
+            is written).
+        ValueError: The model's class is no registered task, or bad options.
     """
+    require_tensorflow_backend()
+    spec = task_registry.spec_of_model(model)
     existing = versions(export_dir)
     version = version if version is not None else (existing[-1] + 1 if existing else 1)
     if version < 1:
@@ -59,23 +57,69 @@ def export_saved_model(model, tokenizer, export_dir, version=None, max_seq_lengt
     final = os.path.join(export_dir, str(version))
     if os.path.exists(final):
         raise FileExistsError(f"{final} exists; versions are never overwritten. Pick another --version.")
-    os.makedirs(export_dir, exist_ok=True)
-    staging = tempfile.mkdtemp(dir=export_dir, prefix=f".tmp-{version}-")
     vocab_dir = tempfile.mkdtemp(prefix="kbz-vocab-")
+    created_export_dir = not os.path.exists(export_dir)
+    staging = None
     try:
         vocab_file = os.path.join(vocab_dir, "vocab.txt")
         write_text_atomic(vocab_file, "".join(token + "\n" for token in tokenizer.vocab))
-        module = SERVING_MODULES[model.task](
-            model, tokenizer, max_seq_length, tf.saved_model.Asset(vocab_file), **serving_kwargs)
-        tf.saved_model.save(module, staging, signatures=module.signatures())
+        module = spec.serving_module(model, tokenizer, max_seq_length, tf.saved_model.Asset(vocab_file),
+                                     **serving_kwargs)
+        signatures = module.traced_signatures()
+        _check_no_keras_variables(module)
+        os.makedirs(export_dir, exist_ok=True)
+        staging = make_staging_dir(export_dir, prefix=f".tmp-{version}-")
+        tf.saved_model.save(module, staging, signatures=signatures)
         write_warmup_requests(staging, os.path.basename(os.path.normpath(export_dir)), module.warmup_requests())
         os.rename(staging, final)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        if created_export_dir and os.path.isdir(export_dir) and not os.listdir(export_dir):
+            os.rmdir(export_dir)
         raise
     finally:
         shutil.rmtree(vocab_dir, ignore_errors=True)
     return final
+
+
+def require_tensorflow_backend():
+    """Raises RuntimeError, saying how to export instead, unless Keras runs on TensorFlow."""
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        raise RuntimeError(
+            f"SavedModels are written from Keras's TensorFlow backend, and this process runs {backend!r}. Save the "
+            "model with model.save_pretrained(DIR, tokenizer) and export DIR from a TensorFlow process: "
+            "KERAS_BACKEND=tensorflow python tools/export_saved_model.py --init_checkpoint=DIR --task=TASK")
+
+
+def _check_no_keras_variables(module):
+    """Raises if the module's object graph reaches a `keras.Variable`.
+
+    A tracked Keras variable is restored into a copy of its `tf.Variable`
+    that the traced functions don't read (see `ServingModule`), which only
+    TF Serving's loader would reveal.
+    """
+    for path, value in _tracked_objects(module):
+        if isinstance(value, keras.Variable):
+            raise TypeError(f"{type(module).__name__}.{path} tracks Keras variables, which TF Serving's loader "
+                            "could not restore; keep Keras models and layers in ServingModule.model only.")
+
+
+def _tracked_objects(root):
+    """(attribute path, object) of everything a SavedModel of `root` would track, breadth first."""
+    seen = {id(root)}
+    pending = [("", root)]
+    while pending:
+        path, trackable = pending.pop(0)
+        for name, child in trackable._trackable_children(save_type="savedmodel").items():
+            if id(child) in seen:
+                continue
+            seen.add(id(child))
+            child_path = f"{path}.{name}" if path else name
+            yield child_path, child
+            if isinstance(child, tf.__internal__.tracking.Trackable):
+                pending.append((child_path, child))
 
 
 def write_models_config(models_root, path=None, base_path_prefix=None):

@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from keras_bert_zoo.export.serving_inputs import dense_model_inputs
+from keras_bert_zoo.models import find_encoder
 
 TEXT = tf.TensorSpec([None], tf.string)
 IDS = tf.TensorSpec([None, None], tf.int32)
@@ -11,13 +12,23 @@ IDS = tf.TensorSpec([None, None], tf.int32)
 class ServingModule(tf.Module):
     """A task model plus its in-graph tokenizer, exported with tf.saved_model.save.
 
-    Subclasses add `tf.function`s with input signatures and list them in
-    `signatures()`; `serve_ids` (already tokenized inputs) is shared. Every
-    signature takes [B] strings or [B, T] int32 ids and works for any B,
-    including 0.
+    The base class of every task's serving signatures, built-in or a user's
+    own: subclass it, add `tf.function`s with input signatures, list them in
+    `signatures()` and give example inputs in `warmup_requests()`, then
+    register it in the task's `kbz.tasks.TaskSpec`. `serve_ids` (already
+    tokenized inputs) is shared. Every signature takes [B] strings or [B, T]
+    int32 ids and works for any B, including 0. Call `self.model` and
+    `self.encode` inside the functions.
+
+    The Keras model is deliberately not tracked by this module: its variables
+    are `keras.Variable` wrappers, and a SavedModel that tracks them restores
+    their values into stand-in copies that the traced graph never reads, so
+    TF Serving's C++ loader (and TF1's) fails with "Could not find variable".
+    Instead `traced_signatures()` tracks exactly the `tf.Variable`s that the
+    traced signatures read.
 
     Args:
-        model: The Keras task model.
+        model: The Keras task model (any model over a `kbz.BertEncoder`).
         tokenizer: Its `BertTokenizer`.
         max_seq_length: Longest packed sequence per example or window.
         vocab_asset: A `tf.saved_model.Asset` of vocab.txt, so the export
@@ -25,15 +36,32 @@ class ServingModule(tf.Module):
     """
 
     def __init__(self, model, tokenizer, max_seq_length, vocab_asset):
-        super().__init__(name=f"{model.task}_serving")
-        position_limit = model.encoder_config.max_position_embeddings
+        super().__init__()
+        self._keep_untracked(model)
+        self.encoder_config = find_encoder(model).config
+        position_limit = self.encoder_config.max_position_embeddings
         if not 8 <= max_seq_length <= position_limit:
             raise ValueError(f"max_seq_length={max_seq_length} must be in [8, max_position_embeddings="
                              f"{position_limit}].")
-        self.model = model
         self.tokenizer = tokenizer
         self.max_seq_length = max_seq_length
         self.vocab_asset = vocab_asset
+
+    @tf.__internal__.tracking.no_automatic_dependency_tracking
+    def _keep_untracked(self, model):
+        self._model = model
+
+    @property
+    def model(self):
+        """The Keras task model (not part of the SavedModel's object graph)."""
+        return self._model
+
+    def traced_signatures(self):
+        """`signatures()` traced, with the variables they read tracked, ready for `tf.saved_model.save`."""
+        signatures = self.signatures()
+        read = {id(variable): variable for function in signatures.values() for variable in function.variables}
+        self.variables_read = list(read.values())
+        return signatures
 
     def signatures(self):
         """Signature name -> concrete function, "serving_default" first."""
@@ -55,7 +83,7 @@ class ServingModule(tf.Module):
         the table, so a client's bad id would silently give an answer; instead
         it is an InvalidArgument error that names the input.
         """
-        config = self.model.encoder_config
+        config = self.encoder_config
         limits = {"input_word_ids": config.vocab_size, "input_type_ids": config.type_vocab_size,
                   "input_mask": 2}
         if "input_word_ids" in inputs:

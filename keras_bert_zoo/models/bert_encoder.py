@@ -128,3 +128,23 @@ class BertEncoder(PretrainedModel, keras.Model):
         config = dict(config)
         config["dtype"] = keras.dtype_policies.deserialize(config.get("dtype"))
         return cls(**config)
+
+
+def find_encoder(model):
+    """The `BertEncoder` a model is built on: the model itself, its `.encoder`, or a nested layer.
+
+    Users' own task models (subclassed or functional) need not expose
+    `.encoder`; the first `BertEncoder` among their layers, breadth first, is it.
+
+    Raises:
+        ValueError: If the model holds no `BertEncoder`.
+    """
+    pending = [model]
+    while pending:
+        layer = pending.pop(0)
+        if isinstance(layer, BertEncoder):
+            return layer
+        # Task models may call the encoder's layers directly, so the encoder itself is no layer of theirs.
+        pending.extend([getattr(layer, "encoder", None), *getattr(layer, "layers", [])])
+        pending = [candidate for candidate in pending if candidate is not None]
+    raise ValueError(f"{type(model).__name__} holds no kbz.BertEncoder.")

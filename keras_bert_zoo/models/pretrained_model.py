@@ -5,7 +5,7 @@ import os
 import shutil
 import tempfile
 
-from keras_bert_zoo.config.atomic_files import write_json_atomic
+from keras_bert_zoo.config.atomic_files import make_staging_dir, write_json_atomic
 from keras_bert_zoo.convert import (
     find_training_checkpoint,
     read_checkpoint,
@@ -16,6 +16,14 @@ from keras_bert_zoo.convert import (
 from keras_bert_zoo.models.checkpoint_weights import assign_checkpoint_values, checkpoint_values
 
 logger = logging.getLogger("keras_bert_zoo")
+
+
+class HeadNotInCheckpointError(ValueError):
+    """A checkpoint lacks the head a model needs; `held_task` names the task it holds."""
+
+    def __init__(self, message, held_task):
+        super().__init__(message)
+        self.held_task = held_task
 
 
 class PretrainedModel:
@@ -49,7 +57,7 @@ class PretrainedModel:
         return {}
 
     @classmethod
-    def from_pretrained(cls, path_or_preset, dtype=None, **head_kwargs):
+    def from_pretrained(cls, path_or_preset, dtype=None, require_head=False, **head_kwargs):
         """Builds the model and loads a checkpoint into it.
 
         Args:
@@ -58,6 +66,8 @@ class PretrainedModel:
                 directory, a `save_pretrained` directory, a training tool's
                 --model_dir (its newest checkpoint), or a preset name.
             dtype: Optional Keras dtype policy ("mixed_bfloat16", ...).
+            require_head: Raise instead of initializing a head the
+                checkpoint lacks (for exports, which must serve trained heads).
             **head_kwargs: Head arguments (num_classes, ...). They override
                 those saved with a checkpoint of the same task.
 
@@ -65,10 +75,14 @@ class PretrainedModel:
             The model. Encoder weights must all be present. Head weights load
             when the checkpoint has them for this task; otherwise the head keeps
             its fresh initialization and a warning says so.
+
+        Raises:
+            ValueError: With `require_head`, if the checkpoint holds no weights
+                of this model's head; the message names the task it holds.
         """
         training = find_training_checkpoint(path_or_preset)
         if training is not None:
-            return cls._from_training_checkpoint(training, dtype, head_kwargs)
+            return cls._from_training_checkpoint(training, dtype, require_head, head_kwargs)
         checkpoint = read_checkpoint(path_or_preset)
         same_task = checkpoint.task == cls.task
         kwargs = dict(checkpoint.head_config) if same_task else {}
@@ -86,12 +100,11 @@ class PretrainedModel:
             loaded = checkpoint.task in (None, cls.task) and assign_checkpoint_values(
                 head, checkpoint.weights, checkpoint.source, required=False)
             if not loaded:
-                logger.warning("%s has no %s head weights; the head is freshly initialized.",
-                               checkpoint.source, cls.__name__)
+                cls._missing_head(checkpoint.source, checkpoint.held_task, require_head)
         return model
 
     @classmethod
-    def _from_training_checkpoint(cls, training, dtype, head_kwargs):
+    def _from_training_checkpoint(cls, training, dtype, require_head, head_kwargs):
         import tensorflow as tf
 
         same_task = training.task == cls.task
@@ -104,9 +117,16 @@ class PretrainedModel:
         status = tf.train.Checkpoint(**parts).restore(training.prefix).expect_partial()
         status.assert_existing_objects_matched()
         if not same_task and model.head_slices():
-            logger.warning("%s was trained as %s; the %s head is freshly initialized.",
-                           training.prefix, training.task, cls.__name__)
+            cls._missing_head(training.prefix, training.task, require_head)
         return model
+
+    @classmethod
+    def _missing_head(cls, source, held_task, require_head):
+        """Warns that this model's head starts fresh, or raises with `require_head`."""
+        message = f"{source} holds a {held_task} model, with no {cls.__name__} head weights"
+        if require_head:
+            raise HeadNotInCheckpointError(f"{message}; its head would be freshly initialized.", held_task)
+        logger.warning("%s; the head is freshly initialized.", message)
 
     @property
     def encoder_config(self):
@@ -168,7 +188,7 @@ def _write_directory_atomically(directory, write):
     directory = os.path.abspath(directory)
     parent = os.path.dirname(directory)
     os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(directory)}.tmp-")
+    staging = make_staging_dir(parent, prefix=f".{os.path.basename(directory)}.tmp-")
     try:
         write(staging)
         _replace_directory(staging, directory)

@@ -21,6 +21,11 @@ class ClassificationObjective:
         self.regression = regression
         self.stat_names = ("loss_total", "examples") + (() if regression else ("correct",))
 
+    @classmethod
+    def for_model(cls, model):
+        """The objective of a `BertClassifier`: its width and whether it regresses."""
+        return cls(model.num_classes, model.regression)
+
     def __call__(self, outputs, labels):
         logits = tf.cast(outputs["logits"], tf.float32)
         targets = labels["labels"]

@@ -36,6 +36,11 @@ class PretrainingObjective:
 
     stat_names = ("mlm_loss_sum", "mlm_weight", "mlm_correct", "nsp_loss_sum", "nsp_correct", "examples")
 
+    @classmethod
+    def for_model(cls, model):
+        """The objective of `model`'s task (it needs nothing from the model)."""
+        return cls()
+
     def __call__(self, outputs, labels):
         mlm_logits = tf.cast(outputs["mlm_logits"], tf.float32)
         nsp_logits = tf.cast(outputs["nsp_logits"], tf.float32)
