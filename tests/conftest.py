@@ -56,3 +56,14 @@ def write_vocab(path, tokens):
     tokens = specials + [t for t in dict.fromkeys(tokens) if t not in specials]
     pathlib.Path(path).write_text("".join(t + "\n" for t in tokens), encoding="utf-8")
     return str(path)
+
+
+def assert_readable_by_all(root):
+    """Under umask 022, every directory below `root` (and itself) is 0755 and every file 0644."""
+    import stat
+
+    for directory, _, files in os.walk(root):
+        assert stat.S_IMODE(os.stat(directory).st_mode) == 0o755, directory
+        for name in files:
+            path = os.path.join(directory, name)
+            assert stat.S_IMODE(os.stat(path).st_mode) == 0o644, path

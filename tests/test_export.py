@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -14,7 +15,8 @@ from hypothesis import strategies as st
 
 import keras_bert_zoo as kbz
 from keras_bert_zoo.export import export_saved_model, read_warmup_requests, write_models_config
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, assert_readable_by_all
+from serving_loaders import assert_same_outputs, check_through_cc_loader, strings, tf1_session_outputs
 from tf_serving_rest import TfServingRestServer
 
 SEQ = 32
@@ -119,6 +121,52 @@ def test_layout_assets_and_signatures(exported):
     for expected in ("signature_def['serving_default']", "signature_def['serve_pair']", "signature_def['serve_ids']",
                      "probabilities", "label_id", "input_word_ids"):
         assert expected in shown.stdout
+
+
+@pytest.fixture(scope="module")
+def all_signatures(exported):
+    _, paths, _, tokenizer = exported
+    return {task: tf.saved_model.load(path).signatures for task, path in paths.items()}, tokenizer.vocab_size
+
+
+@pytest.fixture(scope="module")
+def moved_exports(exported, tmp_path_factory):
+    """Each version directory copied elsewhere; tests hide the originals, so nothing may point home."""
+    _, paths, _, _ = exported
+    moved = tmp_path_factory.mktemp("moved")
+    return {task: str(shutil.copytree(path, moved / task / "1")) for task, path in paths.items()}
+
+
+@pytest.fixture
+def originals_hidden(exported):
+    root = exported[0]
+    hidden = root.parent / f"{root.name}-hidden"
+    os.rename(root, hidden)
+    yield
+    os.rename(hidden, root)
+
+
+def _id_inputs(task, tokenizer):
+    inputs = {k: v.numpy() for k, v in tokenizer(TEXTS[:3], max_length=SEQ).items()}
+    if task == "pretrainer":
+        inputs["masked_lm_positions"] = np.array([[1, 2]] * 3, np.int32)
+    return inputs
+
+
+@pytest.mark.parametrize("task", list(INPUTS))
+def test_tf_serving_cpp_loader_answers_like_python(exported, all_signatures, moved_exports, originals_hidden, task):
+    """TF Serving's own loading path: C++ LoadSavedModel, the warmup file, Session::Run on every signature."""
+    calls = check_through_cc_loader(moved_exports[task], all_signatures[0][task], _id_inputs(task, exported[3]))
+    assert calls >= 14
+
+
+def test_tf1_session_loader_answers_like_python(all_signatures, moved_exports, originals_hidden):
+    for task, signatures in INPUTS.items():
+        requests = {signature: {name: strings(texts) for name, texts in inputs.items()}
+                    for signature, inputs in signatures.items()}
+        for signature, outputs in tf1_session_outputs(moved_exports[task], requests).items():
+            expected = all_signatures[0][task][signature](**{k: tf.constant(v) for k, v in requests[signature].items()})
+            assert_same_outputs(outputs, {k: v.numpy() for k, v in expected.items()}, f"{task} {signature}")
 
 
 def test_outputs_have_the_documented_shapes(exported):
@@ -265,12 +313,6 @@ def test_rest_client_times_out(tmp_path):
         RestPredictor("http://localhost:8501/models/m")
 
 
-@pytest.fixture(scope="module")
-def all_signatures(exported):
-    _, paths, _, tokenizer = exported
-    return {task: tf.saved_model.load(path).signatures for task, path in paths.items()}, tokenizer.vocab_size
-
-
 _SCALE_TEXT = st.one_of(st.text(max_size=400), st.binary(max_size=400),
                         st.sampled_from(["", "\x00", "[MASK]", "😀 " * 30, "a" * 2000]))
 
@@ -321,3 +363,25 @@ def test_serve_ids_rejects_ids_out_of_range(all_signatures):
     for positions, message in (([[1, -1]], "must not be negative"), ([[1, 3]], "must be less than")):
         with pytest.raises(tf.errors.InvalidArgumentError, match=f"masked_lm_positions {message}"):
             pretrainer(**good, masked_lm_positions=tf.constant(positions))
+
+
+def _readme_python_block(heading):
+    """The first ```python block after `heading` in README.md."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index(heading):]
+    return section[section.index("```python\n") + len("```python\n"):section.index("\n```", section.index("```python"))]
+
+
+def test_readme_custom_task_exports_and_answers_through_cpp_loader(tmp_path):
+    block = _readme_python_block("### Your own task")
+    result = subprocess.run([sys.executable, "-c", block], cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"), preexec_fn=lambda: os.umask(0o022))
+    assert result.returncode == 0, result.stderr
+    path = tmp_path / "saved_models" / "review_score" / "1"
+    assert result.stdout.startswith(f"saved_models/review_score/1 [")
+    assert 'name: "review_score"' in (tmp_path / "saved_models" / "models.config").read_text()
+    assert_readable_by_all(tmp_path / "saved_models")
+    python = tf.saved_model.load(str(path)).signatures
+    ids = {"input_word_ids": np.array([[2, 2000, 3]], np.int32), "input_mask": np.ones((1, 3), np.int32),
+           "input_type_ids": np.zeros((1, 3), np.int32)}
+    assert check_through_cc_loader(str(path), python, ids) >= 14

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import keras_bert_zoo as kbz
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, assert_readable_by_all
 
 POSITIVE = ["a delightful film", "wonderful acting and a moving story", "great fun from start to end",
             "a charming, clever comedy", "beautiful and heartfelt", "brilliant performances all round"]
@@ -17,9 +17,10 @@ NEGATIVE = ["a dull mess", "boring and far too long", "terrible acting and a sil
 
 
 def _run(tool, *args, timeout=600):
+    """Runs a tool under umask 022, as a service or a login shell would."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     return subprocess.run([sys.executable, str(REPO_ROOT / "tools" / tool), *args], capture_output=True,
-                          text=True, env=env, timeout=timeout)
+                          text=True, env=env, timeout=timeout, preexec_fn=lambda: os.umask(0o022))
 
 
 def _common(minilm_dir, model_dir):
@@ -51,6 +52,24 @@ def test_run_classifier(tmp_path, minilm_dir):
                  "--max_seq_length=32")
     assert again.returncode == 0, again.stderr
     assert json.loads((model_dir / "eval_results.json").read_text())["accuracy"] == results["accuracy"]
+    assert_readable_by_all(model_dir)
+    _export_the_classifier_run(tmp_path, model_dir)
+
+
+def _export_the_classifier_run(tmp_path, model_dir):
+    """Exports as the classifier it is; refuses any task whose head would be fresh, leaving nothing behind."""
+    saved_models = tmp_path / "saved_models"
+    for task in ("squad", "ner", "pretrainer"):
+        refused = _run("export_saved_model.py", f"--model_dir={model_dir}", f"--task={task}",
+                       f"--export_dir={saved_models / task}")
+        assert refused.returncode == 2, refused.stderr
+        assert "holds a classifier model" in refused.stderr and "--task=classifier" in refused.stderr
+        assert "Traceback" not in refused.stderr and not saved_models.exists()
+    exported = _run("export_saved_model.py", f"--model_dir={model_dir}", "--task=classifier",
+                    f"--export_dir={saved_models / 'sst2'}", "--max_seq_length=32")
+    assert exported.returncode == 0, exported.stderr
+    assert sorted(os.listdir(saved_models)) == ["models.config", "sst2"]
+    assert_readable_by_all(saved_models)
 
 
 def test_run_ner(tmp_path, minilm_dir):

@@ -8,6 +8,7 @@ import textwrap
 import numpy as np
 
 import keras_bert_zoo as kbz
+from conftest import REPO_ROOT, write_vocab
 
 _JAX_SCRIPT = textwrap.dedent("""
     import sys
@@ -70,3 +71,34 @@ def test_encoder_on_jax_matches_tf(tmp_path, minilm_dir):
     x = np.arange(20, dtype="float32").reshape(5, 4) / 10
     np.testing.assert_allclose(jax_outputs["bias_grad"], 5 * np.arange(3), atol=1e-6)
     np.testing.assert_allclose(jax_outputs["kernel_grad"], np.outer(x.sum(0), np.arange(3)), atol=1e-5)
+
+
+_JAX_EXPORT_SCRIPT = textwrap.dedent("""
+    import os, sys
+    import keras_bert_zoo as kbz
+    from keras_bert_zoo.export import export_saved_model
+    model_dir, export_dir = sys.argv[1:]
+    model = kbz.BertClassifier.from_pretrained(model_dir)
+    try:
+        export_saved_model(model, kbz.BertTokenizer.from_pretrained(model_dir), export_dir, max_seq_length=16)
+    except RuntimeError as e:
+        print(e)
+    assert not os.path.exists(export_dir)
+""")
+
+
+def test_export_from_jax_says_how_and_writes_nothing(tmp_path, tiny_config):
+    model_dir = tmp_path / "classifier"
+    tokenizer = kbz.BertTokenizer(write_vocab(tmp_path / "vocab.txt", list("abcdefghijklmnopqrstuvwxyz")))
+    kbz.BertClassifier(kbz.BertEncoder(tiny_config), num_classes=2).save_pretrained(str(model_dir), tokenizer)
+    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="2")
+    saved = tmp_path / "saved_models" / "classifier"
+    library = subprocess.run([sys.executable, "-c", _JAX_EXPORT_SCRIPT, str(model_dir), str(saved)], env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert library.returncode == 0, library.stderr
+    assert "this process runs 'jax'" in library.stdout and "KERAS_BACKEND=tensorflow" in library.stdout
+    tool = subprocess.run([sys.executable, str(REPO_ROOT / "tools" / "export_saved_model.py"),
+                           f"--init_checkpoint={model_dir}", "--task=classifier", f"--export_dir={saved}"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert tool.returncode == 2 and "save_pretrained" in tool.stderr and "Traceback" not in tool.stderr
+    assert not (tmp_path / "saved_models").exists()
