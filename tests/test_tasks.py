@@ -22,7 +22,8 @@ def registry(monkeypatch):
 
 @pytest.fixture
 def tokenizer(tmp_path):
-    return kbz.BertTokenizer(write_vocab(tmp_path / "vocab.txt", list("abcdefghijklmnopqrstuvwxyz")))
+    """64 tokens, the tiny config's vocab_size."""
+    return kbz.BertTokenizer(write_vocab(tmp_path / "vocab.txt", [*"abcdefghijklmnopqrstuvwxyz", *map(str, range(33))]))
 
 
 def test_builtin_specs(tiny_config):
@@ -100,3 +101,23 @@ def test_export_graph_holds_only_the_variables_it_reads(tiny_config, tokenizer, 
     assert not any(node.user_object.identifier.startswith("_tf_keras") for node in graph.object_graph_def.nodes
                    if node.WhichOneof("kind") == "user_object")
     assert tf.saved_model.load(path).signatures["serving_default"](text=tf.constant(["abc"]))["label"].shape == (1,)
+
+
+def test_export_tool_takes_vocab_file(tmp_path, tiny_config, tokenizer):
+    import subprocess
+    import sys
+
+    from conftest import REPO_ROOT
+
+    model_dir = tmp_path / "no_vocab"
+    kbz.BertClassifier(kbz.BertEncoder(tiny_config), num_classes=2).save_pretrained(str(model_dir))
+    tool = [sys.executable, str(REPO_ROOT / "tools" / "export_saved_model.py"), f"--init_checkpoint={model_dir}",
+            "--task=classifier", f"--export_dir={tmp_path / 'saved' / 'classifier'}", "--max_seq_length=16"]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    missing = subprocess.run(tool, capture_output=True, text=True, env=env, timeout=300)
+    assert missing.returncode == 2 and "Pass --vocab_file" in missing.stderr and "Traceback" not in missing.stderr
+    given = subprocess.run([*tool, f"--vocab_file={tmp_path / 'vocab.txt'}"], capture_output=True, text=True, env=env,
+                           timeout=300)
+    assert given.returncode == 0, given.stderr
+    with open(tmp_path / "saved" / "classifier" / "1" / "assets" / "vocab.txt", encoding="utf-8") as f:
+        assert f.read().splitlines() == tokenizer.vocab
