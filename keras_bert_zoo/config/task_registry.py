@@ -24,16 +24,12 @@ class TaskSpec:
         objective: Callable model -> training objective (see
             `kbz.training.Trainer`), or its import path; None if the task
             has no fine-tuning objective.
-        has_head: Whether the model has weights beyond the encoder that
-            a checkpoint must hold for it to be exported.
     """
 
-    def __init__(self, name, model_class, serving_module, alias=None, hf_architectures=(), objective=None,
-                 has_head=True):
+    def __init__(self, name, model_class, serving_module, alias=None, hf_architectures=(), objective=None):
         self.name = name
         self.alias = alias or name
         self.hf_architectures = tuple(hf_architectures)
-        self.has_head = has_head
         self._model_class = model_class
         self._serving_module = serving_module
         self._objective = objective
@@ -73,9 +69,13 @@ _SPECS = {}
 def register(spec, replace=False):
     """Adds `spec` to the registry and returns it.
 
+    Args:
+        spec: A `TaskSpec`.
+        replace: Replace a spec registered under the same task name.
+
     Raises:
-        ValueError: If its name or alias is taken by another task (unless
-            `replace`).
+        ValueError: If its name or alias names another task, or its task is
+            registered already and `replace` is False.
     """
     for key in {spec.name, spec.alias}:
         taken = _SPECS.get(key)
@@ -83,6 +83,8 @@ def register(spec, replace=False):
             raise ValueError(f"{key!r} already names task {taken.name!r}.")
         if taken is not None and not replace:
             raise ValueError(f"Task {key!r} is already registered; pass replace=True to replace it.")
+    for key in [key for key, registered in _SPECS.items() if registered.name == spec.name]:
+        del _SPECS[key]  # A replaced spec's old alias goes too.
     _SPECS[spec.name] = spec
     _SPECS[spec.alias] = spec
     return spec
@@ -133,7 +135,7 @@ _MODELS = "keras_bert_zoo.models"
 _EXPORT = "keras_bert_zoo.export"
 _TRAINING = "keras_bert_zoo.training"
 register(TaskSpec("encoder", f"{_MODELS}:BertEncoder", f"{_EXPORT}:EncoderServing",
-                  hf_architectures=("BertModel",), has_head=False))
+                  hf_architectures=("BertModel",)))
 register(TaskSpec("pretrainer", f"{_MODELS}:BertPretrainer", f"{_EXPORT}:PretrainerServing",
                   hf_architectures=("BertForPreTraining", "BertForMaskedLM"),
                   objective=f"{_TRAINING}:PretrainingObjective.for_model"))
