@@ -126,8 +126,11 @@ TOOL_CASES = [
                       "--model_dir={out}/m"], "bad.json"),
     ("export_saved_model.py", ["--init_checkpoint={minilm}", "--task=translation", "--export_dir={out}/m"],
      "--task"),
-    ("export_saved_model.py", ["--init_checkpoint={minilm}", "--task=classifier", "--export_dir={out}/m",
+    ("export_saved_model.py", ["--init_checkpoint={minilm}", "--task=encoder", "--export_dir={out}/m",
                                "--max_seq_length=4096"], "max_seq_length=4096"),
+    ("export_saved_model.py", ["--init_checkpoint={minilm}", "--task=classifier", "--export_dir={out}/m"],
+     "holds an encoder model, with no BertClassifier head weights; its head would be freshly initialized. "
+     "Export it with --task=encoder"),
     ("convert_checkpoint.py", ["--init_checkpoint={root}/nothing", "--output_dir={out}/c"],
      "nothing does not exist"),
     ("convert_checkpoint.py", ["--init_checkpoint={minilm}", "--output_dir={out}/c",

@@ -9,9 +9,9 @@ def matmul_add_bias(inputs, kernel, bias, transpose_kernel=False):
 
     The product is taken over rows [N, in] of `inputs` and the bias is added
     to those rows, so on TensorFlow the MatMul and BiasAdd fuse into one
-    oneDNN kernel. The bias gradient is a matmul of a row of ones with the
-    upstream gradient's rows (see `Float32BiasGradDense`), rounded once to the
-    gradient's dtype.
+    oneDNN kernel. The bias gradient is a float32 matmul of a row of ones with
+    the upstream gradient's rows (see `Float32BiasGradDense`), rounded once to
+    the gradient's dtype.
 
     Args:
         inputs: Tensor [..., in].
@@ -31,11 +31,13 @@ def matmul_add_bias(inputs, kernel, bias, transpose_kernel=False):
         def grad(*args, upstream=None):
             if upstream is None:  # The JAX backend passes it positionally.
                 (upstream,) = args
-            ones = ops.ones((1, ops.shape(upstream)[0]), dtype=upstream.dtype)
+            # float32 operands: a bfloat16 matmul accumulates in float32 only on some CPUs (not on AVX2 alone).
+            ones = ops.ones((1, ops.shape(upstream)[0]), dtype="float32")
+            d_bias = ops.cast(ops.matmul(ones, ops.cast(upstream, "float32")), upstream.dtype)
             d_weights = ops.matmul(ops.transpose(rows), upstream)
             return (ops.matmul(upstream, ops.transpose(weights)),
                     ops.transpose(d_weights) if transpose_kernel else d_weights,
-                    ops.reshape(ops.matmul(ones, upstream), ops.shape(bias)))
+                    ops.reshape(d_bias, ops.shape(bias)))
 
         return ops.add(ops.matmul(rows, weights), bias), grad
 
@@ -54,8 +56,8 @@ class Float32BiasGradDense(keras.layers.Dense):
     mixed precision the bias gradient of a [batch * seq, units] activation
     loses most of its digits (over 4096 rows of unit normals the error is
     about half the sum). Here the sum is a matmul of a row of ones with the
-    gradient, which oneDNN, cuBLAS and XLA accumulate in float32; on CPU it
-    is also faster than BiasAddGrad. In training the forward pass computes
+    gradient's rows, taken in float32; on CPU it is also faster than
+    BiasAddGrad. In training the forward pass computes
     Dense's result over rows, so that TensorFlow fuses the bias add into the
     matmul (see `matmul_add_bias`). Inference, LoRA kernels and quantized
     calls are Dense's.

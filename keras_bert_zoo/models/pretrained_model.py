@@ -123,7 +123,8 @@ class PretrainedModel:
     @classmethod
     def _missing_head(cls, source, held_task, require_head):
         """Warns that this model's head starts fresh, or raises with `require_head`."""
-        message = f"{source} holds a {held_task} model, with no {cls.__name__} head weights"
+        article = "an" if held_task[0] in "aeiou" else "a"
+        message = f"{source} holds {article} {held_task} model, with no {cls.__name__} head weights"
         if require_head:
             raise HeadNotInCheckpointError(f"{message}; its head would be freshly initialized.", held_task)
         logger.warning("%s; the head is freshly initialized.", message)
