@@ -157,6 +157,22 @@ def test_benchmark_serving_against_hf(tmp_path, minilm_dir):
     assert "tf_intra_op_threads=1, tf_inter_op_threads=default" in rows[0]
 
 
+def test_benchmark_serving_through_cc_loader(tmp_path, minilm_dir):
+    texts = tmp_path / "texts.txt"
+    texts.write_text("".join(f"sentence {i} was a dull film.\n" for i in range(10)), encoding="utf-8")
+    report = tmp_path / "BENCH.md"
+    result = _run_tool("benchmark.py", "--benchmark=serving", "--serving_loader=cc", f"--text_file={texts}",
+                       f"--init_checkpoint={minilm_dir}", "--max_seq_length=16", "--intra_op_threads=1",
+                       "--inter_op_threads=1", f"--append_to={report}")
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in report.read_text().splitlines() if line.startswith("| serving ")]
+    assert len(rows) == 3
+    for row in rows:
+        assert "serving_loader=cc" in row and "tf_intra_op_threads=1, tf_inter_op_threads=1" in row
+    difference = float(rows[0].rsplit("largest probability difference ", 1)[1].split(" ")[0])
+    assert difference < 1e-5
+
+
 def test_benchmark_rejects_negative_threads():
     result = _run_tool("benchmark.py", "--benchmark=pretraining_step", "--inter_op_threads=-1")
     assert result.returncode == 2 and "--inter_op_threads=-1" in result.stderr

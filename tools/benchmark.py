@@ -5,7 +5,7 @@
   python tools/benchmark.py --benchmark=create_pretraining_data --text_file=wiki.test.raw --wikitext \
       --dupe_factor=50 --append_to=BENCHMARKS.md
   python tools/benchmark.py --benchmark=serving --text_file=sst2/train.tsv --tsv_column=sentence \
-      --intra_op_threads=1 --inter_op_threads=1
+      --intra_op_threads=1 --inter_op_threads=1 [--serving_loader=cc]
 """
 
 import os
@@ -45,6 +45,10 @@ flags.DEFINE_string("init_checkpoint", None,
                     "serving, finetuning: checkpoint to start from; default: the installed MiniLM.")
 flags.DEFINE_integer("eval_examples", 2000, "finetuning: rows at the end of --text_file held out for accuracy.")
 flags.DEFINE_integer("throughput_examples", 640, "finetuning: sentences keras-hub's default (seq 512) is timed on.")
+flags.DEFINE_enum("serving_loader", "python", ["python", "cc"],
+                  "serving: how the export is loaded. python: tf.saved_model.load, timed around each call; cc: "
+                  "TensorFlow's C++ LoadSavedModel in a child process, as TF Serving loads it, timed by its "
+                  "Session::Run alone (the server's cost minus the RPC), with the thread flags as its SessionOptions.")
 flags.DEFINE_integer("intra_op_threads", 0, "All but memory (its runs are subprocesses): threads TensorFlow runs "
                      "one op on (TF Serving: --tensorflow_intra_op_parallelism); 0: TensorFlow's default.")
 flags.DEFINE_integer("inter_op_threads", 0, "All but memory: threads TensorFlow runs independent ops on (TF "
@@ -86,7 +90,7 @@ def main(argv):
         from keras_bert_zoo.benchmarks.serving_benchmark import benchmark_serving
 
         rows = benchmark_serving(FLAGS.init_checkpoint or os.path.dirname(_default_vocab()), _texts(),
-                                 FLAGS.max_seq_length)
+                                 FLAGS.max_seq_length, loader=FLAGS.serving_loader)
     elif FLAGS.benchmark == "finetuning":
         from keras_bert_zoo.benchmarks.finetuning_benchmark import benchmark_finetuning
         from keras_bert_zoo.data import read_classification_file

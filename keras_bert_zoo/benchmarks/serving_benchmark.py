@@ -1,7 +1,9 @@
 """Raw-text serving latency and throughput of an exported classifier against HF transformers (torch)."""
 
+import contextlib
 import os
 import tempfile
+import time
 
 import numpy as np
 import tensorflow as tf
@@ -9,11 +11,86 @@ import tensorflow as tf
 from keras_bert_zoo.benchmarks.alternating_timing import seconds_in_turns
 from keras_bert_zoo.benchmarks.report import BenchmarkRow
 from keras_bert_zoo.export import export_saved_model
+from keras_bert_zoo.export.cc_saved_model_session import CcSavedModelSession
 from keras_bert_zoo.models import BertClassifier
 from keras_bert_zoo.text import BertTokenizer
 
+PEER_NAME = "HF tokenizer + BertForSequenceClassification (torch)"
 
-def benchmark_serving(checkpoint, texts, max_seq_length=128, batch_size=32):
+
+def _wall_timed(call):
+    """`call` of one batch, made to return (its result, the wall-clock seconds it took).
+
+    Args:
+        call: A callable of one batch.
+    """
+
+    def timed(batch):
+        start = time.perf_counter()
+        result = call(batch)
+        return result, time.perf_counter() - start
+
+    return timed
+
+
+@contextlib.contextmanager
+def _python_loader(path):
+    """serving_default through `tf.saved_model.load`, on this process's TensorFlow thread pools.
+
+    Args:
+        path: The exported SavedModel.
+
+    Yields:
+        A callable of a batch of texts returning (probabilities, wall-clock seconds of the call).
+    """
+    serving = tf.saved_model.load(path).signatures["serving_default"]
+    yield _wall_timed(lambda batch: serving(text=tf.constant(batch))["probabilities"].numpy())
+
+
+@contextlib.contextmanager
+def _cc_loader(path):
+    """serving_default through TensorFlow's C++ LoadSavedModel + Session::Run, as TF Serving runs it.
+
+    The session gets this process's TensorFlow thread settings as its SessionOptions, and each call
+    counts the Session::Run seconds alone: what the server spends on a Predict, minus the RPC.
+
+    Args:
+        path: The exported SavedModel.
+
+    Yields:
+        A callable of a batch of texts returning (probabilities, Session::Run seconds).
+    """
+    with CcSavedModelSession(path, intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
+                             inter_op_threads=tf.config.threading.get_inter_op_parallelism_threads()) as session:
+
+        def probabilities(batch):
+            outputs, seconds = session.run("serving_default", {"text": np.array(batch, dtype=object)})
+            return outputs["probabilities"], seconds
+
+        yield probabilities
+
+
+LOADERS = {"python": _python_loader, "cc": _cc_loader}
+
+
+def _reported_seconds_in_turns(calls, batches, turns):
+    """Like `seconds_in_turns`, for calls returning (result, seconds): the seconds each call reports.
+
+    Args:
+        calls: Name: callable of one batch returning (result, seconds).
+        batches: The batches, as for `seconds_in_turns`.
+        turns: Turns each call takes through them.
+
+    Returns:
+        Dict of name: list of the seconds reported for each batch.
+    """
+    reported = {name: [] for name in calls}
+    seconds_in_turns({name: lambda batch, name=name, call=call: reported[name].append(call(batch)[1])
+                      for name, call in calls.items()}, batches, turns)
+    return reported
+
+
+def benchmark_serving(checkpoint, texts, max_seq_length=128, batch_size=32, loader="python"):
     """Times the exported classifier's serving_default against tokenizer + BertForSequenceClassification.
 
     Both start from the same weights (the classifier is saved with
@@ -22,9 +99,26 @@ def benchmark_serving(checkpoint, texts, max_seq_length=128, batch_size=32):
     text to probabilities. The two take turns through the texts, so drift
     on a shared machine reaches both alike.
 
+    Args:
+        checkpoint: A BERT checkpoint directory both sides start from.
+        texts: The sentences, raw.
+        max_seq_length: Tokens per sentence, on both sides.
+        batch_size: Texts per call in the throughput row.
+        loader: How the export is served. "python": `tf.saved_model.load` in this process, timed by
+            the wall clock around each call. "cc": `CcSavedModelSession`, TensorFlow's C++ loader in a
+            child process, timed by its Session::Run alone. Both use this process's TensorFlow thread
+            settings (`tf.config.threading`, 0 for TensorFlow's default); "cc" passes them to the
+            session's SessionOptions, as TF Serving's --tensorflow_intra_op_parallelism and
+            --tensorflow_inter_op_parallelism do.
+
     Returns:
         `BenchmarkRow`s: p50 and p99 latency (ms) at batch 1, and texts/s at `batch_size`.
+
+    Raises:
+        ValueError: If `loader` is not one of `LOADERS`.
     """
+    if loader not in LOADERS:
+        raise ValueError(f"loader={loader!r}: must be one of {sorted(LOADERS)}.")
     import torch
     import transformers
 
@@ -34,44 +128,40 @@ def benchmark_serving(checkpoint, texts, max_seq_length=128, batch_size=32):
         model.save_pretrained(os.path.join(scratch, "hf"), tokenizer=tokenizer)
         path = export_saved_model(model, tokenizer, os.path.join(scratch, "saved", "classifier"),
                                   max_seq_length=max_seq_length)
-        serving = tf.saved_model.load(path).signatures["serving_default"]
         hf_tokenizer = transformers.BertTokenizerFast.from_pretrained(os.path.join(scratch, "hf"))
         hf_model = transformers.BertForSequenceClassification.from_pretrained(os.path.join(scratch, "hf")).eval()
 
-        def ours(batch):
-            return serving(text=tf.constant(batch))["probabilities"].numpy()
-
+        @_wall_timed
         def peer(batch):
             with torch.no_grad():
                 encoded = hf_tokenizer(batch, truncation=True, max_length=max_seq_length, padding=True,
                                        return_tensors="pt")
                 return torch.softmax(hf_model(**encoded).logits, -1).numpy()
 
-        for call in (ours, peer):  # warm up: traces, allocations, thread pools
-            for text in texts[:20]:
-                call([text])
-            call(texts[:batch_size])
-        agreement = float(np.abs(ours(texts[:batch_size]) - peer(texts[:batch_size])).max())
-        # Five turns each, not one per call: torch's threads still spin when TF's call starts, which
-        # measured both sides slower and TF more so.
-        calls = {"ours": ours, "peer": peer}
-        latency = seconds_in_turns(calls, [[text] for text in texts], turns=5)
-        ours_ms, peer_ms = np.asarray(latency["ours"]) * 1000.0, np.asarray(latency["peer"]) * 1000.0
-        batched = seconds_in_turns(calls, [texts[i:i + batch_size] for i in range(0, len(texts), batch_size)],
-                                   turns=5)
-        ours_rate, peer_rate = len(texts) / sum(batched["ours"]), len(texts) / sum(batched["peer"])
-    settings = {"checkpoint": os.path.basename(os.path.normpath(checkpoint)), "texts": len(texts),
-                "max_seq_length": max_seq_length, "torch_threads": torch.get_num_threads(),
+        with LOADERS[loader](path) as ours:
+            for call in (ours, peer):  # warm up: traces, allocations, thread pools
+                for text in texts[:20]:
+                    call([text])
+                call(texts[:batch_size])
+            agreement = float(np.abs(ours(texts[:batch_size])[0] - peer(texts[:batch_size])[0]).max())
+            # Five turns each, not one per call: torch's threads still spin when TF's call starts, which
+            # measured both sides slower and TF more so.
+            calls = {"ours": ours, "peer": peer}
+            latency = _reported_seconds_in_turns(calls, [[text] for text in texts], turns=5)
+            batched = _reported_seconds_in_turns(
+                calls, [texts[i:i + batch_size] for i in range(0, len(texts), batch_size)], turns=5)
+    ours_ms, peer_ms = np.asarray(latency["ours"]) * 1000.0, np.asarray(latency["peer"]) * 1000.0
+    ours_rate, peer_rate = len(texts) / sum(batched["ours"]), len(texts) / sum(batched["peer"])
+    settings = {"checkpoint": os.path.basename(os.path.normpath(checkpoint)), "serving_loader": loader,
+                "texts": len(texts), "max_seq_length": max_seq_length, "torch_threads": torch.get_num_threads(),
                 "tf_intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads() or "default",
                 "tf_inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads() or "default"}
     notes = f"largest probability difference {agreement:.1e}"
     return [
         BenchmarkRow("serving latency p50 (batch 1)", "ms", float(np.percentile(ours_ms, 50)),
-                     float(np.percentile(peer_ms, 50)), "HF tokenizer + BertForSequenceClassification (torch)",
-                     settings, notes, lower_is_better=True),
+                     float(np.percentile(peer_ms, 50)), PEER_NAME, settings, notes, lower_is_better=True),
         BenchmarkRow("serving latency p99 (batch 1)", "ms", float(np.percentile(ours_ms, 99)),
-                     float(np.percentile(peer_ms, 99)), "HF tokenizer + BertForSequenceClassification (torch)",
-                     settings, notes, lower_is_better=True),
-        BenchmarkRow(f"serving throughput (batch {batch_size})", "texts/s", ours_rate, peer_rate,
-                     "HF tokenizer + BertForSequenceClassification (torch)", settings, notes),
+                     float(np.percentile(peer_ms, 99)), PEER_NAME, settings, notes, lower_is_better=True),
+        BenchmarkRow(f"serving throughput (batch {batch_size})", "texts/s", ours_rate, peer_rate, PEER_NAME,
+                     settings, notes),
     ]
