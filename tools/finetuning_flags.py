@@ -33,6 +33,7 @@ flags.DEFINE_integer("save_checkpoints_steps", 1000, "Updates between checkpoint
 flags.DEFINE_integer("log_steps", 50, "Updates between progress lines.")
 flags.DEFINE_bool("fixed_length", False,
                   "Pad every batch to --max_seq_length instead of its length bucket (forced on TPU).")
+training_flags.define_optimizer_flags(default_semantics="torch")
 flags.DEFINE_bool("skip_bad_examples", False, "Skip malformed examples (and report how many) instead of failing.")
 
 
@@ -117,6 +118,10 @@ def finetuning_settings():
         learning_rate=FLAGS.learning_rate,
         num_train_epochs=FLAGS.num_train_epochs,
         warmup_proportion=FLAGS.warmup_proportion,
+        optimizer=FLAGS.optimizer,
+        optimizer_semantics=FLAGS.optimizer_semantics,
+        adam_epsilon=FLAGS.adam_epsilon,
+        weight_decay=FLAGS.weight_decay,
         max_seq_length=FLAGS.max_seq_length,
         fixed_length=FLAGS.fixed_length or FLAGS.strategy == "tpu",
         steps_per_execution=FLAGS.steps_per_execution,

@@ -33,8 +33,7 @@ flags.DEFINE_integer("max_predictions_per_seq", 20, "Masked positions per exampl
 flags.DEFINE_integer("num_train_steps", 100000, "Optimizer updates.")
 flags.DEFINE_integer("num_warmup_steps", 10000, "Linear warmup updates.")
 flags.DEFINE_float("learning_rate", 5e-5, "Peak learning rate.")
-flags.DEFINE_enum("optimizer", "adamw", ["adamw", "lamb"], "Optimizer.")
-flags.DEFINE_float("weight_decay", 0.01, "Decoupled weight decay (not on LayerNorm or biases).")
+training_flags.define_optimizer_flags(default_semantics="google")  # BERT's own recipe.
 flags.DEFINE_integer("gradient_accumulation_steps", 1, "Micro-batches accumulated per update.")
 flags.DEFINE_integer("save_checkpoints_steps", 1000, "Updates between checkpoints.")
 flags.DEFINE_integer("log_steps", 100, "Updates between progress lines and TensorBoard scalars.")
@@ -116,6 +115,8 @@ def _settings():
         num_warmup_steps=FLAGS.num_warmup_steps,
         learning_rate=FLAGS.learning_rate,
         optimizer=FLAGS.optimizer,
+        optimizer_semantics=FLAGS.optimizer_semantics,
+        adam_epsilon=FLAGS.adam_epsilon,
         weight_decay=FLAGS.weight_decay,
         gradient_accumulation_steps=FLAGS.gradient_accumulation_steps,
         save_checkpoints_steps=FLAGS.save_checkpoints_steps,

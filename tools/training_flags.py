@@ -6,6 +6,7 @@ from tool_runner import usage_error
 
 from keras_bert_zoo.config import PRECISIONS
 from keras_bert_zoo.training.distribution import STRATEGIES
+from keras_bert_zoo.training.fused_adamw import ADAM_SEMANTICS
 
 flags.DEFINE_enum("strategy", "one_device", list(STRATEGIES), "tf.distribute strategy.")
 flags.DEFINE_string("tpu", None, "TPU name or grpc:// address for --strategy=tpu; 'local' on a TPU VM.")
@@ -24,9 +25,27 @@ flags.DEFINE_integer("cpu_devices", 0, "Split the CPU into this many logical dev
 FLAGS = flags.FLAGS
 
 
+def define_optimizer_flags(default_semantics):
+    """--optimizer, --optimizer_semantics, --adam_epsilon and --weight_decay; the tool picks its semantics."""
+    flags.DEFINE_enum("optimizer", "adamw", ["adamw", "lamb"], "Optimizer.")
+    flags.DEFINE_enum(
+        "optimizer_semantics", default_semantics, list(ADAM_SEMANTICS),
+        "Whose AdamW update and schedule to follow: google (google-research/bert: no bias correction, decay "
+        "counted from step 0), torch (torch.optim.AdamW + HF's linear schedule: bias correction, epsilon "
+        "after it, decay from the end of warmup) or keras (keras.optimizers.AdamW: epsilon before the bias "
+        "correction, google's schedule). The README's optimizer table has the formulas.")
+    flags.DEFINE_float("adam_epsilon", None, "Adam's epsilon; default: the semantics' own (google 1e-6, "
+                       "torch 1e-8, keras 1e-6).")
+    flags.DEFINE_float("weight_decay", 0.01, "Decoupled weight decay (not on LayerNorm or biases).")
+
+
 def check_common_flags():
     if FLAGS.steps_per_execution < 1:
         usage_error(f"--steps_per_execution must be >= 1, got {FLAGS.steps_per_execution}.")
+    if FLAGS.adam_epsilon is not None and FLAGS.adam_epsilon <= 0:
+        usage_error(f"--adam_epsilon must be positive, got {FLAGS.adam_epsilon}.")
+    if FLAGS.weight_decay < 0:
+        usage_error(f"--weight_decay must be >= 0, got {FLAGS.weight_decay}.")
     if FLAGS.strategy == "tpu" and not FLAGS.tpu:
         usage_error("--tpu is required with --strategy=tpu (a TPU name, or 'local' on a TPU VM).")
 

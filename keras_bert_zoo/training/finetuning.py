@@ -2,6 +2,7 @@
 
 import dataclasses
 import math
+import typing
 
 import numpy as np
 import tensorflow as tf
@@ -24,6 +25,8 @@ class FinetuningSettings:
         warmup_proportion: Share of the updates spent warming up.
         max_seq_length: Longest sequence.
         optimizer: "adamw" or "lamb".
+        optimizer_semantics: "google", "torch" or "keras" (see `create_optimizer`).
+        adam_epsilon: Adam's epsilon (None: the semantics' own).
         weight_decay: Decoupled weight decay (not on LayerNorm or biases).
         fixed_length: Pad every batch to max_seq_length (TPUs) instead of
             padding each batch only to its length bucket.
@@ -43,6 +46,8 @@ class FinetuningSettings:
     warmup_proportion: float = 0.1
     max_seq_length: int = 128
     optimizer: str = "adamw"
+    optimizer_semantics: str = "torch"
+    adam_epsilon: typing.Optional[float] = None
     weight_decay: float = 0.01
     fixed_length: bool = False
     steps_per_execution: int = 1
@@ -96,7 +101,8 @@ def finetune(model, objective, inputs, labels, settings, strategy, tokenizer=Non
         optimizer = create_optimizer(
             settings.optimizer, settings.learning_rate, num_train_steps,
             int(num_train_steps * settings.warmup_proportion), weight_decay=settings.weight_decay,
-            mixed_float16=settings.mixed_float16)
+            mixed_float16=settings.mixed_float16, semantics=settings.optimizer_semantics,
+            epsilon=settings.adam_epsilon)
 
     def dataset_fn(context):
         return training_batches(

@@ -35,6 +35,8 @@ class PretrainingSettings:
         num_warmup_steps: Linear warmup updates.
         learning_rate: Peak learning rate.
         optimizer: "adamw" or "lamb".
+        optimizer_semantics: "google", "torch" or "keras" (see `create_optimizer`).
+        adam_epsilon: Adam's epsilon (None: the semantics' own).
         weight_decay: Decoupled weight decay (not on LayerNorm or biases).
         gradient_accumulation_steps: Micro-batches per update; each holds
             train_batch_size / gradient_accumulation_steps examples.
@@ -64,6 +66,8 @@ class PretrainingSettings:
     num_warmup_steps: int = 10000
     learning_rate: float = 5e-5
     optimizer: str = "adamw"
+    optimizer_semantics: str = "google"
+    adam_epsilon: typing.Optional[float] = None
     weight_decay: float = 0.01
     gradient_accumulation_steps: int = 1
     save_checkpoints_steps: int = 1000
@@ -98,7 +102,8 @@ def run_pretraining(settings, strategy):
         optimizer = create_optimizer(
             settings.optimizer, settings.learning_rate, settings.num_train_steps, settings.num_warmup_steps,
             weight_decay=settings.weight_decay, gradient_accumulation_steps=accumulation,
-            mixed_float16=settings.mixed_float16)
+            mixed_float16=settings.mixed_float16, semantics=settings.optimizer_semantics,
+            epsilon=settings.adam_epsilon)
     if strategy.extended.should_checkpoint:
         write_model_dir_files(model, settings.model_dir, tokenizer)
 
