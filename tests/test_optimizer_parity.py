@@ -1,7 +1,7 @@
 """Loss-curve parity: our fine-tuning and pretraining steps against HF torch, and google's optimizer.
 
 Both sides start from the real MiniLM weights (dropout 0) with the same head
-weights, see the same fixed batches and take 32 updates. The torch semantics are
+weights, see the same fixed batches and take 30 updates. The torch semantics are
 checked against HF's models with `torch.optim.AdamW` and
 `get_linear_schedule_with_warmup`; the google semantics against a NumPy
 transcription of google-research/bert's AdamWeightDecayOptimizer and schedule
@@ -21,7 +21,7 @@ import keras_bert_zoo as kbz
 from keras_bert_zoo.training import (ClassificationObjective, PretrainingObjective, SpanObjective,
                                      TokenClassificationObjective, create_optimizer)
 
-STEPS, WARMUP, PEAK_LR, BATCH, LENGTH = 32, 3, 5e-5, 16, 24
+STEPS, WARMUP, PEAK_LR, BATCH, LENGTH = 30, 3, 5e-5, 8, 20
 NUM_TAGS, MAX_PREDICTIONS = 5, 4
 # google's epsilon, and torch's in the issue's probe. At torch's default 1e-8 every parameter with
 # a nonzero gradient, however small, moves by about the full rate, so float32 rounding noise in
@@ -30,6 +30,8 @@ EPSILON = 1e-6
 # Classifier labels follow the first word (MiniLM ids of "bad worst awful poor boring" and
 # "good best great fine excellent"), so 32 small steps visibly learn them.
 CUE_WORDS = ([2919, 5409, 9643, 3532, 11771], [2204, 2190, 2307, 2986, 6581])
+TAG_WORDS = np.arange(3000, 3000 + 4 * NUM_TAGS)  # Tag i: the i-th four of these word ids.
+SPAN_WORDS = (2707, 2203)  # "start" and "end" open and close each answer span.
 
 
 @pytest.fixture(scope="module")
@@ -62,13 +64,18 @@ def _batches(vocab_size, task):
             ids[:, 1] = np.where(classes, rng.choice(CUE_WORDS[1], BATCH), rng.choice(CUE_WORDS[0], BATCH))
             labels = {"labels": classes.astype("int32")}
         elif task == "tagger":
-            real_words = mask.astype(bool) & (ids > 102) & (rng.random((BATCH, LENGTH)) < 0.8)
-            labels = {"labels": np.where(real_words, ids % NUM_TAGS, -100).astype("int32"),
-                      "label_weights": real_words.astype("float32")}
+            words = ids > 102
+            ids = np.where(words, rng.choice(TAG_WORDS.size, ids.shape), ids)  # Pool indices for now.
+            tags = ids // (TAG_WORDS.size // NUM_TAGS)
+            ids = np.where(words, TAG_WORDS[np.minimum(ids, TAG_WORDS.size - 1)], ids).astype("int32")
+            tagged = words & (rng.random((BATCH, LENGTH)) < 0.8)  # The rest stand for continuation pieces.
+            inputs["input_word_ids"] = ids
+            labels = {"labels": np.where(tagged, tags, -100).astype("int32"), "label_weights": tagged.astype("float32")}
         elif task == "squad":
-            starts = rng.integers(1, lengths - 1)
-            labels = {"start_positions": starts.astype("int32"),
-                      "end_positions": np.minimum(starts + rng.integers(0, 3, BATCH), lengths - 2).astype("int32")}
+            starts = rng.integers(1, lengths - 3)
+            ends = starts + rng.integers(1, 3, BATCH)
+            ids[np.arange(BATCH), starts], ids[np.arange(BATCH), ends] = SPAN_WORDS
+            labels = {"start_positions": starts.astype("int32"), "end_positions": ends.astype("int32")}
         else:
             positions = np.stack([rng.choice(np.arange(1, n - 1), MAX_PREDICTIONS, replace=False) for n in lengths])
             weights = np.ones((BATCH, MAX_PREDICTIONS), "float32")
@@ -78,6 +85,8 @@ def _batches(vocab_size, task):
             labels = {"masked_lm_ids": np.where(weights > 0, np.take_along_axis(ids, positions, 1), 0),
                       "masked_lm_weights": weights,
                       "next_sentence_labels": rng.integers(0, 2, BATCH).astype("int32")}
+            rows, slots = np.nonzero(weights)
+            ids[rows, positions[rows, slots]] = 103  # [MASK]
         batches.append((inputs, labels))
     return batches
 
@@ -179,7 +188,7 @@ def _hf_losses(task, model, batches, semantics):
         model.zero_grad()
         loss.backward()
         step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     return losses
 
 
@@ -203,6 +212,9 @@ def test_loss_curve_matches_reference(minilm_without_dropout, tmp_path, task, se
     model = ours_class.from_pretrained(minilm_without_dropout, **head_kwargs)
     model.save_pretrained(str(tmp_path))  # The fresh head goes to HF too, so both start equal.
     reference = hf_class.from_pretrained(str(tmp_path), attn_implementation="eager")
+    # HF's embedding has padding_idx, so torch never updates [PAD]'s row; BERT (and ours) does.
+    # It shows only where padded positions reach the loss: the span softmax runs over them.
+    reference.bert.embeddings.word_embeddings.padding_idx = None
     batches = _batches(model.encoder.config.vocab_size, task)
     optimizer = create_optimizer("adamw", PEAK_LR, STEPS, WARMUP, semantics=semantics, epsilon=EPSILON)
     ours = _our_losses(model, objective(model), optimizer, batches)

@@ -19,7 +19,8 @@ from tool_runner import usage_error
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("benchmark", "tokenizer",
-                  ["tokenizer", "create_pretraining_data", "pretraining_step", "serving", "finetuning", "memory"],
+                  ["tokenizer", "create_pretraining_data", "pretraining_step", "serving", "finetuning",
+                   "finetuning_quality", "memory"],
                   "Which benchmark to run.")
 flags.DEFINE_string("text_file", None, "Texts, one per line (tokenizer benchmark); for create_pretraining_data, "
                     "one sentence per line with a blank line between documents.")
@@ -43,7 +44,10 @@ flags.DEFINE_bool("jit_compile", False, "pretraining_step: XLA-compile both step
 flags.DEFINE_integer("steps", 5, "pretraining_step: timed steps per model.")
 flags.DEFINE_string("init_checkpoint", None,
                     "serving, finetuning: checkpoint to start from; default: the installed MiniLM.")
-flags.DEFINE_integer("eval_examples", 2000, "finetuning: rows at the end of --text_file held out for accuracy.")
+flags.DEFINE_integer("eval_examples", 2000, "finetuning: rows at the end of --text_file held out for accuracy; "
+                     "finetuning_quality: full sentences held out (with every phrase of them).")
+flags.DEFINE_list("seeds", ["0", "1", "2"], "finetuning_quality: seeds, each run by every side.")
+flags.DEFINE_list("optimizer_semantics", ["torch"], "finetuning_quality: our optimizer semantics to compare.")
 flags.DEFINE_integer("throughput_examples", 640, "finetuning: sentences keras-hub's default (seq 512) is timed on.")
 flags.DEFINE_enum("serving_loader", "python", ["python", "cc"],
                   "serving: how the export is loaded. python: tf.saved_model.load, timed around each call; cc: "
@@ -102,6 +106,28 @@ def main(argv):
             FLAGS.init_checkpoint or os.path.dirname(_default_vocab()), data.texts[train], data.labels[train],
             data.texts[held_out], data.labels[held_out], max_seq_length=FLAGS.max_seq_length,
             batch_size=FLAGS.train_batch_size, throughput_examples=FLAGS.throughput_examples)
+    elif FLAGS.benchmark == "finetuning_quality":
+        from keras_bert_zoo.benchmarks.finetuning_quality import (benchmark_finetuning_quality,
+                                                                   sst2_full_sentence_split)
+        from keras_bert_zoo.data import read_classification_file
+
+        data = read_classification_file(FLAGS.text_file, text_column=FLAGS.tsv_column or "sentence")
+        try:
+            texts, labels, eval_texts, eval_labels = sst2_full_sentence_split(data.texts, data.labels,
+                                                                              FLAGS.eval_examples)
+            seeds = [int(seed) for seed in FLAGS.seeds]
+        except ValueError as e:
+            usage_error(f"--text_file / --eval_examples / --seeds: {e}")
+        from keras_bert_zoo.training.fused_adamw import ADAM_SEMANTICS
+
+        unknown = sorted(set(FLAGS.optimizer_semantics) - set(ADAM_SEMANTICS))
+        if unknown:
+            usage_error(f"--optimizer_semantics: unknown {unknown}; choose from {list(ADAM_SEMANTICS)}.")
+        limit = FLAGS.max_texts or len(texts)
+        rows = benchmark_finetuning_quality(
+            FLAGS.init_checkpoint or os.path.dirname(_default_vocab()), texts[:limit], labels[:limit], eval_texts,
+            eval_labels, seeds=seeds, semantics=FLAGS.optimizer_semantics, max_seq_length=FLAGS.max_seq_length,
+            batch_size=FLAGS.train_batch_size)
     elif FLAGS.benchmark == "create_pretraining_data":
         from keras_bert_zoo.benchmarks.pretraining_data_benchmark import benchmark_create_pretraining_data
 

@@ -11,7 +11,9 @@ from keras_bert_zoo.convert import read_checkpoint
 from keras_bert_zoo.convert.keras_hub_format import google_name_of_keras_hub_variable
 from keras_bert_zoo.models import BertClassifier
 from keras_bert_zoo.text import BertTokenizer
-from keras_bert_zoo.training import ClassificationObjective, FinetuningSettings, create_strategy, finetune, predict
+from keras_bert_zoo.training import (ClassificationObjective, FinetuningSettings, WarmupPolynomialDecay,
+                                     create_strategy, finetune, predict)
+from keras_bert_zoo.training.optimization import NO_DECAY_NAMES
 
 
 def _keras_hub_classifier(checkpoint, sequence_length):
@@ -43,9 +45,24 @@ class _SteadyTimer(keras.callbacks.Callback):
         self.seconds = time.perf_counter() - self.start
 
 
-def _keras_hub_run(checkpoint, texts, labels, eval_texts, eval_labels, sequence_length, batch_size, learning_rate):
+def keras_hub_recipe_optimizer(learning_rate, num_train_steps, warmup_proportion=0.1):
+    """What a keras-hub user writes for BERT's recipe: Keras's AdamW, linear warmup and decay, clipping."""
+    schedule = WarmupPolynomialDecay(learning_rate, num_train_steps, int(num_train_steps * warmup_proportion),
+                                     decay_from_warmup_end=True)
+    optimizer = keras.optimizers.AdamW(schedule, weight_decay=0.01, epsilon=1e-6, global_clipnorm=1.0)
+    optimizer.exclude_from_weight_decay(var_names=list(NO_DECAY_NAMES))
+    return optimizer
+
+
+def keras_hub_run(checkpoint, texts, labels, eval_texts, eval_labels, sequence_length, batch_size, learning_rate):
+    """Fine-tunes keras-hub's BertTextClassifier for one epoch on raw text.
+
+    Returns:
+        (examples/s after the first batch, accuracy on the eval texts or None).
+    """
     model = _keras_hub_classifier(checkpoint, sequence_length)
-    model.compile(optimizer=keras.optimizers.AdamW(learning_rate, weight_decay=0.01),
+    steps = -(-len(texts) // batch_size)
+    model.compile(optimizer=keras_hub_recipe_optimizer(learning_rate, steps),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     timer = _SteadyTimer()
     model.fit(np.array(texts), np.array(labels), batch_size=batch_size, epochs=1, callbacks=[timer], verbose=0)
@@ -54,6 +71,39 @@ def _keras_hub_run(checkpoint, texts, labels, eval_texts, eval_labels, sequence_
     if eval_texts is not None:
         predicted = model.predict(np.array(eval_texts), batch_size=64, verbose=0).argmax(-1)
         accuracy = float((predicted == np.asarray(eval_labels)).mean())
+    return rate, accuracy
+
+
+def ours_run(checkpoint, texts, labels, eval_texts, eval_labels, max_seq_length, batch_size, learning_rate,
+             seed=0, model_dir=None, **settings):
+    """Fine-tunes our BertClassifier for one epoch as tools/run_classifier.py does.
+
+    Args:
+        settings: Other `FinetuningSettings` fields (optimizer_semantics, ...);
+            the rest keep the tool's defaults.
+
+    Returns:
+        (examples/s from raw text to the last step, tracing included; accuracy
+        on the eval texts).
+    """
+    import tempfile
+
+    labels = np.asarray(labels, "int32")
+    strategy = create_strategy("one_device")
+    keras.utils.set_random_seed(seed)
+    start = time.perf_counter()
+    tokenizer = BertTokenizer.from_pretrained(checkpoint)
+    with strategy.scope():
+        model = BertClassifier.from_pretrained(checkpoint, num_classes=2)
+    inputs = {k: v.numpy() for k, v in tokenizer(texts, max_length=max_seq_length).items()}
+    with tempfile.TemporaryDirectory() as scratch:
+        settings = FinetuningSettings(model_dir=model_dir or scratch, train_batch_size=batch_size,
+                                      learning_rate=learning_rate, num_train_epochs=1, max_seq_length=max_seq_length,
+                                      log_steps=100, seed=seed, **settings)
+        finetune(model, ClassificationObjective(2), inputs, {"labels": labels}, settings, strategy, tokenizer)
+    rate = len(texts) / (time.perf_counter() - start)
+    eval_inputs = {k: v.numpy() for k, v in tokenizer(eval_texts, max_length=max_seq_length).items()}
+    accuracy = float((predict(model, eval_inputs, 64, max_seq_length)["logits"].argmax(-1) == eval_labels).mean())
     return rate, accuracy
 
 
@@ -72,29 +122,13 @@ def benchmark_finetuning(checkpoint, texts, labels, eval_texts, eval_labels, max
         `BenchmarkRow`s: examples/s against keras-hub's default, and against
         keras-hub at equal length, with accuracies in the notes.
     """
-    import tempfile
-
-    labels = np.asarray(labels, "int32")
-    strategy = create_strategy("one_device")
+    ours_rate, ours_accuracy = ours_run(checkpoint, texts, labels, eval_texts, eval_labels, max_seq_length,
+                                        batch_size, learning_rate, model_dir=model_dir)
     keras.utils.set_random_seed(0)
-    start = time.perf_counter()
-    tokenizer = BertTokenizer.from_pretrained(checkpoint)
-    with strategy.scope():
-        model = BertClassifier.from_pretrained(checkpoint, num_classes=2)
-    inputs = {k: v.numpy() for k, v in tokenizer(texts, max_length=max_seq_length).items()}
-    with tempfile.TemporaryDirectory() as scratch:
-        settings = FinetuningSettings(model_dir=model_dir or scratch, train_batch_size=batch_size,
-                                      learning_rate=learning_rate, num_train_epochs=1, max_seq_length=max_seq_length,
-                                      log_steps=100)
-        finetune(model, ClassificationObjective(2), inputs, {"labels": labels}, settings, strategy, tokenizer)
-    ours_rate = len(texts) / (time.perf_counter() - start)
-    eval_inputs = {k: v.numpy() for k, v in tokenizer(eval_texts, max_length=max_seq_length).items()}
-    ours_accuracy = float((predict(model, eval_inputs, 64, max_seq_length)["logits"].argmax(-1) == eval_labels).mean())
-    keras.utils.set_random_seed(0)
-    default_rate, _ = _keras_hub_run(checkpoint, texts[:throughput_examples], labels[:throughput_examples], None,
+    default_rate, _ = keras_hub_run(checkpoint, texts[:throughput_examples], labels[:throughput_examples], None,
                                      None, 512, batch_size, learning_rate)
     keras.utils.set_random_seed(0)
-    equal_rate, equal_accuracy = _keras_hub_run(checkpoint, texts, labels, eval_texts, eval_labels, max_seq_length,
+    equal_rate, equal_accuracy = keras_hub_run(checkpoint, texts, labels, eval_texts, eval_labels, max_seq_length,
                                                 batch_size, learning_rate)
     settings = {"examples": len(texts), "batch": batch_size, "epochs": 1, "eval_examples": len(eval_texts),
                 "threads": tf.config.threading.get_intra_op_parallelism_threads() or "default"}
