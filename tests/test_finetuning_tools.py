@@ -126,6 +126,10 @@ def test_run_squad(tmp_path, minilm_dir):
                     "--eval_file=/nonexistent.txt"], "--eval_file=/nonexistent.txt does not exist"),
     ("run_squad.py", ["--do_train", "--model_dir=/tmp/x", "--init_checkpoint=bert_tiny_uncased",
                       "--max_seq_length=1000"], "--max_seq_length=1000"),
+    ("run_ner.py", ["--do_train", "--model_dir=/tmp/x", "--init_checkpoint=bert_tiny_uncased",
+                    "--adam_epsilon=0"], "--adam_epsilon must be positive"),
+    ("run_squad.py", ["--do_train", "--model_dir=/tmp/x", "--init_checkpoint=bert_tiny_uncased",
+                      "--optimizer_semantics=hf"], "--optimizer_semantics"),
 ])
 def test_bad_flags_exit_2(tool, args, message):
     result = _run(tool, *args, timeout=120)

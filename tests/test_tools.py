@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 import keras_bert_zoo as kbz
 from conftest import REPO_ROOT
 
@@ -196,3 +198,44 @@ def test_alternating_seconds_takes_turns():
     seconds = alternating_seconds({"ours": lambda: calls.append("ours"), "peer": lambda: calls.append("peer")}, 3)
     assert calls == ["ours", "peer"] * 3
     assert all(len(values) == 3 and min(values) >= 0 for values in seconds.values())
+
+
+def _sst2_like_rows():
+    """Full review sentences followed, as in SST-2 train, by phrases of their parse trees."""
+    sentences = [(f"a {w} film with {x} acting and a {w} story", 1) for w, x in
+                 [("moving", "fine"), ("clever", "superb"), ("warm", "lovely"), ("bright", "great")]]
+    sentences += [(f"a {w} film with {x} acting and a {w} plot", 0) for w, x in
+                  [("dull", "flat"), ("tired", "awful"), ("limp", "poor"), ("stale", "wooden")]]
+    phrases = [(" ".join(s.split()[i:i + 3]), label) for s, label in sentences for i in (0, 3)]
+    return sentences + phrases
+
+
+def test_sst2_full_sentence_split_holds_out_sentences_and_their_phrases():
+    from keras_bert_zoo.benchmarks.finetuning_quality import sst2_full_sentence_split
+
+    rows = _sst2_like_rows()
+    texts, labels = [t for t, _ in rows], [l for _, l in rows]
+    train, train_labels, heldout, heldout_labels = sst2_full_sentence_split(texts, labels, 3, seed=1)
+    assert len(heldout) == 3 and set(heldout) <= {t for t, _ in rows[:8]}
+    assert dict(zip(heldout, heldout_labels)) == {t: l for t, l in rows if t in heldout}
+    for sentence in heldout:
+        assert not any(phrase in sentence for phrase in train)  # No phrase of a held-out sentence trains.
+    assert len(train) == len(train_labels) and any(len(t.split()) == 3 for t in train)
+    with pytest.raises(ValueError, match="Only 8 full sentences"):
+        sst2_full_sentence_split(texts, labels, 9)
+
+
+def test_benchmark_finetuning_quality_runs_both_sides(tmp_path, minilm_dir):
+    texts = tmp_path / "sst2.tsv"
+    texts.write_text("sentence\tlabel\n" + "".join(f"{t}\t{l}\n" for t, l in _sst2_like_rows() * 2))
+    report = tmp_path / "BENCH.md"
+    result = _run_tool("benchmark.py", "--benchmark=finetuning_quality", f"--text_file={texts}",
+                       f"--init_checkpoint={minilm_dir}", "--eval_examples=2", "--seeds=0",
+                       "--optimizer_semantics=torch,google", "--max_seq_length=16", "--train_batch_size=8",
+                       f"--append_to={report}")
+    assert result.returncode == 0, result.stderr
+    assert "optimizer_semantics=torch" in result.stdout and "optimizer_semantics=google" in result.stdout
+    assert "keras-hub: " in result.stdout and "--seeds=0" in report.read_text()
+    bad = _run_tool("benchmark.py", "--benchmark=finetuning_quality", f"--text_file={texts}",
+                    "--optimizer_semantics=hf")
+    assert bad.returncode == 2 and "--optimizer_semantics: unknown ['hf']" in bad.stderr

@@ -55,6 +55,48 @@ def test_schedule_warms_up_then_decays():
     np.testing.assert_allclose(values, [0.0, 0.5, 0.9, 0.45, 0.0, 0.0], atol=1e-6)
 
 
+def test_hf_schedule_decays_from_the_end_of_warmup():
+    import transformers
+
+    schedule = WarmupPolynomialDecay(1.0, decay_steps=100, warmup_steps=10, decay_from_warmup_end=True)
+    steps = (0, 5, 10, 55, 99, 100, 150)
+    reference = transformers.get_linear_schedule_with_warmup(_torch_sgd(), 10, 100).lr_lambdas[0]
+    np.testing.assert_allclose([float(schedule(s)) for s in steps], [reference(s) for s in steps], atol=1e-6)
+    restored = WarmupPolynomialDecay.from_config(schedule.get_config())
+    assert restored.decay_from_warmup_end and float(restored(55)) == float(schedule(55))
+
+
+def _torch_sgd():
+    import torch
+
+    return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+
+
+def _numpy_adamw(semantics, initial, gradients, learning_rate=1e-2, weight_decay=0.1, epsilon=1e-6):
+    """Each reference's update rule, written out in float64: the kernel, decayed; the bias, not."""
+    values = {name: value.astype(np.float64) for name, value in initial.items()}
+    moments = {name: (np.zeros_like(v), np.zeros_like(v)) for name, v in values.items()}
+    for t, step_gradients in enumerate(gradients, 1):
+        dense = {name: np.asarray(tf.convert_to_tensor(g), np.float64) for name, g in zip(values, step_gradients)}
+        norm = np.sqrt(sum(np.sum(g * g) for g in dense.values()))
+        for name, grad in dense.items():
+            grad = grad / max(norm, 1.0)
+            m, v = moments[name]
+            m, v = 0.9 * m + 0.1 * grad, 0.999 * v + 0.001 * grad * grad
+            moments[name] = m, v
+            decay = weight_decay * values[name] if name == "kernel" else 0.0
+            if semantics == "google":
+                values[name] = values[name] - learning_rate * (m / (np.sqrt(v) + epsilon) + decay)
+                continue
+            values[name] = values[name] - learning_rate * decay
+            if semantics == "torch":
+                step = (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + epsilon)
+            else:
+                step = np.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t) * m / (np.sqrt(v) + epsilon)
+            values[name] = values[name] - learning_rate * step
+    return values
+
+
 @pytest.mark.parametrize("name", ["adamw", "lamb"])
 def test_weight_decay_spares_layer_norm_and_bias(name):
     model = kbz.BertEncoder(CONFIG)
@@ -67,31 +109,63 @@ def test_weight_decay_spares_layer_norm_and_bias(name):
         assert changed != spared, variable.path
 
 
-def _adamw_run(optimizer_class, variables, gradients, jit_compile):
+def _adamw_run(optimizer_class, variables, gradients, jit_compile, dtype="float32", **kwargs):
     """Final variable values after applying `gradients` (one list per step) with an AdamW."""
     import keras
 
-    variables = [keras.Variable(v, name=name) for name, v in variables.items()]
+    variables = [keras.Variable(v.astype(dtype), name=name) for name, v in variables.items()]
     optimizer = optimizer_class(learning_rate=1e-2, weight_decay=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-6,
-                                global_clipnorm=1.0)
+                                global_clipnorm=1.0, **kwargs)
     optimizer.exclude_from_weight_decay(var_names=["bias"])
     step = tf.function(lambda grads: optimizer.apply_gradients(zip(grads, variables)), jit_compile=jit_compile)
     for grads in gradients:
-        step(grads)
+        step([tf.cast(g, dtype) if isinstance(g, tf.Tensor) else
+              tf.IndexedSlices(tf.cast(g.values, dtype), g.indices, g.dense_shape) for g in grads])
     return [v.numpy() for v in variables]
+
+
+def _adamw_case(repeated_rows=False):
+    rng = np.random.default_rng(4)
+    variables = {"kernel": rng.normal(size=(6, 5)).astype("float32"), "bias": rng.normal(size=5).astype("float32")}
+    gradients = [[tf.constant(rng.normal(size=v.shape) * scale, tf.float32) for v in variables.values()]
+                 for scale in (0.1, 3.0, 0.01, 1.0)]  # The 3.0 step is clipped to the global norm.
+    # An embedding-style sparse gradient in the last step; an embedding looks a repeated token up twice.
+    indices = [1, 1, 4] if repeated_rows else [1, 4]
+    gradients[-1][0] = tf.IndexedSlices(tf.constant(rng.normal(size=(len(indices), 5)) * 3.0, tf.float32),
+                                        tf.constant(indices), tf.constant([6, 5]))
+    return variables, gradients
+
+
+@pytest.mark.parametrize("semantics", ["google", "torch", "keras"])
+@pytest.mark.parametrize("jit_compile,dtype", [(False, "float32"), (True, "float32"), (False, "float64")])
+def test_adamw_semantics_follow_their_references(semantics, jit_compile, dtype):
+    """The fused TF kernel (float32) and the keras.ops form (float64) against each update rule in NumPy,
+    with the global norm clipping taken over the summed rows of a repeated-token gradient."""
+    variables, gradients = _adamw_case(repeated_rows=True)
+    ours = _adamw_run(kbz.training.FusedAdamW, variables, gradients, jit_compile, dtype, semantics=semantics)
+    expected = _numpy_adamw(semantics, variables, gradients)
+    tolerance = 1e-6  # Each rule is 1e-4 or more away from the other two.
+    for got, name in zip(ours, variables):
+        np.testing.assert_allclose(got, expected[name], rtol=tolerance, atol=tolerance)
+    others = [_numpy_adamw(other, variables, gradients)["kernel"] for other in ("google", "torch", "keras")
+              if other != semantics]
+    assert all(np.abs(other - expected["kernel"]).max() > 1e-4 for other in others)
+
+
+def test_adamw_semantics_round_trip_and_reject_unknown_names():
+    optimizer = create_optimizer("adamw", 1e-3, 10, 1, semantics="torch")
+    assert optimizer.semantics == "torch" and optimizer.epsilon == 1e-8
+    assert kbz.training.FusedAdamW.from_config(optimizer.get_config()).semantics == "torch"
+    assert create_optimizer("adamw", 1e-3, 10, 1).semantics == "torch"
+    with pytest.raises(ValueError, match="semantics 'hf'"):
+        create_optimizer("adamw", 1e-3, 10, 1, semantics="hf")
 
 
 @pytest.mark.parametrize("jit_compile", [False, True])
 def test_fused_adamw_matches_keras_adamw(jit_compile):
     import keras
 
-    rng = np.random.default_rng(4)
-    variables = {"kernel": rng.normal(size=(6, 5)).astype("float32"), "bias": rng.normal(size=5).astype("float32")}
-    gradients = [[tf.constant(rng.normal(size=v.shape) * scale, tf.float32) for v in variables.values()]
-                 for scale in (0.1, 3.0, 0.01, 1.0)]  # The 3.0 step is clipped to the global norm.
-    # An embedding-style sparse gradient in the last step.
-    gradients[-1][0] = tf.IndexedSlices(tf.constant(rng.normal(size=(2, 5)), tf.float32), tf.constant([1, 4]),
-                                        tf.constant([6, 5]))
+    variables, gradients = _adamw_case()
     fused = _adamw_run(kbz.training.FusedAdamW, variables, gradients, jit_compile)
     reference = _adamw_run(keras.optimizers.AdamW, variables, gradients, jit_compile)
     for ours, theirs in zip(fused, reference):
@@ -145,17 +219,19 @@ def test_non_finite_loss_stops_without_checkpoint(tmp_path):
     assert tf.train.latest_checkpoint(str(tmp_path)).endswith("ckpt-5")
 
 
-def test_gradient_accumulation_matches_large_batch():
+@pytest.mark.parametrize("semantics", ["google", "torch"])
+def test_gradient_accumulation_matches_large_batch(semantics):
     def updated_embeddings(accumulation):
         tf.keras.utils.set_random_seed(3)
         model = kbz.BertClassifier(kbz.BertEncoder(BertConfig(**dict(CONFIG.to_dict(), dropout=0.0,
                                                                      attention_dropout=0.0))), 2)
-        optimizer = create_optimizer("adamw", 1e-2, 10, 0, gradient_accumulation_steps=accumulation)
+        optimizer = create_optimizer("adamw", 1e-2, 10, 0, gradient_accumulation_steps=accumulation,
+                                     semantics=semantics)
         batch = {k: v.numpy() for k, v in split_pretraining_features(
             tf.data.Dataset.range(8).map(_features).batch(8).get_single_element())[0].items()
             if k != "masked_lm_positions"}
         labels = np.arange(8) % 2
-        for part in np.split(np.arange(8), accumulation):
+        for part in np.split(np.arange(8), accumulation) * 3:  # Three updates: bias correction counts them.
             with tf.GradientTape() as tape:
                 logits = model({k: v[part] for k, v in batch.items()}, training=True)["logits"]
                 loss = model.default_loss()(labels[part], logits)

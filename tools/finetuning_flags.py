@@ -33,7 +33,6 @@ flags.DEFINE_integer("save_checkpoints_steps", 1000, "Updates between checkpoint
 flags.DEFINE_integer("log_steps", 50, "Updates between progress lines.")
 flags.DEFINE_bool("fixed_length", False,
                   "Pad every batch to --max_seq_length instead of its length bucket (forced on TPU).")
-training_flags.define_optimizer_flags(default_semantics="torch")
 flags.DEFINE_bool("skip_bad_examples", False, "Skip malformed examples (and report how many) instead of failing.")
 
 

@@ -33,7 +33,6 @@ flags.DEFINE_integer("max_predictions_per_seq", 20, "Masked positions per exampl
 flags.DEFINE_integer("num_train_steps", 100000, "Optimizer updates.")
 flags.DEFINE_integer("num_warmup_steps", 10000, "Linear warmup updates.")
 flags.DEFINE_float("learning_rate", 5e-5, "Peak learning rate.")
-training_flags.define_optimizer_flags(default_semantics="google")  # BERT's own recipe.
 flags.DEFINE_integer("gradient_accumulation_steps", 1, "Micro-batches accumulated per update.")
 flags.DEFINE_integer("save_checkpoints_steps", 1000, "Updates between checkpoints.")
 flags.DEFINE_integer("log_steps", 100, "Updates between progress lines and TensorBoard scalars.")

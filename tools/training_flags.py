@@ -20,23 +20,20 @@ flags.DEFINE_enum("nan_policy", "stop", ["stop", "skip_step"],
 flags.DEFINE_integer("collective_timeout", 600,
                      "multi_worker_mirrored: seconds a collective may wait for other workers before the job "
                      "fails (a dead worker ends the job instead of hanging it).")
+flags.DEFINE_enum("optimizer", "adamw", ["adamw", "lamb"], "Optimizer.")
+flags.DEFINE_enum(
+    "optimizer_semantics", "torch", list(ADAM_SEMANTICS),
+    "Whose AdamW update and schedule to follow: torch (torch.optim.AdamW + HF's linear schedule: bias "
+    "correction, epsilon after it, decay from the end of warmup), google (google-research/bert's "
+    "AdamWeightDecayOptimizer: no bias correction, decay counted from step 0) or keras "
+    "(keras.optimizers.AdamW: epsilon before the bias correction, google's schedule). The README's "
+    "optimizer table has the formulas.")
+flags.DEFINE_float("adam_epsilon", None, "Adam's epsilon; default: the semantics' own (torch 1e-8, "
+                   "google 1e-6, keras 1e-6).")
+flags.DEFINE_float("weight_decay", 0.01, "Decoupled weight decay (not on LayerNorm or biases).")
 flags.DEFINE_integer("cpu_devices", 0, "Split the CPU into this many logical devices (mirrored on CPU).")
 
 FLAGS = flags.FLAGS
-
-
-def define_optimizer_flags(default_semantics):
-    """--optimizer, --optimizer_semantics, --adam_epsilon and --weight_decay; the tool picks its semantics."""
-    flags.DEFINE_enum("optimizer", "adamw", ["adamw", "lamb"], "Optimizer.")
-    flags.DEFINE_enum(
-        "optimizer_semantics", default_semantics, list(ADAM_SEMANTICS),
-        "Whose AdamW update and schedule to follow: google (google-research/bert: no bias correction, decay "
-        "counted from step 0), torch (torch.optim.AdamW + HF's linear schedule: bias correction, epsilon "
-        "after it, decay from the end of warmup) or keras (keras.optimizers.AdamW: epsilon before the bias "
-        "correction, google's schedule). The README's optimizer table has the formulas.")
-    flags.DEFINE_float("adam_epsilon", None, "Adam's epsilon; default: the semantics' own (google 1e-6, "
-                       "torch 1e-8, keras 1e-6).")
-    flags.DEFINE_float("weight_decay", 0.01, "Decoupled weight decay (not on LayerNorm or biases).")
 
 
 def check_common_flags():

@@ -22,8 +22,7 @@ class FusedAdamW(keras.optimizers.AdamW):
     google takes `alpha = lr`, `epsilon_hat = epsilon`; Keras takes
     `alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)`, `epsilon_hat = epsilon`;
     torch takes Keras's `alpha` with `epsilon_hat = epsilon * sqrt(1 - beta_2^t)`,
-    which is torch's formula multiplied out. `t` counts updates (with gradient
-    accumulation, Keras's own rule counts micro-batches; "keras" keeps that).
+    which is torch's formula multiplied out. `t` counts updates.
 
     On the TensorFlow backend the update runs as TensorFlow's fused
     `ResourceApplyAdam` kernel, one pass over memory instead of about a dozen
@@ -54,11 +53,7 @@ class FusedAdamW(keras.optimizers.AdamW):
         """(beta_1^t, beta_2^t, epsilon_hat) of the update form, for the current update t."""
         if self.semantics == "google":
             return ops.zeros((), dtype), ops.zeros((), dtype), ops.cast(self.epsilon, dtype)
-        if self.semantics == "torch" and self.gradient_accumulation_steps:
-            step = ops.floor_divide(self.iterations, self.gradient_accumulation_steps) + 1
-        else:
-            step = self.iterations + 1
-        step = ops.cast(step, dtype)
+        step = ops.cast(self.iterations + 1, dtype)  # Keras counts updates here, not micro-batches.
         beta_1_power = ops.power(ops.cast(self.beta_1, dtype), step)
         beta_2_power = ops.power(ops.cast(self.beta_2, dtype), step)
         epsilon = ops.cast(self.epsilon, dtype)

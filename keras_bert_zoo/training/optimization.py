@@ -8,7 +8,7 @@ from keras_bert_zoo.training.warmup_polynomial_decay import WarmupPolynomialDeca
 OPTIMIZERS = ("adamw", "lamb")
 # Each reference's epsilon: google-research/bert's 1e-6; torch's AdamW default and HF Trainer's
 # adam_epsilon, 1e-8; and what create_optimizer gave Keras's rule before semantics were named.
-DEFAULT_EPSILON = {"google": 1e-6, "torch": 1e-8, "keras": 1e-6}
+DEFAULT_EPSILON = {"torch": 1e-8, "google": 1e-6, "keras": 1e-6}
 # Variable names that get no weight decay: LayerNorm scales/offsets and every bias.
 NO_DECAY_NAMES = ("gamma", "beta", "bias")
 
@@ -23,23 +23,24 @@ def create_optimizer(
     gradient_accumulation_steps=1,
     global_clipnorm=1.0,
     mixed_float16=False,
-    semantics="google",
+    semantics="torch",
     epsilon=None,
 ):
     """AdamW as google-research/bert, torch/HF or Keras define it, or LAMB for large batches.
 
     `semantics` names one reference and follows it in both the update and the
     schedule:
+    - "torch" (the default): `torch.optim.AdamW` (bias-corrected, epsilon 1e-8
+      added after the correction) with HF's `get_linear_schedule_with_warmup`
+      (the decay starts at the peak when warmup ends); what HF's Trainer runs.
     - "google": google-research/bert's AdamWeightDecayOptimizer (no bias
       correction, epsilon 1e-6) and its schedule (the linear decay counts from
       step 0, so after warmup the rate is below the peak).
-    - "torch": `torch.optim.AdamW` (bias-corrected, epsilon 1e-8 added after
-      the correction) with HF's `get_linear_schedule_with_warmup` (the decay
-      starts at the peak when warmup ends).
     - "keras": `keras.optimizers.AdamW` (epsilon added before the correction,
       so 1e-6 acts like 3e-5 at step 1) with google's schedule.
     All three skip weight decay on LayerNorm and bias variables and clip the
-    global gradient norm, as the references' BERT recipes do. AdamW runs as one
+    global gradient norm (of embedding gradients with their repeated rows
+    summed, as torch sees them), as the references' BERT recipes do. AdamW runs as one
     fused kernel per variable on TensorFlow (see `FusedAdamW`). LAMB is Keras's
     update for every semantics; only the schedule follows them.
 

@@ -66,7 +66,7 @@ class PretrainingSettings:
     num_warmup_steps: int = 10000
     learning_rate: float = 5e-5
     optimizer: str = "adamw"
-    optimizer_semantics: str = "google"
+    optimizer_semantics: str = "torch"
     adam_epsilon: typing.Optional[float] = None
     weight_decay: float = 0.01
     gradient_accumulation_steps: int = 1
