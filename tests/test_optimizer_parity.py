@@ -204,7 +204,7 @@ TASKS = {
 
 @pytest.mark.parametrize("task,semantics", [
     ("classifier", "torch"), ("tagger", "torch"), ("squad", "torch"), ("pretrainer", "torch"),
-    ("classifier", "google"), ("pretrainer", "google"),
+    ("classifier", "google"), pytest.param("pretrainer", "google", marks=pytest.mark.slow),
 ])
 def test_loss_curve_matches_reference(minilm_without_dropout, tmp_path, task, semantics):
     ours_class, head_kwargs, hf_class, objective = TASKS[task]
@@ -223,14 +223,13 @@ def test_loss_curve_matches_reference(minilm_without_dropout, tmp_path, task, se
     assert theirs[-1] < theirs[0] - 0.05, theirs  # The run really learns: parity is not of a flat curve.
 
 
-def test_semantics_really_differ(minilm_without_dropout):
-    """Keras's epsilon placement and google's rule give other curves than torch's on the same run."""
-    batches = _batches(30522, "classifier")
-    curves = {}
-    for semantics in ("torch", "google", "keras"):
+def test_keras_semantics_part_from_torch_curve(minilm_without_dropout):
+    """The 1e-5 tolerance above tells the rules apart: Keras's epsilon placement alone moves the curve."""
+    batches = _batches(30522, "classifier")[:8]
+    curves = []
+    for semantics in ("torch", "keras"):
         tf.keras.utils.set_random_seed(3)
         model = kbz.BertClassifier.from_pretrained(minilm_without_dropout, num_classes=2)
-        optimizer = create_optimizer("adamw", PEAK_LR, STEPS, WARMUP, semantics=semantics)
-        curves[semantics] = np.array(_our_losses(model, ClassificationObjective(2), optimizer, batches[:12]))
-    assert np.abs(curves["torch"] - curves["keras"]).max() > 1e-4
-    assert np.abs(curves["torch"] - curves["google"]).max() > 1e-4
+        optimizer = create_optimizer("adamw", PEAK_LR, STEPS, WARMUP, semantics=semantics, epsilon=EPSILON)
+        curves.append(np.array(_our_losses(model, ClassificationObjective(2), optimizer, batches)))
+    assert np.abs(curves[0] - curves[1]).max() > 1e-4

@@ -225,6 +225,7 @@ def test_sst2_full_sentence_split_holds_out_sentences_and_their_phrases():
         sst2_full_sentence_split(texts, labels, 9)
 
 
+@pytest.mark.slow  # Two fine-tunings of MiniLM and a keras-hub one: minutes on two cores.
 def test_benchmark_finetuning_quality_runs_both_sides(tmp_path, minilm_dir):
     texts = tmp_path / "sst2.tsv"
     texts.write_text("sentence\tlabel\n" + "".join(f"{t}\t{l}\n" for t, l in _sst2_like_rows() * 2))

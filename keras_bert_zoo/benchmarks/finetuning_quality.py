@@ -63,6 +63,8 @@ def benchmark_finetuning_quality(checkpoint, texts, labels, eval_texts, eval_lab
         tf.keras.utils.set_random_seed(seed)
         results["keras-hub"].append(keras_hub_run(checkpoint, texts, labels, eval_texts, eval_labels,
                                                   max_seq_length, batch_size, learning_rate))
+        print(f"seed {seed}: " + ", ".join(f"{name} {runs[-1][1]:.4f} ({runs[-1][0]:.0f} examples/s)"
+                                           for name, runs in results.items()), flush=True)
 
     def summary(name):
         rates, accuracies = np.array(results[name]).T

@@ -4,18 +4,18 @@ import keras
 from keras import ops
 
 # How the Adam step is normalized; the references differ, and short fine-tuning runs feel it.
-#   google: google-research/bert's AdamWeightDecayOptimizer, no bias correction:
-#           step = lr * m / (sqrt(v) + eps)
 #   torch:  torch.optim.AdamW (and HF's), bias-corrected moments, eps added after correction:
 #           step = lr * (m / (1 - beta_1^t)) / (sqrt(v / (1 - beta_2^t)) + eps)
+#   google: google-research/bert's AdamWeightDecayOptimizer, no bias correction:
+#           step = lr * m / (sqrt(v) + eps)
 #   keras:  keras.optimizers.AdamW, eps added before bias correction:
 #           step = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) * m / (sqrt(v) + eps)
-ADAM_SEMANTICS = ("google", "torch", "keras")
+ADAM_SEMANTICS = ("torch", "google", "keras")
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
 class FusedAdamW(keras.optimizers.AdamW):
-    """`keras.optimizers.AdamW` with the update rule of google-research/bert, torch or Keras.
+    """`keras.optimizers.AdamW` with the update rule of torch, google-research/bert or Keras.
 
     All three share one form, `variable -= alpha * m / (sqrt(v) + epsilon_hat)`,
     and differ only in `alpha` and `epsilon_hat` (see `ADAM_SEMANTICS`):
@@ -37,7 +37,8 @@ class FusedAdamW(keras.optimizers.AdamW):
     form in keras.ops, which XLA fuses.
 
     Args:
-        semantics: "google", "torch" or "keras".
+        semantics: "torch", "google" or "keras" (the default, for optimizers
+            saved before the rule was named).
         **kwargs: Passed to `keras.optimizers.AdamW`.
     """
 
