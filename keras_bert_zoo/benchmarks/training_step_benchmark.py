@@ -35,7 +35,9 @@ def _optimizer(ours):
     if ours:
         return optimizer
     # What a keras-hub user trains with: keras.optimizers.AdamW, which keras-hub uses itself.
-    peer = keras.optimizers.AdamW.from_config(optimizer.get_config())
+    config = optimizer.get_config()
+    config.pop("semantics")  # Keras's own rule; the speed of the update is the same form.
+    peer = keras.optimizers.AdamW.from_config(config)
     peer.exclude_from_weight_decay(var_names=list(NO_DECAY_NAMES))
     return peer
 
