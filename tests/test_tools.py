@@ -237,6 +237,6 @@ def test_benchmark_finetuning_quality_runs_both_sides(tmp_path, minilm_dir):
     assert result.returncode == 0, result.stderr
     assert "optimizer_semantics=torch" in result.stdout and "optimizer_semantics=google" in result.stdout
     assert "keras-hub: " in result.stdout and "--seeds=0" in report.read_text()
-    bad = _run_tool("benchmark.py", "--benchmark=finetuning_quality", f"--text_file={texts}",
+    bad = _run_tool("benchmark.py", "--benchmark=finetuning_quality", f"--text_file={texts}", "--eval_examples=2",
                     "--optimizer_semantics=hf")
     assert bad.returncode == 2 and "--optimizer_semantics: unknown ['hf']" in bad.stderr
