@@ -110,7 +110,11 @@ def main(argv):
         from keras_bert_zoo.benchmarks.finetuning_quality import (benchmark_finetuning_quality,
                                                                    sst2_full_sentence_split)
         from keras_bert_zoo.data import read_classification_file
+        from keras_bert_zoo.training.fused_adamw import ADAM_SEMANTICS
 
+        unknown = sorted(set(FLAGS.optimizer_semantics) - set(ADAM_SEMANTICS))
+        if unknown:
+            usage_error(f"--optimizer_semantics: unknown {unknown}; choose from {list(ADAM_SEMANTICS)}.")
         data = read_classification_file(FLAGS.text_file, text_column=FLAGS.tsv_column or "sentence")
         try:
             texts, labels, eval_texts, eval_labels = sst2_full_sentence_split(data.texts, data.labels,
@@ -118,11 +122,6 @@ def main(argv):
             seeds = [int(seed) for seed in FLAGS.seeds]
         except ValueError as e:
             usage_error(f"--text_file / --eval_examples / --seeds: {e}")
-        from keras_bert_zoo.training.fused_adamw import ADAM_SEMANTICS
-
-        unknown = sorted(set(FLAGS.optimizer_semantics) - set(ADAM_SEMANTICS))
-        if unknown:
-            usage_error(f"--optimizer_semantics: unknown {unknown}; choose from {list(ADAM_SEMANTICS)}.")
         limit = FLAGS.max_texts or len(texts)
         rows = benchmark_finetuning_quality(
             FLAGS.init_checkpoint or os.path.dirname(_default_vocab()), texts[:limit], labels[:limit], eval_texts,
