@@ -4,6 +4,7 @@ from keras_bert_zoo.config import BertConfig, list_presets
 from keras_bert_zoo.models import (
     BertClassifier,
     BertEncoder,
+    BertPreprocessor,
     BertPretrainer,
     BertQuestionAnswerer,
     BertTokenClassifier,
@@ -13,10 +14,17 @@ from keras_bert_zoo import tasks
 __version__ = "0.1.0"
 
 
+# Imported on first use: they need TensorFlow (and tf-text), and models alone also run on JAX.
+_SUBPACKAGES = ("convert", "data", "export", "metrics", "text", "training")
+
+
 def __getattr__(name):
-    # The tokenizer needs TensorFlow and tf-text; models alone also run on JAX.
     if name == "BertTokenizer":
         from keras_bert_zoo.text import BertTokenizer
 
         return BertTokenizer
+    if name in _SUBPACKAGES:
+        import importlib
+
+        return importlib.import_module(f"keras_bert_zoo.{name}")
     raise AttributeError(f"module 'keras_bert_zoo' has no attribute {name!r}")

@@ -47,6 +47,24 @@ def test_attention_ignores_padded_keys():
     np.testing.assert_allclose(attention(x, mask)[:, :2], attention(changed, mask)[:, :2], atol=1e-6)
 
 
+def test_transformer_block_takes_keras_masks():
+    """Without input_mask, the padding of Embedding(mask_zero=True) is the block's, and the mask passes on."""
+    ids = np.array([[5, 6, 7, 0, 0], [3, 4, 0, 0, 0]])
+    embedding = keras.layers.Embedding(10, 16, mask_zero=True)
+    block = layers.BertTransformerBlock(16, 2, 32, dropout=0.0, attention_dropout=0.0)
+    masked = block(embedding(ids))
+    explicit = block(embedding(ids), input_mask=(ids != 0).astype("int32"))
+    np.testing.assert_allclose(np.asarray(masked), np.asarray(explicit), atol=1e-6)
+    unmasked = block(embedding.call(ids))  # No mask at all: every position is attended.
+    assert np.abs(np.asarray(unmasked)[:, :2] - np.asarray(masked)[:, :2]).max() > 1e-3
+    inputs = keras.Input((None,), dtype="int32")
+    hidden = layers.BertTransformerBlock(16, 2, 32)(keras.layers.Embedding(10, 16, mask_zero=True)(inputs))
+    pooled = keras.layers.GlobalAveragePooling1D()(hidden)  # Averages real positions only, from the mask.
+    model = keras.Model(inputs, pooled)
+    np.testing.assert_allclose(model.predict(ids, verbose=0)[1], model.predict(ids[1:, :2], verbose=0)[0],
+                               atol=1e-5)
+
+
 def test_hidden_activations_follow_their_formulas():
     from math import erf, sqrt, tanh, pi
 

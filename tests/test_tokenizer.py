@@ -173,15 +173,73 @@ def test_invalid_utf8_and_odd_inputs(minilm_dir):
     assert ours.tokenize(tf.constant([], tf.string)).shape[0] == 0
 
 
-def test_works_in_tf_data_and_tf_function(minilm_dir):
-    ours = kbz.BertTokenizer.from_pretrained(minilm_dir)
-    dataset = tf.data.Dataset.from_tensor_slices(TEXTS).batch(4).map(lambda t: ours(t, max_length=16))
-    batches = list(dataset)
-    assert len(batches) == (len(TEXTS) + 3) // 4 and batches[0]["input_word_ids"].shape == (4, 16)
-    eager = ours(TEXTS[:4], max_length=16)
-    np.testing.assert_array_equal(batches[0]["input_word_ids"], eager["input_word_ids"])
-    graph = tf.function(ours.tokenize)(tf.constant(TEXTS))
-    assert graph.to_list() == ours.tokenize(TEXTS).to_list()
+def _as_lists(packed):
+    return {name: values.numpy().tolist() for name, values in packed.items()}
+
+
+@pytest.fixture(scope="module")
+def minilm_tokenizer(minilm_dir):
+    return kbz.BertTokenizer.from_pretrained(minilm_dir)
+
+
+def test_one_string_and_batches_agree_eagerly_and_traced(minilm_tokenizer):
+    """Every call form gives the batch path's values: one string unbatched, eager or in tf.function."""
+    ours = minilm_tokenizer
+    batch_ids = ours.tokenize(TEXTS).to_list()
+    batch_packed = _as_lists(ours(TEXTS, max_length=16))
+    pair_packed = _as_lists(ours([a for a, _ in PAIRS], [b for _, b in PAIRS], max_length=24))
+    traced_tokenize = tf.function(ours.tokenize)
+    traced_call = tf.function(lambda texts, pairs=None: ours(texts, pairs, max_length=16 if pairs is None else 24))
+    for row, text in enumerate(TEXTS):
+        for tokenize in (ours.tokenize, traced_tokenize):
+            ids = tokenize(text)
+            assert ids.shape.rank == 1 and ids.numpy().tolist() == batch_ids[row], repr(text)
+        for call in (lambda t: ours(t, max_length=16), traced_call):
+            one = call(text)
+            assert one["input_word_ids"].shape == (16,)
+            assert _as_lists(one) == {name: values[row] for name, values in batch_packed.items()}
+    for row, (first, second) in enumerate(PAIRS):
+        for call in (lambda a, b: ours(a, b, max_length=24), traced_call):
+            assert _as_lists(call(first, second)) == {name: values[row] for name, values in pair_packed.items()}
+    assert traced_tokenize(tf.constant(TEXTS)).to_list() == batch_ids
+    assert _as_lists(traced_call(tf.constant(TEXTS))) == batch_packed
+    # Batches of every size reuse one trace per call form.
+    for size in (1, 3, 7):
+        assert ours.tokenize(TEXTS[:size]).to_list() == batch_ids[:size]
+    assert len([key for key in ours._eager.functions if key[0] == "tokenize"]) == 2
+
+
+def test_tf_data_map_before_and_after_batch(minilm_tokenizer):
+    ours = minilm_tokenizer
+    labels = list(range(len(TEXTS)))
+    expected = _as_lists(ours(TEXTS, max_length=16))
+    before = tf.data.Dataset.from_tensor_slices((TEXTS, labels)).map(lambda t, y: (ours(t, max_length=16), y))
+    after = tf.data.Dataset.from_tensor_slices((TEXTS, labels)).batch(4).map(lambda t, y: (ours(t, max_length=16), y))
+    for dataset in (before.batch(4), after):
+        batches = list(dataset)
+        assert len(batches) == (len(TEXTS) + 3) // 4 and batches[0][0]["input_word_ids"].shape == (4, 16)
+        got = {name: [row for inputs, _ in batches for row in inputs[name].numpy().tolist()] for name in expected}
+        assert got == expected
+        assert [y for _, ys in batches for y in ys.numpy().tolist()] == labels
+    pairs = tf.data.Dataset.from_tensor_slices(([a for a, _ in PAIRS], [b for _, b in PAIRS]))
+    mapped = list(pairs.map(lambda a, b: ours.tokenize(b)))
+    assert [ids.numpy().tolist() for ids in mapped] == ours.tokenize([b for _, b in PAIRS]).to_list()
+
+
+def test_detokenize_and_tensor_id_to_token(minilm_tokenizer):
+    ours = minilm_tokenizer
+    texts = ["unaffable hello, world", "the cat sat", ""]
+    ids = ours.tokenize(texts)
+    assert ours.detokenize(ids).numpy().tolist() == [b"unaffable hello , world", b"the cat sat", b""]
+    packed = ours(texts, max_length=12)["input_word_ids"]
+    assert ours.detokenize(packed).numpy().tolist() == [b"unaffable hello , world", b"the cat sat", b""]
+    assert ours.detokenize(packed[1], skip_special_tokens=False).numpy().startswith(b"[CLS] the cat sat [SEP] [PAD]")
+    assert ours.detokenize(ours.tokenize("a naïve café")).numpy() == b"a naive cafe"
+    assert tf.function(ours.detokenize)(ids).numpy().tolist() == ours.detokenize(ids).numpy().tolist()
+    tokens = ours.id_to_token(ids)
+    assert tokens.to_list()[0] == [ours.id_to_token(i).encode() for i in ids[0].numpy().tolist()]
+    assert ours.id_to_token(np.array([101, 102])).numpy().tolist() == [b"[CLS]", b"[SEP]"]
+    assert ours.id_to_token(101) == "[CLS]"
 
 
 def test_from_pretrained_sources_and_save(tmp_path, minilm_dir):

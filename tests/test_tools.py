@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -12,7 +13,7 @@ from conftest import REPO_ROOT
 
 
 def _run_tool(name, *args, timeout=600, **env_vars):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **env_vars)
+    env = {k: v for k, v in {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env_vars}.items() if v is not None}
     return subprocess.run([sys.executable, str(REPO_ROOT / "tools" / name), *args], capture_output=True,
                           text=True, env=env, timeout=timeout)
 
@@ -26,9 +27,11 @@ def test_benchmark_tokenizer(tmp_path, minilm_dir):
                        "--repeats=1", f"--append_to={report}")
     assert result.returncode == 0, result.stderr
     assert "HF BertTokenizerFast (Rust)" in result.stdout and "tf-text FastBertTokenizer" in result.stdout
-    assert "ids equal to the Python reference: ours 100.0000%" in result.stdout
+    assert "ids equal to the Python reference: ours 100.0000% (traced 100.0000%)" in result.stdout
     # The texts hold "…", which FastBertTokenizer folds to "..." and the reference keeps.
-    assert "peer 0.0000%" in result.stdout
+    assert "FastBertTokenizer 0.0000%" in result.stdout
+    for row in ("eager tokenize(list)", "in tf.function", "one text per call, p50", "new tf.data iterator"):
+        assert row in result.stdout
     written = report.read_text()
     assert "Command: `python" in written and "--tsv_column=sentence" in written and "texts=300" in written
 
@@ -42,11 +45,26 @@ def test_benchmark_reports_bad_column(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+_TENSORFLOW_LOG_LINE = re.compile(r"^([IWEF]\d{4} |WARNING: All log messages before absl)")
+
+
+def test_tensorflow_logs_only_when_asked():
+    quiet = _run_tool("run_classifier.py", "--do_train", TF_CPP_MIN_LOG_LEVEL=None)
+    shown = _run_tool("run_classifier.py", "--do_train", "--show_tensorflow_logs", TF_CPP_MIN_LOG_LEVEL=None)
+    assert quiet.returncode == shown.returncode == 2
+    assert "--init_checkpoint is required" in quiet.stderr or "--model_dir is required" in quiet.stderr
+    assert not [line for line in quiet.stderr.splitlines() if _TENSORFLOW_LOG_LINE.match(line)], quiet.stderr
+    assert [line for line in shown.stderr.splitlines() if _TENSORFLOW_LOG_LINE.match(line)], shown.stderr
+
+
 def test_quickstart_end_to_end(tmp_path):
     output, saved = tmp_path / "out", tmp_path / "saved_models"
     result = _run_tool("quickstart.py", f"--output_dir={output}", f"--saved_models={saved}",
-                       "--pretraining_steps=20", "--num_train_epochs=1")
+                       "--pretraining_steps=20", "--num_train_epochs=1", TF_CPP_MIN_LOG_LEVEL=None)
     assert result.returncode == 0, result.stderr
+    # A newcomer's first lines are ours: TensorFlow's start-up logging stays hidden.
+    assert result.stdout.startswith("[1/4] Pretraining"), result.stdout[:500]
+    assert not [line for line in result.stderr.splitlines() if _TENSORFLOW_LOG_LINE.match(line)], result.stderr
     for stage in ("[1/4]", "[2/4]", "[3/4]", "[4/4]", "pretraining done: mlm_loss", "held-out accuracy:"):
         assert stage in result.stdout
     assert sum(line.startswith(("  positive", "  negative")) for line in result.stdout.splitlines()) == 4

@@ -6,11 +6,18 @@
       --dupe_factor=50 --append_to=BENCHMARKS.md
   python tools/benchmark.py --benchmark=serving --text_file=sst2/train.tsv --tsv_column=sentence \
       --intra_op_threads=1 --inter_op_threads=1 [--serving_loader=cc]
+  python tools/benchmark.py --benchmark=ner_quality --text_file=conll2003/train.txt --eval_file=conll2003/dev.txt
+  python tools/benchmark.py --benchmark=squad_quality --text_file=squad/squad_v1.1_dev_part1.json
 """
 
+import json
 import os
+import re
 import shlex
+import subprocess
 import sys
+import tempfile
+import time
 
 from absl import flags
 
@@ -20,12 +27,16 @@ from tool_runner import usage_error
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("benchmark", "tokenizer",
                   ["tokenizer", "create_pretraining_data", "pretraining_step", "serving", "finetuning",
-                   "finetuning_quality", "memory"],
+                   "finetuning_quality", "ner_quality", "squad_quality", "memory"],
                   "Which benchmark to run.")
 flags.DEFINE_string("text_file", None, "Texts, one per line (tokenizer benchmark); for create_pretraining_data, "
                     "one sentence per line with a blank line between documents.")
 flags.DEFINE_string("tsv_column", None,
                     "If set, --text_file is a TSV with a header and this column holds the text.")
+flags.DEFINE_list("corpora", [], "tokenizer: KIND=PATH corpora, each timed on its own, KIND one of text (lines), "
+                  "tsv (--tsv_column, default sentence), conll (sentences), squad (contexts); instead of --text_file.")
+flags.DEFINE_string("eval_file", None, "ner_quality: the held-out CoNLL file (squad_quality holds out the second "
+                    "half of --text_file's articles).")
 flags.DEFINE_string("vocab_file", None, "WordPiece vocab; default: the MiniLM checkpoint's, if installed.")
 flags.DEFINE_bool("do_lower_case", True, "Whether the vocab is uncased.")
 flags.DEFINE_integer("batch_size", 1024, "Texts per batch.")
@@ -88,6 +99,8 @@ def main(argv):
         rows = [row for precision in FLAGS.precisions for row in benchmark_pretraining_step(
             FLAGS.preset, FLAGS.train_batch_size, FLAGS.max_seq_length, FLAGS.max_predictions_per_seq, precision,
             FLAGS.jit_compile, FLAGS.steps)]
+    elif FLAGS.benchmark == "tokenizer":
+        rows = _tokenizer_rows()
     elif not FLAGS.text_file:
         usage_error(f"--text_file is required for --benchmark={FLAGS.benchmark}.")
     elif FLAGS.benchmark == "serving":
@@ -127,6 +140,8 @@ def main(argv):
             FLAGS.init_checkpoint or os.path.dirname(_default_vocab()), texts[:limit], labels[:limit], eval_texts,
             eval_labels, seeds=seeds, semantics=FLAGS.optimizer_semantics, max_seq_length=FLAGS.max_seq_length,
             batch_size=FLAGS.train_batch_size)
+    elif FLAGS.benchmark in ("ner_quality", "squad_quality"):
+        rows = _held_out_quality_rows()
     elif FLAGS.benchmark == "create_pretraining_data":
         from keras_bert_zoo.benchmarks.pretraining_data_benchmark import benchmark_create_pretraining_data
 
@@ -134,11 +149,82 @@ def main(argv):
             FLAGS.text_file, FLAGS.vocab_file or _default_vocab(), FLAGS.do_lower_case, wikitext=FLAGS.wikitext,
             max_seq_length=FLAGS.max_seq_length, max_predictions_per_seq=FLAGS.max_predictions_per_seq,
             dupe_factor=FLAGS.dupe_factor)
-    else:
-        rows = _tokenizer_rows()
     print(format_table(rows))
     if FLAGS.append_to:
         append_markdown(FLAGS.append_to, rows, "python " + " ".join(shlex.quote(a) for a in sys.argv))
+
+
+def _finetuning_tool_run(tool, model_dir, seed, train_flags, eval_flags):
+    """Runs a fine-tuning tool with its defaults for one epoch, then evaluates it in a second process.
+
+    Returns:
+        (training examples per second of the training process, start to
+        exit, tokenization and tracing included; its eval_results.json).
+    """
+    checkpoint = FLAGS.init_checkpoint or os.path.dirname(_default_vocab())
+    command = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), tool),
+               f"--init_checkpoint={checkpoint}", f"--model_dir={model_dir}", f"--seed={seed}",
+               f"--max_seq_length={FLAGS.max_seq_length}"]
+    runs = []
+    for flags_of_step in (["--do_train", "--num_train_epochs=1", f"--train_batch_size={FLAGS.train_batch_size}",
+                           *train_flags], ["--do_eval", *eval_flags]):
+        start = time.perf_counter()
+        done = subprocess.run(command + flags_of_step, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"{tool} {' '.join(flags_of_step)} failed ({done.returncode}):\n"
+                               f"{done.stdout[-2000:]}{done.stderr[-3000:]}")
+        runs.append((done.stdout, time.perf_counter() - start))
+    (train_output, train_seconds), _ = runs
+    examples = int(re.search(r"Fine-tuning on (\d+) examples", train_output).group(1))
+    with open(os.path.join(model_dir, "eval_results.json"), encoding="utf-8") as f:
+        return examples / train_seconds, json.load(f)
+
+
+def _held_out_quality_rows():
+    from keras_bert_zoo.benchmarks import finetuning_quality
+
+    checkpoint = FLAGS.init_checkpoint or os.path.dirname(_default_vocab())
+    seeds = [int(seed) for seed in FLAGS.seeds]
+    scratch = tempfile.mkdtemp(prefix=f"{FLAGS.benchmark}_")
+    limit = [f"--max_train_examples={FLAGS.max_texts}"] if FLAGS.max_texts else []
+    if FLAGS.benchmark == "ner_quality":
+        from keras_bert_zoo.data.conll_data import read_conll_file
+
+        if not FLAGS.eval_file or not os.path.isfile(FLAGS.eval_file):
+            usage_error(f"--eval_file={FLAGS.eval_file}: ner_quality needs the held-out CoNLL file.")
+        try:
+            sentences, tags = read_conll_file(FLAGS.text_file)
+            eval_sentences, eval_tags = read_conll_file(FLAGS.eval_file)
+        except ValueError as e:
+            usage_error(f"--text_file / --eval_file: {e}")
+        limited = slice(0, FLAGS.max_texts or None)
+
+        def run_ours(seed):
+            return _finetuning_tool_run("run_ner.py", os.path.join(scratch, f"seed{seed}"), seed,
+                                        [f"--train_file={FLAGS.text_file}", *limit],
+                                        [f"--eval_file={FLAGS.eval_file}"])
+
+        return finetuning_quality.benchmark_ner_quality(
+            run_ours, checkpoint, sentences[limited], tags[limited], eval_sentences, eval_tags, seeds,
+            FLAGS.max_seq_length, FLAGS.train_batch_size)
+    from keras_bert_zoo.data.squad_examples import read_squad_file
+    from keras_bert_zoo.models import BertQuestionAnswerer
+
+    try:
+        train_file, eval_file = finetuning_quality.split_squad_by_article(FLAGS.text_file, scratch)
+        train_examples = read_squad_file(train_file)[: FLAGS.max_texts or None]
+        eval_examples = read_squad_file(eval_file)
+    except (ValueError, KeyError, TypeError) as e:
+        usage_error(f"--text_file: {e}")
+
+    def run_ours(seed):
+        model_dir = os.path.join(scratch, f"seed{seed}")
+        rate, metrics = _finetuning_tool_run("run_squad.py", model_dir, seed, [f"--train_file={train_file}", *limit],
+                                             [f"--eval_file={eval_file}"])
+        return rate, metrics, BertQuestionAnswerer.from_pretrained(model_dir)
+
+    return finetuning_quality.benchmark_squad_quality(run_ours, checkpoint, train_examples, eval_examples, seeds,
+                                                      FLAGS.max_seq_length, batch_size=FLAGS.train_batch_size)
 
 
 def _set_tensorflow_threads():
@@ -162,11 +248,24 @@ def _texts():
 
 
 def _tokenizer_rows():
-    from keras_bert_zoo.benchmarks.tokenizer_benchmark import benchmark_tokenizer
+    from keras_bert_zoo.benchmarks.tokenizer_benchmark import CORPUS_KINDS, benchmark_tokenizer, read_corpus
 
-    return benchmark_tokenizer(_texts(), FLAGS.vocab_file or _default_vocab(), FLAGS.do_lower_case,
+    corpora = {}
+    for entry in FLAGS.corpora:
+        kind, _, path = entry.partition("=")
+        if kind not in CORPUS_KINDS or not os.path.isfile(path):
+            usage_error(f"--corpora={entry}: want KIND=PATH with KIND in {list(CORPUS_KINDS)} and an existing file.")
+        try:
+            texts = read_corpus(kind, path, FLAGS.tsv_column or "sentence")
+        except (ValueError, KeyError, TypeError) as e:
+            usage_error(f"--corpora={entry}: {e}")
+        corpora[os.path.basename(path)] = texts[: FLAGS.max_texts] if FLAGS.max_texts else texts
+    if FLAGS.text_file:
+        corpora[os.path.basename(FLAGS.text_file)] = _texts()
+    if not corpora:
+        usage_error("--benchmark=tokenizer needs --text_file or --corpora.")
+    return benchmark_tokenizer(corpora, FLAGS.vocab_file or _default_vocab(), FLAGS.do_lower_case,
                                FLAGS.batch_size, FLAGS.repeats)
-
 
 if __name__ == "__main__":
     tool_runner.run(main)

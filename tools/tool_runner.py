@@ -3,8 +3,50 @@
 import glob
 import os
 import sys
+import tempfile
 
 from absl import app, flags
+
+# TensorFlow reads its C++ log level once, when it loads, and the training tools' flag modules load
+# it before absl parses flags: so this flag is read straight from the command line.
+_SHOW_TENSORFLOW_LOGS = "show_tensorflow_logs"
+flags.DEFINE_bool(_SHOW_TENSORFLOW_LOGS, False, "Show TensorFlow's start-up and C++ log lines (hidden by "
+                  "default, so the first lines are the tool's own). Read from the command line, not --flagfile.")
+
+
+def _tensorflow_logs_shown():
+    return any(arg in (f"--{_SHOW_TENSORFLOW_LOGS}", f"--{_SHOW_TENSORFLOW_LOGS}=true", f"--{_SHOW_TENSORFLOW_LOGS}=1")
+               for arg in sys.argv[1:])
+
+
+def import_tensorflow_quietly():
+    """Imports TensorFlow with its start-up log lines hidden, unless --show_tensorflow_logs.
+
+    Its C++ logging (TF_CPP_MIN_LOG_LEVEL) is set to errors only and its Python logger
+    to errors; what it writes to stderr while loading (CUDA probes, CPU feature notes)
+    is shown only if the import fails.
+    """
+    if "tensorflow" in sys.modules or _tensorflow_logs_shown():
+        import tensorflow  # noqa: F401
+
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved_stderr = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.get_logger().setLevel("ERROR")
+        except BaseException:
+            os.dup2(saved_stderr, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved_stderr, 2)
+            os.close(saved_stderr)
 
 
 def usage_error(message):
@@ -69,4 +111,5 @@ def run(main):
                 raise SystemExit(f"Training stopped: {e}") from None
             raise
 
+    import_tensorflow_quietly()
     app.run(main_with_clean_errors, flags_parser=_parse_flags)

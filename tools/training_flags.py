@@ -2,11 +2,14 @@
 
 from absl import flags, logging
 
+import tool_runner
 from tool_runner import usage_error
 
-from keras_bert_zoo.config import PRECISIONS
-from keras_bert_zoo.training.distribution import STRATEGIES
-from keras_bert_zoo.training.fused_adamw import ADAM_SEMANTICS
+tool_runner.import_tensorflow_quietly()  # Before the library below loads it with its log lines.
+
+from keras_bert_zoo.config import PRECISIONS  # noqa: E402
+from keras_bert_zoo.training.distribution import STRATEGIES  # noqa: E402
+from keras_bert_zoo.training.fused_adamw import ADAM_SEMANTICS  # noqa: E402
 
 flags.DEFINE_enum("strategy", "one_device", list(STRATEGIES), "tf.distribute strategy.")
 flags.DEFINE_string("tpu", None, "TPU name or grpc:// address for --strategy=tpu; 'local' on a TPU VM.")

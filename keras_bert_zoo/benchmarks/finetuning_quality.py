@@ -1,5 +1,11 @@
-"""Held-out SST-2 accuracy over seeds: our optimizer semantics against keras-hub, side by side."""
+"""Held-out fine-tuning quality over seeds, ours against a peer run side by side.
 
+SST-2 full sentences against keras-hub, CoNLL-2003 dev and SQuAD v1.1
+questions of unseen articles against HF torch, as HF's example scripts train.
+"""
+
+import json
+import os
 import random
 
 import numpy as np
@@ -43,42 +49,240 @@ def sst2_full_sentence_split(texts, labels, num_heldout, seed=0):
             np.array([label_of[s] for s in heldout]))
 
 
+def compare_over_seeds(task, sides, seeds, settings, peer_name):
+    """Runs every side once per seed, in turn, and summarizes each metric over the seeds.
+
+    Running the sides alternately lets drift on the machine reach all of them alike.
+
+    Args:
+        task: What is measured, for the row names.
+        sides: {name: run(seed) -> (examples/s, {metric: value})}; the last
+            entry is the peer.
+        seeds: The seeds.
+        settings: Settings shown with every row.
+        peer_name: How the rows describe the peer.
+
+    Returns:
+        One `BenchmarkRow` per metric and side but the peer: the mean over
+        seeds against the peer's, with per-seed values, spreads and
+        examples/s in the notes.
+    """
+    results = {name: [] for name in sides}
+    for seed in seeds:
+        for name, run in sides.items():
+            results[name].append(run(seed))
+        print(f"{task}, seed {seed}: " + "; ".join(
+            f"{name} " + ", ".join(f"{metric} {value:.4f}" for metric, value in runs[-1][1].items())
+            + f" ({runs[-1][0]:.1f} examples/s)" for name, runs in results.items()), flush=True)
+
+    def summary(name, metric):
+        values = np.array([metrics[metric] for _, metrics in results[name]])
+        rate = np.mean([rate for rate, _ in results[name]])
+        return values.mean(), (f"{name}: {values.mean():.2f} ± {values.std():.2f} "
+                               f"({', '.join(f'{v:.2f}' for v in values)}; {rate:.1f} examples/s)")
+
+    *ours, peer = sides
+    rows = []
+    for metric in results[peer][0][1]:
+        peer_mean, peer_note = summary(peer, metric)
+        for name in ours:
+            mean, note = summary(name, metric)
+            rows.append(BenchmarkRow(f"{task}, {name}", metric, mean, peer_mean, peer_name, settings,
+                                     f"{note}; {peer_note}"))
+    return rows
+
+
 def benchmark_finetuning_quality(checkpoint, texts, labels, eval_texts, eval_labels, seeds=(0, 1, 2),
                                  semantics=("torch",), max_seq_length=64, batch_size=32, learning_rate=5e-5):
     """Accuracy on held-out sentences after one epoch, ours per optimizer semantics against keras-hub.
 
-    Each seed runs every side in turn (ours per semantics, then keras-hub's
-    BertTextClassifier with Keras's AdamW, linear warmup and decay and
-    clipping), so drift on the machine reaches all of them alike.
+    keras-hub's BertTextClassifier trains with Keras's AdamW, linear warmup
+    and decay and clipping, as its users write BERT's recipe.
 
     Returns:
-        One `BenchmarkRow` per semantics: mean accuracy (%) against keras-hub's,
-        with per-seed values, spreads and examples/s in the notes.
+        One `BenchmarkRow` per semantics: mean accuracy (%) against keras-hub's.
     """
-    results = {name: [] for name in (*semantics, "keras-hub")}
-    for seed in seeds:
-        for name in semantics:
-            results[name].append(ours_run(checkpoint, texts, labels, eval_texts, eval_labels, max_seq_length,
-                                          batch_size, learning_rate, seed=seed, optimizer_semantics=name))
+    def ours(name):
+        def run(seed):
+            rate, accuracy = ours_run(checkpoint, texts, labels, eval_texts, eval_labels, max_seq_length,
+                                      batch_size, learning_rate, seed=seed, optimizer_semantics=name)
+            return rate, {"% accuracy": 100 * accuracy}
+        return run
+
+    def keras_hub(seed):
         tf.keras.utils.set_random_seed(seed)
-        results["keras-hub"].append(keras_hub_run(checkpoint, texts, labels, eval_texts, eval_labels,
-                                                  max_seq_length, batch_size, learning_rate))
-        print(f"seed {seed}: " + ", ".join(f"{name} {runs[-1][1]:.4f} ({runs[-1][0]:.0f} examples/s)"
-                                           for name, runs in results.items()), flush=True)
+        rate, accuracy = keras_hub_run(checkpoint, texts, labels, eval_texts, eval_labels, max_seq_length,
+                                       batch_size, learning_rate)
+        return rate, {"% accuracy": 100 * accuracy}
 
-    def summary(name):
-        rates, accuracies = np.array(results[name]).T
-        accuracies = 100 * accuracies
-        return (accuracies.mean(), f"{name}: {accuracies.mean():.2f} ± {accuracies.std():.2f} "
-                f"({', '.join(f'{a:.2f}' for a in accuracies)}; {rates.mean():.0f} examples/s)")
-
-    peer_mean, peer_note = summary("keras-hub")
+    sides = {f"optimizer_semantics={name}": ours(name) for name in semantics}
+    sides["keras-hub"] = keras_hub
     settings = {"train_examples": len(texts), "eval_sentences": len(eval_texts), "seeds": len(seeds),
                 "batch": batch_size, "seq": max_seq_length, "lr": learning_rate, "epochs": 1}
-    rows = []
-    for name in semantics:
-        mean, note = summary(name)
-        rows.append(BenchmarkRow(f"SST-2 held-out sentences, optimizer_semantics={name}", "% accuracy", mean,
-                                 peer_mean, "keras-hub BertTextClassifier, keras.optimizers.AdamW", settings,
-                                 f"{note}; {peer_note}"))
+    return compare_over_seeds("SST-2 held-out sentences", sides, seeds, settings,
+                              "keras-hub BertTextClassifier, keras.optimizers.AdamW")
+
+
+def benchmark_ner_quality(run_ours, checkpoint, train_sentences, train_tags, eval_sentences, eval_tags,
+                          seeds=(0, 1, 2), max_seq_length=128, batch_size=32, learning_rate=5e-5):
+    """Entity F1 on held-out sentences after one epoch, ours against HF torch's BertForTokenClassification.
+
+    Args:
+        run_ours: run_ours(seed) -> (examples/s, eval metrics as run_ner.py
+            writes them); the tool with its default optimizer.
+        checkpoint: The HF checkpoint both start from.
+        train_sentences, train_tags: What both train on (CoNLL words and tags).
+        eval_sentences, eval_tags: The held-out sentences.
+
+    Returns:
+        `BenchmarkRow`s for entity F1, precision and recall (%).
+    """
+    from keras_bert_zoo.benchmarks.hf_torch_finetuning import hf_token_classification_run
+    from keras_bert_zoo.data.conll_data import ner_label_names
+    from keras_bert_zoo.metrics import ner_metrics
+
+    names = ("f1", "precision", "recall")
+    label_names = ner_label_names(train_tags)
+
+    def ours(seed):
+        rate, metrics = run_ours(seed)
+        return rate, {f"% entity {name}": 100 * metrics[name] for name in names}
+
+    def hf_torch(seed):
+        rate, predicted = hf_token_classification_run(checkpoint, train_sentences, train_tags, eval_sentences,
+                                                      label_names, max_seq_length, batch_size, learning_rate,
+                                                      seed=seed)
+        metrics = ner_metrics(eval_tags, predicted)
+        return rate, {f"% entity {name}": 100 * metrics[name] for name in names}
+
+    settings = {"train_sentences": len(train_sentences), "eval_sentences": len(eval_sentences),
+                "seeds": len(seeds), "batch": batch_size, "seq": max_seq_length, "lr": learning_rate, "epochs": 1}
+    return compare_over_seeds("CoNLL-2003 held-out sentences, run_ner", {"ours": ours, "HF torch": hf_torch},
+                              seeds, settings, "HF torch BertForTokenClassification, run_ner.py's recipe")
+
+
+def split_squad_by_article(path, directory):
+    """Writes the first half of a SQuAD file's articles to train.json, the rest to eval.json.
+
+    Questions of one article share its paragraphs' topics, so whole articles
+    are held out.
+
+    Returns:
+        (train path, eval path).
+    """
+    with open(path, encoding="utf-8") as f:
+        squad = json.load(f)
+    articles = squad["data"]
+    if len(articles) < 2:
+        raise ValueError(f"{path}: {len(articles)} article(s); need 2 or more to split.")
+    paths = []
+    for name, part in (("train", articles[:len(articles) // 2]), ("eval", articles[len(articles) // 2:])):
+        paths.append(os.path.join(directory, f"{name}.json"))
+        with open(paths[-1], "w", encoding="utf-8") as f:
+            json.dump(dict(squad, data=part), f)
+    return tuple(paths)
+
+
+def squad_pipelines_crossed(our_model, hf_model, checkpoint, examples, max_seq_length=384, doc_stride=128,
+                            max_query_length=64):
+    """Each trained model answered through both SQuAD pipelines: windows, max context and span decoding.
+
+    Ours: google-research's windows (`doc_stride` pieces between starts,
+    question cut at `max_query_length`), answers starting only where the
+    window gives the piece its most context. HF's run_qa.py: `doc_stride`
+    pieces of overlap, any context piece. Scoring one model's logits both
+    ways separates the pipelines from the training.
+
+    Returns:
+        {"<model> model, <pipeline> pipeline": {"exact_match", "f1"}}.
+    """
+    from keras_bert_zoo.benchmarks import hf_torch_finetuning as hf
+    from keras_bert_zoo.data.squad_decoding import decode_squad_predictions
+    from keras_bert_zoo.data.squad_examples import squad_gold_answers
+    from keras_bert_zoo.data.squad_features import squad_features
+    from keras_bert_zoo.metrics import squad_v1_metrics
+    from keras_bert_zoo.text import BertTokenizer
+    from keras_bert_zoo.training.finetuning import predict
+
+    ours = squad_features(BertTokenizer.from_pretrained(checkpoint), examples, max_seq_length, doc_stride,
+                          max_query_length)
+    ours_as_rows = [{"input_ids": ids[:length], "token_type_ids": types[:length], "attention_mask": [1] * length}
+                    for ids, types, length in zip(ours.input_word_ids.tolist(), ours.input_type_ids.tolist(),
+                                                  ours.input_mask.sum(-1))]
+    theirs = hf.question_answering_features(hf.fast_tokenizer(checkpoint), examples, max_seq_length, doc_stride)
+
+    def padded(rows, key):
+        return np.array([row[key] + [0] * (max_seq_length - len(row[key])) for row in rows], "int32")
+
+    def our_logits(rows):
+        inputs = {"input_word_ids": padded(rows, "input_ids"), "input_mask": padded(rows, "attention_mask"),
+                  "input_type_ids": padded(rows, "token_type_ids")}
+        logits = predict(our_model, inputs, 64, max_seq_length, sequence_outputs=("start_logits", "end_logits"))
+        return [[values[:len(row["input_ids"])] for values, row in zip(logits[name], rows)]
+                for name in ("start_logits", "end_logits")]
+
+    def hf_logits(rows):
+        logits = hf.predict_logits(hf_model, rows)
+        return logits["start_logits"], logits["end_logits"]
+
+    def our_pipeline(starts, ends):
+        def full(values):
+            return np.array([np.pad(v, (0, max_seq_length - len(v)), constant_values=-1e4) for v in values])
+        return decode_squad_predictions(examples, ours, full(starts), full(ends)).answers
+
+    gold = squad_gold_answers(examples)
+    scores = {}
+    for model_name, logits in (("our", our_logits), ("HF", hf_logits)):
+        scores[f"{model_name} model, our pipeline"] = squad_v1_metrics(gold, our_pipeline(*logits(ours_as_rows)))
+        scores[f"{model_name} model, HF pipeline"] = squad_v1_metrics(
+            gold, hf.decode_question_answering(examples, theirs, *logits(theirs)))
+    return scores
+
+
+def benchmark_squad_quality(run_ours, checkpoint, train_examples, eval_examples, seeds=(0, 1, 2),
+                            max_seq_length=384, doc_stride=128, batch_size=16, learning_rate=5e-5):
+    """SQuAD v1.1 F1 and exact match on questions of unseen articles, ours against HF torch.
+
+    Args:
+        run_ours: run_ours(seed) -> (examples/s, eval metrics as run_squad.py
+            writes them, the trained model); the tool with its default optimizer.
+        checkpoint: The HF checkpoint both start from.
+        train_examples, eval_examples: `SquadExample`s of the two halves.
+
+    Returns:
+        `BenchmarkRow`s for F1 and exact match, and the pipelines crossed on
+        the first seed's two models (see `squad_pipelines_crossed`) in the
+        F1 row's notes.
+    """
+    from keras_bert_zoo.benchmarks.hf_torch_finetuning import hf_question_answering_run
+    from keras_bert_zoo.data.squad_examples import squad_gold_answers
+    from keras_bert_zoo.metrics import squad_v1_metrics
+
+    gold = squad_gold_answers(eval_examples)
+    first_models = {}
+
+    def ours(seed):
+        rate, metrics, model = run_ours(seed)
+        first_models.setdefault("ours", model)
+        return rate, {"f1": metrics["f1"], "exact_match": metrics["exact_match"]}
+
+    def hf_torch(seed):
+        rate, answers, model = hf_question_answering_run(checkpoint, train_examples, eval_examples, max_seq_length,
+                                                         doc_stride, batch_size, learning_rate, seed=seed)
+        first_models.setdefault("HF", model)
+        metrics = squad_v1_metrics(gold, answers)
+        return rate, {"f1": metrics["f1"], "exact_match": metrics["exact_match"]}
+
+    settings = {"train_questions": len(train_examples), "eval_questions": len(eval_examples), "seeds": len(seeds),
+                "batch": batch_size, "seq": max_seq_length, "doc_stride": doc_stride, "lr": learning_rate,
+                "epochs": 1}
+    rows = compare_over_seeds("SQuAD v1.1 questions of held-out articles, run_squad",
+                              {"ours": ours, "HF torch": hf_torch}, seeds, settings,
+                              "HF torch BertForQuestionAnswering, run_qa.py's recipe")
+    crossed = squad_pipelines_crossed(first_models["ours"], first_models["HF"], checkpoint, eval_examples,
+                                      max_seq_length, doc_stride)
+    print("SQuAD pipelines crossed (seed " + str(seeds[0]) + "): " + "; ".join(
+        f"{name} F1 {m['f1']:.2f} EM {m['exact_match']:.2f}" for name, m in crossed.items()), flush=True)
+    rows[0].notes += "; pipelines crossed on seed {}: {}".format(seeds[0], "; ".join(
+        f"{name} F1 {m['f1']:.2f}" for name, m in crossed.items()))
     return rows

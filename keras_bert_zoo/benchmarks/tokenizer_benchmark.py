@@ -1,4 +1,7 @@
-"""Tokenizer throughput and id agreement against HF's Rust and Python BERT tokenizers."""
+"""Tokenizer speed as users call it, and id agreement, against HF's Rust and tf-text's FastBertTokenizer."""
+
+import json
+import time
 
 import numpy as np
 import tensorflow as tf
@@ -7,57 +10,127 @@ from keras_bert_zoo.benchmarks.alternating_timing import alternating_seconds
 from keras_bert_zoo.benchmarks.report import BenchmarkRow
 from keras_bert_zoo.text import BertTokenizer
 
-
-def _graph_tokenizer(tokenize, batches):
-    """Runs a tf.function of `tokenize` over string batches, returning per-text id lists."""
-    function = tf.function(tokenize)
-    tensors = [tf.constant(batch) for batch in batches]
-    function(tensors[0])  # Trace once, outside the timing.
-    return lambda: [function(batch) for batch in tensors]
+CORPUS_KINDS = ("text", "tsv", "conll", "squad")
 
 
-def _agreement(ids, reference_ids):
-    return float(np.mean([a == b for a, b in zip(ids, reference_ids)]))
+def read_corpus(kind, path, tsv_column="sentence"):
+    """Texts of a corpus file: "text" lines, a "tsv" column, "conll" sentences, "squad" contexts.
+
+    CoNLL sentences are their words joined by spaces; SQuAD contexts count
+    once each. Blank lines and empty texts are left out.
+    """
+    if kind == "conll":
+        from keras_bert_zoo.data.conll_data import read_conll_file
+
+        return [" ".join(words) for words in read_conll_file(path)[0]]
+    if kind == "squad":
+        with open(path, encoding="utf-8") as f:
+            articles = json.load(f)["data"]
+        return list(dict.fromkeys(p["context"] for a in articles for p in a["paragraphs"]))
+    from keras_bert_zoo.data.text_files import read_texts
+
+    return [text for text in read_texts(path, tsv_column=tsv_column if kind == "tsv" else None) if text.strip()]
 
 
-def benchmark_tokenizer(texts, vocab_file, lower_case=True, batch_size=1024, repeats=3):
-    """Times BertTokenizer.tokenize against HF's Rust tokenizer and tf-text's FastBertTokenizer.
+def _iterator_start_seconds(tokenize, texts, repeats):
+    """Fastest time from a new iterator over a dataset that maps `tokenize` after `batch` to its first batch."""
+    dataset = tf.data.Dataset.from_tensor_slices(texts[:64]).batch(8).map(tokenize)
+    seconds = []
+    for _ in range(repeats + 1):  # The first also traces the map function.
+        start = time.perf_counter()
+        next(iter(dataset))
+        seconds.append(time.perf_counter() - start)
+    return min(seconds[1:])
 
-    All produce WordPiece ids without special tokens, batch by batch. Each
-    row's notes give how often each side's ids equal the Python reference's
-    (HF's port of google-research's tokenization.py).
+
+def _batch_one_seconds(call, texts, repeats):
+    """Median seconds of one text per call, fastest of `repeats` passes over `texts`."""
+    call(texts[0])
+    medians = []
+    for _ in range(repeats):
+        seconds = []
+        for text in texts:
+            start = time.perf_counter()
+            call(text)
+            seconds.append(time.perf_counter() - start)
+        medians.append(float(np.median(seconds)))
+    return min(medians)
+
+
+def benchmark_tokenizer(corpora, vocab_file, lower_case=True, batch_size=1024, repeats=3, latency_texts=200):
+    """Times `BertTokenizer` as users call it, per corpus, against HF's Rust `BertTokenizerFast`.
+
+    Per corpus: `tokenize(list_of_str)` eagerly, batch by batch (what a user
+    writes), against Rust's batch call, both giving ids without special
+    tokens; the same inside `tf.function` over tensors, against tf-text's
+    FastBertTokenizer; one text per call (`tokenizer(text)` against
+    `rust(text)`, both padded to 128 with special tokens) at the median; and
+    the start of a tf.data iterator that maps each tokenizer (once per corpus
+    set, on the first corpus). The sides take turns within each repeat;
+    each side's fastest repeat counts. Notes give how often each side's ids
+    equal the Python reference's (HF's port of google-research's tokenization.py).
+
+    Args:
+        corpora: {name: texts}.
 
     Returns:
-        Two `BenchmarkRow`s (texts/s): against Rust, and against FastBertTokenizer.
+        `BenchmarkRow`s: per corpus eager texts/s against Rust, traced texts/s
+        against FastBertTokenizer, batch-1 latency against Rust; then the
+        iterator start against FastBertTokenizer.
     """
     import tensorflow_text as tf_text
     from transformers import BertTokenizerFast
     from transformers.models.bert.tokenization_bert_legacy import BertTokenizerLegacy
 
-    batches = [texts[i:i + batch_size] for i in range(0, len(texts), batch_size)]
     ours = BertTokenizer(vocab_file, lower_case=lower_case)
     fast_bert = tf_text.FastBertTokenizer(vocab=ours.vocab, token_out_type=tf.int32,
                                           lower_case_nfd_strip_accents=lower_case)
     rust = BertTokenizerFast(vocab_file, do_lower_case=lower_case)
-    runs = {
-        "ours": _graph_tokenizer(ours.tokenize, batches),
-        "FastBertTokenizer": _graph_tokenizer(fast_bert.tokenize, batches),
-        "Rust": lambda: [rust(batch, add_special_tokens=False)["input_ids"] for batch in batches],
-    }
-    # The sides take turns within each repeat; each side's fastest repeat counts.
-    rates = {name: len(texts) / min(seconds) for name, seconds in alternating_seconds(runs, repeats).items()}
-    ids = {name: [x for batch in run() for x in (batch if name == "Rust" else batch.to_list())]
-           for name, run in runs.items()}
     reference = BertTokenizerLegacy(vocab_file, do_lower_case=lower_case)
-    reference_ids = [reference.convert_tokens_to_ids(reference._tokenize(t, split_special_tokens=True))
-                     for t in texts]
-    agreement = {name: _agreement(values, reference_ids) for name, values in ids.items()}
-    settings = {"texts": len(texts), "batch": batch_size, "lower_case": lower_case}
-    return [
-        BenchmarkRow(
-            name="tokenizer", unit="texts/s", ours=rates["ours"], peer=rates[peer], peer_name=peer_name,
-            settings=settings,
-            notes=f"ids equal to the Python reference: ours {agreement['ours']:.4%}, peer {agreement[peer]:.4%}")
-        for peer, peer_name in (("Rust", "HF BertTokenizerFast (Rust)"),
-                                ("FastBertTokenizer", "tf-text FastBertTokenizer"))
-    ]
+    traced = {"ours": tf.function(ours.tokenize), "FastBertTokenizer": tf.function(fast_bert.tokenize)}
+    rows = []
+    for corpus, texts in corpora.items():
+        batches = [texts[i:i + batch_size] for i in range(0, len(texts), batch_size)]
+        tensors = [tf.constant(batch) for batch in batches]
+        for function in traced.values():
+            function(tensors[0])  # Trace outside the timing.
+        runs = {
+            "ours eager": lambda: [ours.tokenize(batch) for batch in batches],
+            "Rust": lambda: [rust(batch, add_special_tokens=False)["input_ids"] for batch in batches],
+            **{f"{name} traced": lambda f=function: [f(batch) for batch in tensors] for name, function in traced.items()},
+        }
+        rates = {name: len(texts) / min(seconds) for name, seconds in alternating_seconds(runs, repeats).items()}
+        reference_ids = [reference.convert_tokens_to_ids(reference._tokenize(t, split_special_tokens=True))
+                         for t in texts]
+        agreement = {}
+        for name, run in runs.items():
+            ids = [x for batch in run() for x in (batch if name == "Rust" else batch.to_list())]
+            agreement[name] = float(np.mean([a == b for a, b in zip(ids, reference_ids)]))
+        few = texts[:latency_texts]
+        latency = {"ours": _batch_one_seconds(lambda t: ours(t), few, repeats),
+                   "Rust": _batch_one_seconds(lambda t: rust(t, max_length=128, padding="max_length",
+                                                            truncation=True), few, repeats)}
+        settings = {"corpus": corpus, "texts": len(texts), "batch": batch_size, "lower_case": lower_case}
+        agree = (f"ids equal to the Python reference: ours {agreement['ours eager']:.4%} "
+                 f"(traced {agreement['ours traced']:.4%})")
+        rows += [
+            BenchmarkRow(f"tokenizer, {corpus}, eager tokenize(list)", "texts/s", rates["ours eager"], rates["Rust"],
+                         "HF BertTokenizerFast (Rust), batch call", settings,
+                         f"{agree}, Rust {agreement['Rust']:.4%}"),
+            BenchmarkRow(f"tokenizer, {corpus}, in tf.function", "texts/s", rates["ours traced"],
+                         rates["FastBertTokenizer traced"], "tf-text FastBertTokenizer, in tf.function", settings,
+                         f"{agree}, FastBertTokenizer {agreement['FastBertTokenizer traced']:.4%}; "
+                         f"ours traced {rates['ours traced'] / rates['Rust']:.2f}x Rust"),
+            BenchmarkRow(f"tokenizer, {corpus}, one text per call, p50", "ms", 1e3 * latency["ours"],
+                         1e3 * latency["Rust"], "HF BertTokenizerFast (Rust), rust(text)",
+                         dict(settings, texts=len(few), max_length=128),
+                         "ours: tokenizer(text) eagerly -> three padded tensors", lower_is_better=True),
+        ]
+    first = next(iter(corpora.values()))
+    starts = {name: _iterator_start_seconds(function, first, repeats) for name, function in
+              (("ours", lambda t: ours(t, max_length=64)), ("FastBertTokenizer", fast_bert.tokenize))}
+    rows.append(BenchmarkRow("tokenizer, new tf.data iterator to its first batch", "ms", 1e3 * starts["ours"],
+                             1e3 * starts["FastBertTokenizer"], "tf-text FastBertTokenizer", {"map": "after batch"},
+                             "ours: tokenizer(texts, max_length=64); FastBertTokenizer: tokenize(texts)",
+                             lower_is_better=True))
+    return rows

@@ -2,7 +2,6 @@
 
 import tensorflow as tf
 
-from keras_bert_zoo.export.serving_inputs import dense_model_inputs
 from keras_bert_zoo.models import find_encoder
 
 TEXT = tf.TensorSpec([None], tf.string)
@@ -73,8 +72,7 @@ class ServingModule(tf.Module):
 
     def encode(self, texts, text_pairs=None):
         """Model inputs [B, T] for texts (and pairs), padded only to the longest in the batch."""
-        packed = self.tokenizer.pack(texts, text_pairs, max_length=self.max_seq_length)
-        return dense_model_inputs(packed["input_word_ids"], packed["input_type_ids"])
+        return self.tokenizer.pack(texts, text_pairs, max_length=self.max_seq_length)
 
     def checked_ids(self, **inputs):
         """`inputs` (input_word_ids, input_type_ids, ... [B, T]) once their ids are in range.

@@ -32,6 +32,7 @@ class BertSelfAttention(keras.layers.Layer):
 
     def __init__(self, hidden_size, num_heads, attention_dropout=0.1, initializer_range=0.02, **kwargs):
         super().__init__(**kwargs)
+        self.supports_masking = True  # Padding comes in input_mask; a Keras mask on the input passes through.
         if hidden_size % num_heads:
             raise ValueError(f"hidden_size={hidden_size} is not divisible by num_heads={num_heads}.")
         self.hidden_size = hidden_size

@@ -15,6 +15,10 @@ from keras_bert_zoo.layers.xla_layer_normalization import XlaLayerNormalization
 class BertTransformerBlock(keras.layers.Layer):
     """Self-attention and feed-forward sublayers, each followed by residual + LayerNorm.
 
+    Padding comes from `input_mask`, or else from a Keras mask on `x` (as
+    `keras.layers.Embedding(mask_zero=True)` sets), or else there is none.
+    The Keras mask passes on to the output.
+
     Args:
         hidden_size: Model width.
         num_heads: Attention heads.
@@ -40,6 +44,7 @@ class BertTransformerBlock(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.supports_masking = True
         self.hidden_size = hidden_size
         self.num_heads = num_heads
         self.intermediate_size = intermediate_size
@@ -72,7 +77,7 @@ class BertTransformerBlock(keras.layers.Layer):
         self.output_layer_norm.build(hidden_shape)
         self.built = True
 
-    def call(self, x, input_mask, training=None, output_positions=None):
+    def call(self, x, input_mask=None, training=None, output_positions=None, mask=None):
         """Transforms `x` [B, T, H].
 
         Args:
@@ -83,7 +88,11 @@ class BertTransformerBlock(keras.layers.Layer):
                 then [B, P, H], the rows of the full output at those positions,
                 and only they go through the layer after the attention's
                 keys and values (a last layer read by a few heads).
+            mask: The Keras mask of `x` [B, T], used when `input_mask` is None.
         """
+        if input_mask is None:
+            input_mask = keras.ops.ones(keras.ops.shape(x)[:2], "int32") if mask is None else mask
+        input_mask = keras.ops.cast(input_mask, "int32")
         attended = self.attention(x, input_mask, training=training, query_positions=output_positions)
         if output_positions is not None:
             x = gather_positions(x, output_positions)
@@ -91,6 +100,9 @@ class BertTransformerBlock(keras.layers.Layer):
         hidden = hidden_activation(self.hidden_act, self.intermediate_dense(x), training=training)
         output = self.output_dropout_layer(self.output_dense(hidden), training=training)
         return self.output_layer_norm(x + output)
+
+    def compute_mask(self, x, mask=None):
+        return mask
 
     def compute_output_shape(self, x_shape, input_mask_shape=None, output_positions_shape=None):
         return positions_output_shape(x_shape, output_positions_shape)

@@ -2,6 +2,7 @@
 
 from keras_bert_zoo.models.bert_classifier import BertClassifier
 from keras_bert_zoo.models.bert_encoder import BertEncoder, find_encoder
+from keras_bert_zoo.models.bert_preprocessor import BertPreprocessor
 from keras_bert_zoo.models.bert_pretrainer import BertPretrainer
 from keras_bert_zoo.models.bert_question_answerer import BertQuestionAnswerer
 from keras_bert_zoo.models.bert_task_model import BertTaskModel

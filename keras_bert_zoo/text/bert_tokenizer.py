@@ -1,9 +1,12 @@
 """In-graph BERT tokenizer that reproduces the reference tokenizer's ids."""
 
 import os
+import types
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
+from tensorflow_text.python.ops.regex_split_ops import gen_regex_split_ops
 
 from keras_bert_zoo.config.atomic_files import write_json_atomic, write_text_atomic
 from keras_bert_zoo.text.bert_char_classes import ASCII_PATTERN, NON_ASCII_WORD_PATTERN
@@ -13,7 +16,7 @@ from keras_bert_zoo.text.vocab_files import locate_vocab, read_vocab, vocab_is_l
 
 # The tokenizer ops each run on one core: slices of a batch, tokenized independently, keep a few
 # cores busy, and the empty slices of a small batch cost microseconds.
-_SLICES = 4
+_SLICES = 1
 
 
 class BertTokenizer(tf.Module):
@@ -70,6 +73,10 @@ class BertTokenizer(tf.Module):
             no_pretokenization=True,
             max_bytes_per_word=4 * max_chars_per_word,  # The character limit is applied before.
         )
+        self._vocab_tensor = tf.constant(self.vocab)
+        # Eager calls run graphs instead of op by op (see `_compiled`). A SimpleNamespace, which
+        # tf.Module doesn't track, so SavedModels that hold the tokenizer don't save them too.
+        self._eager = types.SimpleNamespace(functions={})
 
     @property
     def vocab_size(self):
@@ -102,7 +109,10 @@ class BertTokenizer(tf.Module):
         return self.vocab.index(token)
 
     def id_to_token(self, token_id):
-        return self.vocab[token_id]
+        """The token of an id: a str for a Python int, else a string tensor of the ids' shape."""
+        if isinstance(token_id, (int, np.integer)):
+            return self.vocab[token_id]
+        return tf.gather(self._vocab_tensor, token_id)
 
     def words(self, texts):
         """Normalizes and splits texts [B] into words (see `BertTextNormalizer`)."""
@@ -117,12 +127,126 @@ class BertTokenizer(tf.Module):
         Returns:
             int32 ids: a RaggedTensor [B, (tokens)], or a 1-D tensor for one string.
         """
-        texts = tf.convert_to_tensor(texts, tf.string)
+        texts = _strings(texts)
+        return self._compiled("tokenize", texts) if tf.executing_eagerly() else self._tokenize(texts)
+
+    def detokenize(self, ids, skip_special_tokens=True):
+        """Text of WordPiece ids: tokens joined by spaces, "##" continuations glued to the piece before.
+
+        Args:
+            ids: int ids [T] (one text) or [B, T] / RaggedTensor [B, (T)].
+            skip_special_tokens: Leave out [PAD], [CLS], [SEP] and [MASK].
+
+        Returns:
+            A string tensor: scalar for [T], else [B].
+        """
+        if not isinstance(ids, tf.RaggedTensor):
+            ids = tf.convert_to_tensor(ids)
+        ids = tf.cast(ids, tf.int32)
+        return (self._compiled("detokenize", ids, skip_special_tokens) if tf.executing_eagerly()
+                else self._detokenize(ids, skip_special_tokens))
+
+    def pack(self, texts, text_pairs=None, max_length=128):
+        """Model inputs padded to the longest packed text of the batch (at least 2), as serving needs.
+
+        The same as `__call__` but for the padded length.
+        """
+        texts, text_pairs = _strings(texts), _strings(text_pairs)
+        return (self._compiled("pack", texts, text_pairs, max_length) if tf.executing_eagerly()
+                else self._pack(texts, text_pairs, max_length))
+
+    def __call__(self, texts, text_pairs=None, max_length=128):
+        """Packs texts (and pairs) into fixed-length model inputs: [CLS] a [SEP] (b [SEP]).
+
+        Pairs too long for `max_length` are truncated as the reference
+        `_truncate_seq_pair` does: one token at a time from the longer
+        segment (the second when they are equal).
+
+        Args:
+            texts: A string or a [B] batch of strings.
+            text_pairs: Optional second segments, shaped as `texts`.
+            max_length: Output length T.
+
+        Returns:
+            Dict of int32 `input_word_ids`, `input_mask`, `input_type_ids`:
+            [B, T], or [T] for one string.
+        """
+        texts, text_pairs = _strings(texts), _strings(text_pairs)
+        return (self._compiled("call", texts, text_pairs, max_length) if tf.executing_eagerly()
+                else self._call(texts, text_pairs, max_length))
+
+    def _compiled(self, name, first, *args):
+        """Runs the method `_<name>` as a graph, traced once per input signature with shapes relaxed.
+
+        One function per rank of the first input: relaxing [] and [None]
+        together would leave the rank unknown.
+        """
+        key = (name, first.shape.rank)
+        if key not in self._eager.functions:
+            self._eager.functions[key] = tf.function(getattr(self, f"_{name}"), reduce_retracing=True)
+        return self._eager.functions[key](first, *args)
+
+    def _tokenize(self, texts):
         if texts.shape.rank == 0:
-            return self.tokenize(texts[None])[0]
+            return self._tokenize(texts[None])[0]
         size = tf.shape(texts, out_type=tf.int64)[0]
         bounds = [size * i // _SLICES for i in range(_SLICES + 1)]
-        return tf.concat([self._tokenize_slice(texts[bounds[i]:bounds[i + 1]]) for i in range(_SLICES)], 0)
+        return _concat_rows([self._tokenize_slice(texts[bounds[i]:bounds[i + 1]]) for i in range(_SLICES)])
+
+    def _detokenize(self, ids, skip_special_tokens):
+        if ids.shape.rank == 1:
+            return self._detokenize(ids[None], skip_special_tokens)[0]
+        if not isinstance(ids, tf.RaggedTensor):
+            ids = tf.RaggedTensor.from_tensor(ids)
+        if skip_special_tokens:
+            special = tf.constant([self.pad_id, self.cls_id, self.sep_id, self.mask_id])
+            ids = tf.ragged.boolean_mask(ids, tf.reduce_all(ids[..., None] != special, -1))
+        joined = tf.strings.reduce_join(tf.gather(self._vocab_tensor, ids), axis=-1, separator=" ")
+        return tf.strings.regex_replace(joined, " ##", "")
+
+    def _call(self, texts, text_pairs, max_length):
+        if texts.shape.rank == 0:
+            packed = self._call(texts[None], None if text_pairs is None else text_pairs[None], max_length)
+            return {name: values[0] for name, values in packed.items()}
+        return self._packed(texts, text_pairs, max_length, max_length)
+
+    def _pack(self, texts, text_pairs, max_length):
+        return self._packed(texts, text_pairs, max_length, None)
+
+    def _packed(self, texts, text_pairs, max_length, length):
+        """Dense [CLS] a [SEP] (b [SEP]) rows of `length` columns (None: the longest row, at least 2)."""
+        segments = [self.tokenize(texts)] + ([] if text_pairs is None else [self.tokenize(text_pairs)])
+        budget = max_length - 1 - len(segments)
+        if budget < len(segments):
+            raise ValueError(f"max_length={max_length} leaves no room for tokens after [CLS]/[SEP].")
+        lengths = [segment.row_lengths() for segment in segments]
+        if len(segments) == 1:
+            kept = [tf.minimum(lengths[0], budget)]
+        else:
+            # _truncate_seq_pair's result in closed form: the shorter segment keeps what it has while
+            # it fits in half the budget, the longer gets the rest; past that, ceil/floor halves.
+            kept = [tf.minimum(lengths[0], tf.maximum(budget - lengths[1], (budget + 1) // 2)),
+                    tf.minimum(lengths[1], tf.maximum(budget - lengths[0], budget // 2))]
+        total = 1 + sum(k + 1 for k in kept)
+        if length is None:
+            length = tf.reduce_max(tf.concat([total, [2]], 0))
+        position = tf.range(tf.cast(length, tf.int64))[None, :]
+        word_ids = tf.where(position == 0, tf.constant(self.cls_id, tf.int64), tf.constant(self.pad_id, tf.int64))
+        type_ids = tf.zeros_like(position) + tf.zeros_like(total)[:, None]
+        start = tf.ones_like(total)  # Column of each segment's first token.
+        for type_id, (segment, count) in enumerate(zip(segments, kept)):
+            offset = position - start[:, None]
+            inside = (offset >= 0) & (offset < count[:, None])
+            # A trailing [PAD] keeps the gather in range for empty batches and rows.
+            values = tf.concat([tf.cast(segment.flat_values, tf.int64), tf.constant([self.pad_id], tf.int64)], 0)
+            index = tf.clip_by_value(segment.row_splits[:-1, None] + offset, 0, tf.size(values, tf.int64) - 1)
+            word_ids = tf.where(inside, tf.gather(values, index), word_ids)
+            word_ids = tf.where(offset == count[:, None], tf.constant(self.sep_id, tf.int64), word_ids)
+            type_ids = tf.where(inside | (offset == count[:, None]), tf.constant(type_id, tf.int64), type_ids)
+            start = start + count + 1
+        mask = position < total[:, None]
+        return {"input_word_ids": tf.cast(word_ids, tf.int32), "input_mask": tf.cast(mask, tf.int32),
+                "input_type_ids": tf.cast(type_ids, tf.int32)}
 
     def _tokenize_slice(self, texts):
         """Ids of one slice of a batch: all on the fast path if it is all ASCII."""
@@ -149,10 +273,12 @@ class BertTokenizer(tf.Module):
         # regex_split ends a text at its first NUL; U+0001 is a control character that the
         # reference drops just the same.
         texts = tf.strings.regex_replace(texts, "\x00", "\x01")
-        pieces = tf_text.regex_split(texts, NON_ASCII_WORD_PATTERN, NON_ASCII_WORD_PATTERN)
-        flat = pieces.flat_values
+        # The op itself: tf_text.regex_split validates its row splits with assertions, each a
+        # conditional that every new tf.data iterator instantiates again.
+        flat, _, _, splits = gen_regex_split_ops.regex_split_with_offsets(texts, NON_ASCII_WORD_PATTERN,
+                                                                          NON_ASCII_WORD_PATTERN)
         ids = self._by_path(flat, tf.strings.regex_full_match(flat, ASCII_PATTERN), self._tokenize_unicode)
-        return pieces.with_flat_values(ids).merge_dims(1, 2)
+        return _merge_inner(tf.RaggedTensor.from_row_splits(ids, splits, validate=False))
 
     def _by_path(self, texts, is_ascii, tokenize_others):
         """Fast-path ids for the ASCII `texts`, `tokenize_others` ids for the rest, in order.
@@ -165,51 +291,29 @@ class BertTokenizer(tf.Module):
         rank_in_path = tf.cumsum(is_ascii, exclusive=True)
         rank_among_others = tf.range(tf.size(is_ascii, out_type=tf.int64)) - rank_in_path
         rows = tf.where(is_ascii > 0, rank_in_path, tf.reduce_sum(is_ascii) + rank_among_others)
-        return tf.gather(tf.concat([ascii_ids, other_ids], 0), rows)
+        return tf.gather(_concat_rows([ascii_ids, other_ids]), rows)
 
     def _tokenize_unicode(self, texts):
         words = self.words(texts)
         too_long = tf.strings.length(words.flat_values, unit="UTF8_CHAR") > self.max_chars_per_word
         words = words.with_flat_values(tf.where(too_long, "[UNK]", words.flat_values))
-        return self._wordpiece.tokenize(words).merge_dims(1, 2)
+        return _merge_inner(self._wordpiece.tokenize(words))
 
-    def pack(self, texts, text_pairs=None, max_length=128):
-        """[CLS] a [SEP] (b [SEP]) without padding, truncated longest-first to `max_length`.
 
-        Pairs too long for `max_length` are truncated as the reference
-        `_truncate_seq_pair` does: one token at a time from the longer segment.
+def _merge_inner(ragged):
+    """[B, (W), (P)] -> [B, (W*P)], unvalidated: the splits come straight from ragged ops."""
+    return tf.RaggedTensor.from_row_splits(ragged.flat_values, tf.gather(ragged.values.row_splits, ragged.row_splits),
+                                           validate=False)
 
-        Args:
-            texts: [B] strings.
-            text_pairs: Optional [B] second segments.
-            max_length: Longest packed length.
 
-        Returns:
-            Dict of int32 RaggedTensors [B, (length)]: `input_word_ids`, `input_type_ids`.
-        """
-        segments = [self.tokenize(texts)]
-        if text_pairs is not None:
-            segments.append(self.tokenize(text_pairs))
-        budget = max_length - 1 - len(segments)
-        if budget < len(segments):
-            raise ValueError(f"max_length={max_length} leaves no room for tokens after [CLS]/[SEP].")
-        segments = tf_text.RoundRobinTrimmer(budget).trim(segments)
-        ids, type_ids = tf_text.combine_segments(
-            segments, start_of_sequence_id=self.cls_id, end_of_segment_id=self.sep_id)
-        return {"input_word_ids": tf.cast(ids, tf.int32), "input_type_ids": tf.cast(type_ids, tf.int32)}
+def _concat_rows(parts):
+    """Rows of ragged [B_i, (N)] parts one after another, unvalidated (tf.concat asserts on ragged)."""
+    starts = tf.cumsum([tf.size(part.flat_values, tf.int64) for part in parts], exclusive=True)
+    splits = [parts[0].row_splits[:1]] + [part.row_splits[1:] + start for part, start in zip(parts, tf.unstack(starts))]
+    return tf.RaggedTensor.from_row_splits(tf.concat([part.flat_values for part in parts], 0), tf.concat(splits, 0),
+                                           validate=False)
 
-    def __call__(self, texts, text_pairs=None, max_length=128):
-        """Packs texts (and pairs) into fixed-length model inputs (see `pack`).
 
-        Args:
-            texts: [B] strings.
-            text_pairs: Optional [B] second segments.
-            max_length: Output length T.
-
-        Returns:
-            Dict of int32 [B, T] `input_word_ids`, `input_mask`, `input_type_ids`.
-        """
-        packed = self.pack(texts, text_pairs, max_length)
-        word_ids, mask = tf_text.pad_model_inputs(packed["input_word_ids"], max_length, pad_value=self.pad_id)
-        type_ids, _ = tf_text.pad_model_inputs(packed["input_type_ids"], max_length, pad_value=0)
-        return {"input_word_ids": word_ids, "input_mask": tf.cast(mask, tf.int32), "input_type_ids": type_ids}
+def _strings(texts):
+    """Texts as a string tensor; None stays None."""
+    return None if texts is None else tf.convert_to_tensor(texts, tf.string)
