@@ -56,7 +56,8 @@ flags.DEFINE_integer("steps", 5, "pretraining_step: timed steps per model.")
 flags.DEFINE_string("init_checkpoint", None,
                     "serving, finetuning: checkpoint to start from; default: the installed MiniLM.")
 flags.DEFINE_integer("eval_examples", 2000, "finetuning: rows at the end of --text_file held out for accuracy; "
-                     "finetuning_quality: full sentences held out (with every phrase of them).")
+                     "finetuning_quality: full sentences held out (with every phrase of them); squad_quality: "
+                     "questions of the held-out articles used (0: all).")
 flags.DEFINE_list("seeds", ["0", "1", "2"], "finetuning_quality: seeds, each run by every side.")
 flags.DEFINE_list("optimizer_semantics", ["torch"], "finetuning_quality: our optimizer semantics to compare.")
 flags.DEFINE_integer("throughput_examples", 640, "finetuning: sentences keras-hub's default (seq 512) is timed on.")
@@ -211,7 +212,8 @@ def _held_out_quality_rows():
     from keras_bert_zoo.models import BertQuestionAnswerer
 
     try:
-        train_file, eval_file = finetuning_quality.split_squad_by_article(FLAGS.text_file, scratch)
+        train_file, eval_file = finetuning_quality.split_squad_by_article(FLAGS.text_file, scratch,
+                                                                          FLAGS.eval_examples or None)
         train_examples = read_squad_file(train_file)[: FLAGS.max_texts or None]
         eval_examples = read_squad_file(eval_file)
     except (ValueError, KeyError, TypeError) as e:

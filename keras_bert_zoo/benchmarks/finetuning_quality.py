@@ -161,11 +161,31 @@ def benchmark_ner_quality(run_ours, checkpoint, train_sentences, train_tags, eva
                               seeds, settings, "HF torch BertForTokenClassification, run_ner.py's recipe")
 
 
-def split_squad_by_article(path, directory):
+def _first_questions(articles, count):
+    """The articles cut after their first `count` questions, in file order."""
+    kept = []
+    for article in articles:
+        paragraphs = []
+        for paragraph in article["paragraphs"]:
+            if count <= 0:
+                break
+            paragraphs.append(dict(paragraph, qas=paragraph["qas"][:count]))
+            count -= len(paragraphs[-1]["qas"])
+        if paragraphs:
+            kept.append(dict(article, paragraphs=paragraphs))
+    return kept
+
+
+def split_squad_by_article(path, directory, eval_questions=None):
     """Writes the first half of a SQuAD file's articles to train.json, the rest to eval.json.
 
     Questions of one article share its paragraphs' topics, so whole articles
     are held out.
+
+    Args:
+        path: The SQuAD JSON file.
+        directory: Where to write the halves.
+        eval_questions: Keep only the first this many held-out questions (None: all).
 
     Returns:
         (train path, eval path).
@@ -175,8 +195,11 @@ def split_squad_by_article(path, directory):
     articles = squad["data"]
     if len(articles) < 2:
         raise ValueError(f"{path}: {len(articles)} article(s); need 2 or more to split.")
+    held_out = articles[len(articles) // 2:]
+    if eval_questions:
+        held_out = _first_questions(held_out, eval_questions)
     paths = []
-    for name, part in (("train", articles[:len(articles) // 2]), ("eval", articles[len(articles) // 2:])):
+    for name, part in (("train", articles[:len(articles) // 2]), ("eval", held_out)):
         paths.append(os.path.join(directory, f"{name}.json"))
         with open(paths[-1], "w", encoding="utf-8") as f:
             json.dump(dict(squad, data=part), f)

@@ -18,8 +18,8 @@ import numpy as np
 def fast_tokenizer(checkpoint, lower_case=True):
     import transformers
 
-    return transformers.BertTokenizerFast(vocab_file=os.path.join(checkpoint, "vocab.txt"),
-                                          do_lower_case=lower_case)
+    # Positional: transformers 4 calls it vocab_file, 5 vocab (and ignores an unknown keyword).
+    return transformers.BertTokenizerFast(os.path.join(checkpoint, "vocab.txt"), do_lower_case=lower_case)
 
 
 def _pad(rows, key, value):
