@@ -14,10 +14,6 @@ from keras_bert_zoo.text.bert_text_normalizer import BertTextNormalizer
 from keras_bert_zoo.text.vocab_files import locate_vocab, read_vocab, vocab_is_lower_case
 
 
-# The tokenizer ops each run on one core: slices of a batch, tokenized independently, keep a few
-# cores busy, and the empty slices of a small batch cost microseconds.
-_SLICES = 1
-
 
 class BertTokenizer(tf.Module):
     """WordPiece tokenizer built from TF and tf-text ops, for tf.data and SavedModels.
@@ -189,9 +185,13 @@ class BertTokenizer(tf.Module):
     def _tokenize(self, texts):
         if texts.shape.rank == 0:
             return self._tokenize(texts[None])[0]
-        size = tf.shape(texts, out_type=tf.int64)[0]
-        bounds = [size * i // _SLICES for i in range(_SLICES + 1)]
-        return _concat_rows([self._tokenize_slice(texts[bounds[i]:bounds[i + 1]]) for i in range(_SLICES)])
+        if texts.shape.rank != 1:
+            raise ValueError(f"texts must be one string or a 1-D batch of strings, got shape {texts.shape}.")
+        # One copy of the ops for the whole batch: every new tf.data iterator instantiates each
+        # copy again, and four parallel slices made it several times slower to start.
+        is_ascii = tf.strings.regex_full_match(texts, ASCII_PATTERN)
+        return tf.cond(tf.reduce_all(is_ascii), lambda: self._tokenize_ascii(texts),
+                       lambda: self._by_path(texts, is_ascii, self._tokenize_by_pieces))
 
     def _detokenize(self, ids, skip_special_tokens):
         if ids.shape.rank == 1:
@@ -247,12 +247,6 @@ class BertTokenizer(tf.Module):
         mask = position < total[:, None]
         return {"input_word_ids": tf.cast(word_ids, tf.int32), "input_mask": tf.cast(mask, tf.int32),
                 "input_type_ids": tf.cast(type_ids, tf.int32)}
-
-    def _tokenize_slice(self, texts):
-        """Ids of one slice of a batch: all on the fast path if it is all ASCII."""
-        is_ascii = tf.strings.regex_full_match(texts, ASCII_PATTERN)
-        return tf.cond(tf.reduce_all(is_ascii), lambda: self._tokenize_ascii(texts),
-                       lambda: self._by_path(texts, is_ascii, self._tokenize_by_pieces))
 
     def _tokenize_ascii(self, texts):
         """Fast-path ids of printable-ASCII texts."""
