@@ -2,6 +2,8 @@
 
   python tools/benchmark.py --benchmark=tokenizer --text_file=texts.txt \
       --vocab_file=vocab.txt --append_to=BENCHMARKS.md
+  python tools/benchmark.py --benchmark=tokenizer --corpora=conll=conll2003/train.txt,squad=squad.json,\
+tsv=sst2/train.tsv,text=wikitext2_test.raw
   python tools/benchmark.py --benchmark=create_pretraining_data --text_file=wiki.test.raw --wikitext \
       --dupe_factor=50 --append_to=BENCHMARKS.md
   python tools/benchmark.py --benchmark=serving --text_file=sst2/train.tsv --tsv_column=sentence \
