@@ -259,3 +259,45 @@ def test_benchmark_finetuning_quality_runs_both_sides(tmp_path, minilm_dir):
     bad = _run_tool("benchmark.py", "--benchmark=finetuning_quality", f"--text_file={texts}", "--eval_examples=2",
                     "--optimizer_semantics=hf")
     assert bad.returncode == 2 and "--optimizer_semantics: unknown ['hf']" in bad.stderr
+
+
+def _tiny_hf_checkpoint(directory, words):
+    from conftest import write_vocab
+
+    vocab = write_vocab(directory / "vocab.txt", words + [c for w in words for c in w.lower()] + ["?", ".", ","])
+    tokenizer = kbz.BertTokenizer(vocab)
+    config = kbz.BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=16, num_layers=2, num_heads=2,
+                            intermediate_size=32, max_position_embeddings=256, hidden_act="gelu")
+    kbz.BertEncoder(config).save_pretrained(str(directory), tokenizer=tokenizer)
+    return str(directory)
+
+
+def test_benchmark_ner_and_squad_quality_run_tool_and_hf_sides(tmp_path):
+    """Both held-out benchmarks, end to end on a tiny checkpoint: the tools in their processes, then HF torch."""
+    words = ["peter", "lives", "in", "paris", "where", "does", "live", "the", "tower", "is", "berlin"]
+    checkpoint = _tiny_hf_checkpoint(tmp_path, words)
+    conll = tmp_path / "train.txt"
+    conll.write_text("-DOCSTART- O\n\n" + "".join(
+        f"Peter B-PER\nlives O\nin O\n{city} B-LOC\n. O\n\n" for city in ("Paris", "Berlin") * 4))
+    report = tmp_path / "BENCH.md"
+    ner = _run_tool("benchmark.py", "--benchmark=ner_quality", f"--text_file={conll}", f"--eval_file={conll}",
+                    f"--init_checkpoint={checkpoint}", "--seeds=0", "--max_seq_length=16", "--train_batch_size=4",
+                    f"--append_to={report}")
+    assert ner.returncode == 0, ner.stderr
+    assert "ours: " in ner.stdout and "HF torch: " in ner.stdout and "% entity f1" in ner.stdout
+    articles = [{"title": city, "paragraphs": [{"context": f"Peter lives in {city}. The tower is in {city}.",
+                                                "qas": [{"id": f"{city}{i}", "question": question, "answers": [
+                                                    {"text": city, "answer_start": 15}]}
+                                                        for i, question in enumerate(("Where does Peter live?",
+                                                                                      "Where is the tower?"))]}]}
+                for city in ("Paris", "Berlin")]
+    squad = tmp_path / "squad.json"
+    squad.write_text(json.dumps({"version": "1.1", "data": articles}))
+    result = _run_tool("benchmark.py", "--benchmark=squad_quality", f"--text_file={squad}",
+                       f"--init_checkpoint={checkpoint}", "--seeds=0", "--max_seq_length=192", "--train_batch_size=2",
+                       "--eval_examples=0", f"--append_to={report}")
+    assert result.returncode == 0, result.stderr
+    assert "pipelines crossed on seed 0: our model, our pipeline F1" in result.stdout
+    assert "eval_questions=2" in result.stdout and "HF model, HF pipeline" in result.stdout
+    bad = _run_tool("benchmark.py", "--benchmark=ner_quality", f"--text_file={conll}")
+    assert bad.returncode == 2 and "--eval_file" in bad.stderr

@@ -9,7 +9,8 @@ tsv=sst2/train.tsv,text=wikitext2_test.raw
   python tools/benchmark.py --benchmark=serving --text_file=sst2/train.tsv --tsv_column=sentence \
       --intra_op_threads=1 --inter_op_threads=1 [--serving_loader=cc]
   python tools/benchmark.py --benchmark=ner_quality --text_file=conll2003/train.txt --eval_file=conll2003/dev.txt
-  python tools/benchmark.py --benchmark=squad_quality --text_file=squad/squad_v1.1_dev_part1.json
+  python tools/benchmark.py --benchmark=squad_quality --text_file=squad/squad_v1.1_dev_part1.json \
+      --max_seq_length=384 --train_batch_size=16
 """
 
 import json
