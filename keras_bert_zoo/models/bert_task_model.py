@@ -78,10 +78,10 @@ class BertTaskModel(PretrainedModel, keras.Model):
         dataset = self._text_dataset(x, y, sample_weight, batch_size, shuffle)
         if dataset is not None:  # Shuffled already, if asked: Keras doesn't shuffle datasets.
             x, y, sample_weight, batch_size, shuffle = dataset, None, None, None, False
-        if isinstance(validation_data, tuple) and is_raw_text(validation_data[0]):
-            validation_data = self._text_dataset(*validation_data, batch_size=kwargs.get("validation_batch_size"))
-        elif is_text_dataset(validation_data):
-            validation_data = self._text_dataset(validation_data)
+        parts = validation_data if isinstance(validation_data, tuple) else (validation_data,)
+        validation_dataset = self._text_dataset(*parts, batch_size=kwargs.get("validation_batch_size"))
+        if validation_dataset is not None:
+            validation_data = validation_dataset
         return super().fit(x, y, batch_size=batch_size, validation_data=validation_data, shuffle=shuffle,
                            sample_weight=sample_weight, **kwargs)
 
