@@ -96,6 +96,35 @@ def test_regression_and_span_objectives():
     assert SpanObjective.metrics({k: float(v) for k, v in stats.items()})["span_accuracy"] == 0.5
 
 
+def test_span_objective_answer_mask_limits_the_softmax_to_allowed_positions():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(2, 6)).astype(np.float32)
+    mask = np.array([[1, 0, 0, 1, 1, 0], [1, 0, 1, 1, 1, 1]], np.int32)
+    labels = {"start_positions": np.array([3, 0]), "end_positions": np.array([4, 5])}
+    outputs = {"start_logits": logits, "end_logits": logits}
+    masked, _ = SpanObjective()(outputs, dict(labels, answer_mask=mask))
+
+    def cross_entropy(row, label):
+        allowed = logits[row][mask[row] == 1]
+        return np.log(np.exp(allowed).sum()) - logits[row, label]
+
+    expected = np.mean([(cross_entropy(r, labels["start_positions"][r]) + cross_entropy(r, labels["end_positions"][r]))
+                        / 2 for r in range(2)])
+    assert float(masked) == pytest.approx(expected, rel=1e-5)
+    everywhere, _ = SpanObjective()(outputs, labels)  # Without the mask: every position, as BERT's loss.
+    assert float(everywhere) > float(masked)
+    # A masked position that outscores the labels doesn't count against the span accuracy.
+    peaked = np.zeros((2, 6), np.float32)
+    peaked[0, 3] = peaked[1, 0] = 5.0
+    peaked[:, 1] = 50.0
+    start_only = {"start_logits": peaked, "end_logits": peaked}
+    same = {"start_positions": np.array([3, 0]), "end_positions": np.array([3, 0])}
+    _, stats = SpanObjective()(start_only, dict(same, answer_mask=mask))
+    assert float(stats["exact"]) == 2.0
+    _, stats = SpanObjective()(start_only, same)
+    assert float(stats["exact"]) == 0.0
+
+
 def test_token_classifier_ignores_unlabelled_pieces(tmp_path):
     lengths = np.random.default_rng(2).integers(3, 30, 48)
     inputs = _sequences(lengths, seed=2)

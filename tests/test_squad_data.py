@@ -158,3 +158,15 @@ def test_read_squad_v1_and_v2(tmp_path):
     path.write_text('{"data": [\n{"paragraphs": ]}', encoding="utf-8")
     with pytest.raises(ValueError, match=r"squad\.json:2: bad JSON"):
         read_squad_file(str(path))
+
+
+def test_answer_mask_marks_cls_and_every_label(uncased):
+    features = squad_features(uncased, _examples(), max_seq_length=64, doc_stride=16, max_query_length=12,
+                              is_training=True)
+    mask = features.answer_mask()
+    rows = np.arange(len(features))
+    assert (mask[:, 0] == 1).all() and (mask[rows, features.start_positions] == 1).all()
+    assert (mask[rows, features.end_positions] == 1).all()
+    # Nothing outside the context: no question piece, [SEP] or padding.
+    assert (mask[:, 1:] == (features.token_char_starts[:, 1:] >= 0)).all()
+    assert (mask * (1 - features.input_type_ids))[:, 1:].sum() == 0

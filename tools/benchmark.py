@@ -11,6 +11,8 @@ tsv=sst2/train.tsv,text=wikitext2_test.raw
   python tools/benchmark.py --benchmark=ner_quality --text_file=conll2003/train.txt --eval_file=conll2003/dev.txt
   python tools/benchmark.py --benchmark=squad_quality --text_file=squad/squad_v1.1_dev_part1.json \
       --max_seq_length=384 --train_batch_size=16
+  KERAS_BACKEND=jax python tools/benchmark.py --benchmark=squad_recipe_ablation \
+      --text_file=squad/squad_v1.1_dev_part1.json --max_seq_length=384 --train_batch_size=16 --torch_device=cuda
 """
 
 import json
@@ -30,7 +32,7 @@ from tool_runner import usage_error
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("benchmark", "tokenizer",
                   ["tokenizer", "create_pretraining_data", "pretraining_step", "serving", "finetuning",
-                   "finetuning_quality", "ner_quality", "squad_quality", "memory"],
+                   "finetuning_quality", "ner_quality", "squad_quality", "squad_recipe_ablation", "memory"],
                   "Which benchmark to run.")
 flags.DEFINE_string("text_file", None, "Texts, one per line (tokenizer benchmark); for create_pretraining_data, "
                     "one sentence per line with a blank line between documents.")
@@ -63,6 +65,12 @@ flags.DEFINE_integer("eval_examples", 2000, "finetuning: rows at the end of --te
                      "questions of the held-out articles used (0: all).")
 flags.DEFINE_list("seeds", ["0", "1", "2"], "finetuning_quality: seeds, each run by every side.")
 flags.DEFINE_list("optimizer_semantics", ["torch"], "finetuning_quality: our optimizer semantics to compare.")
+flags.DEFINE_list("recipe_variants", ["hf", "google", "length_buckets", "answer_mask"],
+                  "squad_recipe_ablation: recipe variants of HF torch's SQuAD fine-tuning, several parts joined by "
+                  "'+' (see keras_bert_zoo/benchmarks/squad_recipe_ablation.py).")
+flags.DEFINE_string("torch_device", "cpu", "squad_recipe_ablation: torch device (cpu, cuda).")
+flags.DEFINE_float("num_train_epochs", 1.0, "squad_recipe_ablation: passes over the training questions.")
+flags.DEFINE_float("learning_rate", 5e-5, "squad_recipe_ablation: peak learning rate.")
 flags.DEFINE_integer("throughput_examples", 640, "finetuning: sentences keras-hub's default (seq 512) is timed on.")
 flags.DEFINE_enum("serving_loader", "python", ["python", "cc"],
                   "serving: how the export is loaded. python: tf.saved_model.load, timed around each call; cc: "
@@ -90,6 +98,8 @@ def main(argv):
                                      "dupe_factor")
     if FLAGS.text_file and not os.path.isfile(FLAGS.text_file):
         usage_error(f"--text_file={FLAGS.text_file} does not exist.")
+    if FLAGS.benchmark == "squad_recipe_ablation":  # HF torch alone: runs where TensorFlow is not installed.
+        return _squad_recipe_ablation()
     _set_tensorflow_threads()
     from keras_bert_zoo.benchmarks.report import append_markdown, format_table
 
@@ -230,6 +240,40 @@ def _held_out_quality_rows():
 
     return finetuning_quality.benchmark_squad_quality(run_ours, checkpoint, train_examples, eval_examples, seeds,
                                                       FLAGS.max_seq_length, batch_size=FLAGS.train_batch_size)
+
+
+def _squad_recipe_ablation():
+    from keras_bert_zoo.benchmarks.finetuning_quality import split_squad_by_article
+    from keras_bert_zoo.benchmarks.squad_recipe_ablation import ablate_squad_recipe, recipes_of, summarize
+    from keras_bert_zoo.config.atomic_files import write_text_atomic
+    from keras_bert_zoo.data.squad_examples import read_squad_file
+
+    if not FLAGS.text_file:
+        usage_error("--text_file is required for --benchmark=squad_recipe_ablation.")
+    try:
+        train_file, eval_file = split_squad_by_article(FLAGS.text_file, tempfile.mkdtemp(prefix="squad_ablation_"),
+                                                       FLAGS.eval_examples or None)
+        train_examples = read_squad_file(train_file)[: FLAGS.max_texts or None]
+        eval_examples = read_squad_file(eval_file)
+        seeds = [int(seed) for seed in FLAGS.seeds]
+    except (ValueError, KeyError, TypeError) as e:
+        usage_error(f"--text_file / --seeds: {e}")
+    try:
+        recipes_of(FLAGS.recipe_variants)
+    except ValueError as e:
+        usage_error(f"--recipe_variants: {e}")
+    print(f"{len(train_examples)} training questions, {len(eval_examples)} held-out questions", flush=True)
+    results = ablate_squad_recipe(
+        FLAGS.init_checkpoint or os.path.dirname(_default_vocab()), train_examples, eval_examples,
+        FLAGS.recipe_variants, seeds, FLAGS.torch_device, max_seq_length=FLAGS.max_seq_length,
+        batch_size=FLAGS.train_batch_size, learning_rate=FLAGS.learning_rate, num_epochs=FLAGS.num_train_epochs)
+    table = summarize(results)
+    print(table)
+    if FLAGS.append_to:
+        command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+        earlier = open(FLAGS.append_to, encoding="utf-8").read() if os.path.exists(FLAGS.append_to) else ""
+        write_text_atomic(FLAGS.append_to, f"{earlier}Command: `{command}`\n\n{table}\n\n"
+                                           f"```json\n{json.dumps(results)}\n```\n")
 
 
 def _set_tensorflow_threads():

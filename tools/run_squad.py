@@ -25,6 +25,12 @@ flags.DEFINE_integer("n_best_size", 20, "Candidate spans kept per question.")
 flags.DEFINE_integer("max_answer_length", 30, "Longest answer, in wordpieces.")
 flags.DEFINE_bool("version_2_with_negative", False, "SQuAD v2.0: questions may have no answer.")
 flags.DEFINE_float("null_score_diff_threshold", 0.0, "Predict no answer when null score - best > this (v2.0).")
+flags.DEFINE_enum("span_loss_positions", "context", ["context", "all"],
+                  "Positions the start/end softmax of the training loss runs over: context ([CLS] and the "
+                  "context's pieces, where a label can point) or all (question and padding too, as "
+                  "google-research/bert's and HF's run_squad).")
+# Measured on held-out SQuAD articles (BENCHMARKS.md): google's update learns spans far faster than torch's.
+FLAGS.set_default("optimizer_semantics", "google")
 
 
 def _read(split_flag):
@@ -81,9 +87,11 @@ def main(argv):
         model = load_task_model(spec.model_class, FLAGS.init_checkpoint, FLAGS.model_dir, FLAGS.do_train)
     settings = finetuning_flags.finetuning_settings()
     if train_features is not None:
-        finetune(model, spec.objective(model), train_features.model_inputs(),
-                 {"start_positions": train_features.start_positions,
-                  "end_positions": train_features.end_positions}, settings, strategy, tokenizer)
+        labels = {"start_positions": train_features.start_positions, "end_positions": train_features.end_positions}
+        if FLAGS.span_loss_positions == "context":
+            labels["answer_mask"] = train_features.answer_mask()
+        finetune(model, spec.objective(model), train_features.model_inputs(), labels, settings, strategy,
+                 tokenizer)
 
     def answer(split_flag, name):
         examples = _read(split_flag)

@@ -111,5 +111,6 @@ def run(main):
                 raise SystemExit(f"Training stopped: {e}") from None
             raise
 
-    import_tensorflow_quietly()
+    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":  # JAX-backend tools run without TensorFlow.
+        import_tensorflow_quietly()
     app.run(main_with_clean_errors, flags_parser=_parse_flags)

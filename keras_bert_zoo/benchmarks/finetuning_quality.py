@@ -9,9 +9,7 @@ import os
 import random
 
 import numpy as np
-import tensorflow as tf
 
-from keras_bert_zoo.benchmarks.finetuning_benchmark import keras_hub_run, ours_run
 from keras_bert_zoo.benchmarks.report import BenchmarkRow
 
 
@@ -102,6 +100,10 @@ def benchmark_finetuning_quality(checkpoint, texts, labels, eval_texts, eval_lab
     Returns:
         One `BenchmarkRow` per semantics: mean accuracy (%) against keras-hub's.
     """
+    import tensorflow as tf
+
+    from keras_bert_zoo.benchmarks.finetuning_benchmark import keras_hub_run, ours_run
+
     def ours(name):
         def run(seed):
             rate, accuracy = ours_run(checkpoint, texts, labels, eval_texts, eval_labels, max_seq_length,

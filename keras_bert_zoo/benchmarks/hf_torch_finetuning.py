@@ -22,25 +22,55 @@ def fast_tokenizer(checkpoint, lower_case=True):
     return transformers.BertTokenizerFast(os.path.join(checkpoint, "vocab.txt"), do_lower_case=lower_case)
 
 
-def _pad(rows, key, value):
-    longest = max(len(row[key]) for row in rows)
-    return [list(row[key]) + [value] * (longest - len(row[key])) for row in rows]
-
-
-def _tensors(rows, label_keys=(), label_pad=-100):
-    """One batch of feature dicts as torch tensors, padded to its longest sequence."""
+def _tensors(rows, label_keys=(), label_pad=-100, device="cpu", length=None):
+    """One batch of feature dicts as torch tensors, padded to its longest sequence (or to `length`)."""
     import torch
 
-    batch = {key: torch.tensor(_pad(rows, key, 0)) for key in ("input_ids", "token_type_ids", "attention_mask")}
+    longest = length or max(len(row["input_ids"]) for row in rows)
+
+    def padded(key, value):
+        return [list(row[key]) + [value] * (longest - len(row[key])) for row in rows]
+
+    batch = {key: padded(key, 0) for key in ("input_ids", "token_type_ids", "attention_mask")}
     for key in label_keys:
         values = [row[key] for row in rows]
-        batch[key] = torch.tensor(_pad(rows, key, label_pad) if isinstance(values[0], list) else values)
-    return batch
+        batch[key] = padded(key, label_pad) if isinstance(values[0], list) else values
+    return {key: torch.tensor(value, device=device) for key, value in batch.items()}
+
+
+def random_batches(rng, lengths, batch_size, num_steps):
+    """Trainer's batches: a new permutation each epoch, cut in order; each padded to its longest.
+
+    Yields:
+        (indices of the batch's features, padded length or None for its longest).
+    """
+    steps_per_epoch = math.ceil(len(lengths) / batch_size)
+    for step in range(num_steps):
+        if step % steps_per_epoch == 0:
+            order = rng.permutation(len(lengths))
+        yield order[(step % steps_per_epoch) * batch_size:][:batch_size], None
+
+
+def trainer_adamw(named_parameters, learning_rate, num_steps, num_warmup_steps, weight_decay):
+    """Trainer's optimizer and schedule: torch AdamW (epsilon 1e-8) and HF's linear warmup and decay."""
+    import torch
+    import transformers
+
+    decay, no_decay = [], []
+    for name, parameter in named_parameters:
+        (no_decay if name.endswith("bias") or "LayerNorm" in name else decay).append(parameter)
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=learning_rate, eps=1e-8)
+    return optimizer, transformers.get_linear_schedule_with_warmup(optimizer, num_warmup_steps, num_steps)
 
 
 def train_with_trainer_recipe(model, features, label_keys, batch_size, learning_rate, num_epochs=1, seed=0,
-                              warmup_ratio=0.1, weight_decay=0.01):
+                              warmup_ratio=0.1, weight_decay=0.01, device="cpu", make_optimizer=trainer_adamw,
+                              batches=random_batches, loss_fn=None):
     """Trains an HF model as `transformers.Trainer` does with its default optimizer and schedule.
+
+    The last three arguments swap one part of the recipe at a time, for
+    ablations; their defaults are Trainer's.
 
     Args:
         model: A `transformers` model whose forward returns `.loss`.
@@ -50,31 +80,29 @@ def train_with_trainer_recipe(model, features, label_keys, batch_size, learning_
         batch_size, learning_rate, num_epochs, seed: The recipe.
         warmup_ratio: Share of the steps in linear warmup (rounded up, as Trainer).
         weight_decay: AdamW's decoupled decay on all but biases and LayerNorm.
+        device: Where the model and batches live ("cpu", "cuda").
+        make_optimizer: make_optimizer(named_parameters, learning_rate,
+            num_steps, num_warmup_steps, weight_decay) -> (optimizer, schedule).
+        batches: batches(rng, lengths, batch_size, num_steps) yields
+            (feature indices, padded length or None) per step.
+        loss_fn: loss_fn(outputs, batch) -> loss; None: the model's own.
 
     Returns:
         Training examples per second.
     """
     import torch
-    import transformers
 
     torch.manual_seed(seed)
-    steps_per_epoch = math.ceil(len(features) / batch_size)
-    num_steps = math.ceil(steps_per_epoch * num_epochs)
-    named = list(model.named_parameters())
-    no_decay = [p for n, p in named if n.endswith("bias") or "LayerNorm" in n]
-    decay = [p for n, p in named if not (n.endswith("bias") or "LayerNorm" in n)]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=learning_rate, eps=1e-8)
-    schedule = transformers.get_linear_schedule_with_warmup(optimizer, math.ceil(num_steps * warmup_ratio),
-                                                            num_steps)
-    rng = np.random.default_rng(seed)
-    model.train()
+    num_steps = math.ceil(math.ceil(len(features) / batch_size) * num_epochs)
+    optimizer, schedule = make_optimizer(list(model.named_parameters()), learning_rate, num_steps,
+                                         math.ceil(num_steps * warmup_ratio), weight_decay)
+    lengths = [len(feature["input_ids"]) for feature in features]
+    model.to(device).train()
     start = time.perf_counter()
-    for step in range(num_steps):
-        if step % steps_per_epoch == 0:
-            order = rng.permutation(len(features))
-        rows = order[(step % steps_per_epoch) * batch_size:][:batch_size]
-        loss = model(**_tensors([features[i] for i in rows], label_keys)).loss
+    for rows, length in batches(np.random.default_rng(seed), lengths, batch_size, num_steps):
+        batch = _tensors([features[i] for i in rows], label_keys, device=device, length=length)
+        outputs = model(**batch)
+        loss = outputs.loss if loss_fn is None else loss_fn(outputs, batch)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
@@ -83,7 +111,7 @@ def train_with_trainer_recipe(model, features, label_keys, batch_size, learning_
     return num_steps * batch_size / (time.perf_counter() - start)
 
 
-def predict_logits(model, features, batch_size=64):
+def predict_logits(model, features, batch_size=64, device="cpu"):
     """Inference logits of an HF model per feature, each cut to its own length.
 
     Returns:
@@ -97,10 +125,10 @@ def predict_logits(model, features, batch_size=64):
     with torch.no_grad():
         for first in range(0, len(features), batch_size):
             rows = features[first:first + batch_size]
-            result = model(**_tensors(rows))
+            result = model(**_tensors(rows, device=device))
             for name in ("logits", "start_logits", "end_logits"):
                 if getattr(result, name, None) is not None:
-                    values = getattr(result, name).numpy()
+                    values = getattr(result, name).float().cpu().numpy()
                     outputs.setdefault(name, []).extend(v[:len(row["input_ids"])] for v, row in zip(values, rows))
     return outputs
 
@@ -136,7 +164,8 @@ def hf_token_classification_run(checkpoint, train_sentences, train_tags, eval_se
 
     tokenizer = fast_tokenizer(checkpoint)
     transformers.set_seed(seed)
-    model = transformers.BertForTokenClassification.from_pretrained(checkpoint, num_labels=len(label_names))
+    model = transformers.BertForTokenClassification.from_pretrained(checkpoint, num_labels=len(label_names),
+                                                                    dtype="float32")
     train = token_classification_features(tokenizer, train_sentences, train_tags, label_names, max_seq_length)
     rate = train_with_trainer_recipe(model, train, ("labels",), batch_size, learning_rate, num_epochs, seed)
     features = token_classification_features(tokenizer, eval_sentences, None, label_names, max_seq_length)
@@ -204,8 +233,13 @@ def decode_question_answering(examples, features, start_logits, end_logits, n_be
 
 
 def hf_question_answering_run(checkpoint, train_examples, eval_examples, max_seq_length=384, doc_stride=128,
-                              batch_size=16, learning_rate=5e-5, num_epochs=1, seed=0):
+                              batch_size=16, learning_rate=5e-5, num_epochs=1, seed=0, device="cpu", **recipe):
     """Fine-tunes HF's BertForQuestionAnswering as run_qa.py would and answers the eval questions.
+
+    Args:
+        device: Where to train and predict ("cpu", "cuda").
+        **recipe: Parts of the recipe swapped for ablations (`make_optimizer`,
+            `batches`, `loss_fn` of `train_with_trainer_recipe`).
 
     Returns:
         (training windows/s, {question id: answer text}, the trained model).
@@ -214,11 +248,12 @@ def hf_question_answering_run(checkpoint, train_examples, eval_examples, max_seq
 
     tokenizer = fast_tokenizer(checkpoint)
     transformers.set_seed(seed)
-    model = transformers.BertForQuestionAnswering.from_pretrained(checkpoint)
+    # float32 whatever the checkpoint stores (transformers 5 keeps a float16 file's dtype).
+    model = transformers.BertForQuestionAnswering.from_pretrained(checkpoint, dtype="float32")
     train = question_answering_features(tokenizer, train_examples, max_seq_length, doc_stride, is_training=True)
     rate = train_with_trainer_recipe(model, train, ("start_positions", "end_positions"), batch_size, learning_rate,
-                                     num_epochs, seed)
+                                     num_epochs, seed, device=device, **recipe)
     features = question_answering_features(tokenizer, eval_examples, max_seq_length, doc_stride)
-    logits = predict_logits(model, features)
+    logits = predict_logits(model, features, device=device)
     return rate, decode_question_answering(eval_examples, features, logits["start_logits"],
                                            logits["end_logits"]), model

@@ -1,16 +1,16 @@
 """Data readers, example builders and input pipelines."""
 
-from keras_bert_zoo.data.classification_data import (
-    ClassificationData,
-    read_classification_file,
-    read_tfds_classification,
-)
-from keras_bert_zoo.data.conll_data import ner_label_names, read_conll_file
-from keras_bert_zoo.data.dynamic_pretraining import dynamic_pretraining_dataset
-from keras_bert_zoo.data.ner_features import NerFeatures, ner_features
-from keras_bert_zoo.data.pretraining_records import read_pretraining_records
-from keras_bert_zoo.data.sequence_batches import inference_batches, training_batches
-from keras_bert_zoo.data.squad_decoding import SquadPredictions, decode_squad_predictions
-from keras_bert_zoo.data.squad_examples import SquadExample, read_squad_file, squad_gold_answers
-from keras_bert_zoo.data.squad_features import SquadFeatures, squad_features
-from keras_bert_zoo.data.text_files import read_texts
+from keras_bert_zoo.config.lazy_exports import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "classification_data": ("ClassificationData", "read_classification_file", "read_tfds_classification"),
+    "conll_data": ("ner_label_names", "read_conll_file"),
+    "dynamic_pretraining": ("dynamic_pretraining_dataset",),
+    "ner_features": ("NerFeatures", "ner_features"),
+    "pretraining_records": ("read_pretraining_records",),
+    "sequence_batches": ("inference_batches", "training_batches"),
+    "squad_decoding": ("SquadPredictions", "decode_squad_predictions"),
+    "squad_examples": ("SquadExample", "read_squad_file", "squad_gold_answers"),
+    "squad_features": ("SquadFeatures", "squad_features"),
+    "text_files": ("read_texts",),
+})

@@ -59,6 +59,12 @@ class SquadFeatures:
         return {"input_word_ids": self.input_word_ids, "input_mask": self.input_mask,
                 "input_type_ids": self.input_type_ids}
 
+    def answer_mask(self):
+        """int32 [N, T]: 1 where a span label may point, [CLS] ("no answer here") and the context's pieces."""
+        mask = (self.token_char_starts >= 0).astype(np.int32)
+        mask[:, 0] = 1
+        return mask
+
 
 def squad_features(tokenizer, examples, max_seq_length=384, doc_stride=128, max_query_length=64,
                    is_training=False):

@@ -8,6 +8,10 @@ class SpanObjective:
 
     Labels: {"start_positions": [B], "end_positions": [B]}; position 0 ([CLS])
     marks "no answer in this window", as google-research/bert's run_squad.
+    With an optional "answer_mask" [B, T] (1 where a label may point: [CLS]
+    and the context's pieces), the softmax runs over those positions alone,
+    as XLNet's and ALBERT's `p_mask` does; without it, over every position
+    (question and padding too), as BERT's and HF's losses do.
     """
 
     stat_names = ("loss_total", "examples", "exact")
@@ -22,6 +26,12 @@ class SpanObjective:
         ends = tf.cast(labels["end_positions"], tf.int32)
         start_logits = tf.cast(outputs["start_logits"], tf.float32)
         end_logits = tf.cast(outputs["end_logits"], tf.float32)
+        if "answer_mask" in labels:
+            # The model needn't learn to push the question and padding down first: that is most of a
+            # short run's early updates.
+            allowed = tf.cast(labels["answer_mask"], tf.bool)
+            start_logits = tf.where(allowed, start_logits, -1e4)
+            end_logits = tf.where(allowed, end_logits, -1e4)
         start_loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=starts, logits=start_logits)
         end_loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=ends, logits=end_logits)
         per_example = (start_loss + end_loss) / 2.0
