@@ -67,3 +67,67 @@ def test_squad_split_by_article(tmp_path):
     path.write_text(json.dumps({"data": articles[:1]}))
     with pytest.raises(ValueError, match="need 2 or more"):
         split_squad_by_article(str(path), str(tmp_path))
+
+
+def test_length_bucket_batches_fill_one_bucket_each():
+    from keras_bert_zoo.benchmarks.squad_recipe_ablation import length_bucket_batches
+
+    lengths = np.random.default_rng(0).integers(5, 385, 200)
+    batches = list(length_bucket_batches(np.random.default_rng(1), lengths, 8, 40))
+    assert len(batches) == 40
+    for rows, padded in batches:
+        assert len(rows) == 8 and padded in (16, 32, 64, 128, 256, 384)
+        smaller = [b for b in (0, 16, 32, 64, 128, 256, 384) if b < padded][-1]
+        assert all(smaller < lengths[i] <= padded for i in rows)
+
+
+def test_answer_mask_loss_equals_our_span_objective():
+    """The ablation's masked span loss (torch) is the one run_squad trains with (TensorFlow)."""
+    import types
+
+    import torch
+
+    from keras_bert_zoo.benchmarks.squad_recipe_ablation import answer_mask_loss
+    from keras_bert_zoo.training import SpanObjective
+
+    rng = np.random.default_rng(0)
+    types_ids = np.array([[0, 0, 0, 1, 1, 1, 1, 0], [0, 0, 1, 1, 1, 1, 1, 1]])
+    attention = np.array([[1, 1, 1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 1, 1, 1, 1]])
+    start, end = rng.normal(size=(2, 8)).astype(np.float32), rng.normal(size=(2, 8)).astype(np.float32)
+    positions = {"start_positions": np.array([3, 0]), "end_positions": np.array([5, 6])}
+    batch = {name: torch.tensor(value) for name, value in
+             dict(positions, token_type_ids=types_ids, attention_mask=attention).items()}
+    theirs = answer_mask_loss(types.SimpleNamespace(start_logits=torch.tensor(start), end_logits=torch.tensor(end)),
+                              batch)
+    mask = (types_ids == 1) & (attention == 1)
+    mask[:, 0] = True
+    ours, _ = SpanObjective()({"start_logits": start, "end_logits": end}, dict(positions, answer_mask=mask))
+    assert float(theirs) == pytest.approx(float(ours), rel=1e-6)
+
+
+def test_google_adam_weight_decay_follows_our_google_semantics():
+    """The ablation's torch stand-in for google's optimizer and schedule updates as create_optimizer's does."""
+    import keras
+    import torch
+
+    from keras_bert_zoo.benchmarks.squad_recipe_ablation import google_adam_weight_decay
+    from keras_bert_zoo.training import create_optimizer
+
+    rng = np.random.default_rng(0)
+    initial = {"dense/kernel": rng.normal(size=(3, 4)), "dense/bias": rng.normal(size=4)}
+    grads = [{name: 0.1 * rng.normal(size=value.shape) for name, value in initial.items()} for _ in range(6)]
+    torch_params = {name: torch.nn.Parameter(torch.tensor(value, dtype=torch.float32))
+                    for name, value in initial.items()}
+    optimizer, schedule = google_adam_weight_decay(list(torch_params.items()), 1e-2, 6, 2, 0.01)
+    keras_vars = [keras.Variable(value.astype(np.float32), name=name.split("/")[1])
+                  for name, value in initial.items()]
+    ours = create_optimizer("adamw", 1e-2, 6, 2, weight_decay=0.01, semantics="google")
+    for step in grads:
+        for name, parameter in torch_params.items():
+            parameter.grad = torch.tensor(step[name], dtype=torch.float32)
+        optimizer.step()
+        schedule.step()
+        ours.apply_gradients([(step[name].astype(np.float32), v) for name, v in zip(initial, keras_vars)])
+        for name, variable in zip(initial, keras_vars):
+            np.testing.assert_allclose(np.asarray(variable), torch_params[name].detach().numpy(), atol=1e-6)
+    assert not np.allclose(np.asarray(keras_vars[0]), initial["dense/kernel"])

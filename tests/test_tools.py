@@ -299,5 +299,17 @@ def test_benchmark_ner_and_squad_quality_run_tool_and_hf_sides(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "pipelines crossed on seed 0: our model, our pipeline F1" in result.stdout
     assert "eval_questions=2" in result.stdout and "HF model, HF pipeline" in result.stdout
+    # The recipe ablation runs HF torch alone, on the JAX backend, as on the GPU machine without TensorFlow.
+    ablation = tmp_path / "ABLATION.md"
+    result = _run_tool("benchmark.py", "--benchmark=squad_recipe_ablation", f"--text_file={squad}",
+                       f"--init_checkpoint={checkpoint}", "--seeds=0", "--max_seq_length=192", "--train_batch_size=2",
+                       "--recipe_variants=hf,google+length_buckets+answer_mask", f"--append_to={ablation}",
+                       KERAS_BACKEND="jax")
+    assert result.returncode == 0, result.stderr
+    assert "seed 0 google+length_buckets+answer_mask: F1" in result.stdout
+    assert "| hf |" in ablation.read_text() and "--recipe_variants=" in ablation.read_text()
+    bad = _run_tool("benchmark.py", "--benchmark=squad_recipe_ablation", f"--text_file={squad}",
+                    "--recipe_variants=hf,adam", KERAS_BACKEND="jax")
+    assert bad.returncode == 2 and "Unknown recipe variant(s) ['adam']" in bad.stderr
     bad = _run_tool("benchmark.py", "--benchmark=ner_quality", f"--text_file={conll}")
     assert bad.returncode == 2 and "--eval_file" in bad.stderr

@@ -2,7 +2,7 @@
 
 from keras_bert_zoo.config.lazy_exports import lazy_exports
 
-__getattr__, __dir__ = lazy_exports(__name__, {
+lazy_exports(__name__, {
     "classification_data": ("ClassificationData", "read_classification_file", "read_tfds_classification"),
     "conll_data": ("ner_label_names", "read_conll_file"),
     "dynamic_pretraining": ("dynamic_pretraining_dataset",),

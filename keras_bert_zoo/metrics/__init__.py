@@ -2,7 +2,7 @@
 
 from keras_bert_zoo.config.lazy_exports import lazy_exports
 
-__getattr__, __dir__ = lazy_exports(__name__, {
+lazy_exports(__name__, {
     "classification_metrics": ("classification_metrics", "regression_metrics"),
     "ner_metrics": ("ner_metrics",),
     "squad_metrics": ("exact_match", "normalize_answer", "squad_v1_metrics", "squad_v2_metrics", "token_f1"),
