@@ -29,8 +29,8 @@ flags.DEFINE_enum(
     "Whose AdamW update and schedule to follow: torch (torch.optim.AdamW + HF's linear schedule: bias "
     "correction, epsilon after it, decay from the end of warmup), google (google-research/bert's "
     "AdamWeightDecayOptimizer: no bias correction, decay counted from step 0) or keras "
-    "(keras.optimizers.AdamW: epsilon before the bias correction, google's schedule). The README's "
-    "optimizer table has the formulas.")
+    "(keras.optimizers.AdamW: epsilon before the bias correction, google's schedule). Each tool defaults "
+    "to the one that measured best on its held-out data. The README's optimizer table has the formulas.")
 flags.DEFINE_float("adam_epsilon", None, "Adam's epsilon; default: the semantics' own (torch 1e-8, "
                    "google 1e-6, keras 1e-6).")
 flags.DEFINE_float("weight_decay", 0.01, "Decoupled weight decay (not on LayerNorm or biases).")
