@@ -5,6 +5,8 @@
 Writes <export_dir>/<version>/ (next integer version unless --version) with
 saved_model.pb, variables/, assets/vocab.txt and assets.extra/tf_serving_warmup_requests,
 under a temporary name first; an existing version is never overwritten.
+--quantize=int8 stores the Dense kernels as int8 with per-unit scales and computes them with int8
+matmuls (activations quantized at run time); signatures, warmup file and models.config are unchanged.
 """
 
 import os
@@ -26,6 +28,8 @@ flags.DEFINE_integer("max_seq_length", 128, "Longest packed sequence (or window)
 flags.DEFINE_integer("doc_stride", 128, "squad: pieces between context windows.")
 flags.DEFINE_integer("max_query_length", 64, "squad: question pieces kept.")
 flags.DEFINE_integer("max_answer_length", 30, "squad: longest answer in pieces.")
+flags.DEFINE_enum("quantize", "none", ["none", "int8"],
+                  "int8: Dense kernels stored as int8 and multiplied in int8 (see kbz.export.quantize_model).")
 flags.DEFINE_bool("write_models_config", True, "Also (re)write models.config beside the export directory.")
 flags.DEFINE_string("serving_base_path", None,
                     "Where the server sees the export root in models.config (/models in the docker image); "
@@ -50,7 +54,8 @@ def main(argv):
                     "overwritten.")
 
     import keras_bert_zoo as kbz
-    from keras_bert_zoo.export import export_saved_model, require_tensorflow_backend, write_models_config
+    from keras_bert_zoo.export import (export_saved_model, quantize_model, require_tensorflow_backend,
+                                       write_models_config)
     from keras_bert_zoo.models import find_encoder
 
     try:
@@ -78,11 +83,13 @@ def main(argv):
     if spec.name == "question_answerer":
         options = dict(doc_stride=FLAGS.doc_stride, max_query_length=FLAGS.max_query_length,
                        max_answer_length=FLAGS.max_answer_length)
+    quantize_model(model, FLAGS.quantize)
     try:
         path = export_saved_model(model, tokenizer, export_dir, FLAGS.version, FLAGS.max_seq_length, **options)
     except ValueError as e:
         usage_error(str(e))
-    print(f"Exported {FLAGS.task} to {path}", flush=True)
+    quantized = "" if FLAGS.quantize == "none" else f" ({FLAGS.quantize})"
+    print(f"Exported {FLAGS.task}{quantized} to {path}", flush=True)
     if FLAGS.write_models_config:
         root = os.path.dirname(os.path.abspath(export_dir))
         names = write_models_config(root, base_path_prefix=FLAGS.serving_base_path)

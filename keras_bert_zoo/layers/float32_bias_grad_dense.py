@@ -74,3 +74,8 @@ class Float32BiasGradDense(keras.layers.Dense):
         # A tensor, not a variable: on TF, a custom gradient otherwise has to list the variables it reads.
         kernel = ops.cast(self.kernel, self.compute_dtype)
         return self.activation(matmul_add_bias(inputs, kernel, ops.cast(self.bias, kernel.dtype)))
+
+    def quantize(self, mode=None, type_check=True, config=None):
+        # Dense refuses subclasses by default, since they may change call(); a quantized layer runs Dense's
+        # quantized_call, never this class's call, so its result is Dense's.
+        super().quantize(mode, type_check=False, config=config)

@@ -1,0 +1,152 @@
+"""int8 exports (--quantize=int8): int8 variables, answers near the float model's, in Python and TF Serving's loader."""
+
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_bert_zoo as kbz
+from keras_bert_zoo import BertConfig
+from keras_bert_zoo.export import export_saved_model, quantize_model, read_warmup_requests
+from keras_bert_zoo.export.cc_saved_model_session import CcSavedModelSession
+from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense
+from conftest import REPO_ROOT, write_vocab
+from serving_loaders import strings, text_batches
+
+WORDS = "the a film movie was is wonderful dull great terrible story plot actors boring moving not very".split()
+PROTOTYPES = ["A wonderful, moving film.", "The stock market fell sharply today.", "The team won the football match."]
+TEXTS = ["What a beautiful and touching movie.", "I loved the actors and the story.", "A dull, lifeless film.",
+         "Shares dropped after the earnings report.", "The central bank raised interest rates.",
+         "Oil prices climbed again.", "The striker scored twice in the final.", "Our club lost the game at home.",
+         "The coach praised his players.", "Angela Merkel met Emmanuel Macron in Paris.", "", "Zoë's café — naïve?",
+         "東京タワーは高い。", "emoji 😀🎉", "The Eiffel Tower was completed in 1889.", "Investors worry about inflation.",
+         "A gripping thriller with a twist.", "The referee showed a red card."]
+# Measured on MiniLM with the prototype head below (logits up to ~10): int8 probabilities differ from
+# float32's by at most 0.06 on TEXTS and 0.14 on pairs of them; the argmax is the same.
+PROBABILITY_ATOL = 0.2
+SEQ = 32
+
+
+def _dense_layers(model):
+    return [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.Dense)]
+
+
+def _prototype_classifier(minilm_dir, tokenizer):
+    """MiniLM with a head that picks the nearest of three prototype texts, so that answers vary by text."""
+    model = kbz.BertClassifier.from_pretrained(minilm_dir, num_classes=3, label_names=["film", "finance", "sport"])
+    inputs = tokenizer.pack(tf.constant(PROTOTYPES), max_length=SEQ)
+    pooled = model.encoder(inputs, training=False)["pooled_output"].numpy()
+    directions = pooled - pooled.mean(axis=0)
+    model.classifier_head.output_weights.assign(20.0 * directions / np.linalg.norm(directions, axis=1, keepdims=True))
+    return model
+
+
+@pytest.fixture(scope="module")
+def exports(minilm_dir, tmp_path_factory):
+    """The float32 and int8 exports of the same classifier, and the int8 Keras model."""
+    root = tmp_path_factory.mktemp("saved_models")
+    tokenizer = kbz.BertTokenizer.from_pretrained(minilm_dir)
+    float_path = export_saved_model(_prototype_classifier(minilm_dir, tokenizer), tokenizer, str(root / "float"),
+                                    max_seq_length=SEQ)
+    int8_model = quantize_model(_prototype_classifier(minilm_dir, tokenizer), "int8")
+    int8_path = export_saved_model(int8_model, tokenizer, str(root / "int8"), max_seq_length=SEQ)
+    return float_path, int8_path, int8_model, tokenizer
+
+
+@pytest.fixture(scope="module")
+def tiny_model_dir(tmp_path_factory):
+    """A tiny classifier saved with save_pretrained, for the tool."""
+    root = tmp_path_factory.mktemp("tiny")
+    tokenizer = kbz.BertTokenizer(write_vocab(root / "vocab.txt", WORDS))
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_layers=2, num_heads=2,
+                        intermediate_size=64, max_position_embeddings=32)
+    kbz.BertClassifier(kbz.BertEncoder(config), num_classes=2).save_pretrained(str(root / "model"), tokenizer)
+    return root / "model"
+
+
+def _int8_variables(path):
+    dtypes = tf.train.load_checkpoint(os.path.join(path, "variables", "variables")).get_variable_to_dtype_map()
+    return sum(dtype == tf.int8 for dtype in dtypes.values())
+
+
+def _probabilities(path, texts):
+    return tf.saved_model.load(path).signatures["serving_default"](text=tf.constant(texts))["probabilities"].numpy()
+
+
+def test_int8_export_answers_like_the_float_export(exports):
+    float_path, int8_path, _, _ = exports
+    expected, got = _probabilities(float_path, TEXTS), _probabilities(int8_path, TEXTS)
+    assert np.abs(got - expected).max() < PROBABILITY_ATOL
+    assert len(set(expected.argmax(axis=1))) == 3
+    np.testing.assert_array_equal(got.argmax(axis=1), expected.argmax(axis=1))
+
+
+def test_int8_export_stores_every_dense_kernel_as_int8(exports):
+    _, int8_path, int8_model, _ = exports
+    dense = _dense_layers(int8_model)
+    assert dense and all(layer.quantization_mode == "int8" for layer in dense)
+    assert _int8_variables(int8_path) == len(dense)
+
+
+def test_int8_export_answers_in_tf_serving_cpp_loader(exports):
+    """C++ LoadSavedModel and Session::Run: warmup replays, any text gets an answer, near the float model's.
+
+    Not held to Python's int8 answers within 1e-5 as float exports are: the two
+    loaders optimize the graph apart, and a last-bit difference can move an
+    activation across an int8 rounding step (measured: logits 0.2 apart).
+    """
+    float_path, int8_path, _, _ = exports
+    float_signatures = tf.saved_model.load(float_path).signatures
+    pairs = {"text_a": strings(TEXTS), "text_b": strings(TEXTS[::-1])}
+    with CcSavedModelSession(int8_path) as session:
+        assert sorted(name for name in session.signatures if not name.startswith("__")) == sorted(float_signatures)
+        for signature, feeds in read_warmup_requests(int8_path):
+            session.run(signature, feeds)
+        for texts in text_batches():
+            outputs, _ = session.run("serving_default", {"text": strings(texts)})
+            assert outputs["probabilities"].shape == (len(texts), 3) and outputs["label"].shape == (len(texts),)
+        for signature, feeds in {"serving_default": {"text": strings(TEXTS)}, "serve_pair": pairs}.items():
+            got, _ = session.run(signature, feeds)
+            expected = float_signatures[signature](**{k: tf.constant(v) for k, v in feeds.items()})
+            assert np.abs(got["probabilities"] - expected["probabilities"].numpy()).max() < PROBABILITY_ATOL
+            np.testing.assert_array_equal(got["label"], expected["label"].numpy())
+
+
+def test_model_quantize_reaches_float32_bias_grad_dense():
+    """Keras's Dense.quantize refuses subclasses unless told; ours runs Dense's int8 call."""
+    layer = Float32BiasGradDense(8)
+    x = np.random.default_rng(0).normal(size=(4, 16)).astype("float32")
+    expected = layer(x).numpy()
+    layer.quantize("int8")
+    assert layer.quantization_mode == "int8" and layer._kernel.dtype == "int8"
+    np.testing.assert_allclose(layer(x).numpy(), expected, atol=0.05)
+
+
+def test_quantize_model_rejects_unknown_modes(tiny_model_dir):
+    model = kbz.BertClassifier.from_pretrained(str(tiny_model_dir))
+    with pytest.raises(ValueError, match="quantize must be one of none, int8, got 'int4'"):
+        quantize_model(model, "int4")
+    assert all(layer.quantization_mode is None for layer in _dense_layers(model))
+    assert quantize_model(model, "none") is model and all(layer.quantization_mode is None for layer in _dense_layers(model))
+
+
+def _export_tool(*args):
+    return subprocess.run([sys.executable, str(REPO_ROOT / "tools" / "export_saved_model.py"), *args],
+                          capture_output=True, text=True, timeout=600, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+
+
+def test_export_tool_quantize_flag(tiny_model_dir, tmp_path):
+    export_dir = tmp_path / "saved_models" / "sentiment"
+    bad = _export_tool(f"--init_checkpoint={tiny_model_dir}", "--task=classifier", f"--export_dir={export_dir}",
+                       "--quantize=int4")
+    assert bad.returncode == 2 and "--quantize" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "saved_models").exists()
+    good = _export_tool(f"--init_checkpoint={tiny_model_dir}", "--task=classifier", f"--export_dir={export_dir}",
+                        f"--max_seq_length={SEQ}", "--quantize=int8")
+    assert good.returncode == 0, good.stderr
+    assert "(int8)" in good.stdout and (tmp_path / "saved_models" / "models.config").exists()
+    assert _int8_variables(str(export_dir / "1")) == 2 * 4 + 1  # Per block: qkv, attention output, intermediate, output; pooler.
