@@ -194,6 +194,19 @@ def test_benchmark_serving_through_cc_loader(tmp_path, minilm_dir):
     assert difference < 1e-5
 
 
+def test_benchmark_serving_int8(tmp_path, minilm_dir):
+    texts = tmp_path / "texts.txt"
+    texts.write_text("".join(f"sentence {i} was a fine film.\n" for i in range(10)), encoding="utf-8")
+    report = tmp_path / "BENCH.md"
+    result = _run_tool("benchmark.py", "--benchmark=serving", "--quantize=int8", f"--text_file={texts}",
+                       f"--init_checkpoint={minilm_dir}", "--max_seq_length=16", f"--append_to={report}")
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in report.read_text().splitlines() if line.startswith("| serving ")]
+    assert len(rows) == 3 and all("quantize=int8" in row for row in rows)
+    difference = float(rows[0].rsplit("largest probability difference ", 1)[1].split(" ")[0])
+    assert 0 < difference < 0.2  # int8 against the float32 peer: not equal, but close.
+
+
 def test_benchmark_rejects_negative_threads():
     result = _run_tool("benchmark.py", "--benchmark=pretraining_step", "--inter_op_threads=-1")
     assert result.returncode == 2 and "--inter_op_threads=-1" in result.stderr

@@ -7,7 +7,7 @@ tsv=sst2/train.tsv,text=wikitext2_test.raw
   python tools/benchmark.py --benchmark=create_pretraining_data --text_file=wiki.test.raw --wikitext \
       --dupe_factor=50 --append_to=BENCHMARKS.md
   python tools/benchmark.py --benchmark=serving --text_file=sst2/train.tsv --tsv_column=sentence \
-      --intra_op_threads=1 --inter_op_threads=1 [--serving_loader=cc]
+      --intra_op_threads=1 --inter_op_threads=1 [--serving_loader=cc] [--quantize=int8]
   python tools/benchmark.py --benchmark=ner_quality --text_file=conll2003/train.txt --eval_file=conll2003/dev.txt
   python tools/benchmark.py --benchmark=squad_quality --text_file=squad/squad_v1.1_dev_part1.json \
       --max_seq_length=384 --train_batch_size=16
@@ -76,6 +76,9 @@ flags.DEFINE_enum("serving_loader", "python", ["python", "cc"],
                   "serving: how the export is loaded. python: tf.saved_model.load, timed around each call; cc: "
                   "TensorFlow's C++ LoadSavedModel in a child process, as TF Serving loads it, timed by its "
                   "Session::Run alone (the server's cost minus the RPC), with the thread flags as its SessionOptions.")
+flags.DEFINE_enum("quantize", "none", ["none", "int8"],
+                  "serving: export the classifier int8-quantized (as export_saved_model.py --quantize); the "
+                  "peer stays float32.")
 flags.DEFINE_integer("intra_op_threads", 0, "All but memory (its runs are subprocesses): threads TensorFlow runs "
                      "one op on (TF Serving: --tensorflow_intra_op_parallelism); 0: TensorFlow's default.")
 flags.DEFINE_integer("inter_op_threads", 0, "All but memory: threads TensorFlow runs independent ops on (TF "
@@ -121,7 +124,8 @@ def main(argv):
         from keras_bert_zoo.benchmarks.serving_benchmark import benchmark_serving
 
         rows = benchmark_serving(FLAGS.init_checkpoint or os.path.dirname(_default_vocab()), _texts(),
-                                 FLAGS.max_seq_length, loader=FLAGS.serving_loader)
+                                 FLAGS.max_seq_length, loader=FLAGS.serving_loader,
+                                 quantize=FLAGS.quantize)
     elif FLAGS.benchmark == "finetuning":
         from keras_bert_zoo.benchmarks.finetuning_benchmark import benchmark_finetuning
         from keras_bert_zoo.data import read_classification_file

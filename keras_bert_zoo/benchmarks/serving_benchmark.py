@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from keras_bert_zoo.benchmarks.alternating_timing import seconds_in_turns
 from keras_bert_zoo.benchmarks.report import BenchmarkRow
-from keras_bert_zoo.export import export_saved_model
+from keras_bert_zoo.export import export_saved_model, quantize_model
 from keras_bert_zoo.export.cc_saved_model_session import CcSavedModelSession
 from keras_bert_zoo.models import BertClassifier
 from keras_bert_zoo.text import BertTokenizer
@@ -90,7 +90,7 @@ def _reported_seconds_in_turns(calls, batches, turns):
     return reported
 
 
-def benchmark_serving(checkpoint, texts, max_seq_length=128, batch_size=32, loader="python"):
+def benchmark_serving(checkpoint, texts, max_seq_length=128, batch_size=32, loader="python", quantize="none"):
     """Times the exported classifier's serving_default against tokenizer + BertForSequenceClassification.
 
     Both start from the same weights (the classifier is saved with
@@ -110,12 +110,14 @@ def benchmark_serving(checkpoint, texts, max_seq_length=128, batch_size=32, load
             settings (`tf.config.threading`, 0 for TensorFlow's default); "cc" passes them to the
             session's SessionOptions, as TF Serving's --tensorflow_intra_op_parallelism and
             --tensorflow_inter_op_parallelism do.
+        quantize: "int8" exports the classifier quantized (`quantize_model`); the peer stays float32,
+            so the notes' probability difference is what int8 changes.
 
     Returns:
         `BenchmarkRow`s: p50 and p99 latency (ms) at batch 1, and texts/s at `batch_size`.
 
     Raises:
-        ValueError: If `loader` is not one of `LOADERS`.
+        ValueError: If `loader` is not one of `LOADERS`, or `quantize` not one of `QUANTIZE_MODES`.
     """
     if loader not in LOADERS:
         raise ValueError(f"loader={loader!r}: must be one of {sorted(LOADERS)}.")
@@ -126,8 +128,9 @@ def benchmark_serving(checkpoint, texts, max_seq_length=128, batch_size=32, load
     tokenizer = BertTokenizer.from_pretrained(checkpoint)
     with tempfile.TemporaryDirectory() as scratch:
         model.save_pretrained(os.path.join(scratch, "hf"), tokenizer=tokenizer)
-        path = export_saved_model(model, tokenizer, os.path.join(scratch, "saved", "classifier"),
-                                  max_seq_length=max_seq_length)
+        # Saved before quantizing: the peer loads the float32 weights.
+        path = export_saved_model(quantize_model(model, quantize), tokenizer,
+                                  os.path.join(scratch, "saved", "classifier"), max_seq_length=max_seq_length)
         hf_tokenizer = transformers.BertTokenizerFast.from_pretrained(os.path.join(scratch, "hf"))
         hf_model = transformers.BertForSequenceClassification.from_pretrained(os.path.join(scratch, "hf")).eval()
 
@@ -153,6 +156,7 @@ def benchmark_serving(checkpoint, texts, max_seq_length=128, batch_size=32, load
     ours_ms, peer_ms = np.asarray(latency["ours"]) * 1000.0, np.asarray(latency["peer"]) * 1000.0
     ours_rate, peer_rate = len(texts) / sum(batched["ours"]), len(texts) / sum(batched["peer"])
     settings = {"checkpoint": os.path.basename(os.path.normpath(checkpoint)), "serving_loader": loader,
+                "quantize": quantize,
                 "texts": len(texts), "max_seq_length": max_seq_length, "torch_threads": torch.get_num_threads(),
                 "tf_intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads() or "default",
                 "tf_inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads() or "default"}
