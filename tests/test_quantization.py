@@ -15,7 +15,7 @@ from keras_bert_zoo.export import export_saved_model, quantize_model, read_warmu
 from keras_bert_zoo.export.cc_saved_model_session import CcSavedModelSession
 from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense
 from conftest import REPO_ROOT, write_vocab
-from serving_loaders import strings, text_batches
+from serving_loaders import string_feeds, strings, text_batches
 
 WORDS = "the a film movie was is wonderful dull great terrible story plot actors boring moving not very".split()
 PROTOTYPES = ["A wonderful, moving film.", "The stock market fell sharply today.", "The team won the football match."]
@@ -114,6 +114,37 @@ def test_int8_export_answers_in_tf_serving_cpp_loader(exports):
             expected = float_signatures[signature](**{k: tf.constant(v) for k, v in feeds.items()})
             assert np.abs(got["probabilities"] - expected["probabilities"].numpy()).max() < PROBABILITY_ATOL
             np.testing.assert_array_equal(got["label"], expected["label"].numpy())
+
+
+TINY_TASKS = {
+    "ner": lambda encoder: kbz.BertTokenClassifier(encoder, num_classes=3, label_names=["O", "B-X", "I-X"]),
+    "squad": kbz.BertQuestionAnswerer,
+    "pretrainer": kbz.BertPretrainer,
+}
+
+
+@pytest.mark.parametrize("task", list(TINY_TASKS))
+def test_int8_exports_of_other_tasks_answer_in_tf_serving_cpp_loader(tiny_model_dir, tmp_path, task):
+    """Every signature, on any text, answers in C++ with the keys and shapes that Python's loader gives."""
+    tokenizer = kbz.BertTokenizer.from_pretrained(str(tiny_model_dir))
+    model = quantize_model(TINY_TASKS[task](kbz.BertEncoder.from_pretrained(str(tiny_model_dir))), "int8")
+    options = {"doc_stride": 4, "max_query_length": 4} if task == "squad" else {}
+    path = export_saved_model(model, tokenizer, str(tmp_path / task), max_seq_length=SEQ, **options)
+    assert _int8_variables(path) == len(_dense_layers(model))
+    python = tf.saved_model.load(path).signatures
+    with CcSavedModelSession(path) as session:
+        served = {name: io for name, io in session.signatures.items() if not name.startswith("__")}
+        assert sorted(served) == sorted(python)
+        for signature, feeds in read_warmup_requests(path):
+            session.run(signature, feeds)
+        for signature, io in served.items():
+            if signature == "serve_ids":
+                continue
+            for texts in text_batches():
+                feeds = string_feeds(io["inputs"], texts)
+                got, _ = session.run(signature, feeds)
+                expected = python[signature](**{k: tf.constant(v) for k, v in feeds.items()})
+                assert {k: v.shape for k, v in got.items()} == {k: tuple(v.shape) for k, v in expected.items()}
 
 
 def test_model_quantize_reaches_float32_bias_grad_dense():
