@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import warnings
 
 import keras
 import numpy as np
@@ -22,9 +23,9 @@ PROTOTYPES = ["A wonderful, moving film.", "The stock market fell sharply today.
 TEXTS = ["What a beautiful and touching movie.", "I loved the actors and the story.", "A dull, lifeless film.",
          "Shares dropped after the earnings report.", "The central bank raised interest rates.",
          "Oil prices climbed again.", "The striker scored twice in the final.", "Our club lost the game at home.",
-         "The coach praised his players.", "Angela Merkel met Emmanuel Macron in Paris.", "", "Zoë's café — naïve?",
-         "東京タワーは高い。", "emoji 😀🎉", "The Eiffel Tower was completed in 1889.", "Investors worry about inflation.",
-         "A gripping thriller with a twist.", "The referee showed a red card."]
+         "The coach praised his players.", "Angela Merkel met Emmanuel Macron in Paris.", "",
+         "Zoë's café — naïve?", "東京タワーは高い。", "emoji 😀🎉", "The Eiffel Tower was completed in 1889.",
+         "Investors worry about inflation.", "A gripping thriller with a twist.", "The referee showed a red card."]
 # Measured on MiniLM with the prototype head below (logits up to ~10): int8 probabilities differ from
 # float32's by at most 0.06 on TEXTS and 0.14 on pairs of them; the argmax is the same.
 PROBABILITY_ATOL = 0.2
@@ -162,12 +163,23 @@ def test_quantize_model_rejects_unknown_modes(tiny_model_dir):
     with pytest.raises(ValueError, match="quantize must be one of none, int8, got 'int4'"):
         quantize_model(model, "int4")
     assert all(layer.quantization_mode is None for layer in _dense_layers(model))
-    assert quantize_model(model, "none") is model and all(layer.quantization_mode is None for layer in _dense_layers(model))
+    assert quantize_model(model, "none") is model
+    assert all(layer.quantization_mode is None for layer in _dense_layers(model))
+
+
+def test_keras_model_quantize_reaches_every_dense_layer(tiny_model_dir):
+    model = kbz.BertClassifier.from_pretrained(str(tiny_model_dir))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.quantize("int8")
+    assert all(layer.quantization_mode == "int8" for layer in _dense_layers(model))
+    assert not [w for w in caught if "Float32BiasGradDense" in str(w.message)]
 
 
 def _export_tool(*args):
     return subprocess.run([sys.executable, str(REPO_ROOT / "tools" / "export_saved_model.py"), *args],
-                          capture_output=True, text=True, timeout=600, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+                          capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
 
 
 def test_export_tool_quantize_flag(tiny_model_dir, tmp_path):
@@ -180,4 +192,5 @@ def test_export_tool_quantize_flag(tiny_model_dir, tmp_path):
                         f"--max_seq_length={SEQ}", "--quantize=int8")
     assert good.returncode == 0, good.stderr
     assert "(int8)" in good.stdout and (tmp_path / "saved_models" / "models.config").exists()
-    assert _int8_variables(str(export_dir / "1")) == 2 * 4 + 1  # Per block: qkv, attention output, intermediate, output; pooler.
+    # Per block: qkv, attention output, intermediate and output; then the pooler.
+    assert _int8_variables(str(export_dir / "1")) == 2 * 4 + 1
