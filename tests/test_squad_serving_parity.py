@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 import keras_bert_zoo as kbz
-from keras_bert_zoo.data.squad_decoding import decode_squad_predictions
+from keras_bert_zoo.training.squad_decoding import decode_squad_predictions
 from keras_bert_zoo.data.squad_examples import SquadExample
 from keras_bert_zoo.data.squad_features import squad_features
 from keras_bert_zoo.export.squad_serving import SquadServing
