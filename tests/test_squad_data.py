@@ -8,7 +8,7 @@ import pytest
 
 import keras_bert_zoo as kbz
 from conftest import minilm_path, write_vocab
-from keras_bert_zoo.data.squad_decoding import decode_squad_predictions
+from keras_bert_zoo.training.squad_decoding import decode_squad_predictions
 from keras_bert_zoo.data.squad_examples import SquadExample, read_squad_file, squad_gold_answers
 from keras_bert_zoo.data.squad_features import squad_features
 from keras_bert_zoo.data.word_pieces import word_pieces

@@ -222,7 +222,7 @@ def squad_pipelines_crossed(our_model, hf_model, checkpoint, examples, max_seq_l
         {"<model> model, <pipeline> pipeline": {"exact_match", "f1"}}.
     """
     from keras_bert_zoo.benchmarks import hf_torch_finetuning as hf
-    from keras_bert_zoo.data.squad_decoding import decode_squad_predictions
+    from keras_bert_zoo.training.squad_decoding import decode_squad_predictions
     from keras_bert_zoo.data.squad_examples import squad_gold_answers
     from keras_bert_zoo.data.squad_features import squad_features
     from keras_bert_zoo.metrics import squad_v1_metrics

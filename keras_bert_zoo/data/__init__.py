@@ -9,7 +9,6 @@ lazy_exports(__name__, {
     "ner_features": ("NerFeatures", "ner_features"),
     "pretraining_records": ("read_pretraining_records",),
     "sequence_batches": ("inference_batches", "training_batches"),
-    "squad_decoding": ("SquadPredictions", "decode_squad_predictions"),
     "squad_examples": ("SquadExample", "read_squad_file", "squad_gold_answers"),
     "squad_features": ("SquadFeatures", "squad_features"),
     "text_files": ("read_texts",),
