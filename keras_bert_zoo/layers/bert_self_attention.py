@@ -5,11 +5,11 @@ import math
 import keras
 from keras import ops
 
+from keras_bert_zoo.kernels import uses_fast_kernels, xla_softmax_dropout
 from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice
 from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense
 from keras_bert_zoo.layers.gather_positions import gather_positions, positions_output_shape
 from keras_bert_zoo.layers.split_bits_dropout import SplitBitsDropout
-from keras_bert_zoo.layers.xla_training_kernels import uses_xla_training_kernels
 
 # Added to the scores of padded keys; exp() of it is exactly 0 in float32.
 _MASKED_SCORE = -1e9
@@ -75,9 +75,7 @@ class BertSelfAttention(keras.layers.Layer):
         # Softmax in float32 keeps mixed precision stable.
         additive_mask = ops.cast(ops.equal(input_mask, 0), "float32")[:, None, None, :] * _MASKED_SCORE
         dropout = self.probs_dropout
-        if dropout.threshold and uses_xla_training_kernels(training):
-            from keras_bert_zoo.layers.xla_softmax_dropout import xla_softmax_dropout
-
+        if dropout.threshold and uses_fast_kernels(training):
             probs = xla_softmax_dropout(scores, additive_mask, dropout.draws(ops.shape(scores)),
                                         dropout.threshold, dropout.scale)
         else:
