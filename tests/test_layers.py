@@ -165,7 +165,7 @@ def test_xla_layer_normalization_runs_inside_a_compiled_step_and_falls_back_off_
 
 def test_xla_softmax_dropout_matches_float64_softmax_dropout():
     import tensorflow as tf
-    from keras_bert_zoo.layers.xla_softmax_dropout import xla_softmax_dropout
+    from keras_bert_zoo.kernels import xla_softmax_dropout
 
     rng = np.random.default_rng(3)
     scores = rng.normal(0.0, 4.0, size=(2, 3, 5, 6))

@@ -2,7 +2,7 @@
 
 from keras import ops
 
-from keras_bert_zoo.layers.xla_training_kernels import uses_xla_training_kernels
+from keras_bert_zoo.kernels import uses_fast_kernels, xla_gelu
 
 
 def hidden_activation(name, x, training=False):
@@ -12,14 +12,12 @@ def hidden_activation(name, x, training=False):
         name: Activation name.
         x: Input tensor.
         training: In training on the TensorFlow backend, GELU runs as XLA-fused
-            kernels (see `xla_gelu`); inference keeps plain ops, so SavedModels
+            kernels (see `keras_bert_zoo.kernels.gelu`); inference keeps plain ops, so SavedModels
             need no XLA in TF Serving.
     """
     if name in ("gelu", "gelu_approx"):
         approximate = name == "gelu_approx"
-        if uses_xla_training_kernels(training):
-            from keras_bert_zoo.layers.xla_gelu import xla_gelu
-
+        if uses_fast_kernels(training):
             return xla_gelu(x, approximate)
         return ops.gelu(x, approximate=approximate)
     if name == "relu":

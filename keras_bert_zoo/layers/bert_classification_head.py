@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice
-from keras_bert_zoo.layers.float32_bias_grad_dense import matmul_add_bias
+from keras_bert_zoo.kernels import matmul_add_bias
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")

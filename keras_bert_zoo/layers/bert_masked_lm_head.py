@@ -3,9 +3,10 @@
 import keras
 from keras import ops
 
+from keras_bert_zoo.kernels import matmul_add_bias
 from keras_bert_zoo.layers.activations import hidden_activation
 from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice
-from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense, matmul_add_bias
+from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense
 from keras_bert_zoo.layers.gather_positions import gather_positions
 from keras_bert_zoo.layers.xla_layer_normalization import XlaLayerNormalization
 

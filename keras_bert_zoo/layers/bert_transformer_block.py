@@ -57,7 +57,7 @@ class BertTransformerBlock(keras.layers.Layer):
         policy = self.dtype_policy
         self.attention = BertSelfAttention(
             hidden_size, num_heads, attention_dropout, initializer_range, dtype=policy, name="attention")
-        self.attention_dropout_layer = SplitBitsDropout(dropout, dtype=policy, name="attention_dropout")
+        self.attention_output_dropout = SplitBitsDropout(dropout, dtype=policy, name="attention_dropout")
         self.attention_layer_norm = XlaLayerNormalization(
             epsilon=layer_norm_eps, dtype=policy, name="attention_layer_norm")
         self.intermediate_dense = Float32BiasGradDense(
@@ -93,10 +93,13 @@ class BertTransformerBlock(keras.layers.Layer):
         if input_mask is None:
             input_mask = keras.ops.ones(keras.ops.shape(x)[:2], "int32") if mask is None else mask
         input_mask = keras.ops.cast(input_mask, "int32")
+        # [B, T, H] (or [B, P, H] at output_positions)
         attended = self.attention(x, input_mask, training=training, query_positions=output_positions)
         if output_positions is not None:
             x = gather_positions(x, output_positions)
-        x = self.attention_layer_norm(x + self.attention_dropout_layer(attended, training=training))
+        # Residual and LayerNorm: [B, T, H]
+        x = self.attention_layer_norm(x + self.attention_output_dropout(attended, training=training))
+        # Feed-forward: [B, T, intermediate], then back to [B, T, H]
         hidden = hidden_activation(self.hidden_act, self.intermediate_dense(x), training=training)
         output = self.output_dropout_layer(self.output_dense(hidden), training=training)
         return self.output_layer_norm(x + output)

@@ -3,21 +3,7 @@
 import keras
 from keras import ops
 
-# Each element's keep/drop draw is a uint16, so the rate is applied in steps of 1/65536.
-_DRAWS = 65536
-
-
-def _random_words(shape, seed_generator):
-    """Uniformly random int32 words, all 2**32 values, from `seed_generator`'s next seed."""
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        # TF draws full-range words without the range reduction of keras.random.randint (a third
-        # of its cost). Its stateless ops take int32 seeds under XLA, as Keras's own cast does.
-        seed = tf.cast(tf.math.floormod(seed_generator.next(), tf.int32.max - 1), tf.int32)
-        return tf.random.stateless_uniform(shape, seed, minval=None, maxval=None, dtype=tf.int32)
-    # randint's upper bound is exclusive, so this range misses one of the 2**32 values.
-    return keras.random.randint(shape, -(2**31), 2**31 - 1, dtype="int32", seed=seed_generator)
+from keras_bert_zoo.kernels import DRAWS, uint16_draws
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
@@ -45,8 +31,8 @@ class SplitBitsDropout(keras.layers.Layer):
         self.rate = rate
         self.seed = seed
         # At least one draw in 65536 keeps its element, even for a rate within 1/131072 of 1.
-        self.threshold = min(round(rate * _DRAWS), _DRAWS - 1)
-        self.scale = _DRAWS / (_DRAWS - self.threshold)
+        self.threshold = min(round(rate * DRAWS), DRAWS - 1)
+        self.scale = DRAWS / (DRAWS - self.threshold)
         self.seed_generator = keras.random.SeedGenerator(seed) if self.threshold else None
         self.supports_masking = True
         self.built = True
@@ -64,14 +50,7 @@ class SplitBitsDropout(keras.layers.Layer):
         Args:
             shape: Shape of the tensor to drop out; its last axis may be dynamic.
         """
-        last = shape[-1]
-        half = (last + 1) // 2
-        # A trailing axis of 1 keeps view()'s resized axis static when the others are not.
-        words = _random_words((*shape[:-1], half, 1), self.seed_generator)
-        draws = ops.reshape(ops.view(words, "uint16"), (*shape[:-1], 2 * half))
-        if not isinstance(last, int) or last % 2:
-            draws = draws[..., :last]
-        return draws
+        return uint16_draws(shape, self.seed_generator)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

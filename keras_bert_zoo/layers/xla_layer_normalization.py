@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_bert_zoo.layers.xla_training_kernels import uses_xla_training_kernels
+from keras_bert_zoo.kernels import uses_fast_kernels, xla_layer_norm
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
@@ -14,7 +14,7 @@ class XlaLayerNormalization(keras.layers.LayerNormalization):
     gradients take a tenth of the time. In training on the TensorFlow
     backend, with the default centered, scaled normalization over the last
     axis, this layer runs the forward pass and a hand-written gradient as one
-    XLA function each (see `xla_layer_norm`), in a third of the time.
+    XLA function each (see `keras_bert_zoo.kernels.layer_norm`), in a third of the time.
     Inference and the other backends run Keras's ops, so SavedModels need no
     XLA. Weights, their names and the config are LayerNormalization's.
 
@@ -24,10 +24,8 @@ class XlaLayerNormalization(keras.layers.LayerNormalization):
 
     def call(self, inputs, training=None):
         last_axis = len(inputs.shape) - 1
-        if (uses_xla_training_kernels(training) and self.center and self.scale
+        if (uses_fast_kernels(training) and self.center and self.scale
                 and not self.rms_scaling and self.axis in (-1, last_axis, [-1], [last_axis])):
-            from keras_bert_zoo.layers.xla_layer_norm import xla_layer_norm
-
             outputs = xla_layer_norm(inputs, self.gamma.value, self.beta.value, self.epsilon)
             return ops.cast(outputs, self.compute_dtype)
         return super().call(inputs)

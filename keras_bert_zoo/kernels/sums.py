@@ -1,4 +1,4 @@
-"""Sums along an axis written as matrix-vector products, for the XLA-fused training kernels.
+"""Sums along an axis written as matrix-vector products, for the XLA-fused kernels.
 
 XLA:CPU runs a matrix-vector product several times faster than a reduce
 along the same axis: a LayerNorm forward pass over [4096, 768] bfloat16
