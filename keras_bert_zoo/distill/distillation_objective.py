@@ -50,8 +50,7 @@ class DistillationObjective:
         if not 0 <= alpha <= 1:
             raise ValueError(f"alpha must be in [0, 1], got {alpha}.")
         self.hard_objective = hard_objective
-        self.temperature = temperature
-        self.alpha = alpha
+        self.temperature, self.alpha = temperature, alpha
         self.output_name = output_name
         self.regression = regression
         self.stat_names = ("examples", "soft_loss_total", *(f"hard_{n}" for n in hard_objective.stat_names))
