@@ -1,5 +1,6 @@
 """Distillation: layer-copied students, the distillation loss, and tools/distill.py end to end."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -33,8 +34,6 @@ def test_evenly_spaced_layers_keep_first_and_last():
 
 
 def test_layer_copy_reproduces_the_chosen_teacher_layers(tiny_config):
-    import dataclasses
-
     teacher = _teacher(dataclasses.replace(tiny_config, num_layers=4))
     student = student_from_teacher_layers(teacher, 2)
     assert isinstance(student, kbz.BertClassifier) and student.encoder.config.num_layers == 2
@@ -53,8 +52,6 @@ def test_layer_copy_reproduces_the_chosen_teacher_layers(tiny_config):
 
 
 def test_build_student_needs_one_source_and_the_teachers_vocab(tmp_path, tiny_config):
-    import dataclasses
-
     teacher = _teacher(tiny_config)
     with pytest.raises(ValueError, match="exactly one"):
         build_student(teacher, num_layers=1, config_file="x.json")
@@ -89,8 +86,6 @@ def test_distillation_objective_terms():
 
 
 def test_distillation_lowers_the_students_divergence_from_the_teacher(tmp_path, tiny_config):
-    import dataclasses
-
     rng = np.random.default_rng(0)
     teacher = _teacher(dataclasses.replace(tiny_config, num_layers=2))
     # A large head gives the teacher confident, input-dependent outputs worth imitating.
