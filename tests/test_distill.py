@@ -85,6 +85,19 @@ def test_distillation_objective_terms():
     assert float(stats["examples"]) == 2.0
 
 
+def test_distillation_objective_per_token_counts_only_weighted_positions():
+    teacher = tf.constant([[[3.0, 0.0], [0.0, 2.0], [9.0, -9.0]]])  # [B=1, T=3, C=2]
+    student = tf.constant([[[0.0, 0.0], [0.0, 0.0], [-9.0, 9.0]]])
+    labels = {"labels": tf.constant([[0, 1, 0]]), "label_weights": tf.constant([[1.0, 1.0, 0.0]]),
+              **teacher_labels({"logits": teacher.numpy()})}
+    objective = DistillationObjective(kbz.training.TokenClassificationObjective(), temperature=1.0, alpha=0.0,
+                                      soft_weights_key="label_weights")
+    loss, stats = objective({"logits": student}, labels)
+    p = tf.nn.softmax(teacher[0, :2])
+    expected = tf.reduce_mean(tf.reduce_sum(p * (tf.math.log(p) - tf.math.log(0.5)), -1))
+    assert float(loss) == pytest.approx(float(expected), rel=1e-5) and float(stats["soft_weight"]) == 2.0
+
+
 def test_distillation_lowers_the_students_divergence_from_the_teacher(tmp_path, tiny_config):
     rng = np.random.default_rng(0)
     teacher = _teacher(dataclasses.replace(tiny_config, num_layers=2))

@@ -42,9 +42,14 @@ class DistillationObjective:
         alpha: Weight of the task's (hard-label) loss, in [0, 1].
         output_name: The output distilled.
         regression: The output is a real value, not logits.
+        soft_weights_key: The label of per-position weights of the soft
+            term for per-token outputs [B, T, C] (NER: "label_weights", so
+            padding and special tokens don't count); None: each example
+            counts once.
     """
 
-    def __init__(self, hard_objective, temperature=2.0, alpha=0.5, output_name="logits", regression=False):
+    def __init__(self, hard_objective, temperature=2.0, alpha=0.5, output_name="logits", regression=False,
+                 soft_weights_key=None):
         if temperature <= 0:
             raise ValueError(f"temperature must be positive, got {temperature}.")
         if not 0 <= alpha <= 1:
@@ -53,10 +58,11 @@ class DistillationObjective:
         self.temperature, self.alpha = temperature, alpha
         self.output_name = output_name
         self.regression = regression
-        self.stat_names = ("examples", "soft_loss_total", *(f"hard_{n}" for n in hard_objective.stat_names))
+        self.soft_weights_key = soft_weights_key
+        self.stat_names = ("examples", "soft_loss_total", "soft_weight", *(f"hard_{n}" for n in hard_objective.stat_names))
 
     def soft_loss(self, student_logits, teacher_logits):
-        """Per-example distillation loss (scaled by T^2), [B, ...] without the class axis."""
+        """Distillation loss (scaled by T^2) per example [B] or per position [B, T]."""
         student = tf.cast(student_logits, tf.float32) / self.temperature
         teacher = tf.cast(teacher_logits, tf.float32) / self.temperature
         if self.regression:
@@ -81,12 +87,16 @@ class DistillationObjective:
             hard_labels = {k: tf.boolean_mask(v, keep) for k, v in labels.items()}
         hard, hard_stats = self.hard_objective(hard_outputs, hard_labels)
         hard = tf.where(hard_stats["examples"] > 0, hard, 0.0)
-        loss = self.alpha * hard + (1 - self.alpha) * tf.reduce_mean(soft)
-        stats = {"examples": tf.cast(tf.shape(soft)[0], tf.float32), "soft_loss_total": tf.reduce_sum(soft)}
+        weights = (tf.cast(labels[self.soft_weights_key], tf.float32) if self.soft_weights_key
+                   else tf.ones_like(soft))
+        soft_total, soft_weight = tf.reduce_sum(soft * weights), tf.reduce_sum(weights)
+        loss = self.alpha * hard + (1 - self.alpha) * soft_total / tf.maximum(soft_weight, 1.0)
+        stats = {"examples": tf.cast(tf.shape(soft)[0], tf.float32), "soft_loss_total": soft_total,
+                 "soft_weight": soft_weight}
         stats.update({f"hard_{k}": v for k, v in hard_stats.items()})
         return loss, stats
 
     def metrics(self, stats):
         hard = self.hard_objective.metrics({n: stats[f"hard_{n}"] for n in self.hard_objective.stat_names})
-        return {"soft_loss": stats["soft_loss_total"] / max(stats["examples"], 1.0),
+        return {"soft_loss": stats["soft_loss_total"] / max(stats["soft_weight"], 1.0),
                 **{f"hard_{k}": v for k, v in hard.items()}}
