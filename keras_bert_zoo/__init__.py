@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 
 
 # Imported on first use: they need TensorFlow (and tf-text), and models alone also run on JAX.
-_SUBPACKAGES = ("convert", "data", "export", "metrics", "text", "training")
+_SUBPACKAGES = ("convert", "data", "distill", "export", "metrics", "text", "training")
 
 
 def __getattr__(name):

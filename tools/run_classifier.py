@@ -40,7 +40,8 @@ def _column(value):
     return int(value) if value is not None and value.isdigit() else value
 
 
-def _read(split_flag, tfds_split, label_names):
+def read_split(split_flag, tfds_split, label_names):
+    """The examples of --<split_flag> (or the TFDS split); exits 2 naming the flag if they don't read."""
     from keras_bert_zoo.data.classification_data import read_classification_file, read_tfds_classification
 
     try:
@@ -72,7 +73,7 @@ def main(argv):
         usage_error(f"--num_classes={FLAGS.num_classes} disagrees with {len(FLAGS.label_names)} --label_names.")
     tokenizer = finetuning_flags.load_tokenizer()
     label_names = FLAGS.label_names
-    train = _read("train_file", FLAGS.tfds_train_split, label_names) if FLAGS.do_train else None
+    train = read_split("train_file", FLAGS.tfds_train_split, label_names) if FLAGS.do_train else None
     if train is not None:
         if FLAGS.max_train_examples:
             train.texts = train.texts[: FLAGS.max_train_examples]
@@ -107,12 +108,12 @@ def main(argv):
                        fixed_length=settings.fixed_length, pad_id=tokenizer.pad_id)["logits"]
 
     if FLAGS.do_eval:
-        data = _read("eval_file", FLAGS.tfds_eval_split, label_names)
+        data = read_split("eval_file", FLAGS.tfds_eval_split, label_names)
         print(f"Evaluating {len(data)} examples", flush=True)
         metrics = evaluate_classifier(logits_of(data), data.labels, model.regression)
         finetuning_flags.write_eval_results(dict(metrics, eval_examples=len(data)))
     if FLAGS.do_predict:
-        data = _read("predict_file", FLAGS.tfds_predict_split, label_names)
+        data = read_split("predict_file", FLAGS.tfds_predict_split, label_names)
         records = prediction_records(data.texts, data.text_pairs, logits_of(data), label_names, model.regression)
         from keras_bert_zoo.config.atomic_files import write_text_atomic
 

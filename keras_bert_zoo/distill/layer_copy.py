@@ -1,0 +1,57 @@
+"""Students that start from some of their teacher's transformer layers (as DistilBERT does)."""
+
+import dataclasses
+
+import numpy as np
+
+from keras_bert_zoo.models import BertEncoder
+
+
+def evenly_spaced_layers(teacher_layers, num_layers):
+    """Indices of `num_layers` of `teacher_layers` layers, evenly spaced, first and last included.
+
+    12 -> 6 gives [0, 2, 4, 7, 9, 11], DistilBERT's choice.
+
+    Args:
+        teacher_layers: The teacher's number of transformer layers.
+        num_layers: How many the student keeps.
+
+    Returns:
+        A sorted list of distinct indices.
+    """
+    if not 1 <= num_layers <= teacher_layers:
+        raise ValueError(f"num_layers must be in [1, {teacher_layers}] (the teacher's layers), got {num_layers}.")
+    return [int(i) for i in np.round(np.linspace(0, teacher_layers - 1, num_layers))]
+
+
+def student_from_teacher_layers(teacher, num_layers):
+    """A task model like `teacher` with `num_layers` of its transformer layers, weights copied.
+
+    The embeddings, pooler and task head are copied too, so with every layer
+    kept the student computes exactly what the teacher does.
+
+    Args:
+        teacher: A task model (`BertClassifier`, `BertTokenClassifier`,
+            `BertQuestionAnswerer`, ...) over a `BertEncoder`.
+        num_layers: The student's number of layers (see `evenly_spaced_layers`).
+
+    Returns:
+        The new task model, of the teacher's class and head configuration.
+    """
+    source = teacher.encoder
+    chosen = evenly_spaced_layers(source.config.num_layers, num_layers)
+    encoder = BertEncoder(dataclasses.replace(source.config, num_layers=num_layers), dtype=source.dtype_policy)
+    student = type(teacher)(encoder, **teacher.head_config())
+    encoder.embeddings.set_weights(source.embeddings.get_weights())
+    for layer, index in zip(encoder.transformer_layers, chosen):
+        layer.set_weights(source.transformer_layers[index].get_weights())
+    encoder.pooler.set_weights(source.pooler.get_weights())
+    # The head is whatever the task model holds beyond its encoder; both models build it alike.
+    for target, value in zip(_head_weights(student), _head_weights(teacher)):
+        target.assign(value)
+    return student
+
+
+def _head_weights(model):
+    encoder_ids = {id(w) for w in model.encoder.weights}
+    return [w for w in model.weights if id(w) not in encoder_ids]
