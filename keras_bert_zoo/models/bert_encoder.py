@@ -107,10 +107,11 @@ class BertEncoder(PretrainedModel, keras.Model):
     def compute_output_spec(self, inputs, training=None, mask=None, output_positions=None):
         if output_positions is None:
             return super().compute_output_spec(inputs, training=training, mask=mask)
-        # Traces `call`: the functional graph's own spec (and Layer's, through its
-        # compute_output_shape) knows no `output_positions`.
-        return keras.Operation.compute_output_spec(self, inputs, training=training,
-                                                   output_positions=output_positions)
+        # Declared, not traced: the functional graph's spec knows no `output_positions`, and
+        # tracing `call` fails on JAX's unknown dimensions.
+        batch, rows, hidden = inputs["input_word_ids"].shape[0], output_positions.shape[1], self.config.hidden_size
+        return {"pooled_output": keras.KerasTensor((batch, hidden), dtype=self.compute_dtype),
+                "sequence_output": keras.KerasTensor((batch, rows, hidden), dtype=self.compute_dtype)}
 
     @classmethod
     def build_from_config(cls, config, dtype=None):
