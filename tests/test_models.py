@@ -104,6 +104,24 @@ def test_heads_that_read_few_positions_get_the_full_encoders_rows(tiny_config):
     assert np.abs(tf.convert_to_tensor(query_grad).numpy()).max() > 0
 
 
+class _ShiftedEncoder(kbz.BertEncoder):
+    """An encoder whose `call` adds 1 to every output; every task must see it."""
+
+    def call(self, inputs, training=None, mask=None, output_positions=None):
+        outputs = super().call(inputs, training=training, mask=mask, output_positions=output_positions)
+        return {name: keras.tree.map_structure(lambda x: x + 1.0, value) for name, value in outputs.items()}
+
+
+@pytest.mark.parametrize("cls,kwargs", TASKS[1:], ids=TASK_IDS[1:])
+def test_every_task_goes_through_the_encoders_call(tiny_config, cls, kwargs):
+    plain = cls(kbz.BertEncoder(tiny_config), **kwargs)
+    shifted = cls(_ShiftedEncoder(tiny_config), **kwargs)
+    shifted.set_weights(plain.get_weights())
+    inputs = _inputs_for(plain)
+    for name, value in plain(inputs).items():
+        assert not np.allclose(shifted(inputs)[name], value), name
+
+
 @pytest.mark.parametrize("cls,kwargs", TASKS, ids=TASK_IDS)
 def test_keras_file_round_trip(tmp_path, tiny_config, cls, kwargs):
     model = cls.build_from_config(tiny_config, **kwargs)

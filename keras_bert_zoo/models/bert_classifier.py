@@ -15,7 +15,7 @@ class BertClassifier(BertTaskModel):
     a sigmoid score, trained with binary cross-entropy, or with
     `regression=True` a real-valued prediction (STS-B), trained with squared
     error; see `default_loss`. The encoder's last layer runs only at [CLS]
-    (see `BertEncoder.outputs_at_positions`).
+    (the encoder's `output_positions`).
 
     Args:
         encoder: A `BertEncoder` (exposed as `.encoder`).
@@ -41,7 +41,8 @@ class BertClassifier(BertTaskModel):
             num_classes, self.dropout, encoder.config.initializer_range, dtype=encoder.dtype_policy,
             name="classifier_head")
         inputs = encoder_inputs()
-        pooled = encoder.outputs_at_positions(inputs)["pooled_output"]
+        no_positions = inputs["input_mask"][:, :0]  # The last layer runs at [CLS] alone.
+        pooled = encoder(inputs, output_positions=no_positions)["pooled_output"]
         super().__init__(inputs=inputs, outputs={"logits": self.classifier_head(pooled)}, **kwargs)
 
     def default_loss(self):

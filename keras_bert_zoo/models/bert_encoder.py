@@ -74,35 +74,44 @@ class BertEncoder(PretrainedModel, keras.Model):
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
         self.config = config
 
-    def outputs_at_positions(self, inputs, positions=None):
-        """`pooled_output`, and the `sequence_output` rows at `positions`, for a task head.
+    def call(self, inputs, training=None, mask=None, output_positions=None):
+        """The encoder's outputs; with `output_positions`, only those the heads read.
 
         Past its keys and values, the last layer then runs only for [CLS] and
-        `positions`, the rows a pretraining or classification head reads: the
-        results equal those rows of the full outputs, and the last layer costs
-        a fraction as much. Task models call this on their inputs to build their
-        graphs from the encoder's layers.
+        `output_positions` (as `output_range` does in Model Garden's encoder):
+        the results equal those rows of the full outputs, and the last layer
+        costs a fraction as much. Task models pass it through this call, so an
+        encoder subclass that changes `call` is honoured by every task.
 
         Args:
             inputs: The encoder's input dict.
-            positions: Optional integer positions [B, P].
+            training: Whether dropout is active.
+            mask: Unused; Keras passes it to functional models.
+            output_positions: Optional integer positions [B, P] (P may be 0).
 
         Returns:
-            A dict with `pooled_output` [B, H] and, given `positions`,
-            `sequence_output` [B, P, H].
+            The full output dict or, given `output_positions`, a dict with
+            `pooled_output` [B, H] and `sequence_output` [B, P, H].
         """
-        x = self.embeddings(inputs["input_word_ids"], inputs["input_type_ids"])
+        if output_positions is None:
+            return super().call(inputs, training=training, mask=mask)
+        x = self.embeddings(inputs["input_word_ids"], inputs["input_type_ids"], training=training)
         *lower_layers, last_layer = self.transformer_layers
         for layer in lower_layers:
-            x = layer(x, inputs["input_mask"])
-        rows = ops.zeros_like(inputs["input_mask"][:, :1])  # [CLS], for the pooler.
-        if positions is not None:
-            rows = ops.concatenate([rows, ops.cast(positions, "int32")], axis=1)
-        x = last_layer(x, inputs["input_mask"], output_positions=rows)
-        outputs = {"pooled_output": self.pooler(x)}
-        if positions is not None:
-            outputs["sequence_output"] = x[:, 1:]
-        return outputs
+            x = layer(x, inputs["input_mask"], training=training)
+        cls_row = ops.zeros_like(inputs["input_mask"][:, :1])  # For the pooler.
+        rows = ops.concatenate([cls_row, ops.cast(output_positions, "int32")], axis=1)
+        x = last_layer(x, inputs["input_mask"], output_positions=rows, training=training)
+        return {"pooled_output": self.pooler(x), "sequence_output": x[:, 1:]}
+
+    def compute_output_spec(self, inputs, training=None, mask=None, output_positions=None):
+        if output_positions is None:
+            return super().compute_output_spec(inputs, training=training, mask=mask)
+        # Declared, not traced: the functional graph's spec knows no `output_positions`, and
+        # tracing `call` fails on JAX's unknown dimensions.
+        batch, rows, hidden = inputs["input_word_ids"].shape[0], output_positions.shape[1], self.config.hidden_size
+        return {"pooled_output": keras.KerasTensor((batch, hidden), dtype=self.compute_dtype),
+                "sequence_output": keras.KerasTensor((batch, rows, hidden), dtype=self.compute_dtype)}
 
     @classmethod
     def build_from_config(cls, config, dtype=None):
@@ -144,7 +153,7 @@ def find_encoder(model):
         layer = pending.pop(0)
         if isinstance(layer, BertEncoder):
             return layer
-        # Task models may call the encoder's layers directly, so the encoder itself is no layer of theirs.
+        # A user model may call the encoder's layers directly, so the encoder itself is no layer of theirs.
         pending.extend([getattr(layer, "encoder", None), *getattr(layer, "layers", [])])
         pending = [candidate for candidate in pending if candidate is not None]
     raise ValueError(f"{type(model).__name__} holds no kbz.BertEncoder.")

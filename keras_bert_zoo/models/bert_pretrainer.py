@@ -15,8 +15,8 @@ class BertPretrainer(BertTaskModel):
     Inputs: the encoder's three int32 [B, T] tensors plus `masked_lm_positions`
     [B, P]. Outputs: `mlm_logits` [B, P, V] and `nsp_logits` [B, 2], float32.
     The MLM output weights are the encoder's word embeddings. The encoder's
-    last layer runs only at [CLS] and the masked positions (see
-    `BertEncoder.outputs_at_positions`).
+    last layer runs only at [CLS] and the masked positions (the
+    encoder's `output_positions`).
 
     Args:
         encoder: The `BertEncoder` to pretrain (exposed as `.encoder`).
@@ -42,7 +42,7 @@ class BertPretrainer(BertTaskModel):
 
         inputs = encoder_inputs()
         inputs["masked_lm_positions"] = keras.Input(shape=(None,), dtype="int32", name="masked_lm_positions")
-        encoded = encoder.outputs_at_positions(inputs, inputs["masked_lm_positions"])
+        encoded = encoder(inputs, output_positions=inputs["masked_lm_positions"])
         outputs = {
             "mlm_logits": self.masked_lm_head(encoded["sequence_output"]),
             "nsp_logits": self.next_sentence_head(encoded["pooled_output"]),
