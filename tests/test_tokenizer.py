@@ -206,7 +206,25 @@ def test_one_string_and_batches_agree_eagerly_and_traced(minilm_tokenizer):
     # Batches of every size reuse one trace per call form.
     for size in (1, 3, 7):
         assert ours.tokenize(TEXTS[:size]).to_list() == batch_ids[:size]
-    assert len([key for key in ours._eager.functions if key[0] == "tokenize"]) == 2
+    # One string eagerly takes plain Python (`PythonWordPieces`), which traces nothing.
+    assert [key for key in ours._eager.functions if key[0] == "tokenize"] == [("tokenize", ("tensor", "string", 1))]
+
+
+@pytest.mark.parametrize("lower", [True, False])
+def test_one_string_eagerly_matches_reference_on_code_points(minilm_dir, lower):
+    """The Python path of one eager string follows the reference on every code point below U+3400 and more."""
+    reference = BertTokenizerLegacy(os.path.join(minilm_dir, "vocab.txt"), do_lower_case=lower,
+                                    split_special_tokens=True)
+    ours = kbz.BertTokenizer(os.path.join(minilm_dir, "vocab.txt"), lower_case=lower)
+    code_points = list(range(1, 0x3400)) + list(range(0x1F300, 0x1F700)) + [0x4E00, 0x9FFF, 0x20000, 0xFFFD]
+    texts = _code_point_texts(code_points) + TEXTS
+    mismatched = [text for text in texts if ours.tokenize(text).numpy().tolist() != _reference_ids(reference, text)]
+    assert not mismatched
+    # Scalar string tensors and UTF-8 bytes, invalid ones included, take the same path.
+    assert ours.tokenize(tf.constant(TEXTS[1])).numpy().tolist() == _reference_ids(reference, TEXTS[1])
+    assert ours.tokenize(b"ok \xff\xfe broken \xc3").numpy().tolist() == _reference_ids(
+        reference, "ok \ufffd\ufffd broken \ufffd")
+    assert ours.tokenize("").dtype == tf.int32 and ours.tokenize("").shape == (0,)
 
 
 def test_tf_data_map_before_and_after_batch(minilm_tokenizer):

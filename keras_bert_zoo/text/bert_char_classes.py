@@ -7,6 +7,7 @@ reference for every code point, whatever Unicode tables RE2 or ICU ship.
 """
 
 import functools
+import re
 import sys
 import unicodedata
 
@@ -21,28 +22,48 @@ ASCII_PATTERN = r"[\t\n\r\x20-\x7e]*"
 NON_ASCII_WORD_PATTERN = r"[^ ]*[^\t\n\r\x20-\x7e][^ ]*"
 
 
-def _is_punctuation(char, category):
+def is_punctuation(char, category):
+    """The reference's `_is_punctuation`: ASCII symbols, and every "P*" category."""
     code = ord(char)
     if 33 <= code <= 47 or 58 <= code <= 64 or 91 <= code <= 96 or 123 <= code <= 126:
         return True
     return category.startswith("P")
 
 
+def _ranges(codes):
+    """Sorted code points as (first, last) runs of consecutive ones."""
+    runs = []
+    for code in codes:
+        if runs and code == runs[-1][1] + 1:
+            runs[-1][1] = code
+        else:
+            runs.append([code, code])
+    return [tuple(run) for run in runs]
+
+
 def _to_class(codes):
     """An RE2 class "[...]" matching exactly the sorted code points `codes`."""
-    parts = []
-    start = previous = None
-    for code in codes:
-        if previous is not None and code == previous + 1:
-            previous = code
+    return "[" + "".join(r"\x{%X}" % a if a == b else r"\x{%X}-\x{%X}" % (a, b) for a, b in _ranges(codes)) + "]"
+
+
+@functools.lru_cache(maxsize=None)
+def _code_points():
+    """Sorted code points of each class that `char_classes` describes (but cjk, which is ranges)."""
+    control, whitespace, punctuation, marks = [], [], [], []
+    for code in range(sys.maxunicode + 1):
+        if 0xD800 <= code <= 0xDFFF:
             continue
-        if start is not None:
-            parts.append((start, previous))
-        start = previous = code
-    if start is not None:
-        parts.append((start, previous))
-    text = "".join(r"\x{%X}" % a if a == b else r"\x{%X}-\x{%X}" % (a, b) for a, b in parts)
-    return "[" + text + "]"
+        char = chr(code)
+        category = unicodedata.category(char)
+        if char not in "\t\n\r" and (category.startswith("C") or code == 0xFFFD):
+            control.append(code)
+        elif char in " \t\n\r" or category == "Zs" or char.isspace():
+            whitespace.append(code)
+        elif is_punctuation(char, category):
+            punctuation.append(code)
+        elif category == "Mn":
+            marks.append(code)
+    return {"control": control, "whitespace": whitespace, "punctuation": punctuation, "nonspacing_mark": marks}
 
 
 @functools.lru_cache(maxsize=None)
@@ -59,26 +80,22 @@ def char_classes():
     - cjk: surrounded by spaces.
     - nonspacing_mark: accents (Mn) stripped after NFD when lower-casing.
     """
-    control, whitespace, punctuation, marks = [], [], [], []
-    for code in range(sys.maxunicode + 1):
-        if 0xD800 <= code <= 0xDFFF:
-            continue
-        char = chr(code)
-        category = unicodedata.category(char)
-        if char not in "\t\n\r" and (category.startswith("C") or code == 0xFFFD):
-            control.append(code)
-        elif char in " \t\n\r" or category == "Zs" or char.isspace():
-            whitespace.append(code)
-        elif _is_punctuation(char, category):
-            punctuation.append(code)
-        elif category == "Mn":
-            marks.append(code)
+    code_points = _code_points()
     cjk = "[" + "".join(r"\x{%X}-\x{%X}" % r for r in CJK_RANGES) + "]"
     return {
-        "control": _to_class(control),
-        "whitespace": _to_class(whitespace),
-        "non_ascii_whitespace": _to_class([code for code in whitespace if code > 0x7F]),
-        "punctuation": _to_class(punctuation),
+        "control": _to_class(code_points["control"]),
+        "whitespace": _to_class(code_points["whitespace"]),
+        "non_ascii_whitespace": _to_class([code for code in code_points["whitespace"] if code > 0x7F]),
+        "punctuation": _to_class(code_points["punctuation"]),
         "cjk": cjk,
-        "nonspacing_mark": _to_class(marks),
+        "nonspacing_mark": _to_class(code_points["nonspacing_mark"]),
     }
+
+
+@functools.lru_cache(maxsize=None)
+def python_patterns():
+    """Python `re` patterns of the classes that the reference applies to whole texts: control and cjk."""
+    def char_class(ranges):
+        return re.compile("[" + "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges) + "]")
+
+    return {"control": char_class(_ranges(_code_points()["control"])), "cjk": char_class(CJK_RANGES)}

@@ -6,11 +6,14 @@ import types
 import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
+from tensorflow.python.eager import context as eager_context
+from tensorflow.python.framework.constant_op import convert_to_eager_tensor
 from tensorflow_text.python.ops.regex_split_ops import gen_regex_split_ops
 
 from keras_bert_zoo.config.atomic_files import write_json_atomic, write_text_atomic
 from keras_bert_zoo.text.bert_char_classes import ASCII_PATTERN, NON_ASCII_WORD_PATTERN
 from keras_bert_zoo.text.bert_text_normalizer import BertTextNormalizer
+from keras_bert_zoo.text.python_word_pieces import PythonWordPieces
 from keras_bert_zoo.text.vocab_files import locate_vocab, read_vocab, vocab_is_lower_case
 
 
@@ -70,9 +73,12 @@ class BertTokenizer(tf.Module):
             max_bytes_per_word=4 * max_chars_per_word,  # The character limit is applied before.
         )
         self._vocab_tensor = tf.constant(self.vocab)
-        # Eager calls run graphs instead of op by op (see `_compiled`). A SimpleNamespace, which
-        # tf.Module doesn't track, so SavedModels that hold the tokenizer don't save them too.
-        self._eager = types.SimpleNamespace(functions={})
+        # Eager calls run graphs instead of op by op (see `_compiled`), or on one string plain Python,
+        # which skips TF's per-call overhead. A SimpleNamespace, which tf.Module doesn't track, so
+        # SavedModels that hold the tokenizer don't save them too.
+        self._eager = types.SimpleNamespace(
+            functions={},
+            word_pieces=PythonWordPieces(token_ids, self.unk_id, self.lower_case, max_chars_per_word))
 
     @property
     def vocab_size(self):
@@ -123,6 +129,9 @@ class BertTokenizer(tf.Module):
         Returns:
             int32 ids: a RaggedTensor [B, (tokens)], or a 1-D tensor for one string.
         """
+        text = _one_eager_text(texts)
+        if text is not None:
+            return _eager_tensor(np.array(self._eager.word_pieces.ids(text), np.int32))
         texts = _strings(texts)
         return self._compiled("tokenize", texts) if tf.executing_eagerly() else self._tokenize(texts)
 
@@ -167,9 +176,32 @@ class BertTokenizer(tf.Module):
             Dict of int32 `input_word_ids`, `input_mask`, `input_type_ids`:
             [B, T], or [T] for one string.
         """
+        text = _one_eager_text(texts)
+        text_pair = None if text_pairs is None else _one_eager_text(text_pairs)
+        if text is not None and (text_pairs is None or text_pair is not None):
+            return self._call_one(text, text_pair, max_length)
         texts, text_pairs = _strings(texts), _strings(text_pairs)
         return (self._compiled("call", texts, text_pairs, max_length) if tf.executing_eagerly()
                 else self._call(texts, text_pairs, max_length))
+
+    def _call_one(self, text, text_pair, max_length):
+        """`__call__` on one Python string (and pair): the ids from `PythonWordPieces`, packed with NumPy."""
+        word_pieces = self._eager.word_pieces
+        segments = [word_pieces.ids(text)] + ([] if text_pair is None else [word_pieces.ids(text_pair)])
+        kept = _kept_lengths([len(segment) for segment in segments], _budget(max_length, len(segments)), min, max)
+        word_ids = np.full(max_length, self.pad_id, np.int32)
+        type_ids = np.zeros(max_length, np.int32)
+        word_ids[0] = self.cls_id
+        start = 1
+        for type_id, (segment, count) in enumerate(zip(segments, kept)):
+            word_ids[start:start + count] = segment[:count]
+            word_ids[start + count] = self.sep_id
+            type_ids[start:start + count + 1] = type_id
+            start += count + 1
+        mask = np.zeros(max_length, np.int32)
+        mask[:start] = 1
+        return {"input_word_ids": _eager_tensor(word_ids), "input_mask": _eager_tensor(mask),
+                "input_type_ids": _eager_tensor(type_ids)}
 
     def _compiled(self, name, *args):
         """Runs the method `_<name>` on `args` as a graph traced once per kind of input.
@@ -229,17 +261,8 @@ class BertTokenizer(tf.Module):
     def _packed(self, texts, text_pairs, max_length, length):
         """Dense [CLS] a [SEP] (b [SEP]) rows of `length` columns (None: the longest row, at least 2)."""
         segments = [self.tokenize(texts)] + ([] if text_pairs is None else [self.tokenize(text_pairs)])
-        budget = max_length - 1 - len(segments)
-        if budget < len(segments):
-            raise ValueError(f"max_length={max_length} leaves no room for tokens after [CLS]/[SEP].")
-        lengths = [segment.row_lengths() for segment in segments]
-        if len(segments) == 1:
-            kept = [tf.minimum(lengths[0], budget)]
-        else:
-            # _truncate_seq_pair's result in closed form: the shorter segment keeps what it has while
-            # it fits in half the budget, the longer gets the rest; past that, ceil/floor halves.
-            kept = [tf.minimum(lengths[0], tf.maximum(budget - lengths[1], (budget + 1) // 2)),
-                    tf.minimum(lengths[1], tf.maximum(budget - lengths[0], budget // 2))]
+        kept = _kept_lengths([segment.row_lengths() for segment in segments], _budget(max_length, len(segments)),
+                             tf.minimum, tf.maximum)
         total = 1 + sum(k + 1 for k in kept)
         if length is None:
             length = tf.reduce_max(tf.concat([total, [2]], 0))
@@ -307,6 +330,25 @@ class BertTokenizer(tf.Module):
         return _merge_inner(self._wordpiece.tokenize(words))
 
 
+def _budget(max_length, num_segments):
+    """Tokens left for the segments once [CLS] and a [SEP] each are in."""
+    budget = max_length - 1 - num_segments
+    if budget < num_segments:
+        raise ValueError(f"max_length={max_length} leaves no room for tokens after [CLS]/[SEP].")
+    return budget
+
+
+def _kept_lengths(lengths, budget, minimum, maximum):
+    """Tokens kept of each segment (one or two) within `budget`, in ints or tensors (given their min and max)."""
+    if len(lengths) == 1:
+        return [minimum(lengths[0], budget)]
+    # _truncate_seq_pair's result in closed form: the shorter segment keeps what it has while
+    # it fits in half the budget, the longer gets the rest; past that, ceil/floor halves.
+    first, second = lengths
+    return [minimum(first, maximum(budget - second, (budget + 1) // 2)),
+            minimum(second, maximum(budget - first, budget // 2))]
+
+
 def _merge_inner(ragged):
     """[B, (W), (P)] -> [B, (W*P)], unvalidated: the splits come straight from ragged ops."""
     return tf.RaggedTensor.from_row_splits(ragged.flat_values, tf.gather(ragged.values.row_splits, ragged.row_splits),
@@ -336,6 +378,22 @@ def _relaxed_spec(value):
     if isinstance(value, tf.RaggedTensor):
         return tf.RaggedTensorSpec(shape, value.dtype, value.ragged_rank, value.row_splits.dtype)
     return tf.TensorSpec(shape, value.dtype)
+
+
+def _one_eager_text(texts):
+    """`texts` as a str or bytes if it's one string in eager code, else None."""
+    if not tf.executing_eagerly():
+        return None
+    if isinstance(texts, (str, bytes)):
+        return texts
+    if isinstance(texts, tf.Tensor) and texts.dtype == tf.string and texts.shape.rank == 0:
+        return texts.numpy()
+    return None
+
+
+def _eager_tensor(array):
+    """An EagerTensor of a NumPy array, without `tf.constant`'s dispatch, which costs a sentence's tokenization."""
+    return convert_to_eager_tensor(array, eager_context.context())
 
 
 def _strings(texts):
