@@ -160,6 +160,15 @@ def test_every_code_point(minilm_dir, lower):
     assert all(unicodedata.category(chr(c)) == "Mn" for c in mismatched) and len(mismatched) < 150
 
 
+def test_non_ascii_texts_are_cut_into_ascii_runs_and_other_words():
+    """Only the words with other characters take the slow exact ops; ASCII runs keep the fast path."""
+    from keras_bert_zoo.text.bert_tokenizer import _pieces
+
+    pieces = _pieces(tf.constant(["hello café world and\tnaïve", "x\x00y é", "ascii only"])).to_list()
+    assert pieces == [[b"hello ", "café".encode(), b" world ", "and\tnaïve".encode()],
+                      [b"x\x01y", b" ", "é".encode()], [b"ascii only"]]
+
+
 def test_invalid_utf8_and_odd_inputs(minilm_dir):
     ours = kbz.BertTokenizer.from_pretrained(minilm_dir)
     texts = tf.constant([b"ok \xff\xfe broken \xc3", b"", b"x" * 100000, "\u0000".encode()])

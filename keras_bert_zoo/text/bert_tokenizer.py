@@ -300,15 +300,10 @@ class BertTokenizer(tf.Module):
         one piece per word, makes few and long pieces for the fast path. Tabs
         and newlines stay inside pieces, where either path splits on them.
         """
-        # regex_split ends a text at its first NUL; U+0001 is a control character that the
-        # reference drops just the same.
-        texts = tf.strings.regex_replace(texts, "\x00", "\x01")
-        # The op itself: tf_text.regex_split validates its row splits with assertions, each a
-        # conditional that every new tf.data iterator instantiates again.
-        flat, _, _, splits = gen_regex_split_ops.regex_split_with_offsets(texts, NON_ASCII_WORD_PATTERN,
-                                                                          NON_ASCII_WORD_PATTERN)
-        ids = self._by_path(flat, tf.strings.regex_full_match(flat, ASCII_PATTERN), self._tokenize_unicode)
-        return _merge_inner(tf.RaggedTensor.from_row_splits(ids, splits, validate=False))
+        pieces = _pieces(texts)
+        ids = self._by_path(pieces.flat_values, tf.strings.regex_full_match(pieces.flat_values, ASCII_PATTERN),
+                            self._tokenize_unicode)
+        return _merge_inner(pieces.with_flat_values(ids))
 
     def _by_path(self, texts, is_ascii, tokenize_others):
         """Fast-path ids for the ASCII `texts`, `tokenize_others` ids for the rest, in order.
@@ -347,6 +342,19 @@ def _kept_lengths(lengths, budget, minimum, maximum):
     first, second = lengths
     return [minimum(first, maximum(budget - second, (budget + 1) // 2)),
             minimum(second, maximum(budget - first, budget // 2))]
+
+
+def _pieces(texts):
+    """Texts [B] cut into runs of ASCII words and the words with other characters [B, (pieces)]."""
+    # regex_split ends a text at its first NUL; U+0001 is a control character that the
+    # reference drops just the same.
+    texts = tf.strings.regex_replace(texts, "\x00", "\x01")
+    # The op itself: tf_text.regex_split validates its row splits with assertions, each a
+    # conditional that every new tf.data iterator instantiates again. The op cuts at the
+    # pattern's first capturing group, which tf_text's wrapper would add.
+    pattern = f"({NON_ASCII_WORD_PATTERN})"
+    flat, _, _, splits = gen_regex_split_ops.regex_split_with_offsets(texts, pattern, pattern)
+    return tf.RaggedTensor.from_row_splits(flat, splits, validate=False)
 
 
 def _merge_inner(ragged):
