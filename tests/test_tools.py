@@ -257,6 +257,28 @@ def test_sst2_full_sentence_split_holds_out_sentences_and_their_phrases():
         sst2_full_sentence_split(texts, labels, 9)
 
 
+def test_compression_data_leaves_held_out_sentences_out_of_the_unlabeled_text(tmp_path):
+    from keras_bert_zoo.benchmarks.compression_benchmark import write_compression_data
+    from keras_bert_zoo.data import read_classification_file
+
+    rows = _sst2_like_rows()
+    texts, labels = [t for t, _ in rows], [l for _, l in rows]
+    positive, negative = tmp_path / "rt.pos", tmp_path / "rt.neg"
+    # rt-polarity spells SST-2's "it 's" as "it's"; and it is Latin-1.
+    positive.write_bytes("".join(f"{t.replace(' ', '  ')} !\n" for t in texts[:8:2]).encode("latin-1")
+                         + "une critique trop polie\n".encode("latin-1"))
+    negative.write_bytes("une critique caf\xe9 \nrien a voir\n".encode("latin-1"))
+    train, eval_file, unlabeled, heldout, heldout_labels = write_compression_data(
+        texts, labels, tmp_path, max_train=5, num_heldout=3, unlabeled_files=[positive, negative], max_unlabeled=10)
+    assert len(read_classification_file(train, text_column="sentence").texts) == 5
+    assert read_classification_file(eval_file, text_column="sentence").texts == heldout and len(heldout) == 3
+    kept = open(unlabeled, encoding="utf-8").read().splitlines()
+    assert kept[:2] == [kept[0], "une critique café"] and "rien a voir" in kept  # Files interleaved.
+    squeezed = {" ".join(t.split()) for t in heldout}
+    assert not any(" ".join(t.rstrip(" !").split()) in squeezed for t in kept)
+    assert len(kept) == 4 - sum(t in squeezed for t in texts[:8:2]) + 3
+
+
 @pytest.mark.slow  # Two fine-tunings of MiniLM and a keras-hub one: minutes on two cores.
 def test_benchmark_finetuning_quality_runs_both_sides(tmp_path, minilm_dir):
     texts = tmp_path / "sst2.tsv"

@@ -32,7 +32,8 @@ from tool_runner import usage_error
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("benchmark", "tokenizer",
                   ["tokenizer", "create_pretraining_data", "pretraining_step", "serving", "finetuning",
-                   "finetuning_quality", "ner_quality", "squad_quality", "squad_recipe_ablation", "memory"],
+                   "finetuning_quality", "ner_quality", "squad_quality", "squad_recipe_ablation", "memory",
+                   "compression"],
                   "Which benchmark to run.")
 flags.DEFINE_string("text_file", None, "Texts, one per line (tokenizer benchmark); for create_pretraining_data, "
                     "one sentence per line with a blank line between documents.")
@@ -79,6 +80,12 @@ flags.DEFINE_enum("serving_loader", "python", ["python", "cc"],
 flags.DEFINE_enum("quantize", "none", ["none", "int8"],
                   "serving: export the classifier int8-quantized (as export_saved_model.py --quantize); the "
                   "peer stays float32.")
+flags.DEFINE_list("unlabeled_files", [], "compression: sentences the students also learn from, labelled by the "
+                  "teacher (rt-polarity's files; held-out sentences are left out).")
+flags.DEFINE_integer("max_unlabeled", 3000, "compression: unlabeled sentences used.")
+flags.DEFINE_list("student_num_layers", ["3", "2"], "compression: students, each this many of the teacher's layers.")
+flags.DEFINE_string("work_dir", None, "compression: where the data and model_dirs go; a model_dir that already "
+                    "has eval_results.json is reused, not trained again. Default: a new temporary directory.")
 flags.DEFINE_integer("intra_op_threads", 0, "All but memory (its runs are subprocesses): threads TensorFlow runs "
                      "one op on (TF Serving: --tensorflow_intra_op_parallelism); 0: TensorFlow's default.")
 flags.DEFINE_integer("inter_op_threads", 0, "All but memory: threads TensorFlow runs independent ops on (TF "
@@ -160,6 +167,8 @@ def main(argv):
             batch_size=FLAGS.train_batch_size)
     elif FLAGS.benchmark in ("ner_quality", "squad_quality"):
         rows = _held_out_quality_rows()
+    elif FLAGS.benchmark == "compression":
+        rows = _compression_rows()
     elif FLAGS.benchmark == "create_pretraining_data":
         from keras_bert_zoo.benchmarks.pretraining_data_benchmark import benchmark_create_pretraining_data
 
@@ -172,6 +181,16 @@ def main(argv):
         append_markdown(FLAGS.append_to, rows, "python " + " ".join(shlex.quote(a) for a in sys.argv))
 
 
+def _tool_run(tool, *tool_flags):
+    """Runs tools/`tool` with `tool_flags` in a child process; returns its stdout, or raises with its output."""
+    done = subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), tool),
+                           *tool_flags], capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"{tool} {' '.join(tool_flags)} failed ({done.returncode}):\n"
+                           f"{done.stdout[-2000:]}{done.stderr[-3000:]}")
+    return done.stdout
+
+
 def _finetuning_tool_run(tool, model_dir, seed, train_flags, eval_flags):
     """Runs a fine-tuning tool with its defaults for one epoch, then evaluates it in a second process.
 
@@ -180,19 +199,13 @@ def _finetuning_tool_run(tool, model_dir, seed, train_flags, eval_flags):
         exit, tokenization and tracing included; its eval_results.json).
     """
     checkpoint = FLAGS.init_checkpoint or os.path.dirname(_default_vocab())
-    command = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), tool),
-               f"--init_checkpoint={checkpoint}", f"--model_dir={model_dir}", f"--seed={seed}",
-               f"--max_seq_length={FLAGS.max_seq_length}"]
-    runs = []
-    for flags_of_step in (["--do_train", "--num_train_epochs=1", f"--train_batch_size={FLAGS.train_batch_size}",
-                           *train_flags], ["--do_eval", *eval_flags]):
-        start = time.perf_counter()
-        done = subprocess.run(command + flags_of_step, capture_output=True, text=True)
-        if done.returncode:
-            raise RuntimeError(f"{tool} {' '.join(flags_of_step)} failed ({done.returncode}):\n"
-                               f"{done.stdout[-2000:]}{done.stderr[-3000:]}")
-        runs.append((done.stdout, time.perf_counter() - start))
-    (train_output, train_seconds), _ = runs
+    common = [f"--init_checkpoint={checkpoint}", f"--model_dir={model_dir}", f"--seed={seed}",
+              f"--max_seq_length={FLAGS.max_seq_length}"]
+    start = time.perf_counter()
+    train_output = _tool_run(tool, *common, "--do_train", "--num_train_epochs=1",
+                             f"--train_batch_size={FLAGS.train_batch_size}", *train_flags)
+    train_seconds = time.perf_counter() - start
+    _tool_run(tool, *common, "--do_eval", *eval_flags)
     examples = int(re.search(r"Fine-tuning on (\d+) examples", train_output).group(1))
     with open(os.path.join(model_dir, "eval_results.json"), encoding="utf-8") as f:
         return examples / train_seconds, json.load(f)
@@ -244,6 +257,41 @@ def _held_out_quality_rows():
 
     return finetuning_quality.benchmark_squad_quality(run_ours, checkpoint, train_examples, eval_examples, seeds,
                                                       FLAGS.max_seq_length, batch_size=FLAGS.train_batch_size)
+
+
+def _compression_rows():
+    from keras_bert_zoo.benchmarks.compression_benchmark import benchmark_compression, write_compression_data
+    from keras_bert_zoo.data import read_classification_file
+
+    for path in FLAGS.unlabeled_files:
+        if not os.path.isfile(path):
+            usage_error(f"--unlabeled_files: {path} does not exist.")
+    try:
+        layers = [int(n) for n in FLAGS.student_num_layers]
+        data = read_classification_file(FLAGS.text_file, text_column=FLAGS.tsv_column or "sentence")
+        work_dir = FLAGS.work_dir or tempfile.mkdtemp(prefix="compression_")
+        os.makedirs(work_dir, exist_ok=True)
+        train_file, eval_file, unlabeled_file, eval_texts, eval_labels = write_compression_data(
+            data.texts, data.labels, work_dir, FLAGS.max_texts or len(data.texts), FLAGS.eval_examples,
+            FLAGS.unlabeled_files, FLAGS.max_unlabeled)
+    except ValueError as e:
+        usage_error(f"--text_file / --eval_examples / --student_num_layers: {e}")
+    seed = int(FLAGS.seeds[0])
+    data_flags = [f"--train_file={train_file}", "--text_column=sentence", "--label_column=label"]
+    model_dirs = {"teacher": os.path.join(work_dir, "teacher")}
+    if not os.path.isfile(os.path.join(model_dirs["teacher"], "eval_results.json")):
+        _finetuning_tool_run("run_classifier.py", model_dirs["teacher"], seed, data_flags,
+                             [f"--eval_file={eval_file}", "--text_column=sentence", "--label_column=label"])
+    for num_layers in layers:
+        model_dir = model_dirs[f"student_l{num_layers}"] = os.path.join(work_dir, f"student_l{num_layers}")
+        if not os.path.isfile(os.path.join(model_dir, "eval_results.json")):
+            _tool_run("distill.py", "--task=classifier", f"--teacher_model_dir={model_dirs['teacher']}",
+                      f"--student_num_layers={num_layers}", f"--model_dir={model_dir}", "--do_train", "--do_eval",
+                      *data_flags, f"--eval_file={eval_file}", f"--unlabeled_file={unlabeled_file}",
+                      "--num_train_epochs=1", f"--train_batch_size={FLAGS.train_batch_size}",
+                      f"--max_seq_length={FLAGS.max_seq_length}", f"--seed={seed}")
+    print(f"Model dirs in {work_dir}", flush=True)
+    return benchmark_compression(model_dirs, eval_texts, eval_labels, FLAGS.max_seq_length, loader="cc")
 
 
 def _squad_recipe_ablation():

@@ -18,7 +18,7 @@ from keras_bert_zoo.text import BertTokenizer
 PEER_NAME = "HF tokenizer + BertForSequenceClassification (torch)"
 
 
-def _wall_timed(call):
+def wall_timed(call):
     """`call` of one batch, made to return (its result, the wall-clock seconds it took).
 
     Args:
@@ -44,7 +44,7 @@ def _python_loader(path):
         A callable of a batch of texts returning (probabilities, wall-clock seconds of the call).
     """
     serving = tf.saved_model.load(path).signatures["serving_default"]
-    yield _wall_timed(lambda batch: serving(text=tf.constant(batch))["probabilities"].numpy())
+    yield wall_timed(lambda batch: serving(text=tf.constant(batch))["probabilities"].numpy())
 
 
 @contextlib.contextmanager
@@ -73,7 +73,7 @@ def _cc_loader(path):
 LOADERS = {"python": _python_loader, "cc": _cc_loader}
 
 
-def _reported_seconds_in_turns(calls, batches, turns):
+def reported_seconds_in_turns(calls, batches, turns):
     """Like `seconds_in_turns`, for calls returning (result, seconds): the seconds each call reports.
 
     Args:
@@ -134,7 +134,7 @@ def benchmark_serving(checkpoint, texts, max_seq_length=128, batch_size=32, load
         hf_tokenizer = transformers.BertTokenizerFast.from_pretrained(os.path.join(scratch, "hf"))
         hf_model = transformers.BertForSequenceClassification.from_pretrained(os.path.join(scratch, "hf")).eval()
 
-        @_wall_timed
+        @wall_timed
         def peer(batch):
             with torch.no_grad():
                 encoded = hf_tokenizer(batch, truncation=True, max_length=max_seq_length, padding=True,
@@ -150,8 +150,8 @@ def benchmark_serving(checkpoint, texts, max_seq_length=128, batch_size=32, load
             # Five turns each, not one per call: torch's threads still spin when TF's call starts, which
             # measured both sides slower and TF more so.
             calls = {"ours": ours, "peer": peer}
-            latency = _reported_seconds_in_turns(calls, [[text] for text in texts], turns=5)
-            batched = _reported_seconds_in_turns(
+            latency = reported_seconds_in_turns(calls, [[text] for text in texts], turns=5)
+            batched = reported_seconds_in_turns(
                 calls, [texts[i:i + batch_size] for i in range(0, len(texts), batch_size)], turns=5)
     ours_ms, peer_ms = np.asarray(latency["ours"]) * 1000.0, np.asarray(latency["peer"]) * 1000.0
     ours_rate, peer_rate = len(texts) / sum(batched["ours"]), len(texts) / sum(batched["peer"])
