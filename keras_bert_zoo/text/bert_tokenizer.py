@@ -8,7 +8,7 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 from tensorflow_text.python.ops.regex_split_ops import gen_regex_split_ops
 
-from keras_bert_zoo.config.atomic_files import write_json_atomic, write_text_atomic
+from keras_bert_zoo.files import write_json_atomic, write_text_atomic
 from keras_bert_zoo.text.bert_char_classes import ASCII_PATTERN, NON_ASCII_WORD_PATTERN
 from keras_bert_zoo.text.bert_text_normalizer import BertTextNormalizer
 from keras_bert_zoo.text.vocab_files import locate_vocab, read_vocab, vocab_is_lower_case

@@ -1,0 +1,3 @@
+"""File I/O every level shares: atomic writes with the umask's permissions."""
+
+from keras_bert_zoo.files.atomic_files import make_staging_dir, write_json_atomic, write_text_atomic
