@@ -49,8 +49,8 @@ class SplitBitsDropout(keras.layers.Layer):
 
         The softmax is computed in float32, which keeps mixed precision stable,
         and its dropped-out probabilities are rounded once to the compute
-        dtype. Training on TensorFlow fuses softmax, dropout and their gradient
-        into one kernel (`xla_softmax_dropout`) fed the draws `call` would take.
+        dtype. Training on TensorFlow takes `xla_softmax_dropout` (dropout and
+        the gradient XLA-fused), fed the same draws `call` would take.
 
         Args:
             scores: Scores [..., S] in the layer's compute dtype.
