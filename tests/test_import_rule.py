@@ -22,7 +22,8 @@ _LEVELS = {
     "export": 3, "training": 3, "distill": 3,
     "models": 2,
     "layers": 1, "convert": 1, "data": 1,
-    "kernels": 0, "text": 0, "metrics": 0, "config": 0,
+    # files: atomic writes that text, config and everything above them share.
+    "kernels": 0, "text": 0, "metrics": 0, "config": 0, "files": 0,
 }
 _TOOL_MODULES = {path.stem for path in (_ROOT / "tools").glob("*.py")}
 

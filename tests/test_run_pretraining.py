@@ -1,4 +1,5 @@
-"""tools/run_pretraining.py end to end: TFRecords or raw text, mirrored, multi-worker, kill and resume."""
+"""tools/run_pretraining.py end to end (TFRecords or raw text, mirrored, multi-worker, kill and resume), and
+the flag checks of PretrainingSettings.from_flags."""
 
 import json
 import os
@@ -12,7 +13,8 @@ import numpy as np
 import pytest
 
 import keras_bert_zoo as kbz
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, write_vocab
+from keras_bert_zoo.training import PretrainingSettings
 
 WORDS = ("river stone garden lantern harbor meadow violin orchard candle thunder whisper mountain "
          "silver canyon forest pepper ribbon compass marble glacier").split()
@@ -177,3 +179,71 @@ def test_bad_flags_exit_2(args, message):
     result = _run("run_pretraining.py", *args, timeout=120)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def flag_files(tmp_path):
+    """A tiny config, a 6-token vocab and two TFRecord-named files, for the checks that read files only."""
+    (tmp_path / "bert_config.json").write_text(json.dumps(TINY_CONFIG))
+    write_vocab(tmp_path / "small_vocab.txt", ["hello"])
+    for name in ("b.tfrecord", "a.tfrecord", "text.txt"):
+        (tmp_path / name).write_text("")
+    return tmp_path
+
+
+def _from_flags(root, **changes):
+    """PretrainingSettings.from_flags on valid flags, with `changes` ("{root}" in strings is the folder)."""
+    flag_values = dict(model_dir=f"{root}/model", bert_config_file=f"{root}/bert_config.json",
+                       input_file=f"{root}/*.tfrecord", max_seq_length=32, max_predictions_per_seq=5)
+    flag_values.update({name: value.format(root=root) if isinstance(value, str) else value
+                        for name, value in changes.items()})
+    return PretrainingSettings.from_flags(**flag_values)
+
+
+def test_from_flags_reads_the_config_and_matches_the_files(flag_files, minilm_dir):
+    settings = _from_flags(flag_files, train_batch_size=8, gradient_accumulation_steps=2, seed=3)
+    assert settings.bert_config.max_position_embeddings == 64 and settings.init_checkpoint is None
+    assert settings.input_files == [f"{flag_files}/a.tfrecord", f"{flag_files}/b.tfrecord"]
+    assert (settings.text_files, settings.train_batch_size, settings.seed) == ((), 8, 3)
+
+    # Raw text from a checkpoint: its vocab and its casing, whatever --do_lower_case says.
+    settings = _from_flags(flag_files, bert_config_file=None, init_checkpoint=minilm_dir, input_file=None,
+                           text_file="{root}/text.txt", do_lower_case=False)
+    assert settings.bert_config is None and settings.text_files == [f"{flag_files}/text.txt"]
+    assert (settings.vocab_file, settings.lower_case) == (os.path.join(minilm_dir, "vocab.txt"), True)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"model_dir": None}, "--model_dir is required."),
+    ({"preset": "bert_tiny_uncased"},
+     "Give exactly one of --preset, --bert_config_file or --init_checkpoint (got --preset, --bert_config_file)."),
+    ({"bert_config_file": None}, "Give exactly one of --preset, --bert_config_file or --init_checkpoint (got none)."),
+    ({"text_file": "{root}/text.txt"}, "Give exactly one of --input_file (TFRecords) or --text_file (raw text)."),
+    ({"bert_config_file": None, "preset": "bert_huge"}, "--preset=bert_huge is unknown; choose one of "),
+    ({"bert_config_file": "{root}/missing.json"}, "--bert_config_file={root}/missing.json does not exist."),
+    ({"bert_config_file": "{root}/small_vocab.txt"}, "--bert_config_file: Cannot read BERT config"),
+    ({"bert_config_file": None, "init_checkpoint": "{root}/nothing"},
+     "--init_checkpoint={root}/nothing does not exist and is not a preset name."),
+    ({"vocab_file": "{root}/missing.txt"}, "--vocab_file={root}/missing.txt does not exist."),
+    ({"vocab_file": "{root}/small_vocab.txt"}, "--vocab_file: 6 tokens, but the model's vocab_size is 30522."),
+    ({"input_file": None, "text_file": "{root}/text.txt"},
+     "--vocab_file is required with --text_file and --bert_config_file."),
+    ({"max_seq_length": 128}, "--max_seq_length=128 exceeds the model's max_position_embeddings=64."),
+    ({"max_predictions_per_seq": 33}, "--max_predictions_per_seq=33 must be in [1, --max_seq_length=32]."),
+    ({"log_steps": 0}, "--log_steps=0: must be at least 1."),
+    ({"train_batch_size": 10, "gradient_accumulation_steps": 3},
+     "--train_batch_size=10 is not divisible by --gradient_accumulation_steps=3."),
+    ({"input_file": "{root}/a.tfrecord,{root}/none*.tfrecord"}, "--input_file: no file matches {root}/none*.tfrecord."),
+    # Files are matched after every other check.
+    ({"text_file": "{root}/none.txt", "input_file": None, "vocab_file": "{root}/small_vocab.txt"},
+     "--vocab_file: 6 tokens"),
+])
+def test_from_flags_names_the_bad_flag(flag_files, changes, message):
+    with pytest.raises(ValueError) as raised:
+        _from_flags(flag_files, **changes)
+    assert str(raised.value).startswith(message.format(root=flag_files))
+
+
+def test_settings_check_their_sizes_when_made_directly():
+    with pytest.raises(ValueError, match="--train_batch_size=10 is not divisible by --gradient_accumulation_steps=3"):
+        PretrainingSettings(model_dir="m", train_batch_size=10, gradient_accumulation_steps=3)

@@ -135,7 +135,7 @@ def finetuning_settings():
 
 def write_eval_results(metrics):
     """Writes <model_dir>/eval_results.json atomically and prints the metrics."""
-    from keras_bert_zoo.config.atomic_files import write_json_atomic
+    from keras_bert_zoo.files import write_json_atomic
 
     os.makedirs(FLAGS.model_dir, exist_ok=True)
     path = os.path.join(FLAGS.model_dir, "eval_results.json")

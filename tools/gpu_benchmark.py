@@ -50,7 +50,7 @@ def main(argv):
         lines.append(json.dumps(result))
         print(lines[-1], flush=True)
     if FLAGS.output:
-        from keras_bert_zoo.config.atomic_files import write_text_atomic
+        from keras_bert_zoo.files import write_text_atomic
 
         write_text_atomic(FLAGS.output, "\n".join(lines) + "\n")
 

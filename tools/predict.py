@@ -36,8 +36,8 @@ def main(argv):
         usage_error(f"--input_file={FLAGS.input_file} does not exist.")
     if FLAGS.batch_size < 1 or FLAGS.timeout <= 0:
         usage_error("--batch_size and --timeout must be positive.")
-    from keras_bert_zoo.config.atomic_files import write_text_atomic
     from keras_bert_zoo.export.prediction_records import prediction_lines, read_prediction_inputs
+    from keras_bert_zoo.files import write_text_atomic
 
     try:
         if FLAGS.saved_model:

@@ -115,7 +115,7 @@ def main(argv):
     if FLAGS.do_predict:
         data = read_split("predict_file", FLAGS.tfds_predict_split, label_names)
         records = prediction_records(data.texts, data.text_pairs, logits_of(data), label_names, model.regression)
-        from keras_bert_zoo.config.atomic_files import write_text_atomic
+        from keras_bert_zoo.files import write_text_atomic
 
         path = os.path.join(FLAGS.model_dir, "predictions.jsonl")
         write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))

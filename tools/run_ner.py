@@ -92,7 +92,7 @@ def main(argv):
     if FLAGS.do_predict:
         sentences, _ = _read("predict_file")
         predicted = word_tags(sentences, None, "predict_file")
-        from keras_bert_zoo.config.atomic_files import write_text_atomic
+        from keras_bert_zoo.files import write_text_atomic
 
         path = os.path.join(FLAGS.model_dir, "predictions.txt")
         write_text_atomic(path, "".join(

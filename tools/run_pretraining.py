@@ -7,12 +7,10 @@ Flags follow google-research/bert's run_pretraining.py. Rerunning with the same
 --model_dir resumes from its newest checkpoint.
 """
 
-import os
-
 from absl import flags
 
 import tool_runner
-from tool_runner import expand_files, usage_error
+from tool_runner import usage_error
 
 import training_flags
 from training_flags import FLAGS
@@ -42,93 +40,44 @@ flags.DEFINE_bool("do_whole_word_mask", False, "Mask whole words (with --text_fi
 
 
 def _settings():
-    """Validates every flag before any work, and returns PretrainingSettings."""
-    from keras_bert_zoo.config import BertConfig, list_presets
-    from keras_bert_zoo.text import locate_vocab
+    """PretrainingSettings from the flags, every one checked before any work."""
     from keras_bert_zoo.training.pretraining_run import PretrainingSettings
 
     training_flags.check_common_flags()
-    if not FLAGS.model_dir:
-        usage_error("--model_dir is required.")
-    sources = [name for name in ("preset", "bert_config_file", "init_checkpoint") if FLAGS[name].value]
-    if len(sources) != 1:
-        usage_error("Give exactly one of --preset, --bert_config_file or --init_checkpoint "
-                    f"(got {', '.join('--' + s for s in sources) or 'none'}).")
-    if bool(FLAGS.input_file) == bool(FLAGS.text_file):
-        usage_error("Give exactly one of --input_file (TFRecords) or --text_file (raw text).")
-    config = None
     try:
-        if FLAGS.preset:
-            if FLAGS.preset not in list_presets():
-                usage_error(f"--preset={FLAGS.preset} is unknown; choose one of {', '.join(list_presets())}.")
-            config = BertConfig.from_preset(FLAGS.preset)
-        elif FLAGS.bert_config_file:
-            if not os.path.isfile(FLAGS.bert_config_file):
-                usage_error(f"--bert_config_file={FLAGS.bert_config_file} does not exist.")
-            config = BertConfig.from_json_file(FLAGS.bert_config_file)
-        else:
-            tool_runner.check_checkpoint("init_checkpoint", FLAGS.init_checkpoint)
-    except ValueError as e:
-        usage_error(f"--bert_config_file: {e}")
-    vocab_file, lower_case = FLAGS.vocab_file, FLAGS.do_lower_case
-    if vocab_file and not os.path.isfile(vocab_file):
-        usage_error(f"--vocab_file={vocab_file} does not exist.")
-    if FLAGS.text_file and not vocab_file:
-        try:
-            vocab_file, stated = locate_vocab(FLAGS.init_checkpoint or FLAGS.preset or "")
-        except ValueError:
-            usage_error("--vocab_file is required with --text_file (the checkpoint has no vocab.txt).")
-        lower_case = stated if stated is not None else lower_case
-    if config is not None and vocab_file:
-        from keras_bert_zoo.text import read_vocab
-
-        try:
-            vocab_size = len(read_vocab(vocab_file))
-        except ValueError as e:
-            usage_error(f"--vocab_file: {e}")
-        if vocab_size != config.vocab_size:
-            usage_error(f"--vocab_file: {vocab_size} tokens, but the model's vocab_size is {config.vocab_size}.")
-    if config is not None and FLAGS.max_seq_length > config.max_position_embeddings:
-        usage_error(f"--max_seq_length={FLAGS.max_seq_length} exceeds the model's max_position_embeddings="
-                    f"{config.max_position_embeddings}.")
-    if not 0 < FLAGS.max_predictions_per_seq <= FLAGS.max_seq_length:
-        usage_error(f"--max_predictions_per_seq={FLAGS.max_predictions_per_seq} must be in "
-                    f"[1, --max_seq_length={FLAGS.max_seq_length}].")
-    tool_runner.require_at_least_one("train_batch_size", "num_train_steps", "gradient_accumulation_steps",
-                                     "save_checkpoints_steps", "log_steps")
-    if FLAGS.train_batch_size % FLAGS.gradient_accumulation_steps:
-        usage_error(f"--train_batch_size={FLAGS.train_batch_size} is not divisible by "
-                    f"--gradient_accumulation_steps={FLAGS.gradient_accumulation_steps}.")
-    return PretrainingSettings(
-        model_dir=FLAGS.model_dir,
-        bert_config=config,
-        init_checkpoint=FLAGS.init_checkpoint,
-        input_files=expand_files("input_file", FLAGS.input_file) if FLAGS.input_file else (),
-        text_files=expand_files("text_file", FLAGS.text_file) if FLAGS.text_file else (),
-        vocab_file=vocab_file,
-        lower_case=lower_case,
-        train_batch_size=FLAGS.train_batch_size,
-        max_seq_length=FLAGS.max_seq_length,
-        max_predictions_per_seq=FLAGS.max_predictions_per_seq,
-        num_train_steps=FLAGS.num_train_steps,
-        num_warmup_steps=FLAGS.num_warmup_steps,
-        learning_rate=FLAGS.learning_rate,
-        optimizer=FLAGS.optimizer,
-        optimizer_semantics=FLAGS.optimizer_semantics,
-        adam_epsilon=FLAGS.adam_epsilon,
-        weight_decay=FLAGS.weight_decay,
-        gradient_accumulation_steps=FLAGS.gradient_accumulation_steps,
-        save_checkpoints_steps=FLAGS.save_checkpoints_steps,
-        log_steps=FLAGS.log_steps,
-        steps_per_execution=FLAGS.steps_per_execution,
-        jit_compile=FLAGS.jit_compile,
-        masked_lm_prob=FLAGS.masked_lm_prob,
-        short_seq_prob=FLAGS.short_seq_prob,
-        do_whole_word_mask=FLAGS.do_whole_word_mask,
-        seed=FLAGS.seed,
-        mixed_float16=FLAGS.mixed_precision == "mixed_float16",
-        nan_policy=FLAGS.nan_policy,
-    )
+        return PretrainingSettings.from_flags(
+            model_dir=FLAGS.model_dir,
+            preset=FLAGS.preset,
+            bert_config_file=FLAGS.bert_config_file,
+            init_checkpoint=FLAGS.init_checkpoint,
+            input_file=FLAGS.input_file,
+            text_file=FLAGS.text_file,
+            vocab_file=FLAGS.vocab_file,
+            do_lower_case=FLAGS.do_lower_case,
+            train_batch_size=FLAGS.train_batch_size,
+            max_seq_length=FLAGS.max_seq_length,
+            max_predictions_per_seq=FLAGS.max_predictions_per_seq,
+            num_train_steps=FLAGS.num_train_steps,
+            num_warmup_steps=FLAGS.num_warmup_steps,
+            learning_rate=FLAGS.learning_rate,
+            optimizer=FLAGS.optimizer,
+            optimizer_semantics=FLAGS.optimizer_semantics,
+            adam_epsilon=FLAGS.adam_epsilon,
+            weight_decay=FLAGS.weight_decay,
+            gradient_accumulation_steps=FLAGS.gradient_accumulation_steps,
+            save_checkpoints_steps=FLAGS.save_checkpoints_steps,
+            log_steps=FLAGS.log_steps,
+            steps_per_execution=FLAGS.steps_per_execution,
+            jit_compile=FLAGS.jit_compile,
+            masked_lm_prob=FLAGS.masked_lm_prob,
+            short_seq_prob=FLAGS.short_seq_prob,
+            do_whole_word_mask=FLAGS.do_whole_word_mask,
+            seed=FLAGS.seed,
+            mixed_float16=FLAGS.mixed_precision == "mixed_float16",
+            nan_policy=FLAGS.nan_policy,
+        )
+    except ValueError as e:  # The message names the flag.
+        usage_error(str(e))
 
 
 def main(argv):

@@ -75,7 +75,7 @@ def main(argv):
                   flush=True)
     strategy = training_flags.set_up_strategy()
 
-    from keras_bert_zoo.config.atomic_files import write_json_atomic
+    from keras_bert_zoo.files import write_json_atomic
     from keras_bert_zoo.training.squad_decoding import decode_squad_predictions
     from keras_bert_zoo.data.squad_examples import squad_gold_answers
     from keras_bert_zoo.metrics import squad_v1_metrics, squad_v2_metrics

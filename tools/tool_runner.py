@@ -1,6 +1,5 @@
 """What every tool shares: running main with clean errors, usage errors with exit code 2, flag and file checks."""
 
-import glob
 import os
 import sys
 import tempfile
@@ -64,9 +63,9 @@ def require_at_least_one(*flag_names):
 
 def check_checkpoint(flag_name, path):
     """Stops unless --<flag_name>=`path` is an existing path, a checkpoint prefix or a preset name."""
-    from keras_bert_zoo.config import list_presets
+    from keras_bert_zoo.convert import checkpoint_exists
 
-    if not (os.path.exists(path) or os.path.exists(path + ".index") or path in list_presets()):
+    if not checkpoint_exists(path):
         usage_error(f"--{flag_name}={path} does not exist and is not a preset name.")
 
 
@@ -81,12 +80,12 @@ def checkpoint_source(model_dir, init_checkpoint):
 
 def expand_files(flag_name, value):
     """Files matched by a comma-separated list of globs; an error names the flag if none match."""
-    patterns = [p for p in (value or "").split(",") if p.strip()]
-    files = sorted({f for p in patterns for f in glob.glob(os.path.expanduser(p.strip()))})
-    missing = [p for p in patterns if not glob.glob(os.path.expanduser(p.strip()))]
-    if missing:
-        usage_error(f"--{flag_name}: no file matches {', '.join(missing)}.")
-    return files
+    from keras_bert_zoo.files import expand_globs
+
+    try:
+        return expand_globs(value)
+    except ValueError as e:
+        usage_error(f"--{flag_name}: {e}")
 
 
 def _parse_flags(argv):

@@ -4,8 +4,8 @@ import dataclasses
 import json
 import os
 
-from keras_bert_zoo.config.atomic_files import write_json_atomic
 from keras_bert_zoo.config.presets import get_preset
+from keras_bert_zoo.files import write_json_atomic
 
 # Upper bounds that keep an untrusted config file from allocating absurd shapes.
 MAX_VOCAB_SIZE = 1_000_000

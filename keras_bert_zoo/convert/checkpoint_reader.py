@@ -12,6 +12,12 @@ from keras_bert_zoo.convert.keras_hub_format import is_keras_hub_directory, read
 _PICKLE_PATTERNS = ("*.bin", "*.pt", "*.pth", "*.pkl", "*.ckpt")
 
 
+def checkpoint_exists(path_or_preset):
+    """Whether `path_or_preset` is an existing path, a checkpoint prefix or a preset name (not whether it reads)."""
+    path = os.fspath(path_or_preset)
+    return os.path.exists(path) or os.path.exists(path + ".index") or path in list_presets()
+
+
 def read_checkpoint(path_or_preset):
     """Reads any supported BERT checkpoint.
 

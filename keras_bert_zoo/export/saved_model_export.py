@@ -9,8 +9,8 @@ import keras
 import tensorflow as tf
 
 from keras_bert_zoo.config import task_registry
-from keras_bert_zoo.config.atomic_files import make_staging_dir, write_text_atomic
 from keras_bert_zoo.export.warmup_requests import write_warmup_requests
+from keras_bert_zoo.files import make_staging_dir, write_text_atomic
 
 
 def versions(export_dir):

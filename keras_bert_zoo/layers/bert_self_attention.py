@@ -5,7 +5,6 @@ import math
 import keras
 from keras import ops
 
-from keras_bert_zoo.kernels import uses_fast_kernels, xla_softmax_dropout
 from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice
 from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense
 from keras_bert_zoo.layers.gather_positions import gather_positions, positions_output_shape
@@ -73,16 +72,9 @@ class BertSelfAttention(keras.layers.Layer):
             query = ops.transpose(gather_positions(qkv[:, :, 0], query_positions), (0, 2, 1, 3))
         # [B, N, T, T]: scaling the query touches half as many values as scaling the scores.
         scores = ops.einsum("bntd,bnsd->bnts", query * (1.0 / math.sqrt(self.head_size)), key)
-        # Softmax in float32 keeps mixed precision stable.
         additive_mask = ops.cast(ops.equal(input_mask, 0), "float32")[:, None, None, :] * _MASKED_SCORE
-        # [B, N, T, T] probabilities, dropped out; in training on TF as one fused kernel.
-        dropout = self.probs_dropout
-        if dropout.threshold and uses_fast_kernels(training):
-            probs = xla_softmax_dropout(scores, additive_mask, dropout.draws(ops.shape(scores)),
-                                        dropout.threshold, dropout.scale)
-        else:
-            probs = ops.softmax(ops.cast(scores, "float32") + additive_mask, axis=-1)
-            probs = dropout(ops.cast(probs, self.compute_dtype), training=training)
+        # [B, N, T, T] probabilities, dropped out.
+        probs = self.probs_dropout.softmax(scores, additive_mask, training=training)
         # [B, N, T, T] x [B, N, T, D] -> [B, T, N, D] -> [B, T, H]
         context = ops.transpose(ops.einsum("bnts,bnsd->bntd", probs, value), (0, 2, 1, 3))
         context = ops.reshape(context, (-1, ops.shape(query)[2], self.hidden_size))

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_bert_zoo.kernels import DRAWS, uint16_draws
+from keras_bert_zoo.kernels import DRAWS, uint16_draws, uses_fast_kernels, xla_softmax_dropout
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
@@ -43,6 +43,25 @@ class SplitBitsDropout(keras.layers.Layer):
             return inputs
         keep = self.draws(ops.shape(inputs)) >= self.threshold
         return ops.where(keep, inputs * self.scale, ops.zeros((), inputs.dtype))
+
+    def softmax(self, scores, additive_mask, training=False):
+        """softmax(scores + additive_mask) over the last axis, dropped out when `training`.
+
+        The softmax is computed in float32, which keeps mixed precision stable,
+        and its dropped-out probabilities are rounded once to the compute
+        dtype. Training on TensorFlow takes `xla_softmax_dropout` (dropout and
+        the gradient XLA-fused), fed the same draws `call` would take.
+
+        Args:
+            scores: Scores [..., S] in the layer's compute dtype.
+            additive_mask: float32, broadcastable to `scores`, added before the softmax.
+            training: Whether dropout is active.
+        """
+        if self.threshold and uses_fast_kernels(training):
+            return xla_softmax_dropout(scores, additive_mask, self.draws(ops.shape(scores)), self.threshold,
+                                       self.scale)
+        probs = ops.softmax(ops.cast(scores, "float32") + additive_mask, axis=-1)
+        return self(ops.cast(probs, self.compute_dtype), training=training)
 
     def draws(self, shape):
         """The next uint16 draws [*shape]; an element is kept where its draw is at least `threshold`.

@@ -5,7 +5,6 @@ import os
 import shutil
 import tempfile
 
-from keras_bert_zoo.config.atomic_files import make_staging_dir, write_json_atomic
 from keras_bert_zoo.convert import (
     find_training_checkpoint,
     read_checkpoint,
@@ -13,6 +12,7 @@ from keras_bert_zoo.convert import (
     write_hf_config,
     write_hf_directory,
 )
+from keras_bert_zoo.files import make_staging_dir, write_json_atomic
 from keras_bert_zoo.models.checkpoint_weights import assign_checkpoint_values, checkpoint_values
 
 logger = logging.getLogger("keras_bert_zoo")

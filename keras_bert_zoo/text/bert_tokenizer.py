@@ -10,7 +10,7 @@ from tensorflow.python.eager import context as eager_context
 from tensorflow.python.framework.constant_op import convert_to_eager_tensor
 from tensorflow_text.python.ops.regex_split_ops import gen_regex_split_ops
 
-from keras_bert_zoo.config.atomic_files import write_json_atomic, write_text_atomic
+from keras_bert_zoo.files import write_json_atomic, write_text_atomic
 from keras_bert_zoo.text.bert_char_classes import ASCII_PATTERN, NON_ASCII_WORD_PATTERN
 from keras_bert_zoo.text.bert_text_normalizer import BertTextNormalizer
 from keras_bert_zoo.text.python_word_pieces import PythonWordPieces

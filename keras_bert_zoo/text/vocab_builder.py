@@ -4,7 +4,7 @@ import collections
 
 import tensorflow as tf
 
-from keras_bert_zoo.config.atomic_files import write_text_atomic
+from keras_bert_zoo.files import write_text_atomic
 from keras_bert_zoo.text.bert_text_normalizer import BertTextNormalizer
 from keras_bert_zoo.text.vocab_files import SPECIAL_TOKENS
 

@@ -1,15 +1,18 @@
 """Pretraining from TFRecords or raw text: model, data, optimizer and loop wired together."""
 
 import dataclasses
+import os
 import typing
 
 import tensorflow as tf
 
-from keras_bert_zoo.config import BertConfig
+from keras_bert_zoo.config import BertConfig, list_presets
+from keras_bert_zoo.convert import checkpoint_exists
 from keras_bert_zoo.data.dynamic_pretraining import dynamic_pretraining_dataset
 from keras_bert_zoo.data.pretraining_records import read_pretraining_records
+from keras_bert_zoo.files import expand_globs
 from keras_bert_zoo.models import BertEncoder, BertPretrainer
-from keras_bert_zoo.text import BertTokenizer
+from keras_bert_zoo.text import BertTokenizer, locate_vocab, read_vocab
 from keras_bert_zoo.training.optimization import create_optimizer
 from keras_bert_zoo.training.pretraining_objective import PretrainingObjective, split_pretraining_features
 from keras_bert_zoo.training.trainer import Trainer, write_model_dir_files
@@ -18,6 +21,10 @@ from keras_bert_zoo.training.trainer import Trainer, write_model_dir_files
 @dataclasses.dataclass
 class PretrainingSettings:
     """What to pretrain, on what, and how (the flags of tools/run_pretraining.py).
+
+    Construction checks the sizes against each other and the model (raising
+    ValueError that names the flag); `from_flags` also resolves and checks the
+    model, vocab and input files.
 
     Args:
         model_dir: Checkpoints, summaries, config.json and vocab go here.
@@ -81,6 +88,123 @@ class PretrainingSettings:
     mixed_float16: bool = False
     nan_policy: str = "stop"
 
+    def __post_init__(self):
+        """Checks the sizes against each other and the model; each message names its flag."""
+        config = self.bert_config
+        if config is not None and self.max_seq_length > config.max_position_embeddings:
+            raise ValueError(f"--max_seq_length={self.max_seq_length} exceeds the model's max_position_embeddings="
+                             f"{config.max_position_embeddings}.")
+        if not 0 < self.max_predictions_per_seq <= self.max_seq_length:
+            raise ValueError(f"--max_predictions_per_seq={self.max_predictions_per_seq} must be in "
+                             f"[1, --max_seq_length={self.max_seq_length}].")
+        for name in ("train_batch_size", "num_train_steps", "gradient_accumulation_steps", "save_checkpoints_steps",
+                     "log_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name}={getattr(self, name)}: must be at least 1.")
+        if self.train_batch_size % self.gradient_accumulation_steps:
+            raise ValueError(f"--train_batch_size={self.train_batch_size} is not divisible by "
+                             f"--gradient_accumulation_steps={self.gradient_accumulation_steps}.")
+
+    @classmethod
+    def from_flags(cls, model_dir, preset=None, bert_config_file=None, init_checkpoint=None, input_file=None,
+                   text_file=None, vocab_file=None, do_lower_case=True, **options):
+        """Checks the flags of tools/run_pretraining.py, before any work, and returns their settings.
+
+        The checks run in the order the tool has always reported them: the
+        model and data sources, the model, the vocab, the sizes, and last the
+        input files.
+
+        Args:
+            model_dir: --model_dir.
+            preset: --preset, a preset name for a fresh model.
+            bert_config_file: --bert_config_file, a Google or HF config of a fresh model.
+            init_checkpoint: --init_checkpoint, any `from_pretrained` source.
+                Exactly one of preset, bert_config_file and init_checkpoint is given.
+            input_file: --input_file, comma-separated globs of TFRecords.
+            text_file: --text_file, comma-separated globs of raw text.
+                Exactly one of input_file and text_file is given.
+            vocab_file: --vocab_file; with text_file it defaults to the checkpoint's.
+            do_lower_case: --do_lower_case, unless the checkpoint states its own.
+            **options: The other fields, by name (train_batch_size, seed, ...).
+
+        Raises:
+            ValueError: A flag is missing, conflicts, is out of range or names
+                no file; the message names the flag (`--max_seq_length=...`).
+        """
+        if not model_dir:
+            raise ValueError("--model_dir is required.")
+        sources = [f"--{name}" for name, value in
+                   (("preset", preset), ("bert_config_file", bert_config_file), ("init_checkpoint", init_checkpoint))
+                   if value]
+        if len(sources) != 1:
+            raise ValueError("Give exactly one of --preset, --bert_config_file or --init_checkpoint "
+                             f"(got {', '.join(sources) or 'none'}).")
+        if bool(input_file) == bool(text_file):
+            raise ValueError("Give exactly one of --input_file (TFRecords) or --text_file (raw text).")
+        config = _fresh_config(preset, bert_config_file, init_checkpoint)
+        vocab_file, lower_case = _vocab(vocab_file, do_lower_case, bool(text_file), preset or init_checkpoint, config)
+        settings = cls(model_dir=model_dir, bert_config=config, init_checkpoint=init_checkpoint,
+                       vocab_file=vocab_file, lower_case=lower_case, **options)
+        # Files are matched last, so that every other mistake is reported before a missing file.
+        return dataclasses.replace(settings, input_files=_matched_files("input_file", input_file),
+                                   text_files=_matched_files("text_file", text_file))
+
+
+def _fresh_config(preset, bert_config_file, init_checkpoint):
+    """The BertConfig of a fresh model (None for init_checkpoint, checked to exist)."""
+    if preset:
+        if preset not in list_presets():
+            raise ValueError(f"--preset={preset} is unknown; choose one of {', '.join(list_presets())}.")
+        return BertConfig.from_preset(preset)
+    if bert_config_file:
+        if not os.path.isfile(bert_config_file):
+            raise ValueError(f"--bert_config_file={bert_config_file} does not exist.")
+        try:
+            return BertConfig.from_json_file(bert_config_file)
+        except ValueError as e:
+            raise ValueError(f"--bert_config_file: {e}") from e
+    if not checkpoint_exists(init_checkpoint):
+        raise ValueError(f"--init_checkpoint={init_checkpoint} does not exist and is not a preset name.")
+    return None
+
+
+def _vocab(vocab_file, lower_case, needed, checkpoint, config):
+    """(vocab_file, lower_case) of the run, the vocab checked against a fresh model's config.
+
+    Args:
+        vocab_file: --vocab_file, or None.
+        lower_case: --do_lower_case, unless the checkpoint's vocab states its own.
+        needed: Whether a vocab is needed (raw text is tokenized).
+        checkpoint: The preset or init_checkpoint to take a vocab from, if any.
+        config: The fresh model's BertConfig, or None.
+    """
+    if vocab_file and not os.path.isfile(vocab_file):
+        raise ValueError(f"--vocab_file={vocab_file} does not exist.")
+    if needed and not vocab_file:
+        if not checkpoint:
+            raise ValueError("--vocab_file is required with --text_file and --bert_config_file.")
+        try:
+            vocab_file, stated = locate_vocab(checkpoint)
+        except ValueError as e:
+            raise ValueError("--vocab_file is required with --text_file (the checkpoint has no vocab.txt).") from e
+        lower_case = stated if stated is not None else lower_case
+    if config is not None and vocab_file:
+        try:
+            vocab_size = len(read_vocab(vocab_file))
+        except ValueError as e:
+            raise ValueError(f"--vocab_file: {e}") from e
+        if vocab_size != config.vocab_size:
+            raise ValueError(f"--vocab_file: {vocab_size} tokens, but the model's vocab_size is {config.vocab_size}.")
+    return vocab_file, lower_case
+
+
+def _matched_files(flag_name, patterns):
+    """The files of --<flag_name>'s globs; none for an empty flag."""
+    try:
+        return expand_globs(patterns) if patterns else ()
+    except ValueError as e:
+        raise ValueError(f"--{flag_name}: {e}") from e
+
 
 def run_pretraining(settings, strategy):
     """Trains a BertPretrainer under `strategy` until settings.num_train_steps.
@@ -89,9 +213,6 @@ def run_pretraining(settings, strategy):
         The metrics of the last logged window (losses, accuracies, step).
     """
     accumulation = settings.gradient_accumulation_steps
-    if settings.train_batch_size % accumulation:
-        raise ValueError(f"train_batch_size={settings.train_batch_size} is not divisible by "
-                         f"gradient_accumulation_steps={accumulation}.")
     micro_batch = settings.train_batch_size // accumulation
     tokenizer = BertTokenizer(settings.vocab_file, settings.lower_case) if settings.vocab_file else None
     with strategy.scope():

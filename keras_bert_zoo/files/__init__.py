@@ -1,0 +1,4 @@
+"""File I/O every level shares: atomic writes with the umask's permissions, and input globs."""
+
+from keras_bert_zoo.files.atomic_files import make_staging_dir, write_json_atomic, write_text_atomic
+from keras_bert_zoo.files.globs import expand_globs
