@@ -11,8 +11,8 @@ import numpy as np
 from keras_bert_zoo.benchmarks.finetuning_quality import sst2_full_sentence_split
 from keras_bert_zoo.benchmarks.report import BenchmarkRow
 from keras_bert_zoo.benchmarks.serving_benchmark import LOADERS, reported_seconds_in_turns, wall_timed
-from keras_bert_zoo.config.atomic_files import write_text_atomic
 from keras_bert_zoo.export import export_saved_model, quantize_model
+from keras_bert_zoo.files import write_text_atomic
 from keras_bert_zoo.models import BertClassifier
 from keras_bert_zoo.text import BertTokenizer
 
