@@ -57,6 +57,30 @@ def write_compression_data(texts, labels, directory, max_train, num_heldout, unl
     return (*paths, eval_texts, eval_labels)
 
 
+def int8_matmul_row(rows=2048, depth=384, columns=1536, repeats=10):
+    """TensorFlow's int8 x int8 -> int32 matmul (what the int8 export's Dense layers run) against float32.
+
+    The shape is MiniLM's intermediate Dense layer on 32 texts of 64 tokens.
+    """
+    import tensorflow as tf
+
+    from keras_bert_zoo.benchmarks.alternating_timing import alternating_seconds
+
+    generator = np.random.default_rng(0)
+    int8 = [tf.constant(generator.integers(-127, 128, shape).astype(np.int8)) for shape in ((rows, depth),
+                                                                                          (depth, columns))]
+    floats = [tf.cast(x, tf.float32) for x in int8]
+    int8_matmul = tf.function(lambda a, b: tf.matmul(a, b, output_type=tf.int32))
+    float_matmul = tf.function(tf.matmul)
+    runs = {"int8": lambda: int8_matmul(*int8).numpy(), "float32": lambda: float_matmul(*floats).numpy()}
+    for run in runs.values():
+        run()
+    seconds = {name: min(times) for name, times in alternating_seconds(runs, repeats).items()}
+    return BenchmarkRow("compression, TF matmul int8 x int8 -> int32 (BatchMatMulV3)", "ms", 1e3 * seconds["int8"],
+                        1e3 * seconds["float32"], "TF float32 matmul", {"shape": f"[{rows},{depth}]x[{depth},{columns}]"},
+                        "the kernel every int8 Dense layer of the export runs", lower_is_better=True)
+
+
 def _accuracy(probabilities, labels):
     return 100.0 * float(np.mean(np.argmax(np.concatenate(probabilities), -1) == labels))
 
@@ -170,4 +194,5 @@ def benchmark_compression(model_dirs, eval_texts, eval_labels, max_seq_length=12
         {"model": teacher, "texts": len(eval_texts), "max_seq_length": max_seq_length},
         f"accuracy {accuracy['torch int8']:.2f} vs {accuracy['torch float32']:.2f}; ours int8/float32 "
         f"{ours_gain:.2f}x vs torch's {torch_gain:.2f}x (ratio of ratios {ours_gain / torch_gain:.2f})"))
+    rows.append(int8_matmul_row())
     return rows
