@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import re
 import subprocess
 import sys
 
@@ -11,14 +12,25 @@ import tensorflow as tf
 
 import keras_bert_zoo as kbz
 from conftest import REPO_ROOT, random_inputs, write_vocab
+from keras_bert_zoo.data import ner_features, ner_label_names, read_conll_file, read_squad_file, squad_features
 from keras_bert_zoo.distill import (DistillationObjective, build_student, evenly_spaced_layers,
-                                    student_from_teacher_layers, teacher_labels)
-from keras_bert_zoo.training import ClassificationObjective, FinetuningSettings, finetune, predict
+                                    student_from_teacher_layers, teacher_labels, with_teacher_only_examples)
+from keras_bert_zoo.training import (ClassificationObjective, FinetuningSettings, SpanObjective,
+                                     TokenClassificationObjective, finetune, predict)
 
 POSITIVE = ["a delightful film", "wonderful acting and a moving story", "great fun from start to end",
             "a charming clever comedy", "beautiful and heartfelt", "brilliant performances all round"]
 NEGATIVE = ["a dull mess", "boring and far too long", "terrible acting and a silly plot",
             "a tedious lifeless sequel", "painfully bad", "an awful waste of time"]
+NER_SENTENCES = [
+    [("Alice", "B-PER"), ("visited", "O"), ("Paris", "B-LOC"), ("in", "O"), ("May", "O"), (".", "O")],
+    [("Bob", "B-PER"), ("Smith", "I-PER"), ("works", "O"), ("for", "O"), ("Acme", "B-ORG"), ("Corp", "I-ORG")],
+    [("Carol", "B-PER"), ("flew", "O"), ("to", "O"), ("Berlin", "B-LOC"), ("!", "O")],
+]
+CONTEXT = ("The Eiffel Tower was completed in 1889 for the World's Fair in Paris. It was designed by "
+           "Gustave Eiffel's company and is about 330 metres tall.")
+QUESTIONS = [("When was the Eiffel Tower completed?", "1889"), ("Where is the tower?", "Paris"),
+             ("How tall is it?", "about 330 metres")]
 
 
 def _teacher(config, num_classes=3, **head):
@@ -98,22 +110,77 @@ def test_distillation_objective_per_token_counts_only_weighted_positions():
     assert float(loss) == pytest.approx(float(expected), rel=1e-5) and float(stats["soft_weight"]) == 2.0
 
 
-def test_distillation_lowers_the_students_divergence_from_the_teacher(tmp_path, tiny_config):
+def test_distillation_objective_spans_count_only_masked_in_positions():
+    teacher = {"start_logits": np.array([[2.0, 0.0, 5.0, -3.0]], np.float32),
+               "end_logits": np.array([[0.0, 1.0, 4.0, 9.0]], np.float32)}
+    labels = {"start_positions": tf.constant([1]), "end_positions": tf.constant([2]),
+              "answer_mask": tf.constant([[1, 1, 1, 0]])}
+    objective = DistillationObjective(SpanObjective(), temperature=1.0, alpha=0.0,
+                                      output_names=("start_logits", "end_logits"), span_mask_key="answer_mask")
+    labels.update(objective.teacher_labels(teacher))
+    assert labels["teacher_start_logits"].shape == (1, 4)  # whole: positions are cut and padded like inputs
+    # Only the masked-out position differs: nothing to learn.
+    student = {k: tf.constant(np.where([[1, 1, 1, 0]], v, -50.0)) for k, v in teacher.items()}
+    assert float(objective(student, labels)[0]) == pytest.approx(0.0, abs=1e-6)
+    # Uniform student: the mean of the start and end KLs over the three positions.
+    uniform = {k: tf.zeros([1, 4]) for k in teacher}
+    expected = np.mean([float(tf.reduce_sum(p * (tf.math.log(p) - tf.math.log(1 / 3))))
+                        for p in (tf.nn.softmax(v[0, :3]) for v in teacher.values())])
+    assert float(objective(uniform, labels)[0]) == pytest.approx(expected, rel=1e-5)
+
+
+def test_teacher_only_examples_stay_out_of_the_hard_loss():
+    inputs = {"input_word_ids": np.ones([2, 4], np.int32)}
+    labels = {"labels": np.array([[1, 0, 2, 0], [0, 1, 1, 0]], np.int32)}
+    merged_inputs, merged_labels = with_teacher_only_examples(
+        inputs, labels, {"input_word_ids": np.zeros([1, 4], np.int32)}, {"labels": np.full([1, 4], -100, np.int32)})
+    assert merged_inputs["input_word_ids"].shape == (3, 4) and merged_labels["labels"].shape == (3, 4)
+    np.testing.assert_array_equal(merged_labels["hard_weight"], [1, 1, 0])
+
+
+def _task_model(task, config):
+    return kbz.tasks.get(task).model_class(kbz.BertEncoder(config), **({} if task == "squad" else {"num_classes": 3}))
+
+
+def _confident_teacher(task, config):
+    """A teacher of `task` whose large random head gives confident, input-dependent outputs worth imitating."""
     rng = np.random.default_rng(0)
-    teacher = _teacher(dataclasses.replace(tiny_config, num_layers=2))
-    # A large head gives the teacher confident, input-dependent outputs worth imitating.
-    for weight in teacher.classifier_head.weights:
-        weight.assign(rng.normal(0.0, 3.0, weight.shape).astype("float32"))
-    student = _teacher(dataclasses.replace(tiny_config, num_layers=1))
+    teacher = _task_model(task, config)
+    encoder_weights = {id(w) for w in teacher.encoder.weights}
+    for weight in teacher.weights:
+        if id(weight) not in encoder_weights:
+            weight.assign(rng.normal(0.0, 3.0, weight.shape).astype("float32"))
+    return teacher
+
+
+def _distillation_labels(task, rng, inputs):
+    """Hard labels of `task` for random inputs [16, 12], and the DistillationObjective keys they need."""
+    if task == "classifier":
+        return {"labels": rng.integers(0, 3, 16).astype("int32")}, {}
+    if task == "ner":
+        labels = {"labels": rng.integers(0, 3, (16, 12)).astype("int32"),
+                  "label_weights": inputs["input_mask"].astype("float32")}
+        return labels, {"soft_weights_key": "label_weights"}
+    labels = {"start_positions": np.ones(16, "int32"), "end_positions": np.full(16, 2, "int32"),
+              "answer_mask": inputs["input_mask"]}
+    return labels, {"output_names": ("start_logits", "end_logits"), "span_mask_key": "answer_mask"}
+
+
+@pytest.mark.parametrize("task", ["classifier", "ner", "squad"])
+def test_distillation_lowers_the_students_divergence_from_the_teacher(tmp_path, tiny_config, task):
+    rng = np.random.default_rng(0)
+    teacher = _confident_teacher(task, dataclasses.replace(tiny_config, num_layers=2))
+    student = _task_model(task, dataclasses.replace(tiny_config, num_layers=1))
     inputs = random_inputs(batch_size=16, seq_length=12, seed=1)
-    labels = rng.integers(0, 3, 16).astype("int32")
-    teacher_outputs = predict(teacher, inputs, 16, 12)
-    objective = DistillationObjective(ClassificationObjective(3), temperature=2.0, alpha=0.0)
-    all_labels = dict(teacher_labels(teacher_outputs), labels=labels)
+    hard_labels, options = _distillation_labels(task, rng, inputs)
+    objective = DistillationObjective(kbz.tasks.get(task).objective(student), temperature=2.0, alpha=0.0,
+                                      **options)
+    sequence_outputs = () if task == "classifier" else objective.output_names
+    all_labels = dict(objective.teacher_labels(predict(teacher, inputs, 16, 12, sequence_outputs)), **hard_labels)
 
     def divergence():
-        outputs = {"logits": tf.constant(predict(student, inputs, 16, 12)["logits"])}
-        return float(objective(outputs, all_labels)[0])
+        outputs = predict(student, inputs, 16, 12, sequence_outputs)
+        return float(objective({k: tf.constant(v) for k, v in outputs.items()}, all_labels)[0])
 
     before = divergence()
     settings = FinetuningSettings(model_dir=str(tmp_path / "student"), train_batch_size=8, learning_rate=1e-2,
@@ -183,6 +250,12 @@ def test_distill_tool_end_to_end_and_the_student_exports(tmp_path, teacher_dir):
     (["--student_num_layers=3"], "--student_num_layers=3 must be in [1, 2]"),
     (["--student_num_layers=1", "--alpha=1.5"], "--alpha must be in [0, 1]"),
     (["--student_num_layers=1", "--temperature=0"], "--temperature must be positive"),
+    (["--student_num_layers=1", "--task=ner", "--doc_stride=8"], "--doc_stride is a --task=squad flag"),
+    (["--student_num_layers=1", "--task=squad", "--max_query_length=8", "--unlabeled_file=more.txt"],
+     "--unlabeled_file: --task=squad distils on --train_file alone"),
+    (["--student_num_layers=1", "--task=ner"],
+     "holds a classifier model, with no BertTokenClassifier head weights; its head would be freshly initialized. "
+     "Distil it with --task=classifier."),
 ])
 def test_distill_tool_refuses_bad_flags(tmp_path, teacher_dir, args, message):
     teacher, train = teacher_dir
@@ -190,3 +263,101 @@ def test_distill_tool_refuses_bad_flags(tmp_path, teacher_dir, args, message):
                   f"--model_dir={tmp_path / 'student'}", "--max_seq_length=16", *args)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def _tokenizer(root, texts):
+    words = sorted({w for text in texts for w in re.findall(r"\w+|[^\w\s]", text.lower())})
+    return kbz.BertTokenizer(write_vocab(root / "vocab.txt", words), lower_case=True)
+
+
+def _fine_tuned(model, inputs, labels, model_dir, tokenizer):
+    """`model` fine-tuned as the task tools do (their library calls), its --model_dir written to `model_dir`."""
+    settings = FinetuningSettings(model_dir=str(model_dir), train_batch_size=4, learning_rate=5e-3,
+                                  num_train_epochs=30, warmup_proportion=0.0, max_seq_length=32, log_steps=1000)
+    finetune(model, kbz.tasks.spec_of_model(model).objective(model), inputs, labels, settings,
+             tf.distribute.get_strategy(), tokenizer)
+    return model_dir
+
+
+def _tiny_config(tokenizer, num_layers=2):
+    return kbz.BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_layers=num_layers, num_heads=2,
+                          intermediate_size=64, max_position_embeddings=64)
+
+
+@pytest.fixture(scope="module")
+def ner_teacher(tmp_path_factory):
+    """A 2-layer tagger fine-tuned on a tiny CoNLL file: (its model_dir, the file)."""
+    root = tmp_path_factory.mktemp("ner_teacher")
+    conll = root / "train.txt"
+    conll.write_text("-DOCSTART- -X- -X- O\n\n" + "".join(
+        "".join(f"{w} NN O {t}\n" for w, t in sentence) + "\n" for sentence in NER_SENTENCES * 2), encoding="utf-8")
+    sentences, tags = read_conll_file(str(conll))
+    label_names = ner_label_names(tags)
+    tokenizer = _tokenizer(root, [w for words in sentences for w in words] + ["Dave Rome Initech"])
+    model = kbz.BertTokenClassifier(kbz.BertEncoder(_tiny_config(tokenizer)), num_classes=len(label_names),
+                                    label_names=label_names)
+    features = ner_features(tokenizer, sentences, tags, label_names, 32)
+    return _fine_tuned(model, features.model_inputs(), features.training_labels(), root / "model", tokenizer), conll
+
+
+@pytest.fixture(scope="module")
+def squad_teacher(tmp_path_factory):
+    """A 2-layer question answerer fine-tuned on a tiny SQuAD v1.1 file: (its model_dir, the file)."""
+    root = tmp_path_factory.mktemp("squad_teacher")
+    squad = {"version": "1.1", "data": [{"title": "Eiffel", "paragraphs": [{"context": CONTEXT, "qas": [
+        {"id": f"q{i}", "question": q, "answers": [{"text": a, "answer_start": CONTEXT.index(a)}]}
+        for i, (q, a) in enumerate(QUESTIONS)]}]}]}
+    data = root / "squad.json"
+    data.write_text(json.dumps(squad), encoding="utf-8")
+    tokenizer = _tokenizer(root, [CONTEXT] + [q for q, _ in QUESTIONS])
+    model = kbz.BertQuestionAnswerer(kbz.BertEncoder(_tiny_config(tokenizer)))
+    windows = squad_features(tokenizer, read_squad_file(str(data)), 32, doc_stride=8, max_query_length=8,
+                             is_training=True)
+    return _fine_tuned(model, windows.model_inputs(), windows.training_labels(), root / "model", tokenizer), data
+
+
+def _export_and_load(tmp_path, model_dir, task, *flags):
+    exported = _run("export_saved_model.py", f"--model_dir={model_dir}", f"--task={task}",
+                    f"--export_dir={tmp_path / 'saved_models' / task}", "--max_seq_length=32", *flags)
+    assert exported.returncode == 0, exported.stderr
+    return tf.saved_model.load(str(tmp_path / "saved_models" / task / "1")).signatures["serving_default"]
+
+
+def test_distill_tool_ner_end_to_end_and_the_student_exports(tmp_path, ner_teacher):
+    teacher, conll = ner_teacher
+    unlabeled = tmp_path / "unlabeled.txt"
+    unlabeled.write_text("Dave visited Rome\n\nCarol works for Initech .\n", encoding="utf-8")
+    student = tmp_path / "student"
+    result = _run("distill.py", "--task=ner", f"--teacher_model_dir={teacher}", "--student_num_layers=1",
+                  "--do_train", "--do_eval", f"--train_file={conll}", f"--eval_file={conll}",
+                  f"--unlabeled_file={unlabeled}", f"--model_dir={student}", "--max_seq_length=32",
+                  "--train_batch_size=4", "--num_train_epochs=2", "--learning_rate=1e-3", "--log_steps=1")
+    assert result.returncode == 0, result.stderr
+    assert "The teacher labels 2 texts" in result.stdout and "soft_loss" in result.stdout
+    results = json.loads((student / "eval_results.json").read_text())
+    assert {"precision", "recall", "f1", "teacher_precision", "teacher_recall", "teacher_f1"} <= set(results)
+    assert results["eval_sentences"] == 6 and results["teacher_f1"] > 0.5
+    serve = _export_and_load(tmp_path, student, "ner")
+    answer = serve(text=tf.constant(["Alice visited Berlin ."]))
+    assert [w.decode() for w in answer["words"].numpy()[0]] == ["Alice", "visited", "Berlin", "."]
+    tags = {t.decode() for t in answer["tags"].numpy()[0]}
+    assert tags <= set(kbz.BertTokenClassifier.from_pretrained(str(teacher)).label_names)
+
+
+def test_distill_tool_squad_end_to_end_and_the_student_exports(tmp_path, squad_teacher):
+    teacher, data = squad_teacher
+    student = tmp_path / "student"
+    squad_flags = ["--max_seq_length=32", "--doc_stride=8", "--max_query_length=8"]
+    result = _run("distill.py", "--task=squad", f"--teacher_model_dir={teacher}", "--student_num_layers=1",
+                  "--do_train", "--do_eval", f"--train_file={data}", f"--eval_file={data}", f"--model_dir={student}",
+                  "--train_batch_size=4", "--num_train_epochs=2", "--learning_rate=1e-3", "--log_steps=1",
+                  *squad_flags)
+    assert result.returncode == 0, result.stderr
+    assert "soft_loss" in result.stdout
+    results = json.loads((student / "eval_results.json").read_text())
+    assert {"exact_match", "f1", "teacher_exact_match", "teacher_f1"} <= set(results)
+    assert results["eval_questions"] == 3 and 0 <= results["f1"] <= 100
+    serve = _export_and_load(tmp_path, student, "squad", "--doc_stride=8", "--max_query_length=8")
+    answer = serve(question=tf.constant(["How tall is it?"]), context=tf.constant([CONTEXT]))
+    start, end = int(answer["start"].numpy()[0]), int(answer["end"].numpy()[0])
+    assert answer["answer"].numpy()[0].decode() == CONTEXT.encode()[start:end].decode()
