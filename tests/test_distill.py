@@ -12,7 +12,8 @@ import tensorflow as tf
 
 import keras_bert_zoo as kbz
 from conftest import REPO_ROOT, random_inputs, write_vocab
-from keras_bert_zoo.data import ner_features, ner_label_names, read_conll_file, read_squad_file, squad_features
+from keras_bert_zoo.data import (ner_features, ner_label_names, read_classification_file, read_conll_file,
+                                 read_squad_file, squad_features)
 from keras_bert_zoo.distill import (DistillationObjective, build_student, evenly_spaced_layers,
                                     student_from_teacher_layers, teacher_labels, with_teacher_only_examples)
 from keras_bert_zoo.training import (ClassificationObjective, FinetuningSettings, SpanObjective,
@@ -195,25 +196,37 @@ def _run(tool, *args):
                           timeout=600)
 
 
+def _tokenizer(root, texts):
+    words = sorted({w for text in texts for w in re.findall(r"\w+|[^\w\s]", text.lower())})
+    return kbz.BertTokenizer(write_vocab(root / "vocab.txt", words), lower_case=True)
+
+
+def _fine_tuned(model, inputs, labels, model_dir, tokenizer, num_train_epochs):
+    """`model` fine-tuned as the task tools do (their library calls), its --model_dir written to `model_dir`."""
+    settings = FinetuningSettings(model_dir=str(model_dir), train_batch_size=4, learning_rate=5e-3,
+                                  num_train_epochs=num_train_epochs, warmup_proportion=0.0, max_seq_length=32, log_steps=1000)
+    finetune(model, kbz.tasks.spec_of_model(model).objective(model), inputs, labels, settings,
+             tf.distribute.get_strategy(), tokenizer)
+    return model_dir
+
+
+def _tiny_config(tokenizer):
+    return kbz.BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_layers=2, num_heads=2,
+                          intermediate_size=64, max_position_embeddings=64)
+
+
 @pytest.fixture(scope="module")
 def teacher_dir(tmp_path_factory):
-    """A 2-layer classifier fine-tuned by run_classifier on a tiny sentiment set."""
+    """A 2-layer classifier fine-tuned on a tiny sentiment set: (its model_dir, the TSV file)."""
     root = tmp_path_factory.mktemp("teacher")
-    words = sorted({w for text in POSITIVE + NEGATIVE for w in text.split()})
-    config = kbz.BertConfig(vocab_size=5 + len(words), hidden_size=32, num_layers=2, num_heads=2,
-                            intermediate_size=64, max_position_embeddings=64)
-    start = root / "start"
-    kbz.BertClassifier(kbz.BertEncoder(config), num_classes=2).save_pretrained(str(start))
-    write_vocab(start / "vocab.txt", words)
     train = root / "train.tsv"
     rows = [(t, "pos") for t in POSITIVE] + [(t, "neg") for t in NEGATIVE]
     train.write_text("sentence\tlabel\n" + "".join(f"{t}\t{l}\n" for t, l in rows * 2), encoding="utf-8")
-    teacher = root / "model"
-    result = _run("run_classifier.py", f"--init_checkpoint={start}", f"--model_dir={teacher}", "--do_train",
-                  f"--train_file={train}", "--num_train_epochs=4", "--max_seq_length=16", "--train_batch_size=8",
-                  "--learning_rate=1e-3")
-    assert result.returncode == 0, result.stderr
-    return teacher, train
+    data = read_classification_file(str(train))
+    tokenizer = _tokenizer(root, POSITIVE + NEGATIVE)
+    model = kbz.BertClassifier(kbz.BertEncoder(_tiny_config(tokenizer)), num_classes=2, label_names=data.label_names)
+    return _fine_tuned(model, data.model_inputs(tokenizer, 16), {"labels": data.labels}, root / "model", tokenizer,
+                       num_train_epochs=4), train
 
 
 def test_distill_tool_end_to_end_and_the_student_exports(tmp_path, teacher_dir):
@@ -265,25 +278,6 @@ def test_distill_tool_refuses_bad_flags(tmp_path, teacher_dir, args, message):
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
-def _tokenizer(root, texts):
-    words = sorted({w for text in texts for w in re.findall(r"\w+|[^\w\s]", text.lower())})
-    return kbz.BertTokenizer(write_vocab(root / "vocab.txt", words), lower_case=True)
-
-
-def _fine_tuned(model, inputs, labels, model_dir, tokenizer):
-    """`model` fine-tuned as the task tools do (their library calls), its --model_dir written to `model_dir`."""
-    settings = FinetuningSettings(model_dir=str(model_dir), train_batch_size=4, learning_rate=5e-3,
-                                  num_train_epochs=30, warmup_proportion=0.0, max_seq_length=32, log_steps=1000)
-    finetune(model, kbz.tasks.spec_of_model(model).objective(model), inputs, labels, settings,
-             tf.distribute.get_strategy(), tokenizer)
-    return model_dir
-
-
-def _tiny_config(tokenizer, num_layers=2):
-    return kbz.BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_layers=num_layers, num_heads=2,
-                          intermediate_size=64, max_position_embeddings=64)
-
-
 @pytest.fixture(scope="module")
 def ner_teacher(tmp_path_factory):
     """A 2-layer tagger fine-tuned on a tiny CoNLL file: (its model_dir, the file)."""
@@ -297,7 +291,8 @@ def ner_teacher(tmp_path_factory):
     model = kbz.BertTokenClassifier(kbz.BertEncoder(_tiny_config(tokenizer)), num_classes=len(label_names),
                                     label_names=label_names)
     features = ner_features(tokenizer, sentences, tags, label_names, 32)
-    return _fine_tuned(model, features.model_inputs(), features.training_labels(), root / "model", tokenizer), conll
+    return _fine_tuned(model, features.model_inputs(), features.training_labels(), root / "model", tokenizer,
+                       num_train_epochs=30), conll
 
 
 @pytest.fixture(scope="module")
@@ -313,7 +308,8 @@ def squad_teacher(tmp_path_factory):
     model = kbz.BertQuestionAnswerer(kbz.BertEncoder(_tiny_config(tokenizer)))
     windows = squad_features(tokenizer, read_squad_file(str(data)), 32, doc_stride=8, max_query_length=8,
                              is_training=True)
-    return _fine_tuned(model, windows.model_inputs(), windows.training_labels(), root / "model", tokenizer), data
+    return _fine_tuned(model, windows.model_inputs(), windows.training_labels(), root / "model", tokenizer,
+                       num_train_epochs=30), data
 
 
 def _export_and_load(tmp_path, model_dir, task, *flags):
