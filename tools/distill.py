@@ -67,6 +67,7 @@ class _ClassifierData:
         return self.train.model_inputs(self.tokenizer, FLAGS.max_seq_length), {"labels": self.train.labels}
 
     def unlabeled_examples(self, texts):
+        """(inputs, placeholder labels) of `texts`, after `training_examples` (whose form they must match)."""
         import numpy as np
 
         from keras_bert_zoo.data.classification_data import ClassificationData
@@ -149,7 +150,8 @@ class _SquadData:
         examples = squad_flags.read_split("train_file")[: FLAGS.max_train_examples or None]
         windows = squad_flags.features(self.tokenizer, examples, is_training=True)
         labels = squad_flags.training_labels(windows)
-        labels.setdefault(self._REAL_POSITIONS, windows.input_mask)
+        if FLAGS.span_loss_positions == "all":
+            labels[self._REAL_POSITIONS] = windows.input_mask
         return windows.model_inputs(), labels
 
     def objective(self, hard_objective, student):

@@ -37,7 +37,7 @@ def features(tokenizer, sentences, tags, label_names, split_flag):
         usage_error(f"--{split_flag}: {e}")
 
 
-def predicted_tags(model, tokenizer, features):
-    """The tag names `model` predicts for each word of `features`' sentences (lists of lists)."""
-    logits = finetuning_flags.predict_outputs(model, features.model_inputs(), tokenizer, sequence_outputs=("logits",))
-    return features.word_tags(logits["logits"])
+def predicted_tags(model, tokenizer, windows):
+    """The tag names `model` predicts for each word of the sentences of `NerFeatures` `windows` (lists of lists)."""
+    logits = finetuning_flags.predict_outputs(model, windows.model_inputs(), tokenizer, sequence_outputs=("logits",))
+    return windows.word_tags(logits["logits"])

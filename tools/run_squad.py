@@ -38,9 +38,6 @@ def main(argv):
     if FLAGS.do_train:
         examples = squad_flags.read_split("train_file")[: FLAGS.max_train_examples or None]
         train_features = squad_flags.features(tokenizer, examples, is_training=True)
-        if train_features.num_answers_not_found:
-            print(f"Skipped {train_features.num_answers_not_found} answer(s) not found in their context",
-                  flush=True)
     strategy = training_flags.set_up_strategy()
 
     from keras_bert_zoo.config.atomic_files import write_json_atomic

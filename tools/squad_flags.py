@@ -48,8 +48,11 @@ def features(tokenizer, examples, is_training):
     """`squad_features` with --max_seq_length, --doc_stride and --max_query_length."""
     from keras_bert_zoo.data.squad_features import squad_features
 
-    return squad_features(tokenizer, examples, FLAGS.max_seq_length, FLAGS.doc_stride, FLAGS.max_query_length,
-                          is_training=is_training)
+    windows = squad_features(tokenizer, examples, FLAGS.max_seq_length, FLAGS.doc_stride, FLAGS.max_query_length,
+                             is_training=is_training)
+    if is_training and windows.num_answers_not_found:
+        print(f"Skipped {windows.num_answers_not_found} answer(s) not found in their context", flush=True)
+    return windows
 
 
 def training_labels(windows):
