@@ -8,7 +8,8 @@ import tensorflow_datasets as tfds
 
 import keras_bert_zoo as kbz
 from conftest import write_vocab
-from keras_bert_zoo.data.classification_data import read_classification_file, read_tfds_classification
+from keras_bert_zoo.data.classification_data import (read_classification_data, read_classification_file,
+                                                     read_tfds_classification)
 
 
 def _write(path, text):
@@ -33,6 +34,16 @@ def test_pairs_by_column_index_without_header(tmp_path):
     assert data.texts == ["A man sleeps.", "A dog barks."]
     assert data.text_pairs == ["A person rests.", "A cat meows."]
     assert data.label_names == ["contradiction", "entailment"] and data.labels.tolist() == [1, 0]
+
+
+def test_read_classification_data_reads_the_file_without_tfds_name_and_head_keeps_the_first(tmp_path):
+    path = _write(tmp_path / "pairs.jsonl", "".join(json.dumps({"a": f"t{i}", "b": f"u{i}", "y": "xy"[i % 2]}) + "\n"
+                                                    for i in range(3)))
+    data = read_classification_data(path, text_column="a", text_b_column="b", label_column="y")
+    assert data.label_names == ["x", "y"] and data.labels.tolist() == [0, 1, 0]
+    first = data.head(2)
+    assert (first.texts, first.text_pairs, first.labels.tolist()) == (["t0", "t1"], ["u0", "u1"], [0, 1])
+    assert first.label_names == data.label_names and len(data.head(None)) == 3
 
 
 def test_csv_with_quoted_multiline_field_names_the_right_line(tmp_path):

@@ -80,6 +80,16 @@ def test_no_module_imports_upward_or_a_tool():
     assert _violations() == []
 
 
+def test_tools_share_only_flag_modules():
+    """A tool is a thin main() over the library: it may import tool_runner and *_flags modules, no other tool."""
+    shared = {"tool_runner"} | {name for name in _TOOL_MODULES if name.endswith("_flags")}
+    found = [f"tools/{path.name}:{line} imports {imported}"
+             for path in sorted((_ROOT / "tools").glob("*.py"))
+             for imported, line in _imported_modules(path)
+             if imported.split(".")[0] in _TOOL_MODULES - shared]
+    assert found == []
+
+
 @pytest.mark.parametrize("source, imported", [
     ("kernels", "layers"), ("layers", "models"), ("config", "training"),
 ])

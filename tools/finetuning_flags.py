@@ -108,6 +108,34 @@ def load_tokenizer():
     return tokenizer
 
 
+def set_tool_defaults(defaults):
+    """Makes {flag name: value} this tool's defaults; values given on the command line stay."""
+    for name, value in defaults.items():
+        FLAGS.set_default(name, value)
+
+
+def _fixed_length():
+    return FLAGS.fixed_length or FLAGS.strategy == "tpu"
+
+
+def predict_outputs(model, inputs, tokenizer, sequence_outputs=()):
+    """`predict`s `model` on tokenized examples with --eval_batch_size and --max_seq_length.
+
+    Args:
+        model: A task model.
+        inputs: Dict of the three int32 [N, T] encoder inputs.
+        tokenizer: Their tokenizer (its [PAD] id pads batches).
+        sequence_outputs: Names of the outputs with a time axis.
+
+    Returns:
+        Dict of NumPy arrays [N, ...], per-token ones padded to --max_seq_length.
+    """
+    from keras_bert_zoo.training.finetuning import predict
+
+    return predict(model, inputs, FLAGS.eval_batch_size, FLAGS.max_seq_length, sequence_outputs=sequence_outputs,
+                   fixed_length=_fixed_length(), pad_id=tokenizer.pad_id)
+
+
 def finetuning_settings():
     from keras_bert_zoo.training.finetuning import FinetuningSettings
 
@@ -122,7 +150,7 @@ def finetuning_settings():
         adam_epsilon=FLAGS.adam_epsilon,
         weight_decay=FLAGS.weight_decay,
         max_seq_length=FLAGS.max_seq_length,
-        fixed_length=FLAGS.fixed_length or FLAGS.strategy == "tpu",
+        fixed_length=_fixed_length(),
         steps_per_execution=FLAGS.steps_per_execution,
         jit_compile=FLAGS.jit_compile,
         save_checkpoints_steps=FLAGS.save_checkpoints_steps,

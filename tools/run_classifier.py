@@ -16,49 +16,16 @@ from absl import flags
 import tool_runner
 from tool_runner import usage_error
 
+import classifier_flags
 import finetuning_flags
 import training_flags
 from training_flags import FLAGS
 
-flags.DEFINE_string("text_column", "sentence", "Column (header name or 0-based index) of the text.")
-flags.DEFINE_string("text_b_column", None, "Column of the second text, for pairs.")
-flags.DEFINE_string("label_column", "label", "Column of the label.")
 flags.DEFINE_list("label_names", None, "Class names in id order; default: those in the training file, sorted.")
 flags.DEFINE_bool("regression", False, "Real-valued labels (STS-B): one output, squared error.")
 flags.DEFINE_integer("num_classes", 0,
                      "Output width: 0 means one per label; 1 gives a single sigmoid logit for two labels.")
-flags.DEFINE_string("tfds_name", None, "TFDS dataset instead of files, e.g. glue/sst2.")
-flags.DEFINE_string("tfds_data_dir", None, "TFDS data directory.")
-flags.DEFINE_string("tfds_train_split", "train", "TFDS split for --do_train.")
-flags.DEFINE_string("tfds_eval_split", "validation", "TFDS split for --do_eval.")
-flags.DEFINE_string("tfds_predict_split", "test", "TFDS split for --do_predict.")
-# Measured on held-out SST-2 sentences (BENCHMARKS.md): google's update scored highest of the three.
-FLAGS.set_default("optimizer_semantics", "google")
-
-
-def _column(value):
-    return int(value) if value is not None and value.isdigit() else value
-
-
-def read_split(split_flag, tfds_split, label_names):
-    """The examples of --<split_flag> (or the TFDS split); exits 2 naming the flag if they don't read."""
-    from keras_bert_zoo.data.classification_data import read_classification_file, read_tfds_classification
-
-    try:
-        if FLAGS.tfds_name:
-            data = read_tfds_classification(FLAGS.tfds_name, tfds_split, data_dir=FLAGS.tfds_data_dir,
-                                            skip_bad_examples=FLAGS.skip_bad_examples)
-        else:
-            data = read_classification_file(
-                FLAGS[split_flag].value, text_column=_column(FLAGS.text_column),
-                text_b_column=_column(FLAGS.text_b_column),
-                label_column=_column(FLAGS.label_column) if split_flag != "predict_file" else None,
-                label_names=label_names, regression=FLAGS.regression, skip_bad_examples=FLAGS.skip_bad_examples)
-    except ValueError as e:
-        usage_error(f"--{split_flag}: {e}")
-    if data.num_skipped:
-        print(f"Skipped {data.num_skipped} malformed example(s) in {FLAGS[split_flag].value or tfds_split}.")
-    return data
+finetuning_flags.set_tool_defaults(classifier_flags.DEFAULTS)
 
 
 def main(argv):
@@ -73,19 +40,16 @@ def main(argv):
         usage_error(f"--num_classes={FLAGS.num_classes} disagrees with {len(FLAGS.label_names)} --label_names.")
     tokenizer = finetuning_flags.load_tokenizer()
     label_names = FLAGS.label_names
-    train = read_split("train_file", FLAGS.tfds_train_split, label_names) if FLAGS.do_train else None
-    if train is not None:
-        if FLAGS.max_train_examples:
-            train.texts = train.texts[: FLAGS.max_train_examples]
-            train.labels = train.labels[: FLAGS.max_train_examples]
-            if train.text_pairs is not None:
-                train.text_pairs = train.text_pairs[: FLAGS.max_train_examples]
+    train = None
+    if FLAGS.do_train:
+        train = classifier_flags.read_split("train_file", label_names, FLAGS.regression)
+        train = train.head(FLAGS.max_train_examples or None)
         label_names = train.label_names
     strategy = training_flags.set_up_strategy()
 
     from keras_bert_zoo import tasks
     from keras_bert_zoo.training.classifier_outputs import evaluate_classifier, prediction_records
-    from keras_bert_zoo.training.finetuning import finetune, load_task_model, predict
+    from keras_bert_zoo.training.finetuning import finetune, load_task_model
 
     regression = FLAGS.regression or (train is not None and train.is_regression)
     head = {"regression": True, "num_classes": 1} if regression else {}
@@ -103,17 +67,16 @@ def main(argv):
                  {"labels": train.labels}, settings, strategy, tokenizer)
 
     def logits_of(data):
-        inputs = data.model_inputs(tokenizer, FLAGS.max_seq_length)
-        return predict(model, inputs, FLAGS.eval_batch_size, FLAGS.max_seq_length,
-                       fixed_length=settings.fixed_length, pad_id=tokenizer.pad_id)["logits"]
+        return finetuning_flags.predict_outputs(model, data.model_inputs(tokenizer, FLAGS.max_seq_length),
+                                                tokenizer)["logits"]
 
     if FLAGS.do_eval:
-        data = read_split("eval_file", FLAGS.tfds_eval_split, label_names)
+        data = classifier_flags.read_split("eval_file", label_names, FLAGS.regression)
         print(f"Evaluating {len(data)} examples", flush=True)
         metrics = evaluate_classifier(logits_of(data), data.labels, model.regression)
         finetuning_flags.write_eval_results(dict(metrics, eval_examples=len(data)))
     if FLAGS.do_predict:
-        data = read_split("predict_file", FLAGS.tfds_predict_split, label_names)
+        data = classifier_flags.read_split("predict_file", label_names, FLAGS.regression)
         records = prediction_records(data.texts, data.text_pairs, logits_of(data), label_names, model.regression)
         from keras_bert_zoo.files import write_text_atomic
 

@@ -17,28 +17,11 @@ import tool_runner
 from tool_runner import usage_error
 
 import finetuning_flags
+import ner_flags
 import training_flags
 from training_flags import FLAGS
 
 flags.DEFINE_list("label_names", None, "Tag names in id order; default: the tags of the training file.")
-
-
-def _read(split_flag):
-    from keras_bert_zoo.data.conll_data import read_conll_file
-
-    try:
-        return read_conll_file(FLAGS[split_flag].value)
-    except ValueError as e:
-        usage_error(f"--{split_flag}: {e}")
-
-
-def _features(tokenizer, sentences, tags, label_names, split_flag):
-    from keras_bert_zoo.data.ner_features import ner_features
-
-    try:
-        return ner_features(tokenizer, sentences, tags, label_names, FLAGS.max_seq_length)
-    except ValueError as e:
-        usage_error(f"--{split_flag}: {e}")
 
 
 def main(argv):
@@ -50,18 +33,18 @@ def main(argv):
     finetuning_flags.check_data_file("predict_file", FLAGS.do_predict)
     tokenizer = finetuning_flags.load_tokenizer()
     label_names = FLAGS.label_names
-    train = _read("train_file") if FLAGS.do_train else None
+    train = ner_flags.read_split("train_file") if FLAGS.do_train else None
     if train is not None:
         from keras_bert_zoo.data.conll_data import ner_label_names
 
         sentences, tags = train[0][: FLAGS.max_train_examples or None], train[1][: FLAGS.max_train_examples or None]
         label_names = label_names or ner_label_names(tags)
-        train_features = _features(tokenizer, sentences, tags, label_names, "train_file")
+        train_features = ner_flags.features(tokenizer, sentences, tags, label_names, "train_file")
     strategy = training_flags.set_up_strategy()
 
     from keras_bert_zoo.metrics import ner_metrics
     from keras_bert_zoo import tasks
-    from keras_bert_zoo.training.finetuning import finetune, load_task_model, predict
+    from keras_bert_zoo.training.finetuning import finetune, load_task_model
 
     head = {"num_classes": len(label_names), "label_names": label_names} if label_names else {}
     spec = tasks.get("ner")
@@ -73,24 +56,20 @@ def main(argv):
     settings = finetuning_flags.finetuning_settings()
     if train is not None:
         print(f"{len(sentences)} sentences became {len(train_features)} windows", flush=True)
-        finetune(model, spec.objective(model), train_features.model_inputs(),
-                 {"labels": train_features.labels, "label_weights": train_features.label_weights},
+        finetune(model, spec.objective(model), train_features.model_inputs(), train_features.training_labels(),
                  settings, strategy, tokenizer)
 
     def word_tags(sentences, tags, split_flag):
-        features = _features(tokenizer, sentences, tags, model.label_names, split_flag)
-        logits = predict(model, features.model_inputs(), FLAGS.eval_batch_size, FLAGS.max_seq_length,
-                         sequence_outputs=("logits",), fixed_length=settings.fixed_length,
-                         pad_id=tokenizer.pad_id)["logits"]
-        return features.word_tags(logits)
+        features = ner_flags.features(tokenizer, sentences, tags, model.label_names, split_flag)
+        return ner_flags.predicted_tags(model, tokenizer, features)
 
     if FLAGS.do_eval:
-        sentences, tags = _read("eval_file")
+        sentences, tags = ner_flags.read_split("eval_file")
         print(f"Evaluating {len(sentences)} sentences", flush=True)
         metrics = ner_metrics(tags, word_tags(sentences, tags, "eval_file"))
         finetuning_flags.write_eval_results(dict(metrics, eval_sentences=len(sentences)))
     if FLAGS.do_predict:
-        sentences, _ = _read("predict_file")
+        sentences, _ = ner_flags.read_split("predict_file")
         predicted = word_tags(sentences, None, "predict_file")
         from keras_bert_zoo.files import write_text_atomic
 

@@ -59,6 +59,12 @@ class ClassificationData:
             return {name: np.zeros([0, max_seq_length], np.int32) for name in names}
         return {name: np.concatenate([b[name].numpy() for b in batches]) for name in names}
 
+    def head(self, count):
+        """The first `count` examples (all of them for None), e.g. for --max_train_examples."""
+        return dataclasses.replace(
+            self, texts=self.texts[:count], text_pairs=None if self.text_pairs is None else self.text_pairs[:count],
+            labels=None if self.labels is None else self.labels[:count])
+
 
 class _BadExampleError(ValueError):
     """A malformed example; its message says what is wrong, without the location."""
@@ -117,6 +123,41 @@ def read_classification_file(path, text_column="sentence", text_b_column=None, l
         raise ValueError(f"Cannot read {path}: {e}") from e
     return _examples_from_rows(rows, path, text_b_column is not None, label_column is not None,
                                label_names, regression, skip_bad_examples)
+
+
+def read_classification_data(path=None, tfds_name=None, tfds_split=None, tfds_data_dir=None, text_column="sentence",
+                             text_b_column=None, label_column="label", label_names=None, regression=False,
+                             skip_bad_examples=False):
+    """The examples of a TFDS split when `tfds_name` is given, else of the file `path`.
+
+    This is how run_classifier (and distill.py) read --train_file or
+    --tfds_name; see `read_tfds_classification` and `read_classification_file`.
+
+    Args:
+        path: TSV, CSV or JSONL file, read when `tfds_name` is None.
+        tfds_name: TFDS dataset, e.g. "glue/sst2" (its features are mapped
+            automatically; the column, label_names and regression arguments
+            are for files).
+        tfds_split: Its split.
+        tfds_data_dir: TFDS data directory.
+        text_column, text_b_column, label_column: Columns of the file
+            (label_column None: unlabeled).
+        label_names: Class names in id order; None: the labels of the file.
+        regression: The file's labels are floats.
+        skip_bad_examples: Skip and count malformed examples instead of raising.
+
+    Returns:
+        A `ClassificationData`.
+
+    Raises:
+        ValueError: The data can't be read; the message names the file or dataset.
+    """
+    if tfds_name:
+        return read_tfds_classification(tfds_name, tfds_split, data_dir=tfds_data_dir,
+                                        skip_bad_examples=skip_bad_examples)
+    return read_classification_file(path, text_column=text_column, text_b_column=text_b_column,
+                                    label_column=label_column, label_names=label_names, regression=regression,
+                                    skip_bad_examples=skip_bad_examples)
 
 
 def _jsonl_rows(lines, columns):

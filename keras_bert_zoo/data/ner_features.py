@@ -54,6 +54,10 @@ class NerFeatures:
         return {"input_word_ids": self.input_word_ids, "input_mask": self.input_mask,
                 "input_type_ids": self.input_type_ids}
 
+    def training_labels(self):
+        """The labels of `TokenClassificationObjective`: {"labels", "label_weights"}, each [N, T]."""
+        return {"labels": self.labels, "label_weights": self.label_weights}
+
     def word_tags(self, predictions):
         """Maps window predictions back to one tag per original word.
 

@@ -65,6 +65,18 @@ class SquadFeatures:
         mask[:, 0] = 1
         return mask
 
+    def training_labels(self, answer_mask=True):
+        """The labels of `SpanObjective`: {"start_positions", "end_positions"} [N], and "answer_mask" [N, T].
+
+        Args:
+            answer_mask: Include `answer_mask()`, so the loss's softmax runs over
+                [CLS] and the context alone (run_squad's --span_loss_positions=context).
+        """
+        labels = {"start_positions": self.start_positions, "end_positions": self.end_positions}
+        if answer_mask:
+            labels["answer_mask"] = self.answer_mask()
+        return labels
+
 
 def squad_features(tokenizer, examples, max_seq_length=384, doc_stride=128, max_query_length=64,
                    is_training=False):
