@@ -65,29 +65,41 @@ _FRESH_PROCESS = textwrap.dedent("""
     import numpy as np
     import tensorflow as tf
     import tensorflow_text  # registers the tokenizer ops
-    path, requests, output = sys.argv[1:]
-    model = tf.saved_model.load(path)
+    requests, output = sys.argv[1:]
     results = {}
-    for signature, inputs in json.loads(requests).items():
-        outputs = model.signatures[signature](**{k: tf.constant(v) for k, v in inputs.items()})
-        for name, value in outputs.items():
-            value = value.numpy()
-            # Fixed-width bytes, so the parent reads the file without unpickling.
-            results[f"{signature}/{name}"] = value.astype("S") if value.dtype == object else value
+    for task, (path, signatures) in json.loads(requests).items():
+        model = tf.saved_model.load(path)
+        for signature, inputs in signatures.items():
+            outputs = model.signatures[signature](**{k: tf.constant(v) for k, v in inputs.items()})
+            for name, value in outputs.items():
+                value = value.numpy()
+                # Fixed-width bytes, so the parent reads the file without unpickling.
+                results[f"{task}/{signature}/{name}"] = value.astype("S") if value.dtype == object else value
     np.savez(output, **results)
     assert "keras_bert_zoo" not in sys.modules
 """)
 
 
-@pytest.mark.parametrize("task", list(INPUTS))
-def test_fresh_process_answers_like_the_keras_model(exported, tmp_path, task):
-    root, paths, models, tokenizer = exported
-    output = tmp_path / "out.npz"
-    result = subprocess.run([sys.executable, "-c", _FRESH_PROCESS, paths[task], json.dumps(INPUTS[task]),
-                             str(output)], capture_output=True, text=True, timeout=300,
-                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+@pytest.fixture(scope="module")
+def fresh_process_outputs(exported, tmp_path_factory):
+    """Every task's export loaded by `tf.saved_model.load` in one new process without keras_bert_zoo, on INPUTS.
+
+    One process for all the tasks: each export is loaded on its own there, and TensorFlow is
+    imported once rather than once per task.
+    """
+    _, paths, _, _ = exported
+    output = tmp_path_factory.mktemp("fresh_process") / "out.npz"
+    requests = {task: [paths[task], inputs] for task, inputs in INPUTS.items()}
+    result = subprocess.run([sys.executable, "-c", _FRESH_PROCESS, json.dumps(requests), str(output)],
+                            capture_output=True, text=True, timeout=600, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
     assert result.returncode == 0, result.stderr
-    fresh = dict(np.load(output))
+    return dict(np.load(output))
+
+
+@pytest.mark.parametrize("task", list(INPUTS))
+def test_fresh_process_answers_like_the_keras_model(exported, fresh_process_outputs, task):
+    root, paths, models, tokenizer = exported
+    fresh = {key[len(task) + 1:]: value for key, value in fresh_process_outputs.items() if key.startswith(f"{task}/")}
     module_class = kbz.tasks.spec_of_model(models[task]).serving_module
     options = {"doc_stride": 8, "max_query_length": 8} if task == "squad" else {}
     module = module_class(models[task], tokenizer, SEQ, None, **options)
@@ -230,23 +242,40 @@ _FUZZ_TEXT = st.one_of(
 )
 
 
-@pytest.fixture(scope="module")
-def serving_defaults(exported):
-    _, paths, _, _ = exported
-    return {task: tf.saved_model.load(paths[task]).signatures["serving_default"]
-            for task in ("classifier", "ner", "squad", "pretrainer")}
+def _every_signature_answers(all_signatures, texts, ids):
+    """`texts` through every text signature of every task, and `ids` through the classifier's serve_ids."""
+    all_signatures, vocab_size = all_signatures
+    values = tf.constant([t.encode("utf-8", "surrogatepass") if isinstance(t, str) else t for t in texts],
+                         dtype=tf.string)
+    calls = [("classifier", "serving_default", {"text": values}),
+             ("classifier", "serve_pair", {"text_a": values, "text_b": values[::-1]}),
+             ("ner", "serving_default", {"text": values}),
+             ("squad", "serving_default", {"question": values[::-1], "context": values}),
+             ("encoder", "serving_default", {"text": values}),
+             ("pretrainer", "serving_default", {"text": values})]
+    for task, signature, inputs in calls:
+        outputs = all_signatures[task][signature](**inputs)
+        assert all(v.shape[0] == len(texts) for v in outputs.values()), (task, signature)
+    word_ids = tf.constant([ids], tf.int32)
+    serve_ids = all_signatures["classifier"]["serve_ids"]
+    arguments = dict(input_word_ids=word_ids, input_mask=tf.ones_like(word_ids),
+                     input_type_ids=tf.zeros_like(word_ids))
+    if min(ids) >= 0 and max(ids) < vocab_size:
+        assert serve_ids(**arguments)["logits"].shape == (1, 3)
+    else:  # an id outside the vocabulary is a clear error that names the input, not a crash or a wrap-around
+        with pytest.raises(tf.errors.InvalidArgumentError, match="input_word_ids must"):
+            serve_ids(**arguments)
+
+
+_FUZZ_IDS = st.lists(st.integers(-5, 40000), min_size=1, max_size=24)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
-@given(texts=st.lists(_FUZZ_TEXT, min_size=0, max_size=6))
-def test_fuzzed_text_gets_an_answer(serving_defaults, texts):
-    values = tf.constant([t.encode("utf-8", "surrogatepass") if isinstance(t, str) else t for t in texts],
-                         dtype=tf.string)
-    for task, signature in serving_defaults.items():
-        inputs = {"question": values, "context": values[::-1]} if task == "squad" else {"text": values}
-        outputs = signature(**inputs)
-        assert all(v.shape[0] == len(texts) for v in outputs.values())
+@given(texts=st.lists(_FUZZ_TEXT, min_size=0, max_size=6), ids=_FUZZ_IDS)
+def test_fuzzed_text_gets_an_answer(all_signatures, texts, ids):
+    """Batches of 0 to 6 fuzzed texts through every text signature, plus fuzzed ids; the 1,300-batch run is slow."""
+    _every_signature_answers(all_signatures, texts, ids)
 
 
 def test_batch_of_512(exported):
@@ -262,9 +291,13 @@ def _tool(name, *args):
 
 
 def test_export_and_predict_tools_with_rest_server(tmp_path, minilm_dir):
+    # A two-layer, 32-wide classifier with MiniLM's vocabulary: the tools and the server, not the model, are tested.
     model_dir = tmp_path / "model"
-    kbz.BertClassifier.from_pretrained(minilm_dir, num_classes=2, label_names=["neg", "pos"]).save_pretrained(
-        str(model_dir), tokenizer=kbz.BertTokenizer.from_pretrained(minilm_dir))
+    tokenizer = kbz.BertTokenizer.from_pretrained(minilm_dir)
+    config = kbz.BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_layers=2, num_heads=2,
+                            intermediate_size=64, max_position_embeddings=64)
+    kbz.BertClassifier(kbz.BertEncoder(config), num_classes=2, label_names=["neg", "pos"]).save_pretrained(
+        str(model_dir), tokenizer=tokenizer)
     export_dir = tmp_path / "saved_models" / "sentiment"
     result = _tool("export_saved_model.py", f"--init_checkpoint={model_dir}", "--task=classifier",
                    f"--export_dir={export_dir}", "--max_seq_length=32")
@@ -317,32 +350,17 @@ _SCALE_TEXT = st.one_of(st.text(max_size=400), st.binary(max_size=400),
                         st.sampled_from(["", "\x00", "[MASK]", "😀 " * 30, "a" * 2000]))
 
 
+@pytest.mark.slow
 @settings(max_examples=1300, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(texts=st.lists(_SCALE_TEXT, min_size=8, max_size=8),
-       ids=st.lists(st.integers(-5, 40000), min_size=1, max_size=24))
+@given(texts=st.lists(_SCALE_TEXT, min_size=8, max_size=8), ids=_FUZZ_IDS)
 def test_ten_thousand_inputs_across_all_signatures(all_signatures, texts, ids):
-    """1,300 batches of 8 texts (10,400 inputs) through every text signature, plus fuzzed ids."""
-    all_signatures, vocab_size = all_signatures
-    values = tf.constant([t.encode("utf-8", "surrogatepass") if isinstance(t, str) else t for t in texts])
-    calls = [("classifier", "serving_default", {"text": values}),
-             ("classifier", "serve_pair", {"text_a": values, "text_b": values[::-1]}),
-             ("ner", "serving_default", {"text": values}),
-             ("squad", "serving_default", {"question": values[::-1], "context": values}),
-             ("encoder", "serving_default", {"text": values}),
-             ("pretrainer", "serving_default", {"text": values})]
-    for task, signature, inputs in calls:
-        outputs = all_signatures[task][signature](**inputs)
-        assert all(v.shape[0] == 8 for v in outputs.values()), (task, signature)
-    word_ids = tf.constant([ids], tf.int32)
-    serve_ids = all_signatures["classifier"]["serve_ids"]
-    arguments = dict(input_word_ids=word_ids, input_mask=tf.ones_like(word_ids),
-                     input_type_ids=tf.zeros_like(word_ids))
-    if min(ids) >= 0 and max(ids) < vocab_size:
-        assert serve_ids(**arguments)["logits"].shape == (1, 3)
-    else:  # an id outside the vocabulary is a clear error that names the input, not a crash or a wrap-around
-        with pytest.raises(tf.errors.InvalidArgumentError, match="input_word_ids must"):
-            serve_ids(**arguments)
+    """1,300 batches of 8 texts (10,400 inputs) through every text signature, plus fuzzed ids.
+
+    Minutes of MiniLM calls, so slow; `test_fuzzed_text_gets_an_answer` makes the same calls
+    on 60 batches in the default run.
+    """
+    _every_signature_answers(all_signatures, texts, ids)
 
 
 def test_serve_ids_rejects_ids_out_of_range(all_signatures):

@@ -1,5 +1,6 @@
 """int8 exports (--quantize=int8): int8 variables, answers near the float model's, in Python and TF Serving's loader."""
 
+import gc
 import os
 import subprocess
 import sys
@@ -46,16 +47,40 @@ def _prototype_classifier(minilm_dir, tokenizer):
     return model
 
 
+@pytest.fixture(scope="module", autouse=True)
+def unfreeze_heap():
+    """Hands the objects that `_freeze_heap` froze back to the collector after this module."""
+    yield
+    gc.unfreeze()
+
+
+def _freeze_heap():
+    """Keeps the collector off every object that exists now, so that quantizing stays cheap.
+
+    Keras's `Dense.quantize` deletes the float kernel with `Layer.__delattr__`, which runs a
+    full `gc.collect()` per Dense layer: a second each once TensorFlow, exports and earlier
+    tests' objects fill the heap. `gc.freeze` moves what exists now into the permanent
+    generation, which collections skip; objects made later are collected as always.
+    """
+    gc.freeze()
+
+
 @pytest.fixture(scope="module")
 def exports(minilm_dir, tmp_path_factory):
-    """The float32 and int8 exports of the same classifier, and the int8 Keras model."""
+    """The float32 and int8 exports of the same classifier, the int8 Keras model, and both exports' signatures.
+
+    One model is exported as float32, then quantized in place and exported again, and each
+    export is loaded once by `tf.saved_model.load` for all the tests.
+    """
     root = tmp_path_factory.mktemp("saved_models")
     tokenizer = kbz.BertTokenizer.from_pretrained(minilm_dir)
-    float_path = export_saved_model(_prototype_classifier(minilm_dir, tokenizer), tokenizer, str(root / "float"),
-                                    max_seq_length=SEQ)
-    int8_model = quantize_model(_prototype_classifier(minilm_dir, tokenizer), "int8")
+    model = _prototype_classifier(minilm_dir, tokenizer)
+    float_path = export_saved_model(model, tokenizer, str(root / "float"), max_seq_length=SEQ)
+    _freeze_heap()
+    int8_model = quantize_model(model, "int8")
     int8_path = export_saved_model(int8_model, tokenizer, str(root / "int8"), max_seq_length=SEQ)
-    return float_path, int8_path, int8_model, tokenizer
+    signatures = {path: tf.saved_model.load(path).signatures for path in (float_path, int8_path)}
+    return float_path, int8_path, int8_model, signatures
 
 
 @pytest.fixture(scope="module")
@@ -74,13 +99,13 @@ def _int8_variables(path):
     return sum(dtype == tf.int8 for dtype in dtypes.values())
 
 
-def _probabilities(path, texts):
-    return tf.saved_model.load(path).signatures["serving_default"](text=tf.constant(texts))["probabilities"].numpy()
+def _probabilities(signatures, texts):
+    return signatures["serving_default"](text=tf.constant(texts))["probabilities"].numpy()
 
 
 def test_int8_export_answers_like_the_float_export(exports):
-    float_path, int8_path, _, _ = exports
-    expected, got = _probabilities(float_path, TEXTS), _probabilities(int8_path, TEXTS)
+    float_path, int8_path, _, signatures = exports
+    expected, got = _probabilities(signatures[float_path], TEXTS), _probabilities(signatures[int8_path], TEXTS)
     assert np.abs(got - expected).max() < PROBABILITY_ATOL
     assert len(set(expected.argmax(axis=1))) == 3
     np.testing.assert_array_equal(got.argmax(axis=1), expected.argmax(axis=1))
@@ -100,8 +125,8 @@ def test_int8_export_answers_in_tf_serving_cpp_loader(exports):
     loaders optimize the graph apart, and a last-bit difference can move an
     activation across an int8 rounding step (measured: logits 0.2 apart).
     """
-    float_path, int8_path, _, _ = exports
-    float_signatures = tf.saved_model.load(float_path).signatures
+    float_path, int8_path, _, signatures = exports
+    float_signatures = signatures[float_path]
     pairs = {"text_a": strings(TEXTS), "text_b": strings(TEXTS[::-1])}
     with CcSavedModelSession(int8_path) as session:
         assert sorted(name for name in session.signatures if not name.startswith("__")) == sorted(float_signatures)
@@ -128,6 +153,7 @@ TINY_TASKS = {
 def test_int8_exports_of_other_tasks_answer_in_tf_serving_cpp_loader(tiny_model_dir, tmp_path, task):
     """Every signature, on any text, answers in C++ with the keys and shapes that Python's loader gives."""
     tokenizer = kbz.BertTokenizer.from_pretrained(str(tiny_model_dir))
+    _freeze_heap()
     model = quantize_model(TINY_TASKS[task](kbz.BertEncoder.from_pretrained(str(tiny_model_dir))), "int8")
     options = {"doc_stride": 4, "max_query_length": 4} if task == "squad" else {}
     path = export_saved_model(model, tokenizer, str(tmp_path / task), max_seq_length=SEQ, **options)
@@ -153,6 +179,7 @@ def test_model_quantize_reaches_float32_bias_grad_dense():
     layer = Float32BiasGradDense(8)
     x = np.random.default_rng(0).normal(size=(4, 16)).astype("float32")
     expected = layer(x).numpy()
+    _freeze_heap()
     layer.quantize("int8")
     assert layer.quantization_mode == "int8" and layer._kernel.dtype == "int8"
     np.testing.assert_allclose(layer(x).numpy(), expected, atol=0.05)
@@ -171,26 +198,61 @@ def test_keras_model_quantize_reaches_every_dense_layer(tiny_model_dir):
     model = kbz.BertClassifier.from_pretrained(str(tiny_model_dir))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        _freeze_heap()
         model.quantize("int8")
     assert all(layer.quantization_mode == "int8" for layer in _dense_layers(model))
     assert not [w for w in caught if "Float32BiasGradDense" in str(w.message)]
 
 
-def _export_tool(*args):
-    return subprocess.run([sys.executable, str(REPO_ROOT / "tools" / "export_saved_model.py"), *args],
-                          capture_output=True, text=True, timeout=600,
-                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+def _export_tool_command(*args):
+    return [sys.executable, str(REPO_ROOT / "tools" / "export_saved_model.py"), *args]
 
 
-def test_export_tool_quantize_flag(tiny_model_dir, tmp_path):
+_TOOL_ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def int8_tool_export(tiny_model_dir, tmp_path_factory):
+    """`export_saved_model.py --quantize=int8` on the tiny classifier, started as this module starts.
+
+    The tool's process takes most of a minute (TensorFlow's import, then tracing), mostly
+    while this process is busy with its own exports, so it runs beside them on another core;
+    `test_export_tool_quantize_flag` waits for it and checks what it did.
+
+    Yields:
+        A function that waits for the tool and returns (its CompletedProcess, its --export_dir).
+    """
+    root = tmp_path_factory.mktemp("tool")
+    export_dir = root / "saved_models" / "sentiment"
+    command = _export_tool_command(f"--init_checkpoint={tiny_model_dir}", "--task=classifier",
+                                   f"--export_dir={export_dir}", f"--max_seq_length={SEQ}", "--quantize=int8")
+    with open(root / "stdout.txt", "w+", encoding="utf-8") as stdout, \
+            open(root / "stderr.txt", "w+", encoding="utf-8") as stderr:
+        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, text=True, env=_TOOL_ENV)
+
+        def finish():
+            process.wait(timeout=600)
+            stdout.seek(0)
+            stderr.seek(0)
+            return subprocess.CompletedProcess(command, process.returncode, stdout.read(), stderr.read()), export_dir
+
+        try:
+            yield finish
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def test_export_tool_quantize_flag(tiny_model_dir, int8_tool_export, tmp_path):
     export_dir = tmp_path / "saved_models" / "sentiment"
-    bad = _export_tool(f"--init_checkpoint={tiny_model_dir}", "--task=classifier", f"--export_dir={export_dir}",
-                       "--quantize=int4")
+    bad = subprocess.run(_export_tool_command(f"--init_checkpoint={tiny_model_dir}", "--task=classifier",
+                                              f"--export_dir={export_dir}", "--quantize=int4"),
+                         capture_output=True, text=True, timeout=600, env=_TOOL_ENV)
     assert bad.returncode == 2 and "--quantize" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "saved_models").exists()
-    good = _export_tool(f"--init_checkpoint={tiny_model_dir}", "--task=classifier", f"--export_dir={export_dir}",
-                        f"--max_seq_length={SEQ}", "--quantize=int8")
+    good, export_dir = int8_tool_export()
     assert good.returncode == 0, good.stderr
-    assert "(int8)" in good.stdout and (tmp_path / "saved_models" / "models.config").exists()
+    assert "(int8)" in good.stdout and (export_dir.parent / "models.config").exists()
     # Per block: qkv, attention output, intermediate and output; then the pooler.
     assert _int8_variables(str(export_dir / "1")) == 2 * 4 + 1
