@@ -1,6 +1,5 @@
 """int8 exports (--quantize=int8): int8 variables, answers near the float model's, in Python and TF Serving's loader."""
 
-import gc
 import os
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import keras_bert_zoo as kbz
 from keras_bert_zoo import BertConfig
 from keras_bert_zoo.export import export_saved_model, quantize_model, read_warmup_requests
 from keras_bert_zoo.export.cc_saved_model_session import CcSavedModelSession
+from keras_bert_zoo.export.quantization import frozen_heap
 from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense
 from conftest import REPO_ROOT, write_vocab
 from serving_loaders import string_feeds, strings, text_batches
@@ -47,24 +47,6 @@ def _prototype_classifier(minilm_dir, tokenizer):
     return model
 
 
-@pytest.fixture(scope="module", autouse=True)
-def unfreeze_heap():
-    """Hands the objects that `_freeze_heap` froze back to the collector after this module."""
-    yield
-    gc.unfreeze()
-
-
-def _freeze_heap():
-    """Keeps the collector off every object that exists now, so that quantizing stays cheap.
-
-    Keras's `Dense.quantize` deletes the float kernel with `Layer.__delattr__`, which runs a
-    full `gc.collect()` per Dense layer: a second each once TensorFlow, exports and earlier
-    tests' objects fill the heap. `gc.freeze` moves what exists now into the permanent
-    generation, which collections skip; objects made later are collected as always.
-    """
-    gc.freeze()
-
-
 @pytest.fixture(scope="module")
 def exports(minilm_dir, tmp_path_factory):
     """The float32 and int8 exports of the same classifier, the int8 Keras model, and both exports' signatures.
@@ -76,7 +58,6 @@ def exports(minilm_dir, tmp_path_factory):
     tokenizer = kbz.BertTokenizer.from_pretrained(minilm_dir)
     model = _prototype_classifier(minilm_dir, tokenizer)
     float_path = export_saved_model(model, tokenizer, str(root / "float"), max_seq_length=SEQ)
-    _freeze_heap()
     int8_model = quantize_model(model, "int8")
     int8_path = export_saved_model(int8_model, tokenizer, str(root / "int8"), max_seq_length=SEQ)
     signatures = {path: tf.saved_model.load(path).signatures for path in (float_path, int8_path)}
@@ -153,7 +134,6 @@ TINY_TASKS = {
 def test_int8_exports_of_other_tasks_answer_in_tf_serving_cpp_loader(tiny_model_dir, tmp_path, task):
     """Every signature, on any text, answers in C++ with the keys and shapes that Python's loader gives."""
     tokenizer = kbz.BertTokenizer.from_pretrained(str(tiny_model_dir))
-    _freeze_heap()
     model = quantize_model(TINY_TASKS[task](kbz.BertEncoder.from_pretrained(str(tiny_model_dir))), "int8")
     options = {"doc_stride": 4, "max_query_length": 4} if task == "squad" else {}
     path = export_saved_model(model, tokenizer, str(tmp_path / task), max_seq_length=SEQ, **options)
@@ -179,8 +159,8 @@ def test_model_quantize_reaches_float32_bias_grad_dense():
     layer = Float32BiasGradDense(8)
     x = np.random.default_rng(0).normal(size=(4, 16)).astype("float32")
     expected = layer(x).numpy()
-    _freeze_heap()
-    layer.quantize("int8")
+    with frozen_heap():
+        layer.quantize("int8")
     assert layer.quantization_mode == "int8" and layer._kernel.dtype == "int8"
     np.testing.assert_allclose(layer(x).numpy(), expected, atol=0.05)
 
@@ -198,8 +178,8 @@ def test_keras_model_quantize_reaches_every_dense_layer(tiny_model_dir):
     model = kbz.BertClassifier.from_pretrained(str(tiny_model_dir))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        _freeze_heap()
-        model.quantize("int8")
+        with frozen_heap():
+            model.quantize("int8")
     assert all(layer.quantization_mode == "int8" for layer in _dense_layers(model))
     assert not [w for w in caught if "Float32BiasGradDense" in str(w.message)]
 
