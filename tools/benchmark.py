@@ -239,7 +239,6 @@ def _held_out_quality_rows():
             run_ours, checkpoint, sentences[limited], tags[limited], eval_sentences, eval_tags, seeds,
             FLAGS.max_seq_length, FLAGS.train_batch_size)
     from keras_bert_zoo.data.squad_examples import read_squad_file
-    from keras_bert_zoo.files import write_text_atomic
     from keras_bert_zoo.models import BertQuestionAnswerer
 
     try:
@@ -299,6 +298,7 @@ def _squad_recipe_ablation():
     from keras_bert_zoo.benchmarks.finetuning_quality import split_squad_by_article
     from keras_bert_zoo.benchmarks.squad_recipe_ablation import ablate_squad_recipe, recipes_of, summarize
     from keras_bert_zoo.data.squad_examples import read_squad_file
+    from keras_bert_zoo.files import write_text_atomic
 
     if not FLAGS.text_file:
         usage_error("--text_file is required for --benchmark=squad_recipe_ablation.")
