@@ -10,7 +10,7 @@ import numpy as np
 
 from keras_bert_zoo.benchmarks.finetuning_quality import sst2_full_sentence_split
 from keras_bert_zoo.benchmarks.report import BenchmarkRow
-from keras_bert_zoo.benchmarks.serving_benchmark import LOADERS, reported_seconds_in_turns, wall_timed
+from keras_bert_zoo.benchmarks.serving_benchmark import LOADERS, hf_classifier_call, reported_seconds_in_turns
 from keras_bert_zoo.export import export_saved_model, quantize_model
 from keras_bert_zoo.files import write_text_atomic
 from keras_bert_zoo.models import BertClassifier
@@ -102,18 +102,8 @@ def _torch_peers(model_dir, scratch, max_seq_length):
     int8_model = torch.ao.quantization.quantize_dynamic(
         transformers.BertForSequenceClassification.from_pretrained(hf_dir).eval(), {torch.nn.Linear},
         dtype=torch.qint8)
-
-    def peer(model):
-        @wall_timed
-        def probabilities(batch):
-            with torch.no_grad():
-                encoded = tokenizer(batch, truncation=True, max_length=max_seq_length, padding=True,
-                                    return_tensors="pt")
-                return torch.softmax(model(**encoded).logits, -1).numpy()
-
-        return probabilities
-
-    return {"float32": peer(float_model), "int8": peer(int8_model)}
+    return {"float32": hf_classifier_call(tokenizer, float_model, max_seq_length),
+            "int8": hf_classifier_call(tokenizer, int8_model, max_seq_length)}
 
 
 def benchmark_compression(model_dirs, eval_texts, eval_labels, max_seq_length=128, batch_size=32,
@@ -152,9 +142,9 @@ def benchmark_compression(model_dirs, eval_texts, eval_labels, max_seq_length=12
         calls, layers = {}, {}
         for name, model_dir in model_dirs.items():
             tokenizer = BertTokenizer.from_pretrained(model_dir)
-            for precision in PRECISIONS:
-                model = BertClassifier.from_pretrained(model_dir, require_head=True)
-                layers[name] = model.encoder.config.num_layers
+            model = BertClassifier.from_pretrained(model_dir, require_head=True)
+            layers[name] = model.encoder.config.num_layers
+            for precision in PRECISIONS:  # float32 first: int8 quantizes the model in place.
                 path = export_saved_model(quantize_model(model, "int8" if precision == "int8" else "none"),
                                           tokenizer, os.path.join(scratch, name, precision),
                                           max_seq_length=max_seq_length)

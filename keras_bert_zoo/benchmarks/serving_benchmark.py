@@ -73,6 +73,26 @@ def _cc_loader(path):
 LOADERS = {"python": _python_loader, "cc": _cc_loader}
 
 
+def hf_classifier_call(hf_tokenizer, hf_model, max_seq_length):
+    """HF tokenizer + sequence classifier (torch) on a batch of texts, returning (probabilities, wall seconds).
+
+    Args:
+        hf_tokenizer: A transformers tokenizer.
+        hf_model: A transformers `BertForSequenceClassification` (or its quantized copy), in eval mode.
+        max_seq_length: Tokens per text at most.
+    """
+    import torch
+
+    @wall_timed
+    def probabilities(batch):
+        with torch.no_grad():
+            encoded = hf_tokenizer(batch, truncation=True, max_length=max_seq_length, padding=True,
+                                   return_tensors="pt")
+            return torch.softmax(hf_model(**encoded).logits, -1).numpy()
+
+    return probabilities
+
+
 def reported_seconds_in_turns(calls, batches, turns):
     """Like `seconds_in_turns`, for calls returning (result, seconds): the seconds each call reports.
 
@@ -133,13 +153,7 @@ def benchmark_serving(checkpoint, texts, max_seq_length=128, batch_size=32, load
                                   os.path.join(scratch, "saved", "classifier"), max_seq_length=max_seq_length)
         hf_tokenizer = transformers.BertTokenizerFast.from_pretrained(os.path.join(scratch, "hf"))
         hf_model = transformers.BertForSequenceClassification.from_pretrained(os.path.join(scratch, "hf")).eval()
-
-        @wall_timed
-        def peer(batch):
-            with torch.no_grad():
-                encoded = hf_tokenizer(batch, truncation=True, max_length=max_seq_length, padding=True,
-                                       return_tensors="pt")
-                return torch.softmax(hf_model(**encoded).logits, -1).numpy()
+        peer = hf_classifier_call(hf_tokenizer, hf_model, max_seq_length)
 
         with LOADERS[loader](path) as ours:
             for call in (ours, peer):  # warm up: traces, allocations, thread pools
