@@ -279,6 +279,36 @@ def test_compression_data_leaves_held_out_sentences_out_of_the_unlabeled_text(tm
     assert len(kept) == 4 - sum(t in squeezed for t in texts[:8:2]) + 3
 
 
+@pytest.mark.slow  # Six tool runs and twelve exports: about five minutes on two busy cores.
+def test_benchmark_compression_of_ner_over_seeds(tmp_path):
+    """Teachers and students trained by the tools per seed, served float32 and int8 by the C++ loader."""
+    words = ["peter", "lives", "in", "paris", "the", "tower", "is", "berlin", "u", "s"]
+    checkpoint = _tiny_hf_checkpoint(tmp_path, words)
+    sentences = [f"Peter B-PER\nlives O\nin O\n{city} B-LOC\n. O\n\n" for city in ("Paris", "Berlin", "U.S.")]
+    conll = tmp_path / "train.txt"
+    conll.write_text("".join(sentences * 4))
+    report, work_dir = tmp_path / "BENCH.md", tmp_path / "work"
+    flags = ["--benchmark=compression", "--compression_task=ner", f"--text_file={conll}", f"--eval_file={conll}",
+             f"--init_checkpoint={checkpoint}", "--seeds=0,1", "--student_num_layers=1", "--max_texts=8",
+             "--max_unlabeled=4", "--eval_examples=6", "--max_seq_length=16", "--train_batch_size=4",
+             f"--work_dir={work_dir}", f"--append_to={report}"]
+    result = _run_tool("benchmark.py", *flags)
+    assert result.returncode == 0, result.stderr
+    assert (work_dir / "unlabeled.txt").read_text().splitlines() == [
+        f"Peter lives in {city} ." for city in ("U.S.", "Paris", "Berlin", "U.S.")]
+    text = report.read_text()
+    for side in ("teacher float32", "teacher int8", "student_l1 float32", "student_l1 int8"):
+        assert f"compression ner, {side}, held-out entity F1" in text and f"compression ner, {side}, latency" in text
+    assert "seeds=0,1" in text and "torch quantize_dynamic int8" in text
+    # The served tags, mapped back to CoNLL's words ("U.S." is four served words), score as the tool's own eval.
+    served = {int(seed): float(f1) for seed, f1 in re.findall(
+        r"compression ner, seed (\d): teacher float32 ([\d.]+)", result.stdout)}
+    for seed in (0, 1):
+        tool = json.loads((work_dir / f"seed{seed}" / "teacher" / "eval_results.json").read_text())
+        assert served[seed] == pytest.approx(100 * tool["f1"], abs=0.01)
+    assert len(list(work_dir.glob("seed*/*/eval_results.json"))) == 4
+
+
 @pytest.mark.slow  # Two fine-tunings of MiniLM and a keras-hub one: minutes on two cores.
 def test_benchmark_finetuning_quality_runs_both_sides(tmp_path, minilm_dir):
     texts = tmp_path / "sst2.tsv"

@@ -41,8 +41,8 @@ flags.DEFINE_string("tsv_column", None,
                     "If set, --text_file is a TSV with a header and this column holds the text.")
 flags.DEFINE_list("corpora", [], "tokenizer: KIND=PATH corpora, each timed on its own, KIND one of text (lines), "
                   "tsv (--tsv_column, default sentence), conll (sentences), squad (contexts); instead of --text_file.")
-flags.DEFINE_string("eval_file", None, "ner_quality: the held-out CoNLL file (squad_quality holds out the second "
-                    "half of --text_file's articles).")
+flags.DEFINE_string("eval_file", None, "ner_quality, compression (ner): the held-out CoNLL file (squad_quality "
+                    "holds out the second half of --text_file's articles).")
 flags.DEFINE_string("vocab_file", None, "WordPiece vocab; default: the MiniLM checkpoint's, if installed.")
 flags.DEFINE_bool("do_lower_case", True, "Whether the vocab is uncased.")
 flags.DEFINE_integer("batch_size", 1024, "Texts per batch.")
@@ -63,8 +63,9 @@ flags.DEFINE_string("init_checkpoint", None,
                     "serving, finetuning: checkpoint to start from; default: the installed MiniLM.")
 flags.DEFINE_integer("eval_examples", 2000, "finetuning: rows at the end of --text_file held out for accuracy; "
                      "finetuning_quality: full sentences held out (with every phrase of them); squad_quality: "
-                     "questions of the held-out articles used (0: all).")
-flags.DEFINE_list("seeds", ["0", "1", "2"], "finetuning_quality: seeds, each run by every side.")
+                     "questions of the held-out articles used (0: all); compression: held-out sentences.")
+flags.DEFINE_list("seeds", ["0", "1", "2"], "finetuning_quality, ner_quality, squad_quality, compression: seeds, "
+                  "each run by every side (compression: speed is measured on the first seed's models).")
 flags.DEFINE_list("optimizer_semantics", ["torch"], "finetuning_quality: our optimizer semantics to compare.")
 flags.DEFINE_list("recipe_variants", ["hf", "google", "length_buckets", "answer_mask"],
                   "squad_recipe_ablation: recipe variants of HF torch's SQuAD fine-tuning, several parts joined by "
@@ -80,6 +81,10 @@ flags.DEFINE_enum("serving_loader", "python", ["python", "cc"],
 flags.DEFINE_enum("quantize", "none", ["none", "int8"],
                   "serving: export the classifier int8-quantized (as export_saved_model.py --quantize); the "
                   "peer stays float32.")
+flags.DEFINE_enum("compression_task", "classifier", ["classifier", "ner"],
+                  "compression: the teacher's task. classifier: --text_file is SST-2-like TSV; ner: --text_file "
+                  "and --eval_file are CoNLL files, and the students' unlabeled text is the --max_unlabeled "
+                  "training sentences after the --max_texts labelled ones.")
 flags.DEFINE_list("unlabeled_files", [], "compression: sentences the students also learn from, labelled by the "
                   "teacher (rt-polarity's files; held-out sentences are left out).")
 flags.DEFINE_integer("max_unlabeled", 3000, "compression: unlabeled sentences used.")
@@ -260,38 +265,66 @@ def _held_out_quality_rows():
 
 
 def _compression_rows():
-    from keras_bert_zoo.benchmarks.compression_benchmark import benchmark_compression, write_compression_data
-    from keras_bert_zoo.data import read_classification_file
+    from keras_bert_zoo.benchmarks import compression_benchmark
 
     for path in FLAGS.unlabeled_files:
         if not os.path.isfile(path):
             usage_error(f"--unlabeled_files: {path} does not exist.")
     try:
         layers = [int(n) for n in FLAGS.student_num_layers]
-        data = read_classification_file(FLAGS.text_file, text_column=FLAGS.tsv_column or "sentence")
-        work_dir = FLAGS.work_dir or tempfile.mkdtemp(prefix="compression_")
-        os.makedirs(work_dir, exist_ok=True)
-        train_file, eval_file, unlabeled_file, eval_texts, eval_labels = write_compression_data(
-            data.texts, data.labels, work_dir, FLAGS.max_texts or len(data.texts), FLAGS.eval_examples,
-            FLAGS.unlabeled_files, FLAGS.max_unlabeled)
+        seeds = [int(seed) for seed in FLAGS.seeds]
     except ValueError as e:
-        usage_error(f"--text_file / --eval_examples / --student_num_layers: {e}")
-    seed = int(FLAGS.seeds[0])
-    data_flags = [f"--train_file={train_file}", "--text_column=sentence", "--label_column=label"]
-    model_dirs = {"teacher": os.path.join(work_dir, "teacher")}
-    if not os.path.isfile(os.path.join(model_dirs["teacher"], "eval_results.json")):
-        _finetuning_tool_run("run_classifier.py", model_dirs["teacher"], seed, data_flags,
-                             [f"--eval_file={eval_file}", "--text_column=sentence", "--label_column=label"])
-    for num_layers in layers:
-        model_dir = model_dirs[f"student_l{num_layers}"] = os.path.join(work_dir, f"student_l{num_layers}")
-        if not os.path.isfile(os.path.join(model_dir, "eval_results.json")):
-            _tool_run("distill.py", "--task=classifier", f"--teacher_model_dir={model_dirs['teacher']}",
-                      f"--student_num_layers={num_layers}", f"--model_dir={model_dir}", "--do_train", "--do_eval",
-                      *data_flags, f"--eval_file={eval_file}", f"--unlabeled_file={unlabeled_file}",
-                      "--num_train_epochs=1", f"--train_batch_size={FLAGS.train_batch_size}",
-                      f"--max_seq_length={FLAGS.max_seq_length}", f"--seed={seed}")
+        usage_error(f"--student_num_layers / --seeds: {e}")
+    work_dir = FLAGS.work_dir or tempfile.mkdtemp(prefix="compression_")
+    os.makedirs(work_dir, exist_ok=True)
+    max_train = FLAGS.max_texts or None
+    try:
+        if FLAGS.compression_task == "ner":
+            from keras_bert_zoo.data.conll_data import read_conll_file
+
+            if not FLAGS.eval_file:
+                usage_error("--eval_file: --compression_task=ner needs the held-out CoNLL file.")
+            sentences, tags = read_conll_file(FLAGS.text_file)
+            eval_sentences, eval_tags = read_conll_file(FLAGS.eval_file)
+            train_file, eval_file, unlabeled_file, eval_inputs, eval_targets = (
+                compression_benchmark.write_ner_compression_data(
+                    sentences, tags, eval_sentences, eval_tags, work_dir, max_train or len(sentences) // 2,
+                    FLAGS.eval_examples or len(eval_sentences), FLAGS.max_unlabeled))
+            data_flags = [f"--train_file={train_file}"]
+            eval_flags = [f"--eval_file={eval_file}"]
+        else:
+            from keras_bert_zoo.data import read_classification_file
+
+            data = read_classification_file(FLAGS.text_file, text_column=FLAGS.tsv_column or "sentence")
+            train_file, eval_file, unlabeled_file, eval_inputs, eval_targets = (
+                compression_benchmark.write_compression_data(
+                    data.texts, data.labels, work_dir, max_train or len(data.texts), FLAGS.eval_examples,
+                    FLAGS.unlabeled_files, FLAGS.max_unlabeled))
+            columns = ["--text_column=sentence", "--label_column=label"]
+            data_flags = [f"--train_file={train_file}", *columns]
+            eval_flags = [f"--eval_file={eval_file}", *columns]
+    except ValueError as e:
+        usage_error(f"--text_file / --eval_file / --eval_examples / --max_texts: {e}")
+    teacher_tool = {"classifier": "run_classifier.py", "ner": "run_ner.py"}[FLAGS.compression_task]
+    seed_model_dirs = {}
+    for seed in seeds:
+        # Every seed trains its own teacher, and its students learn from that teacher.
+        model_dirs = seed_model_dirs[seed] = {"teacher": os.path.join(work_dir, f"seed{seed}", "teacher")}
+        if not os.path.isfile(os.path.join(model_dirs["teacher"], "eval_results.json")):
+            _finetuning_tool_run(teacher_tool, model_dirs["teacher"], seed, data_flags, eval_flags)
+        for num_layers in layers:
+            model_dir = model_dirs[f"student_l{num_layers}"] = os.path.join(work_dir, f"seed{seed}",
+                                                                            f"student_l{num_layers}")
+            if not os.path.isfile(os.path.join(model_dir, "eval_results.json")):
+                _tool_run("distill.py", f"--task={FLAGS.compression_task}",
+                          f"--teacher_model_dir={model_dirs['teacher']}", f"--student_num_layers={num_layers}",
+                          f"--model_dir={model_dir}", "--do_train", "--do_eval", *data_flags, *eval_flags,
+                          f"--unlabeled_file={unlabeled_file}", "--num_train_epochs=1",
+                          f"--train_batch_size={FLAGS.train_batch_size}", f"--max_seq_length={FLAGS.max_seq_length}",
+                          f"--seed={seed}")
     print(f"Model dirs in {work_dir}", flush=True)
-    return benchmark_compression(model_dirs, eval_texts, eval_labels, FLAGS.max_seq_length, loader="cc")
+    return compression_benchmark.benchmark_compression(FLAGS.compression_task, seed_model_dirs, eval_inputs,
+                                                       eval_targets, FLAGS.max_seq_length, loader="cc")
 
 
 def _squad_recipe_ablation():

@@ -1,10 +1,13 @@
-"""Accuracy and served speed of fine-tuned classifiers, their distilled students and int8 exports."""
+"""Accuracy and served speed of fine-tuned models, their distilled students and int8 exports."""
 
+import collections
 import contextlib
 import itertools
 import os
 import re
+import shutil
 import tempfile
+import time
 
 import numpy as np
 
@@ -13,7 +16,8 @@ from keras_bert_zoo.benchmarks.report import BenchmarkRow
 from keras_bert_zoo.benchmarks.serving_benchmark import LOADERS, hf_classifier_call, reported_seconds_in_turns
 from keras_bert_zoo.export import export_saved_model, quantize_model
 from keras_bert_zoo.files import write_text_atomic
-from keras_bert_zoo.models import BertClassifier
+from keras_bert_zoo.metrics import ner_metrics
+from keras_bert_zoo.models import BertClassifier, BertTokenClassifier
 from keras_bert_zoo.text import BertTokenizer
 
 PRECISIONS = ("float32", "int8")
@@ -57,6 +61,44 @@ def write_compression_data(texts, labels, directory, max_train, num_heldout, unl
     return (*paths, eval_texts, eval_labels)
 
 
+def _conll_text(sentences, tags):
+    return "".join("".join(f"{word} {tag}\n" for word, tag in zip(words, word_tags)) + "\n"
+                   for words, word_tags in zip(sentences, tags))
+
+
+def write_ner_compression_data(sentences, tags, eval_sentences, eval_tags, directory, max_train, num_heldout,
+                               max_unlabeled):
+    """Writes the NER teacher's and students' data: CoNLL sentences, held-out sentences and unlabeled text.
+
+    Args:
+        sentences: Training sentences (lists of words), e.g. CoNLL-2003 train's.
+        tags: Their tags.
+        eval_sentences: Held-out sentences, e.g. CoNLL-2003 dev's.
+        eval_tags: Their tags.
+        directory: Where train.txt, eval.txt (CoNLL: word and tag per line) and unlabeled.txt go.
+        max_train: Labelled training sentences: the first ones.
+        num_heldout: Held-out sentences kept: the first ones.
+        max_unlabeled: Sentences after the labelled ones whose tags are dropped: the students'
+            unlabeled text, one sentence per line, words joined by spaces.
+
+    Returns:
+        (train path, eval path, unlabeled path, held-out sentences, held-out tags).
+
+    Raises:
+        ValueError: No training sentence is left for the unlabeled text, or no held-out sentence.
+    """
+    unlabeled = sentences[max_train:max_train + max_unlabeled]
+    if not unlabeled or not eval_sentences[:num_heldout]:
+        raise ValueError(f"{len(sentences)} training and {len(eval_sentences)} held-out sentences leave nothing "
+                         f"unlabeled after {max_train} labelled ones, or nothing held out.")
+    eval_sentences, eval_tags = eval_sentences[:num_heldout], eval_tags[:num_heldout]
+    paths = [os.path.join(directory, name) for name in ("train.txt", "eval.txt", "unlabeled.txt")]
+    write_text_atomic(paths[0], _conll_text(sentences[:max_train], tags[:max_train]))
+    write_text_atomic(paths[1], _conll_text(eval_sentences, eval_tags))
+    write_text_atomic(paths[2], "".join(" ".join(words) + "\n" for words in unlabeled))
+    return (*paths, eval_sentences, eval_tags)
+
+
 def int8_matmul_row(rows=2048, depth=384, columns=1536, repeats=10):
     """TensorFlow's int8 x int8 -> int32 matmul (what the int8 export's Dense layers run) against float32.
 
@@ -81,108 +123,219 @@ def int8_matmul_row(rows=2048, depth=384, columns=1536, repeats=10):
                         "the kernel every int8 Dense layer of the export runs", lower_is_better=True)
 
 
-def _accuracy(probabilities, labels):
-    return 100.0 * float(np.mean(np.argmax(np.concatenate(probabilities), -1) == labels))
+def _conll_word_tags(outputs, sentences):
+    """Each given word's tag from the NER signature: the tag of the served word that starts where it starts.
+
+    The signature splits words further at punctuation ("U.S." is four words); a
+    given word takes the tag of its first, as the model is trained. A word no
+    served word starts at (all its characters dropped) gets "O".
+    """
+    rows = []
+    for words, tags, starts in zip(sentences, outputs["tags"], outputs["word_start"]):
+        tag_at = {int(start): tag.decode() if isinstance(tag, bytes) else str(tag)
+                  for start, tag in zip(starts, tags) if start >= 0}
+        offsets = itertools.accumulate((len(word.encode()) + 1 for word in words[:-1]), initial=0)
+        rows.append([tag_at.get(offset, "O") for offset in offsets])
+    return rows
 
 
-def _torch_peers(model_dir, scratch, max_seq_length):
-    """HF tokenizer + BertForSequenceClassification of `model_dir`, float32 and `quantize_dynamic` int8.
+def _hf_tagger_call(hf_tokenizer, hf_model, max_seq_length):
+    """HF tokenizer + BertForTokenClassification (torch) on a batch of word lists, returning (tags, seconds).
+
+    Seconds cover tokenization and the model, not picking each word's first
+    piece in Python; words cut off by truncation get "O".
+    """
+    import torch
+
+    names = [hf_model.config.id2label[i] for i in range(hf_model.config.num_labels)]
+
+    def tags(batch):
+        start = time.perf_counter()
+        with torch.no_grad():
+            encoded = hf_tokenizer(batch, is_split_into_words=True, truncation=True, max_length=max_seq_length,
+                                   padding=True, return_tensors="pt")
+            tag_ids = hf_model(**encoded).logits.argmax(-1).numpy()
+        seconds = time.perf_counter() - start
+        rows = []
+        for row, words in enumerate(batch):
+            first_piece = {}
+            for position, word in enumerate(encoded.word_ids(row)):
+                if word is not None:
+                    first_piece.setdefault(word, position)
+            rows.append([names[tag_ids[row, first_piece[word]]] if word in first_piece else "O"
+                         for word in range(len(words))])
+        return rows, seconds
+
+    return tags
+
+
+def _hf_label_call(hf_tokenizer, hf_model, max_seq_length):
+    """`hf_classifier_call`, returning (label ids, seconds)."""
+    call = hf_classifier_call(hf_tokenizer, hf_model, max_seq_length)
+
+    def labels(batch):
+        probabilities, seconds = call(batch)
+        return np.argmax(probabilities, -1), seconds
+
+    return labels
+
+
+def _accuracy(predictions, labels):
+    return 100.0 * float(np.mean(np.concatenate(predictions) == np.asarray(labels)))
+
+
+def _entity_f1(predictions, tags):
+    return 100.0 * ner_metrics(list(tags), [row for batch in predictions for row in batch])["f1"]
+
+
+# What differs between tasks: the model class, what a served batch is made of and returns, the peer, the metric.
+_Task = collections.namedtuple("_Task", ["model_class", "hf_class", "texts", "predictions", "hf_call", "score",
+                                         "metric"])
+_TASKS = {
+    "classifier": _Task(BertClassifier, "BertForSequenceClassification", lambda batch: batch,
+                        lambda outputs, batch: np.argmax(outputs["probabilities"], -1), _hf_label_call, _accuracy,
+                        "held-out accuracy"),
+    "ner": _Task(BertTokenClassifier, "BertForTokenClassification",
+                 lambda batch: [" ".join(words) for words in batch], lambda outputs, batch: _conll_word_tags(
+                     outputs, batch), _hf_tagger_call, _entity_f1, "held-out entity F1"),
+}
+TASKS = tuple(_TASKS)
+
+
+def _torch_peers(task, model_dir, scratch, max_seq_length):
+    """HF tokenizer + the task's HF model of `model_dir`, float32 and `quantize_dynamic` int8.
 
     Returns:
-        Dict of precision: callable of a batch of texts returning (probabilities, wall-clock seconds).
+        Dict of "torch <precision>": callable of a batch returning (predictions, wall-clock seconds).
     """
     import torch
     import transformers
 
     hf_dir = os.path.join(scratch, "hf")
-    BertClassifier.from_pretrained(model_dir).save_pretrained(hf_dir, tokenizer=BertTokenizer.from_pretrained(model_dir))
+    task.model_class.from_pretrained(model_dir).save_pretrained(hf_dir,
+                                                                tokenizer=BertTokenizer.from_pretrained(model_dir))
     tokenizer = transformers.BertTokenizerFast.from_pretrained(hf_dir)
-    float_model = transformers.BertForSequenceClassification.from_pretrained(hf_dir).eval()
+    hf_class = getattr(transformers, task.hf_class)
+    float_model = hf_class.from_pretrained(hf_dir).eval()
     # PyTorch's recipe for BERT on CPU: Linear weights int8, activations quantized per call.
-    int8_model = torch.ao.quantization.quantize_dynamic(
-        transformers.BertForSequenceClassification.from_pretrained(hf_dir).eval(), {torch.nn.Linear},
-        dtype=torch.qint8)
-    return {"float32": hf_classifier_call(tokenizer, float_model, max_seq_length),
-            "int8": hf_classifier_call(tokenizer, int8_model, max_seq_length)}
+    int8_model = torch.ao.quantization.quantize_dynamic(hf_class.from_pretrained(hf_dir).eval(), {torch.nn.Linear},
+                                                        dtype=torch.qint8)
+    return {"torch float32": task.hf_call(tokenizer, float_model, max_seq_length),
+            "torch int8": task.hf_call(tokenizer, int8_model, max_seq_length)}
 
 
-def benchmark_compression(model_dirs, eval_texts, eval_labels, max_seq_length=128, batch_size=32,
+def _served_models(task, model_dirs, scratch, stack, loader, max_seq_length):
+    """Exports every model float32 and int8 and serves each; the loaders close with `stack`.
+
+    Returns:
+        (dict of "<name> <precision>": callable of a batch returning (predictions, seconds),
+        dict of name: encoder layers).
+    """
+    calls, layers = {}, {}
+    for name, model_dir in model_dirs.items():
+        tokenizer = BertTokenizer.from_pretrained(model_dir)
+        model = task.model_class.from_pretrained(model_dir, require_head=True)
+        layers[name] = model.encoder.config.num_layers
+        for precision in PRECISIONS:  # float32 first: int8 quantizes the model in place.
+            path = export_saved_model(quantize_model(model, "int8" if precision == "int8" else "none"), tokenizer,
+                                      os.path.join(scratch, name, precision), max_seq_length=max_seq_length)
+            served = stack.enter_context(LOADERS[loader](path))
+
+            def predictions(batch, served=served):
+                outputs, seconds = served(task.texts(batch))
+                return task.predictions(outputs, batch), seconds
+
+            calls[f"{name} {precision}"] = predictions
+    return calls, layers
+
+
+def benchmark_compression(task, seed_model_dirs, eval_inputs, eval_targets, max_seq_length=128, batch_size=32,
                           latency_texts=200, turns=5, loader="cc"):
-    """Held-out accuracy, batch-1 latency and batch throughput of classifiers served float32 and int8.
+    """Held-out quality, batch-1 latency and batch throughput of fine-tuned models served float32 and int8.
 
     Every model (the teacher first, then its students) is exported from its
     tool `--model_dir` twice, float32 and int8 (`quantize_model`), and served
-    by `loader` ("cc": TensorFlow's C++ loader, as TF Serving runs it). All
-    exports take turns through the same texts, so drift on a shared machine
-    reaches each alike; accuracy comes from the batched pass over all
-    `eval_texts`. PyTorch's `quantize_dynamic` of the teacher (HF
-    `BertForSequenceClassification`) against its float32 is measured the same
-    way, for the ratio of ratios.
+    by `loader` ("cc": TensorFlow's C++ loader, as TF Serving runs it), next to
+    PyTorch's `quantize_dynamic` of the teacher (its HF model) against its
+    float32. Quality is that of every seed's models, served, over all
+    `eval_inputs`; speed is the first seed's, all sides taking turns through
+    the same texts so that drift on a shared machine reaches each alike.
 
     Args:
-        model_dirs: Dict of name: fine-tuned classifier directory; the first is the teacher.
-        eval_texts: Held-out texts.
-        eval_labels: Their label ids.
+        task: "classifier" (inputs: texts; targets: label ids; accuracy) or
+            "ner" (inputs: lists of words, served joined by spaces; targets:
+            their tags; entity F1).
+        seed_model_dirs: Dict of seed: dict of name: fine-tuned model directory, the teacher first,
+            with the same names for every seed.
+        eval_inputs: Held-out inputs.
+        eval_targets: Their labels.
         max_seq_length: Tokens per text, on every side.
-        batch_size: Texts per call in the throughput rows.
-        latency_texts: How many of `eval_texts` the batch-1 latency runs over.
-        turns: Turns each side takes through the texts.
+        batch_size: Inputs per call in the throughput rows.
+        latency_texts: How many of `eval_inputs` the batch-1 latency runs over.
+        turns: Turns each side takes through the inputs.
         loader: A key of `serving_benchmark.LOADERS`.
 
     Returns:
-        `BenchmarkRow`s: per model and precision, accuracy, p50 latency and
-        throughput against the teacher's float32 export; then torch int8
-        against torch float32.
+        `BenchmarkRow`s: per model and precision, quality (mean over seeds),
+        p50 latency and throughput against the teacher's float32 export; torch
+        int8 against torch float32; TensorFlow's int8 matmul against float32.
     """
-    eval_labels = np.asarray(eval_labels)
-    teacher = next(iter(model_dirs))
-    batches = [eval_texts[i:i + batch_size] for i in range(0, len(eval_texts), batch_size)]
-    singles = [[text] for text in eval_texts[:latency_texts]]
-    with tempfile.TemporaryDirectory() as scratch, contextlib.ExitStack() as stack:
-        calls, layers = {}, {}
-        for name, model_dir in model_dirs.items():
-            tokenizer = BertTokenizer.from_pretrained(model_dir)
-            model = BertClassifier.from_pretrained(model_dir, require_head=True)
-            layers[name] = model.encoder.config.num_layers
-            for precision in PRECISIONS:  # float32 first: int8 quantizes the model in place.
-                path = export_saved_model(quantize_model(model, "int8" if precision == "int8" else "none"),
-                                          tokenizer, os.path.join(scratch, name, precision),
-                                          max_seq_length=max_seq_length)
-                calls[f"{name} {precision}"] = stack.enter_context(LOADERS[loader](path))
-        torch_calls = _torch_peers(model_dirs[teacher], scratch, max_seq_length)
-        calls.update({f"torch {precision}": call for precision, call in torch_calls.items()})
-        for call in calls.values():  # Warm up: traces, allocations, thread pools.
-            for batch in singles[:10] + batches[:1]:
-                call(batch)
-        probabilities = {name: [call(batch)[0] for batch in batches] for name, call in calls.items()}
-        throughput = reported_seconds_in_turns(calls, batches, turns)
-        latency = reported_seconds_in_turns(calls, singles, turns)
-    accuracy = {name: _accuracy(p, eval_labels) for name, p in probabilities.items()}
-    rate = {name: len(eval_texts) / sum(seconds) for name, seconds in throughput.items()}
+    spec = _TASKS[task]
+    seeds = list(seed_model_dirs)
+    names = list(seed_model_dirs[seeds[0]])
+    batches = [eval_inputs[i:i + batch_size] for i in range(0, len(eval_inputs), batch_size)]
+    singles = [[text] for text in eval_inputs[:latency_texts]]
+    quality = collections.defaultdict(list)
+    with tempfile.TemporaryDirectory() as scratch:
+        for seed in seeds:
+            with contextlib.ExitStack() as stack:
+                calls, layers = _served_models(spec, seed_model_dirs[seed], scratch, stack, loader, max_seq_length)
+                calls.update(_torch_peers(spec, seed_model_dirs[seed][names[0]], scratch, max_seq_length))
+                for name, call in calls.items():
+                    quality[name].append(spec.score([call(batch)[0] for batch in batches], eval_targets))
+                print(f"compression {task}, seed {seed}: " + ", ".join(
+                    f"{name} {values[-1]:.2f}" for name, values in quality.items()), flush=True)
+                if seed == seeds[0]:
+                    for call in calls.values():  # Warm up: traces, allocations, thread pools.
+                        for batch in singles[:10] + batches[:1]:
+                            call(batch)
+                    throughput = reported_seconds_in_turns(calls, batches, turns)
+                    latency = reported_seconds_in_turns(calls, singles, turns)
+            for name in os.listdir(scratch):  # Each seed's exports are done with.
+                shutil.rmtree(os.path.join(scratch, name))
+    mean = {name: float(np.mean(values)) for name, values in quality.items()}
+    rate = {name: len(eval_inputs) / sum(seconds) for name, seconds in throughput.items()}
     p50 = {name: 1e3 * float(np.percentile(seconds, 50)) for name, seconds in latency.items()}
+
+    def over_seeds(name):
+        values = quality[name]
+        return f"{np.mean(values):.2f} ± {np.std(values):.2f} ({', '.join(f'{v:.2f}' for v in values)})"
+
     rows = []
-    base = f"{teacher} float32"
-    for name in model_dirs:
+    base = f"{names[0]} float32"
+    peer = f"{base} export"
+    for name in names:
         for precision in PRECISIONS:
             side = f"{name} {precision}"
             settings = {"model": name, "layers": layers[name], "precision": precision, "serving_loader": loader,
-                        "texts": len(eval_texts), "max_seq_length": max_seq_length}
-            peer = f"{base} export"
+                        "texts": len(eval_inputs), "max_seq_length": max_seq_length}
             rows += [
-                BenchmarkRow(f"compression, {side}, held-out accuracy", "%", accuracy[side], accuracy[base], peer,
-                             settings, f"{accuracy[side] - accuracy[base]:+.2f} points"),
-                BenchmarkRow(f"compression, {side}, latency p50 (batch 1)", "ms", p50[side], p50[base], peer,
+                BenchmarkRow(f"compression {task}, {side}, {spec.metric}", "%", mean[side], mean[base], peer,
+                             dict(settings, seeds=",".join(map(str, seeds))),
+                             f"{mean[side] - mean[base]:+.2f} points; seeds {over_seeds(side)} vs "
+                             f"{over_seeds(base)}"),
+                BenchmarkRow(f"compression {task}, {side}, latency p50 (batch 1)", "ms", p50[side], p50[base], peer,
                              dict(settings, texts=len(singles)), "", lower_is_better=True),
-                BenchmarkRow(f"compression, {side}, throughput (batch {batch_size})", "texts/s", rate[side],
+                BenchmarkRow(f"compression {task}, {side}, throughput (batch {batch_size})", "texts/s", rate[side],
                              rate[base], peer, settings, ""),
             ]
-    ours_gain = rate[f"{teacher} int8"] / rate[base]
+    ours_gain = rate[f"{names[0]} int8"] / rate[base]
     torch_gain = rate["torch int8"] / rate["torch float32"]
     rows.append(BenchmarkRow(
-        f"compression, torch quantize_dynamic int8, throughput (batch {batch_size})", "texts/s", rate["torch int8"],
-        rate["torch float32"], "HF BertForSequenceClassification float32 (torch)",
-        {"model": teacher, "texts": len(eval_texts), "max_seq_length": max_seq_length},
-        f"accuracy {accuracy['torch int8']:.2f} vs {accuracy['torch float32']:.2f}; ours int8/float32 "
+        f"compression {task}, torch quantize_dynamic int8, throughput (batch {batch_size})", "texts/s",
+        rate["torch int8"], rate["torch float32"], f"HF {spec.hf_class} float32 (torch)",
+        {"model": names[0], "texts": len(eval_inputs), "max_seq_length": max_seq_length},
+        f"{spec.metric} {over_seeds('torch int8')} vs {over_seeds('torch float32')}; ours int8/float32 "
         f"{ours_gain:.2f}x vs torch's {torch_gain:.2f}x (ratio of ratios {ours_gain / torch_gain:.2f})"))
     rows.append(int8_matmul_row())
     return rows

@@ -41,10 +41,11 @@ def _python_loader(path):
         path: The exported SavedModel.
 
     Yields:
-        A callable of a batch of texts returning (probabilities, wall-clock seconds of the call).
+        A callable of a batch of texts returning (the signature's outputs as NumPy arrays, wall-clock
+        seconds of the call).
     """
     serving = tf.saved_model.load(path).signatures["serving_default"]
-    yield wall_timed(lambda batch: serving(text=tf.constant(batch))["probabilities"].numpy())
+    yield wall_timed(lambda batch: {name: output.numpy() for name, output in serving(text=tf.constant(batch)).items()})
 
 
 @contextlib.contextmanager
@@ -58,16 +59,11 @@ def _cc_loader(path):
         path: The exported SavedModel.
 
     Yields:
-        A callable of a batch of texts returning (probabilities, Session::Run seconds).
+        A callable of a batch of texts returning (the signature's outputs, Session::Run seconds).
     """
     with CcSavedModelSession(path, intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
                              inter_op_threads=tf.config.threading.get_inter_op_parallelism_threads()) as session:
-
-        def probabilities(batch):
-            outputs, seconds = session.run("serving_default", {"text": np.array(batch, dtype=object)})
-            return outputs["probabilities"], seconds
-
-        yield probabilities
+        yield lambda batch: session.run("serving_default", {"text": np.array(batch, dtype=object)})
 
 
 LOADERS = {"python": _python_loader, "cc": _cc_loader}
@@ -155,7 +151,12 @@ def benchmark_serving(checkpoint, texts, max_seq_length=128, batch_size=32, load
         hf_model = transformers.BertForSequenceClassification.from_pretrained(os.path.join(scratch, "hf")).eval()
         peer = hf_classifier_call(hf_tokenizer, hf_model, max_seq_length)
 
-        with LOADERS[loader](path) as ours:
+        with LOADERS[loader](path) as served:
+
+            def ours(batch):
+                outputs, seconds = served(batch)
+                return outputs["probabilities"], seconds
+
             for call in (ours, peer):  # warm up: traces, allocations, thread pools
                 for text in texts[:20]:
                     call([text])
