@@ -1,5 +1,6 @@
 """int8 exports (--quantize=int8): int8 variables, answers near the float model's, in Python and TF Serving's loader."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from keras_bert_zoo import BertConfig
 from keras_bert_zoo.export import export_saved_model, quantize_model, read_warmup_requests
 from keras_bert_zoo.export.cc_saved_model_session import CcSavedModelSession
 from keras_bert_zoo.export.quantization import frozen_heap
+from keras_bert_zoo.kernels import onednn_int8
 from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense
 from conftest import REPO_ROOT, write_vocab
 from serving_loaders import string_feeds, strings, text_batches
@@ -189,26 +191,24 @@ def _export_tool_command(*args):
 
 
 _TOOL_ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+_ONEDNN_ENV = dict(_TOOL_ENV, TF_ENABLE_ONEDNN_OPTS="1")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def int8_tool_export(tiny_model_dir, tmp_path_factory):
-    """`export_saved_model.py --quantize=int8` on the tiny classifier, started as this module starts.
+@contextlib.contextmanager
+def _tool_in_background(root, env, *args):
+    """`export_saved_model.py` on the tiny classifier into <root>/saved_models/sentiment, started now.
 
     The tool's process takes most of a minute (TensorFlow's import, then tracing), mostly
-    while this process is busy with its own exports, so it runs beside them on another core;
-    `test_export_tool_quantize_flag` waits for it and checks what it did.
+    while this process is busy with its own exports, so it runs beside them on another core.
 
     Yields:
         A function that waits for the tool and returns (its CompletedProcess, its --export_dir).
     """
-    root = tmp_path_factory.mktemp("tool")
     export_dir = root / "saved_models" / "sentiment"
-    command = _export_tool_command(f"--init_checkpoint={tiny_model_dir}", "--task=classifier",
-                                   f"--export_dir={export_dir}", f"--max_seq_length={SEQ}", "--quantize=int8")
+    command = _export_tool_command(f"--export_dir={export_dir}", f"--max_seq_length={SEQ}", *args)
     with open(root / "stdout.txt", "w+", encoding="utf-8") as stdout, \
             open(root / "stderr.txt", "w+", encoding="utf-8") as stderr:
-        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, text=True, env=_TOOL_ENV)
+        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, text=True, env=env)
 
         def finish():
             process.wait(timeout=600)
@@ -224,6 +224,31 @@ def int8_tool_export(tiny_model_dir, tmp_path_factory):
                 process.wait()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def int8_tool_export(tiny_model_dir, tmp_path_factory):
+    """`export_saved_model.py --quantize=int8` on the tiny classifier, started as this module starts.
+
+    `test_export_tool_quantize_flag` waits for it and checks what it did.
+    """
+    with _tool_in_background(tmp_path_factory.mktemp("tool"), _TOOL_ENV, f"--init_checkpoint={tiny_model_dir}",
+                             "--task=classifier", "--quantize=int8") as finish:
+        yield finish
+
+
+@pytest.fixture(scope="module", autouse=True)
+def onednn_tool_export(tiny_model_dir, tmp_path_factory):
+    """`--quantize=int8 --int8_kernel=onednn` on the tiny classifier, in a process with oneDNN on.
+
+    TF_ENABLE_ONEDNN_OPTS takes effect only before TensorFlow loads, and this process has it as
+    the machine's default (off on AMD CPUs), so the onednn kernel is exported and served in
+    processes of its own.
+    """
+    with _tool_in_background(tmp_path_factory.mktemp("onednn_tool"), _ONEDNN_ENV,
+                             f"--init_checkpoint={tiny_model_dir}", "--task=classifier", "--quantize=int8",
+                             "--int8_kernel=onednn") as finish:
+        yield finish
+
+
 def test_export_tool_quantize_flag(tiny_model_dir, int8_tool_export, tmp_path):
     export_dir = tmp_path / "saved_models" / "sentiment"
     bad = subprocess.run(_export_tool_command(f"--init_checkpoint={tiny_model_dir}", "--task=classifier",
@@ -236,3 +261,65 @@ def test_export_tool_quantize_flag(tiny_model_dir, int8_tool_export, tmp_path):
     assert "(int8)" in good.stdout and (export_dir.parent / "models.config").exists()
     # Per block: qkv, attention output, intermediate and output; then the pooler.
     assert _int8_variables(str(export_dir / "1")) == 2 * 4 + 1
+
+
+def _log_odds(probabilities):
+    """logit[1] - logit[0] of two-class softmax probabilities."""
+    return np.log(probabilities[:, 1]) - np.log(probabilities[:, 0])
+
+
+# Measured on the tiny classifier over TEXTS: onednn log-odds differ from float32's and from portable int8's
+# by 9% of the largest log-odds (portable int8 from float32 by 1%: it quantizes activations per row, onednn
+# per tensor); a wrong shift or scale moves them by about 100%.
+ONEDNN_RELATIVE_TOLERANCE = 0.2
+
+
+def test_onednn_int8_export_answers_in_tf_serving_cpp_loader(tiny_model_dir, onednn_tool_export):
+    """The tool's onednn export loads in C++ with oneDNN on and answers any text near float32 and portable int8."""
+    tool, export_dir = onednn_tool_export()
+    assert tool.returncode == 0, tool.stderr
+    assert "(int8, onednn kernel)" in tool.stdout
+    path = str(export_dir / "1")
+    tokenizer = kbz.BertTokenizer.from_pretrained(str(tiny_model_dir))
+    model = kbz.BertClassifier.from_pretrained(str(tiny_model_dir))
+    inputs = tokenizer.pack(tf.constant(TEXTS), max_length=SEQ)
+    expected = {"float32": model(inputs, training=False)["logits"].numpy()}
+    expected["portable"] = quantize_model(model, "int8")(inputs, training=False)["logits"].numpy()
+    with CcSavedModelSession(path, env={onednn_int8.ONEDNN_ENV: "1"}) as session:
+        for signature, feeds in read_warmup_requests(path):
+            session.run(signature, feeds)
+        for texts in text_batches():
+            outputs, _ = session.run("serving_default", {"text": strings(texts)})
+            assert outputs["probabilities"].shape == (len(texts), 2)
+        got, _ = session.run("serving_default", {"text": strings(TEXTS)})
+    got = _log_odds(got["probabilities"])
+    for name, logits in expected.items():
+        want = logits[:, 1] - logits[:, 0]
+        assert np.abs(got - want).max() < ONEDNN_RELATIVE_TOLERANCE * np.abs(want).max(), name
+
+
+def test_onednn_kernel_needs_onednn_on(tiny_model_dir, monkeypatch):
+    """With oneDNN off, quantize_model refuses before touching the model, saying what to set."""
+    monkeypatch.setattr(onednn_int8, "onednn_enabled", lambda: False)
+    model = kbz.BertClassifier.from_pretrained(str(tiny_model_dir))
+    with pytest.raises(RuntimeError, match="TF_ENABLE_ONEDNN_OPTS=1 .*server"):
+        quantize_model(model, "int8", int8_kernel="onednn")
+    assert all(layer.quantization_mode is None for layer in _dense_layers(model))
+    with pytest.raises(ValueError, match="int8_kernel must be one of portable, onednn, got 'vnni'"):
+        quantize_model(model, "int8", int8_kernel="vnni")
+    with pytest.raises(ValueError, match="int8_kernel='onednn' computes int8 layers"):
+        quantize_model(model, "none", int8_kernel="onednn")
+
+
+def test_export_tool_int8_kernel_flag(tiny_model_dir, tmp_path):
+    """--int8_kernel=onednn needs --quantize=int8 and, in the tool's process, oneDNN on."""
+    common = [f"--init_checkpoint={tiny_model_dir}", "--task=classifier", "--int8_kernel=onednn",
+              f"--export_dir={tmp_path / 'saved_models' / 'sentiment'}"]
+    unquantized = subprocess.run(_export_tool_command(*common), capture_output=True, text=True, timeout=600,
+                                 env=_TOOL_ENV)
+    assert unquantized.returncode == 2 and "--int8_kernel" in unquantized.stderr
+    off = subprocess.run(_export_tool_command(*common, "--quantize=int8"), capture_output=True, text=True,
+                         timeout=600, env=dict(_TOOL_ENV, TF_ENABLE_ONEDNN_OPTS="0"))
+    assert off.returncode == 2 and "Traceback" not in off.stderr
+    assert "--int8_kernel=onednn" in off.stderr and "TF_ENABLE_ONEDNN_OPTS=1" in off.stderr
+    assert not (tmp_path / "saved_models").exists()

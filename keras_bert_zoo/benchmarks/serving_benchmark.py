@@ -12,6 +12,7 @@ from keras_bert_zoo.benchmarks.alternating_timing import seconds_in_turns
 from keras_bert_zoo.benchmarks.report import BenchmarkRow
 from keras_bert_zoo.export import export_saved_model, quantize_model
 from keras_bert_zoo.export.cc_saved_model_session import CcSavedModelSession
+from keras_bert_zoo.kernels.onednn_int8 import ONEDNN_ENV
 from keras_bert_zoo.models import BertClassifier
 from keras_bert_zoo.text import BertTokenizer
 
@@ -49,7 +50,7 @@ def _python_loader(path):
 
 
 @contextlib.contextmanager
-def _cc_loader(path):
+def _cc_loader(path, onednn=False):
     """serving_default through TensorFlow's C++ LoadSavedModel + Session::Run, as TF Serving runs it.
 
     The session gets this process's TensorFlow thread settings as its SessionOptions, and each call
@@ -57,12 +58,15 @@ def _cc_loader(path):
 
     Args:
         path: The exported SavedModel.
+        onednn: Run the C++ process with TF_ENABLE_ONEDNN_OPTS=1, as a server of an
+            `int8_kernel="onednn"` export must run; False leaves it this process's environment.
 
     Yields:
         A callable of a batch of texts returning (the signature's outputs, Session::Run seconds).
     """
     with CcSavedModelSession(path, intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
-                             inter_op_threads=tf.config.threading.get_inter_op_parallelism_threads()) as session:
+                             inter_op_threads=tf.config.threading.get_inter_op_parallelism_threads(),
+                             env={ONEDNN_ENV: "1"} if onednn else None) as session:
         yield lambda batch: session.run("serving_default", {"text": np.array(batch, dtype=object)})
 
 

@@ -4,7 +4,12 @@ from keras_bert_zoo.export.classifier_serving import ClassifierServing
 from keras_bert_zoo.export.encoder_serving import EncoderServing
 from keras_bert_zoo.export.ner_serving import NerServing
 from keras_bert_zoo.export.pretrainer_serving import PretrainerServing
-from keras_bert_zoo.export.quantization import QUANTIZE_MODES, quantize_model
+from keras_bert_zoo.export.quantization import (
+    INT8_KERNELS,
+    QUANTIZE_MODES,
+    check_quantize_options,
+    quantize_model,
+)
 from keras_bert_zoo.export.saved_model_export import (
     export_saved_model,
     require_tensorflow_backend,

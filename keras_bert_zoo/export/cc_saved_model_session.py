@@ -136,7 +136,7 @@ class CcSavedModelSession:
         signatures: {name: {"inputs": [keys], "outputs": [keys]}}, keys sorted.
     """
 
-    def __init__(self, export_dir, intra_op_threads=0, inter_op_threads=0, binary=None):
+    def __init__(self, export_dir, intra_op_threads=0, inter_op_threads=0, binary=None, env=None):
         """Starts the C++ process and waits for the model to load.
 
         Args:
@@ -144,6 +144,8 @@ class CcSavedModelSession:
             intra_op_threads: SessionOptions intra-op parallelism; 0 lets TensorFlow choose.
             inter_op_threads: SessionOptions inter-op parallelism; 0 lets TensorFlow choose.
             binary: A serving_session executable; built (or taken from the cache) when None.
+            env: Variables set in the C++ process's environment over this one's, e.g.
+                {"TF_ENABLE_ONEDNN_OPTS": "1"}, which TensorFlow reads as it loads.
 
         Raises:
             RuntimeError: If the C++ load fails (naming export_dir and the status) or the process
@@ -157,7 +159,7 @@ class CcSavedModelSession:
                    "--intra_op_threads", str(intra_op_threads), "--inter_op_threads", str(inter_op_threads),
                    "--ops", *tf_text_op_libraries()]
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=self._stderr)
+                                         stderr=self._stderr, env={**os.environ, **(env or {})})
         try:
             code, message = self._read_status()
             if code:
