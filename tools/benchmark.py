@@ -115,6 +115,10 @@ def main(argv):
         usage_error(f"--text_file={FLAGS.text_file} does not exist.")
     if FLAGS.benchmark == "squad_recipe_ablation":  # HF torch alone: runs where TensorFlow is not installed.
         return _squad_recipe_ablation()
+    if FLAGS.benchmark == "compression" and os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "1":
+        # Exporting the oneDNN int8 kernel needs TensorFlow's oneDNN ops, which TensorFlow reads from the
+        # environment as it loads (it has); each server's own setting is part of what is measured.
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1"})
     _set_tensorflow_threads()
     from keras_bert_zoo.benchmarks.report import append_markdown, format_table
 
@@ -324,7 +328,7 @@ def _compression_rows():
                           f"--seed={seed}")
     print(f"Model dirs in {work_dir}", flush=True)
     return compression_benchmark.benchmark_compression(FLAGS.compression_task, seed_model_dirs, eval_inputs,
-                                                       eval_targets, FLAGS.max_seq_length, loader="cc")
+                                                       eval_targets, FLAGS.max_seq_length)
 
 
 def _squad_recipe_ablation():

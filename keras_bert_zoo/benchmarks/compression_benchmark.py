@@ -14,13 +14,17 @@ import numpy as np
 from keras_bert_zoo.benchmarks.finetuning_quality import sst2_full_sentence_split
 from keras_bert_zoo.benchmarks.report import BenchmarkRow
 from keras_bert_zoo.benchmarks.serving_benchmark import LOADERS, hf_classifier_call, reported_seconds_in_turns
-from keras_bert_zoo.export import export_saved_model, quantize_model
+from keras_bert_zoo.export import export_saved_model, quantize_model, use_int8_kernel
 from keras_bert_zoo.files import write_text_atomic
 from keras_bert_zoo.metrics import ner_metrics
 from keras_bert_zoo.models import BertClassifier, BertTokenClassifier
 from keras_bert_zoo.text import BertTokenizer
 
-PRECISIONS = ("float32", "int8")
+# Each model is served four ways: float32 and Keras's portable int8 by a server with TensorFlow's default
+# settings (oneDNN off on this AMD CPU), and both again by one with TF_ENABLE_ONEDNN_OPTS=1, where the
+# int8 export multiplies with oneDNN's u8 x s8 kernel. Side: (export, oneDNN on in the server).
+SERVED = {"float32": ("float32", False), "int8": ("int8", False), "float32 oneDNN": ("float32", True),
+          "int8 oneDNN": ("int8 onednn", True)}
 
 
 def _letters_and_digits(text):
@@ -99,28 +103,41 @@ def write_ner_compression_data(sentences, tags, eval_sentences, eval_tags, direc
     return (*paths, eval_sentences, eval_tags)
 
 
-def int8_matmul_row(rows=2048, depth=384, columns=1536, repeats=10):
-    """TensorFlow's int8 x int8 -> int32 matmul (what the int8 export's Dense layers run) against float32.
+def int8_matmul_rows(rows=2048, depth=384, columns=1536, repeats=10):
+    """TensorFlow's int8 matmuls against its float32 matmul, in this process.
 
-    The shape is MiniLM's intermediate Dense layer on 32 texts of 64 tokens.
+    The int8 x int8 -> int32 `BatchMatMulV3` is what the portable int8
+    export's Dense layers run; `onednn_int8_matmul` (activations quantized
+    per call, bias and scales applied) what the oneDNN one runs, timed only
+    when this process has oneDNN on (and then the float32 matmul is
+    oneDNN's too). The shape is MiniLM's intermediate Dense layer on 32 texts
+    of 64 tokens.
     """
     import tensorflow as tf
 
     from keras_bert_zoo.benchmarks.alternating_timing import alternating_seconds
+    from keras_bert_zoo.kernels.onednn_int8 import onednn_enabled, onednn_int8_constants, onednn_int8_matmul
 
     generator = np.random.default_rng(0)
     int8 = [tf.constant(generator.integers(-127, 128, shape).astype(np.int8)) for shape in ((rows, depth),
                                                                                           (depth, columns))]
     floats = [tf.cast(x, tf.float32) for x in int8]
-    int8_matmul = tf.function(lambda a, b: tf.matmul(a, b, output_type=tf.int32))
-    float_matmul = tf.function(tf.matmul)
-    runs = {"int8": lambda: int8_matmul(*int8).numpy(), "float32": lambda: float_matmul(*floats).numpy()}
+    matmuls = {"float32": (tf.function(tf.matmul), floats),
+               "int8 x int8 -> int32 (BatchMatMulV3)": (
+                   tf.function(lambda a, b: tf.matmul(a, b, output_type=tf.int32)), int8)}
+    if onednn_enabled():
+        constants = onednn_int8_constants(int8[1], np.ones(columns, np.float32), np.zeros(columns, np.float32))
+        matmuls["oneDNN u8 x s8 with quantized float inputs (QuantizedMatMulWithBiasAndDequantize)"] = (
+            tf.function(lambda a, b: onednn_int8_matmul(a, b, constants)), [floats[0], int8[1]])
+    runs = {name: lambda matmul=matmul, inputs=inputs: matmul(*inputs).numpy()
+            for name, (matmul, inputs) in matmuls.items()}
     for run in runs.values():
         run()
     seconds = {name: min(times) for name, times in alternating_seconds(runs, repeats).items()}
-    return BenchmarkRow("compression, TF matmul int8 x int8 -> int32 (BatchMatMulV3)", "ms", 1e3 * seconds["int8"],
-                        1e3 * seconds["float32"], "TF float32 matmul", {"shape": f"[{rows},{depth}]x[{depth},{columns}]"},
-                        "the kernel every int8 Dense layer of the export runs", lower_is_better=True)
+    settings = {"shape": f"[{rows},{depth}]x[{depth},{columns}]", "onednn": onednn_enabled()}
+    return [BenchmarkRow(f"compression, TF matmul {name}", "ms", 1e3 * seconds[name], 1e3 * seconds["float32"],
+                         "TF float32 matmul", settings, "what the int8 exports' Dense layers run",
+                         lower_is_better=True) for name in list(runs)[1:]]
 
 
 def _conll_word_tags(outputs, sentences):
@@ -224,11 +241,14 @@ def _torch_peers(task, model_dir, scratch, max_seq_length):
             "torch int8": task.hf_call(tokenizer, int8_model, max_seq_length)}
 
 
-def _served_models(task, model_dirs, scratch, stack, loader, max_seq_length):
-    """Exports every model float32 and int8 and serves each; the loaders close with `stack`.
+def _served_models(task, model_dirs, scratch, stack, max_seq_length):
+    """Exports every model float32, int8 and int8 with the oneDNN kernel, served as `SERVED` says.
+
+    The servers are TensorFlow's C++ loader (`LoadSavedModel` + `Session::Run`, as TF Serving runs
+    it); they close with `stack`.
 
     Returns:
-        (dict of "<name> <precision>": callable of a batch returning (predictions, seconds),
+        (dict of "<name> <side>": callable of a batch returning (predictions, seconds),
         dict of name: encoder layers).
     """
     calls, layers = {}, {}
@@ -236,30 +256,35 @@ def _served_models(task, model_dirs, scratch, stack, loader, max_seq_length):
         tokenizer = BertTokenizer.from_pretrained(model_dir)
         model = task.model_class.from_pretrained(model_dir, require_head=True)
         layers[name] = model.encoder.config.num_layers
-        for precision in PRECISIONS:  # float32 first: int8 quantizes the model in place.
-            path = export_saved_model(quantize_model(model, "int8" if precision == "int8" else "none"), tokenizer,
-                                      os.path.join(scratch, name, precision), max_seq_length=max_seq_length)
-            served = stack.enter_context(LOADERS[loader](path))
+        paths = {}
+        # float32 first: int8 quantizes the model in place; the oneDNN kernel then changes only the graph.
+        for export, prepare in (("float32", lambda: model), ("int8", lambda: quantize_model(model, "int8")),
+                                ("int8 onednn", lambda: use_int8_kernel(model, "onednn"))):
+            paths[export] = export_saved_model(prepare(), tokenizer, os.path.join(scratch, name, export),
+                                               max_seq_length=max_seq_length)
+        for side, (export, onednn) in SERVED.items():
+            served = stack.enter_context(LOADERS["cc"](paths[export], onednn=onednn))
 
             def predictions(batch, served=served):
                 outputs, seconds = served(task.texts(batch))
                 return task.predictions(outputs, batch), seconds
 
-            calls[f"{name} {precision}"] = predictions
+            calls[f"{name} {side}"] = predictions
     return calls, layers
 
 
 def benchmark_compression(task, seed_model_dirs, eval_inputs, eval_targets, max_seq_length=128, batch_size=32,
-                          latency_texts=200, turns=5, loader="cc"):
+                          latency_texts=200, turns=5):
     """Held-out quality, batch-1 latency and batch throughput of fine-tuned models served float32 and int8.
 
     Every model (the teacher first, then its students) is exported from its
-    tool `--model_dir` twice, float32 and int8 (`quantize_model`), and served
-    by `loader` ("cc": TensorFlow's C++ loader, as TF Serving runs it), next to
-    PyTorch's `quantize_dynamic` of the teacher (its HF model) against its
-    float32. Quality is that of every seed's models, served, over all
+    tool `--model_dir` as float32, int8 (`quantize_model`) and int8 with the
+    oneDNN kernel, and served by TensorFlow's C++ loader four ways (`SERVED`),
+    next to PyTorch's `quantize_dynamic` of the teacher (its HF model) against
+    its float32. Quality is that of every seed's models, served, over all
     `eval_inputs`; speed is the first seed's, all sides taking turns through
-    the same texts so that drift on a shared machine reaches each alike.
+    the same texts so that drift on a shared machine reaches each alike. This
+    process needs TF_ENABLE_ONEDNN_OPTS=1 (to export the oneDNN kernel).
 
     Args:
         task: "classifier" (inputs: texts; targets: label ids; accuracy) or
@@ -273,12 +298,12 @@ def benchmark_compression(task, seed_model_dirs, eval_inputs, eval_targets, max_
         batch_size: Inputs per call in the throughput rows.
         latency_texts: How many of `eval_inputs` the batch-1 latency runs over.
         turns: Turns each side takes through the inputs.
-        loader: A key of `serving_benchmark.LOADERS`.
 
     Returns:
-        `BenchmarkRow`s: per model and precision, quality (mean over seeds),
-        p50 latency and throughput against the teacher's float32 export; torch
-        int8 against torch float32; TensorFlow's int8 matmul against float32.
+        `BenchmarkRow`s: per model and side, quality (mean over seeds), p50
+        latency and throughput against the teacher's float32 export on the
+        default server; torch int8 against torch float32; TensorFlow's int8
+        matmul against float32.
     """
     spec = _TASKS[task]
     seeds = list(seed_model_dirs)
@@ -289,7 +314,7 @@ def benchmark_compression(task, seed_model_dirs, eval_inputs, eval_targets, max_
     with tempfile.TemporaryDirectory() as scratch:
         for seed in seeds:
             with contextlib.ExitStack() as stack:
-                calls, layers = _served_models(spec, seed_model_dirs[seed], scratch, stack, loader, max_seq_length)
+                calls, layers = _served_models(spec, seed_model_dirs[seed], scratch, stack, max_seq_length)
                 calls.update(_torch_peers(spec, seed_model_dirs[seed][names[0]], scratch, max_seq_length))
                 for name, call in calls.items():
                     quality[name].append(spec.score([call(batch)[0] for batch in batches], eval_targets))
@@ -315,27 +340,32 @@ def benchmark_compression(task, seed_model_dirs, eval_inputs, eval_targets, max_
     base = f"{names[0]} float32"
     peer = f"{base} export"
     for name in names:
-        for precision in PRECISIONS:
-            side = f"{name} {precision}"
-            settings = {"model": name, "layers": layers[name], "precision": precision, "serving_loader": loader,
-                        "texts": len(eval_inputs), "max_seq_length": max_seq_length}
+        for side, (export, onednn) in SERVED.items():
+            served = f"{name} {side}"
+            settings = {"model": name, "layers": layers[name], "export": export, "server_onednn": onednn,
+                        "serving_loader": "cc", "texts": len(eval_inputs), "max_seq_length": max_seq_length}
+            # The oneDNN int8 kernel's gain is against float32 on the same (oneDNN) server.
+            same_server = (f"; {rate[served] / rate[f'{name} float32 oneDNN']:.2f}x the throughput of its float32 "
+                           "on the same oneDNN server" if side == "int8 oneDNN" else "")
             rows += [
-                BenchmarkRow(f"compression {task}, {side}, {spec.metric}", "%", mean[side], mean[base], peer,
+                BenchmarkRow(f"compression {task}, {served}, {spec.metric}", "%", mean[served], mean[base], peer,
                              dict(settings, seeds=",".join(map(str, seeds))),
-                             f"{mean[side] - mean[base]:+.2f} points; seeds {over_seeds(side)} vs "
+                             f"{mean[served] - mean[base]:+.2f} points; seeds {over_seeds(served)} vs "
                              f"{over_seeds(base)}"),
-                BenchmarkRow(f"compression {task}, {side}, latency p50 (batch 1)", "ms", p50[side], p50[base], peer,
-                             dict(settings, texts=len(singles)), "", lower_is_better=True),
-                BenchmarkRow(f"compression {task}, {side}, throughput (batch {batch_size})", "texts/s", rate[side],
-                             rate[base], peer, settings, ""),
+                BenchmarkRow(f"compression {task}, {served}, latency p50 (batch 1)", "ms", p50[served], p50[base],
+                             peer, dict(settings, texts=len(singles)), "", lower_is_better=True),
+                BenchmarkRow(f"compression {task}, {served}, throughput (batch {batch_size})", "texts/s",
+                             rate[served], rate[base], peer, settings, same_server.lstrip("; ")),
             ]
-    ours_gain = rate[f"{names[0]} int8"] / rate[base]
+    gains = {side: rate[f"{names[0]} {side}"] / rate[f"{names[0]} float32{onednn}"]
+             for side, onednn in (("int8", ""), ("int8 oneDNN", " oneDNN"))}
     torch_gain = rate["torch int8"] / rate["torch float32"]
     rows.append(BenchmarkRow(
         f"compression {task}, torch quantize_dynamic int8, throughput (batch {batch_size})", "texts/s",
         rate["torch int8"], rate["torch float32"], f"HF {spec.hf_class} float32 (torch)",
         {"model": names[0], "texts": len(eval_inputs), "max_seq_length": max_seq_length},
         f"{spec.metric} {over_seeds('torch int8')} vs {over_seeds('torch float32')}; ours int8/float32 "
-        f"{ours_gain:.2f}x vs torch's {torch_gain:.2f}x (ratio of ratios {ours_gain / torch_gain:.2f})"))
-    rows.append(int8_matmul_row())
-    return rows
+        + ", ".join(f"{side} {gain:.2f}x" for side, gain in gains.items())
+        + f" vs torch's {torch_gain:.2f}x (ratios of ratios "
+        + ", ".join(f"{gain / torch_gain:.2f}" for gain in gains.values()) + ")"))
+    return rows + int8_matmul_rows()

@@ -50,7 +50,7 @@ def _python_loader(path):
 
 
 @contextlib.contextmanager
-def _cc_loader(path, onednn=False):
+def _cc_loader(path, onednn=None):
     """serving_default through TensorFlow's C++ LoadSavedModel + Session::Run, as TF Serving runs it.
 
     The session gets this process's TensorFlow thread settings as its SessionOptions, and each call
@@ -58,15 +58,16 @@ def _cc_loader(path, onednn=False):
 
     Args:
         path: The exported SavedModel.
-        onednn: Run the C++ process with TF_ENABLE_ONEDNN_OPTS=1, as a server of an
-            `int8_kernel="onednn"` export must run; False leaves it this process's environment.
+        onednn: True runs the C++ process with TF_ENABLE_ONEDNN_OPTS=1, as a server of an
+            `int8_kernel="onednn"` export must run; False with 0; None leaves it this process's
+            environment.
 
     Yields:
         A callable of a batch of texts returning (the signature's outputs, Session::Run seconds).
     """
     with CcSavedModelSession(path, intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
                              inter_op_threads=tf.config.threading.get_inter_op_parallelism_threads(),
-                             env={ONEDNN_ENV: "1"} if onednn else None) as session:
+                             env=None if onednn is None else {ONEDNN_ENV: str(int(onednn))}) as session:
         yield lambda batch: session.run("serving_default", {"text": np.array(batch, dtype=object)})
 
 

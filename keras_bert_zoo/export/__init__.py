@@ -9,6 +9,7 @@ from keras_bert_zoo.export.quantization import (
     QUANTIZE_MODES,
     check_quantize_options,
     quantize_model,
+    use_int8_kernel,
 )
 from keras_bert_zoo.export.saved_model_export import (
     export_saved_model,

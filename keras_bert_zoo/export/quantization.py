@@ -86,7 +86,23 @@ def quantize_model(model, mode, int8_kernel="portable"):
         with frozen_heap():
             model.quantize(mode, filters=lambda layer: isinstance(layer, keras.layers.Dense))
     if int8_kernel != "portable":
-        for layer in model._flatten_layers():
-            if isinstance(layer, Float32BiasGradDense):
-                layer.set_int8_kernel(int8_kernel)
+        use_int8_kernel(model, int8_kernel)
+    return model
+
+
+def use_int8_kernel(model, int8_kernel):
+    """Sets the kernel every int8 `Float32BiasGradDense` of `model` multiplies with in graphs traced from now on.
+
+    So one quantized model can be exported with either kernel, e.g. portable first, then oneDNN's.
+
+    Args:
+        model: A model quantized by `quantize_model(model, "int8")`.
+        int8_kernel: One of `INT8_KERNELS` (see `Float32BiasGradDense.set_int8_kernel`).
+
+    Returns:
+        `model`.
+    """
+    for layer in model._flatten_layers():
+        if isinstance(layer, Float32BiasGradDense):
+            layer.set_int8_kernel(int8_kernel)
     return model
