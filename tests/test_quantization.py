@@ -191,7 +191,8 @@ def _export_tool_command(*args):
 
 
 _TOOL_ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-_ONEDNN_ENV = dict(_TOOL_ENV, TF_ENABLE_ONEDNN_OPTS="1")
+# Unset, as users run it: the tool restarts itself with TF_ENABLE_ONEDNN_OPTS=1 for the onednn kernel.
+_ONEDNN_ENV = {name: value for name, value in _TOOL_ENV.items() if name != "TF_ENABLE_ONEDNN_OPTS"}
 
 
 @contextlib.contextmanager
@@ -237,11 +238,11 @@ def int8_tool_export(tiny_model_dir, tmp_path_factory):
 
 @pytest.fixture(scope="module", autouse=True)
 def onednn_tool_export(tiny_model_dir, tmp_path_factory):
-    """`--quantize=int8 --int8_kernel=onednn` on the tiny classifier, in a process with oneDNN on.
+    """`--quantize=int8 --int8_kernel=onednn` on the tiny classifier, TF_ENABLE_ONEDNN_OPTS unset.
 
     TF_ENABLE_ONEDNN_OPTS takes effect only before TensorFlow loads, and this process has it as
-    the machine's default (off on AMD CPUs), so the onednn kernel is exported and served in
-    processes of its own.
+    the machine's default (off on AMD CPUs), so the onednn kernel is exported (by the tool, which
+    restarts itself with oneDNN on) and served in processes of its own.
     """
     with _tool_in_background(tmp_path_factory.mktemp("onednn_tool"), _ONEDNN_ENV,
                              f"--init_checkpoint={tiny_model_dir}", "--task=classifier", "--quantize=int8",

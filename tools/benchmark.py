@@ -71,7 +71,8 @@ flags.DEFINE_list("recipe_variants", ["hf", "google", "length_buckets", "answer_
                   "squad_recipe_ablation: recipe variants of HF torch's SQuAD fine-tuning, several parts joined by "
                   "'+' (see keras_bert_zoo/benchmarks/squad_recipe_ablation.py).")
 flags.DEFINE_string("torch_device", "cpu", "squad_recipe_ablation: torch device (cpu, cuda).")
-flags.DEFINE_float("num_train_epochs", 1.0, "squad_recipe_ablation: passes over the training questions.")
+flags.DEFINE_float("num_train_epochs", 1.0, "squad_recipe_ablation: passes over the training questions; "
+                   "compression: the teacher's passes over its training data (each student takes one).")
 flags.DEFINE_float("learning_rate", 5e-5, "squad_recipe_ablation: peak learning rate.")
 flags.DEFINE_integer("throughput_examples", 640, "finetuning: sentences keras-hub's default (seq 512) is timed on.")
 flags.DEFINE_enum("serving_loader", "python", ["python", "cc"],
@@ -115,10 +116,9 @@ def main(argv):
         usage_error(f"--text_file={FLAGS.text_file} does not exist.")
     if FLAGS.benchmark == "squad_recipe_ablation":  # HF torch alone: runs where TensorFlow is not installed.
         return _squad_recipe_ablation()
-    if FLAGS.benchmark == "compression" and os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "1":
-        # Exporting the oneDNN int8 kernel needs TensorFlow's oneDNN ops, which TensorFlow reads from the
-        # environment as it loads (it has); each server's own setting is part of what is measured.
-        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1"})
+    if FLAGS.benchmark == "compression":
+        # The oneDNN int8 exports need oneDNN on here; each server's own setting is part of what is measured.
+        tool_runner.restart_with_onednn()
     _set_tensorflow_threads()
     from keras_bert_zoo.benchmarks.report import append_markdown, format_table
 
@@ -200,8 +200,8 @@ def _tool_run(tool, *tool_flags):
     return done.stdout
 
 
-def _finetuning_tool_run(tool, model_dir, seed, train_flags, eval_flags):
-    """Runs a fine-tuning tool with its defaults for one epoch, then evaluates it in a second process.
+def _finetuning_tool_run(tool, model_dir, seed, train_flags, eval_flags, epochs=1):
+    """Runs a fine-tuning tool with its defaults for `epochs`, then evaluates it in a second process.
 
     Returns:
         (training examples per second of the training process, start to
@@ -211,7 +211,7 @@ def _finetuning_tool_run(tool, model_dir, seed, train_flags, eval_flags):
     common = [f"--init_checkpoint={checkpoint}", f"--model_dir={model_dir}", f"--seed={seed}",
               f"--max_seq_length={FLAGS.max_seq_length}"]
     start = time.perf_counter()
-    train_output = _tool_run(tool, *common, "--do_train", "--num_train_epochs=1",
+    train_output = _tool_run(tool, *common, "--do_train", f"--num_train_epochs={epochs}",
                              f"--train_batch_size={FLAGS.train_batch_size}", *train_flags)
     train_seconds = time.perf_counter() - start
     _tool_run(tool, *common, "--do_eval", *eval_flags)
@@ -315,7 +315,8 @@ def _compression_rows():
         # Every seed trains its own teacher, and its students learn from that teacher.
         model_dirs = seed_model_dirs[seed] = {"teacher": os.path.join(work_dir, f"seed{seed}", "teacher")}
         if not os.path.isfile(os.path.join(model_dirs["teacher"], "eval_results.json")):
-            _finetuning_tool_run(teacher_tool, model_dirs["teacher"], seed, data_flags, eval_flags)
+            _finetuning_tool_run(teacher_tool, model_dirs["teacher"], seed, data_flags, eval_flags,
+                                 FLAGS.num_train_epochs)
         for num_layers in layers:
             model_dir = model_dirs[f"student_l{num_layers}"] = os.path.join(work_dir, f"seed{seed}",
                                                                             f"student_l{num_layers}")

@@ -8,8 +8,8 @@ under a temporary name first; an existing version is never overwritten.
 --quantize=int8 stores the Dense kernels as int8 with per-unit scales and computes them with int8
 matmuls (activations quantized at run time); signatures, warmup file and models.config are unchanged.
 --int8_kernel=onednn computes those int8 matmuls with oneDNN's kernels, faster than float32 on CPUs with
-VNNI; this process and the server both need TF_ENABLE_ONEDNN_OPTS=1 (TF Serving: docker run -e
-TF_ENABLE_ONEDNN_OPTS=1 ...).
+VNNI; this process (which restarts itself with it if the variable is unset) and the server both need
+TF_ENABLE_ONEDNN_OPTS=1 (TF Serving: docker run -e TF_ENABLE_ONEDNN_OPTS=1 ...).
 """
 
 import os
@@ -36,8 +36,9 @@ flags.DEFINE_enum("quantize", "none", ["none", "int8"],
 flags.DEFINE_enum("int8_kernel", "portable", ["portable", "onednn"],
                   "With --quantize=int8, how the int8 matmuls run. portable: standard TF ops, any server, slower "
                   "than float32 on CPU. onednn: oneDNN's u8 x s8 kernels, faster than float32 on CPUs with VNNI; "
-                  "needs TF_ENABLE_ONEDNN_OPTS=1 in this process and in the server's (TF Serving: "
-                  "docker run -e TF_ENABLE_ONEDNN_OPTS=1), else the export's graph fails at run time.")
+                  "needs TF_ENABLE_ONEDNN_OPTS=1 in this process (unset: the tool restarts itself with it) and in the "
+                  "server's (TF Serving: docker run -e TF_ENABLE_ONEDNN_OPTS=1), else the export's graph fails "
+                  "at run time.")
 flags.DEFINE_bool("write_models_config", True, "Also (re)write models.config beside the export directory.")
 flags.DEFINE_string("serving_base_path", None,
                     "Where the server sees the export root in models.config (/models in the docker image); "
@@ -56,6 +57,8 @@ def main(argv):
         usage_error(f"--vocab_file={FLAGS.vocab_file} does not exist.")
     if FLAGS.int8_kernel != "portable" and FLAGS.quantize != "int8":
         usage_error(f"--int8_kernel={FLAGS.int8_kernel} applies to --quantize=int8 only; --quantize={FLAGS.quantize}.")
+    if FLAGS.int8_kernel == "onednn":
+        tool_runner.restart_with_onednn()
     export_dir = FLAGS.export_dir or os.path.join("saved_models", FLAGS.task)
     if FLAGS.version is not None and FLAGS.version < 1:
         usage_error(f"--version must be a positive integer, got {FLAGS.version}.")

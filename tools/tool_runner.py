@@ -18,6 +18,18 @@ def _tensorflow_logs_shown():
                for arg in sys.argv[1:])
 
 
+def restart_with_onednn():
+    """Restarts this tool with TF_ENABLE_ONEDNN_OPTS=1 in its environment, unless the variable is set.
+
+    TensorFlow reads it once, as it loads, so oneDNN's int8 kernel (off by default on AMD CPUs) can
+    only be turned on by starting again. A variable the user set, even to 0, is left as it is.
+    """
+    if "TF_ENABLE_ONEDNN_OPTS" not in os.environ:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1"})
+
+
 def import_tensorflow_quietly():
     """Imports TensorFlow with its start-up log lines hidden, unless --show_tensorflow_logs.
 
