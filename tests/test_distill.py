@@ -441,6 +441,19 @@ def test_distill_tool_squad_end_to_end(squad_student):
     assert model.encoder.config.num_layers == 1
 
 
+@pytest.mark.slow  # A third squad tool run; the default run covers the context-only span loss.
+def test_distill_tool_squad_with_the_span_loss_over_all_positions(tmp_path, squad_teacher):
+    """--span_loss_positions=all: a fresh student learns the teacher's spans over every real position."""
+    teacher, data = squad_teacher
+    result = _run("distill.py", "--task=squad", f"--teacher_model_dir={teacher}",
+                  f"--student_config_file={teacher / 'config.json'}", "--do_train", f"--train_file={data}",
+                  f"--model_dir={tmp_path / 'student'}", "--span_loss_positions=all", "--train_batch_size=4",
+                  "--num_train_epochs=4", "--learning_rate=1e-3", "--log_steps=1", *_SQUAD_WINDOWS)
+    assert result.returncode == 0, result.stderr
+    soft = [float(v) for v in re.findall(r"soft_loss ([\d.]+)", result.stdout)]
+    assert len(soft) >= 4 and all(np.isfinite(soft)) and soft[-1] < 0.8 * soft[0], soft
+
+
 @pytest.mark.slow  # An export tool run; the default run checks the model_dir loads as the export does.
 def test_the_squad_student_exports_and_answers(tmp_path, squad_student):
     serve = _export_and_load(tmp_path, squad_student[1], "squad", *_SQUAD_WINDOWS)
