@@ -7,13 +7,13 @@ import os
 import re
 import shutil
 import tempfile
-import time
 
 import numpy as np
 
 from keras_bert_zoo.benchmarks.finetuning_quality import sst2_full_sentence_split
 from keras_bert_zoo.benchmarks.report import BenchmarkRow
-from keras_bert_zoo.benchmarks.serving_benchmark import LOADERS, hf_classifier_call, reported_seconds_in_turns
+from keras_bert_zoo.benchmarks.serving_benchmark import (LOADERS, hf_classifier_call, reported_seconds_in_turns,
+                                                           wall_timed)
 from keras_bert_zoo.export import export_saved_model, quantize_model, use_int8_kernel
 from keras_bert_zoo.files import write_text_atomic
 from keras_bert_zoo.metrics import ner_metrics
@@ -166,13 +166,15 @@ def _hf_tagger_call(hf_tokenizer, hf_model, max_seq_length):
 
     names = [hf_model.config.id2label[i] for i in range(hf_model.config.num_labels)]
 
-    def tags(batch):
-        start = time.perf_counter()
+    @wall_timed
+    def encoded_tag_ids(batch):
         with torch.no_grad():
             encoded = hf_tokenizer(batch, is_split_into_words=True, truncation=True, max_length=max_seq_length,
                                    padding=True, return_tensors="pt")
-            tag_ids = hf_model(**encoded).logits.argmax(-1).numpy()
-        seconds = time.perf_counter() - start
+            return encoded, hf_model(**encoded).logits.argmax(-1).numpy()
+
+    def tags(batch):
+        (encoded, tag_ids), seconds = encoded_tag_ids(batch)
         rows = []
         for row, words in enumerate(batch):
             first_piece = {}
