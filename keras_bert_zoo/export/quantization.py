@@ -58,8 +58,8 @@ def quantize_model(model, mode, int8_kernel="portable"):
     int8 by int8 into int32 (TensorFlow's BatchMatMulV3): standard ops, which
     TF Serving runs anywhere, but slower than float32 on CPU.
     `int8_kernel="onednn"` computes the same int8 weights with oneDNN's
-    u8 x s8 kernel (activations also quantized per row at run time),
-    faster than float32 on CPUs with VNNI; it needs TF_ENABLE_ONEDNN_OPTS=1
+    u8 x s8 kernel (activations quantized per call over the whole tensor),
+    faster than float32 on x86 CPUs (AVX2 and up); it needs TF_ENABLE_ONEDNN_OPTS=1
     in this process and in the server's (see `Float32BiasGradDense.set_int8_kernel`;
     other Dense classes keep the portable kernel).
     Embeddings, layer norms, the attention products and the task heads'

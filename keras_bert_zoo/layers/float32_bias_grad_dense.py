@@ -51,9 +51,9 @@ class Float32BiasGradDense(keras.layers.Dense):
         """Picks the matmul of this int8 layer's inference calls (training calls stay Dense's).
 
         "portable" is Keras's: inputs quantized per row to int8, int8 x int8 into int32
-        (BatchMatMulV3), standard ops that run anywhere. "onednn" also quantizes inputs per
-        row, to uint8, and runs oneDNN's u8 x s8 kernel (`onednn_int8_matmul`), which needs
-        TF_ENABLE_ONEDNN_OPTS=1 wherever the graph runs.
+        (BatchMatMulV3), standard ops that run anywhere. "onednn" quantizes each call's inputs
+        over the whole tensor to 7-bit unsigned values and runs oneDNN's u8 x s8 kernel
+        (`onednn_int8_matmul`), which needs TF_ENABLE_ONEDNN_OPTS=1 wherever the graph runs.
         The choice shapes the traced graph only: it is not in `get_config`, so a deserialized
         layer computes with the portable kernel. "onednn" reads the kernel, scale and bias as
         they are now; set it after the weights are final.
