@@ -80,8 +80,9 @@ def _cpu_name():
         return platform.processor() or platform.machine()
     # The int8 speed-ups hinge on these: without VNNI, int8 matmuls sum products in int16 pairs.
     flags = set(info.get("flags", "").split())
-    extensions = [name for name in _VECTOR_EXTENSIONS if name in flags]
-    return f"{info['model name'].strip()} {platform.machine()} ({' '.join(extensions) or 'no AVX2'})"
+    extensions = [flag for flag in _VECTOR_EXTENSIONS if flag in flags]
+    name = f"{info['model name'].strip()} {platform.machine()}"
+    return f"{name} ({' '.join(extensions)})" if extensions else name
 
 
 _VECTOR_EXTENSIONS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
