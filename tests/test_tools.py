@@ -137,6 +137,7 @@ def test_convert_checkpoint_keeps_task_heads(tmp_path, minilm_dir):
     assert copy.label_names == ["neg", "pos"]
 
 
+@pytest.mark.slow  # About a minute: ours and keras-hub's step at two precisions.
 def test_benchmark_pretraining_step_on_a_tiny_model(tmp_path):
     report = tmp_path / "BENCH.md"
     result = _run_tool("benchmark.py", "--benchmark=pretraining_step", "--preset=bert_tiny_uncased",
@@ -337,6 +338,7 @@ def _tiny_hf_checkpoint(directory, words):
     return str(directory)
 
 
+@pytest.mark.slow  # Five tool runs with HF torch and JAX beside them: about two minutes.
 def test_benchmark_ner_and_squad_quality_run_tool_and_hf_sides(tmp_path):
     """Both held-out benchmarks, end to end on a tiny checkpoint: the tools in their processes, then HF torch."""
     words = ["peter", "lives", "in", "paris", "where", "does", "live", "the", "tower", "is", "berlin"]
