@@ -69,23 +69,23 @@ def markdown_section(rows, command):
     return "\n".join(lines) + "\n"
 
 
+# The int8 speed-ups hinge on these: without VNNI, int8 matmuls sum products in int16 pairs.
+_VECTOR_EXTENSIONS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
+
+
 def _cpu_name():
-    """The processor's model name and widest vector extensions (Linux /proc/cpuinfo), else the architecture."""
+    """The processor's model name and vector extensions (Linux /proc/cpuinfo), else the architecture."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
             info = dict((key.strip(), value) for key, value in (line.split(":", 1) for line in f if ":" in line))
     except OSError:
-        return platform.processor() or platform.machine()
+        info = {}
     if "model name" not in info:
         return platform.processor() or platform.machine()
-    # The int8 speed-ups hinge on these: without VNNI, int8 matmuls sum products in int16 pairs.
     flags = set(info.get("flags", "").split())
     extensions = [flag for flag in _VECTOR_EXTENSIONS if flag in flags]
     name = f"{info['model name'].strip()} {platform.machine()}"
     return f"{name} ({' '.join(extensions)})" if extensions else name
-
-
-_VECTOR_EXTENSIONS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
 
 
 def append_markdown(path, rows, command):
