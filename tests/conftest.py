@@ -3,6 +3,7 @@
 import importlib.util
 import os
 import pathlib
+import re
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -67,3 +68,14 @@ def assert_readable_by_all(root):
         for name in files:
             path = os.path.join(directory, name)
             assert stat.S_IMODE(os.stat(path).st_mode) == 0o644, path
+
+
+# TensorFlow's C++ log lines in each of its formats (dated "2026-12-06 10:00:00.000000: I ...", or absl's
+# "I1206 10:00:00.000000  123 port.cc:153]", dated 0000 00:00 before absl is initialized), and absl's notice.
+_TENSORFLOW_LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] |[IWEF]\d{4} [\d:. ]+\d+ \S+\.cc:\d+\]"
+                                  r"|WARNING: All log messages before absl::InitializeLog)")
+
+
+def tensorflow_log_lines(output):
+    """The lines of `output` that TensorFlow's C++ logging wrote."""
+    return [line for line in output.splitlines() if _TENSORFLOW_LOG_LINE.match(line)]

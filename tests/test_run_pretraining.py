@@ -125,9 +125,9 @@ def test_multi_worker_mirrored_two_processes(corpus, tmp_path):
     assert not list((tmp_path / "model").glob(".worker-*"))
 
 
-def test_kill_during_training_then_resume(corpus, tmp_path):
+def test_kill_during_training_then_resume_only_the_same_run(corpus, tmp_path, minilm_dir):
     args = _tool("run_pretraining.py") + _pretrain_args(
-        corpus, tmp_path / "model", f"--input_file={corpus / 'data.tfrecord'}", "--num_train_steps=400",
+        corpus, tmp_path / "model", f"--input_file={corpus / 'data.tfrecord'}", "--num_train_steps=80",
         "--log_steps=10", "--save_checkpoints_steps=10")
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env())
     saved = None
@@ -138,13 +138,24 @@ def test_kill_during_training_then_resume(corpus, tmp_path):
             break
     process.wait(timeout=60)
     assert saved and process.returncode == -signal.SIGKILL
-    resumed = subprocess.run(args[:-3] + ["--num_train_steps=40", "--log_steps=10", "--save_checkpoints_steps=10"],
-                             capture_output=True, text=True, timeout=300, env=_env())
+    # Other flags or data would train another run on top of this one's checkpoints: refused before any work.
+    for changed, flag in (("--num_train_steps=40", "--num_train_steps: was 80, now 40"),
+                          (f"--text_file={corpus / 'corpus.txt'}", "--input_file: was")):
+        replaced = ("--input_file", "--num_train_steps")[flag.startswith("--num_train_steps")]
+        extra = [f"--vocab_file={minilm_dir}/vocab.txt"] if "text_file" in changed else []
+        other = [a for a in args if not a.startswith(replaced)] + [changed, *extra]
+        refused = subprocess.run(other, capture_output=True, text=True, timeout=300, env=_env())
+        assert refused.returncode == 2 and flag in refused.stderr, refused.stderr
+        assert "--overwrite_model_dir" in refused.stderr and "Resuming" not in refused.stdout
+    resumed = subprocess.run(args, capture_output=True, text=True, timeout=300, env=_env())
     assert resumed.returncode == 0, resumed.stderr
     match = re.search(r"Resuming from .*ckpt-(\d+) at step (\d+)", resumed.stdout)
     assert match and match.group(1) == match.group(2) and int(match.group(2)) >= 20
-    first_step = int(re.findall(r"step (\d+)/40", resumed.stdout)[0])
-    assert first_step == int(match.group(2)) + 10 and "step 40/40" in resumed.stdout
+    first_step = int(re.findall(r"step (\d+)/80", resumed.stdout)[0])
+    assert first_step == int(match.group(2)) + 10 and "step 80/80" in resumed.stdout
+    finished = subprocess.run(args, capture_output=True, text=True, timeout=300, env=_env())
+    assert finished.returncode == 0, finished.stderr
+    assert "already holds all 80 steps of this run" in finished.stdout and "mlm_loss" in finished.stdout
 
 
 def test_records_of_the_original_script_train_unchanged(corpus, tmp_path, minilm_dir):
@@ -219,7 +230,7 @@ def test_from_flags_reads_the_config_and_matches_the_files(flag_files, minilm_di
      "Give exactly one of --preset, --bert_config_file or --init_checkpoint (got --preset, --bert_config_file)."),
     ({"bert_config_file": None}, "Give exactly one of --preset, --bert_config_file or --init_checkpoint (got none)."),
     ({"text_file": "{root}/text.txt"}, "Give exactly one of --input_file (TFRecords) or --text_file (raw text)."),
-    ({"bert_config_file": None, "preset": "bert_huge"}, "--preset=bert_huge is unknown; choose one of "),
+    ({"bert_config_file": None, "preset": "bert_huge"}, "--preset=bert_huge is unknown; known presets: bert_tiny_uncased"),
     ({"bert_config_file": "{root}/missing.json"}, "--bert_config_file={root}/missing.json does not exist."),
     ({"bert_config_file": "{root}/small_vocab.txt"}, "--bert_config_file: Cannot read BERT config"),
     ({"bert_config_file": None, "init_checkpoint": "{root}/nothing"},

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 import keras_bert_zoo as kbz
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, tensorflow_log_lines
 
 
 def _run_tool(name, *args, timeout=600, **env_vars):
@@ -45,31 +45,43 @@ def test_benchmark_reports_bad_column(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-# TensorFlow's C++ lines, logged before absl is initialized (so dated 0000 00:00), and absl's notice of that.
-_TENSORFLOW_LOG_LINE = re.compile(r"^([IWEF]0000 00:00|WARNING: All log messages before absl)")
-
-
 def test_tensorflow_logs_only_when_asked():
     quiet = _run_tool("run_classifier.py", "--do_train", TF_CPP_MIN_LOG_LEVEL=None)
     shown = _run_tool("run_classifier.py", "--do_train", "--show_tensorflow_logs", TF_CPP_MIN_LOG_LEVEL=None)
     assert quiet.returncode == shown.returncode == 2
     assert "--init_checkpoint is required" in quiet.stderr or "--model_dir is required" in quiet.stderr
-    assert not [line for line in quiet.stderr.splitlines() if _TENSORFLOW_LOG_LINE.match(line)], quiet.stderr
-    assert [line for line in shown.stderr.splitlines() if _TENSORFLOW_LOG_LINE.match(line)], shown.stderr
+    assert not tensorflow_log_lines(quiet.stderr), quiet.stderr
+    assert tensorflow_log_lines(shown.stderr), shown.stderr
+    # A usage error is its message and one line on --helpfull, not the help text.
+    assert len(quiet.stderr.strip().splitlines()) == 2 and "--helpfull" in quiet.stderr, quiet.stderr
 
 
-def test_quickstart_end_to_end(tmp_path):
+def test_quickstart_end_to_end_twice(tmp_path):
     output, saved = tmp_path / "out", tmp_path / "saved_models"
-    result = _run_tool("quickstart.py", f"--output_dir={output}", f"--saved_models={saved}",
-                       "--pretraining_steps=20", "--num_train_epochs=1", TF_CPP_MIN_LOG_LEVEL=None)
+    args = [f"--output_dir={output}", f"--saved_models={saved}", "--pretraining_steps=20", "--num_train_epochs=1"]
+    result = _run_tool("quickstart.py", *args, TF_CPP_MIN_LOG_LEVEL=None)
     assert result.returncode == 0, result.stderr
     # A newcomer's first lines are ours: TensorFlow's start-up logging stays hidden.
     assert result.stdout.startswith("[1/4] Pretraining"), result.stdout[:500]
-    assert not [line for line in result.stderr.splitlines() if _TENSORFLOW_LOG_LINE.match(line)], result.stderr
-    for stage in ("[1/4]", "[2/4]", "[3/4]", "[4/4]", "pretraining done: mlm_loss", "held-out accuracy:"):
+    assert not tensorflow_log_lines(result.stderr), result.stderr
+    for stage in ("[1/4]", "[2/4]", "[3/4]", "[4/4]", "pretraining done: mlm_loss",
+                  "held-out accuracy: ", "on 200 sentences the model never saw", "Next steps:", "tools/predict.py",
+                  "docker run"):
         assert stage in result.stdout
     assert sum(line.startswith(("  positive", "  negative")) for line in result.stdout.splitlines()) == 4
     assert (saved / "sentiment" / "1" / "saved_model.pb").exists() and (saved / "models.config").exists()
+    # Run again in the same place: the finished stages are reused, with their results, and a new version exported.
+    again = _run_tool("quickstart.py", *args)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("Nothing to train") == 2 and "pretraining done: mlm_loss" in again.stdout
+    assert re.search(r"held-out accuracy: (\S+) ", again.stdout).group(1) == re.search(
+        r"held-out accuracy: (\S+) ", result.stdout).group(1)
+    assert (saved / "sentiment" / "2" / "saved_model.pb").exists()
+    # A stage whose flags changed starts over.
+    changed = _run_tool("quickstart.py", *args[:2], "--pretraining_steps=10", "--num_train_epochs=1")
+    assert changed.returncode == 0, changed.stderr
+    assert "pretraining holds a run with other flags; starting it over" in changed.stdout
+    assert "step 10/10" in changed.stdout and changed.stdout.count("Nothing to train") == 1
     model = kbz.BertClassifier.from_pretrained(str(output / "sentiment"))
     assert model.label_names == ["negative", "positive"]
     assert kbz.BertPretrainer.from_pretrained(str(output / "pretraining")).encoder.config.hidden_size == 64

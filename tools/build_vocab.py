@@ -3,7 +3,6 @@
   python tools/build_vocab.py --input_files='corpus/*.txt' --output_vocab=vocab.txt --vocab_size=30522
 """
 
-import os
 import time
 
 from absl import flags
@@ -28,8 +27,7 @@ def main(argv):
         usage_error("--input_files is required.")
     if not FLAGS.output_vocab:
         usage_error("--output_vocab is required.")
-    if not os.path.isdir(os.path.dirname(os.path.abspath(FLAGS.output_vocab))):
-        usage_error(f"--output_vocab: directory of {FLAGS.output_vocab} does not exist.")
+    tool_runner.check_output_file("output_vocab", FLAGS.output_vocab)
     if FLAGS.vocab_size < 6 + FLAGS.num_unused_tokens:
         usage_error(f"--vocab_size={FLAGS.vocab_size} is too small for the special tokens.")
     files = expand_files("input_files", FLAGS.input_files)

@@ -19,12 +19,22 @@ from tool_runner import checkpoint_source, usage_error
 
 flags.DEFINE_string("init_checkpoint", None, "Checkpoint to convert: any from_pretrained source.")
 flags.DEFINE_string("model_dir", None, "Or a training tool's --model_dir (its newest checkpoint).")
-flags.DEFINE_string("output_dir", None, "Directory to write; replaced if it exists.")
+flags.DEFINE_string("output_dir", None, "Directory to write: new, empty, or a checkpoint directory (replaced whole).")
 flags.DEFINE_enum("output_format", "hf", ["hf", "google"], "Layout to write.")
 flags.DEFINE_string("vocab_file", None, "vocab.txt to write beside the weights; default: the checkpoint's.")
 flags.DEFINE_bool("do_lower_case", None, "Casing of --vocab_file; default: what the checkpoint states.")
 
 FLAGS = flags.FLAGS
+
+
+def _check_replaceable(output_dir):
+    """Stops unless --output_dir is new, empty or an earlier conversion: the tool replaces it whole."""
+    if not os.path.isdir(output_dir) or not os.listdir(output_dir):
+        return
+    if not any(os.path.isfile(os.path.join(output_dir, name)) for name in ("config.json", "bert_config.json")):
+        shown = ", ".join(sorted(os.listdir(output_dir))[:3])
+        usage_error(f"--output_dir={output_dir} holds other files ({shown}, ...), not a checkpoint; it would be "
+                    "replaced whole. Give a new or empty directory.")
 
 
 def main(argv):
@@ -35,6 +45,8 @@ def main(argv):
         usage_error("--output_dir is required.")
     if os.path.abspath(FLAGS.output_dir) == os.path.abspath(source):
         usage_error(f"--output_dir={FLAGS.output_dir} is the checkpoint being read.")
+    tool_runner.check_output_dir("output_dir", FLAGS.output_dir)
+    _check_replaceable(FLAGS.output_dir)
     if FLAGS.vocab_file and not os.path.isfile(FLAGS.vocab_file):
         usage_error(f"--vocab_file={FLAGS.vocab_file} does not exist.")
 

@@ -33,9 +33,13 @@ def _output_files():
     if bool(FLAGS.output_file) == bool(FLAGS.output_dir):
         raise app.UsageError("Pass exactly one of --output_file and --output_dir.", exitcode=2)
     if FLAGS.output_file:
-        return [path.strip() for path in FLAGS.output_file.split(",") if path.strip()]
+        paths = [path.strip() for path in FLAGS.output_file.split(",") if path.strip()]
+        for path in paths:
+            tool_runner.check_output_file("output_file", path)
+        return paths
     if FLAGS.num_shards < 1:
         raise app.UsageError(f"--num_shards={FLAGS.num_shards}: must be at least 1.", exitcode=2)
+    tool_runner.check_output_dir("output_dir", FLAGS.output_dir)
     return [os.path.join(FLAGS.output_dir, f"part-{i:05d}-of-{FLAGS.num_shards:05d}.tfrecord")
             for i in range(FLAGS.num_shards)]
 

@@ -219,10 +219,11 @@ def _check_flags():
         usage_error(f"--alpha must be in [0, 1], got {FLAGS.alpha}.")
 
 
-def _student(spec, teacher):
+def _student(spec, teacher, training):
+    """The student to train, or (`training` off) the one trained in --model_dir."""
     from keras_bert_zoo.distill import build_student
 
-    if not FLAGS.do_train:
+    if not training:
         return spec.model_class.from_pretrained(FLAGS.model_dir)
     try:
         return build_student(teacher, preset=FLAGS.student_preset, config_file=FLAGS.student_config_file,
@@ -240,6 +241,21 @@ def _read_unlabeled_texts():
         usage_error(f"--unlabeled_file: {e}")
 
 
+def _teacher(spec):
+    """The fine-tuned teacher of --teacher_model_dir, with its head; exits 2 if it holds another task."""
+    from keras_bert_zoo import tasks
+    from keras_bert_zoo.models import HeadNotInCheckpointError
+
+    try:
+        return spec.model_class.from_pretrained(FLAGS.teacher_model_dir, require_head=True)
+    except HeadNotInCheckpointError as e:
+        held = tasks.get(e.held_task).alias
+        usage_error(f"--teacher_model_dir: {e} " + (f"Distil it with --task={held}." if held in _TASK_DATA
+                                                    else f"Fine-tune it with run_{FLAGS.task}.py first."))
+    except ValueError as e:
+        usage_error(f"--teacher_model_dir: {e}")
+
+
 def main(argv):
     if len(argv) > 1:
         usage_error(f"Unexpected arguments: {argv[1:]}")
@@ -249,37 +265,39 @@ def main(argv):
     strategy = training_flags.set_up_strategy()
 
     from keras_bert_zoo import tasks
-    from keras_bert_zoo.distill import with_teacher_only_examples
-    from keras_bert_zoo.models import HeadNotInCheckpointError
     from keras_bert_zoo.training.finetuning import finetune
 
     spec = tasks.get(FLAGS.task)
     with strategy.scope():
-        try:
-            teacher = spec.model_class.from_pretrained(FLAGS.teacher_model_dir, require_head=True)
-        except HeadNotInCheckpointError as e:
-            held = tasks.get(e.held_task).alias
-            usage_error(f"--teacher_model_dir: {e} " + (f"Distil it with --task={held}." if held in _TASK_DATA
-                                                        else f"Fine-tune it with run_{FLAGS.task}.py first."))
-        except ValueError as e:
-            usage_error(f"--teacher_model_dir: {e}")
-        student = _student(spec, teacher)
+        teacher = _teacher(spec)
+    # Every file is read, against the teacher's labels, before the student is made or anything written.
     data = _TASK_DATA[FLAGS.task](tokenizer, teacher)
-    settings = finetuning_flags.finetuning_settings()
-
     if FLAGS.do_train:
         inputs, labels = data.training_examples()
         if FLAGS.unlabeled_file:
+            from keras_bert_zoo.distill import with_teacher_only_examples
+
             texts = _read_unlabeled_texts()
             inputs, labels = with_teacher_only_examples(inputs, labels, *data.unlabeled_examples(texts))
             print(f"The teacher labels {len(texts)} texts of {FLAGS.unlabeled_file}", flush=True)
+    if FLAGS.do_eval:
+        counts, metrics_of = data.evaluation()
+    run = None
+    if FLAGS.do_train:
+        run = training_flags.check_model_dir({name: [FLAGS[name].value] for name in (
+            "train_file", "unlabeled_file", "vocab_file", "student_config_file") if FLAGS[name].value})
+    training = run is not None and run.status != "finished"
+    with strategy.scope():
+        student = _student(spec, teacher, training)
+
+    if training:
         objective = data.objective(spec.objective(student), student)
         teacher_outputs = finetuning_flags.predict_outputs(teacher, inputs, tokenizer, data.sequence_outputs)
         labels.update(objective.teacher_labels(teacher_outputs))
-        finetune(student, objective, inputs, labels, settings, strategy, tokenizer)
+        finetune(student, objective, inputs, labels, finetuning_flags.finetuning_settings(), strategy, tokenizer,
+                 training_run=run)
 
     if FLAGS.do_eval:
-        counts, metrics_of = data.evaluation()
         print("Evaluating student and teacher on " + ", ".join(f"{count} {name.removeprefix('eval_')}"
                                                                for name, count in counts.items()), flush=True)
         results = metrics_of(student)

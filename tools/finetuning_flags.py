@@ -36,16 +36,29 @@ flags.DEFINE_bool("fixed_length", False,
 flags.DEFINE_bool("skip_bad_examples", False, "Skip malformed examples (and report how many) instead of failing.")
 
 
-def check_finetuning_flags(max_position_embeddings=512):
-    """Validates the shared flags before any work; exits 2 naming the culprit."""
+def check_finetuning_flags(max_position_embeddings=None):
+    """Validates the shared flags before any work; exits 2 naming the culprit.
+
+    Without --do_train, --init_checkpoint defaults to --model_dir when it holds a checkpoint.
+
+    Args:
+        max_position_embeddings: The longest --max_seq_length; default: the checkpoint's.
+    """
+    from keras_bert_zoo.convert import find_training_checkpoint
+
     training_flags.check_common_flags()
     if not (FLAGS.do_train or FLAGS.do_eval or FLAGS.do_predict):
         usage_error("Nothing to do: pass at least one of --do_train, --do_eval, --do_predict.")
     if not FLAGS.model_dir:
         usage_error("--model_dir is required.")
+    tool_runner.check_output_dir("model_dir", FLAGS.model_dir)
     if not FLAGS.init_checkpoint:
-        usage_error("--init_checkpoint is required (a checkpoint directory or a preset name).")
+        if FLAGS.do_train or not (os.path.isdir(FLAGS.model_dir) and find_training_checkpoint(FLAGS.model_dir)):
+            usage_error("--init_checkpoint is required (a checkpoint directory or a preset name)" +
+                        ("." if FLAGS.do_train else f", as --model_dir={FLAGS.model_dir} holds no trained model."))
+        FLAGS.init_checkpoint = FLAGS.model_dir
     tool_runner.check_checkpoint("init_checkpoint", FLAGS.init_checkpoint)
+    max_position_embeddings = max_position_embeddings or checkpoint_max_positions()
     if FLAGS.vocab_file and not os.path.isfile(FLAGS.vocab_file):
         usage_error(f"--vocab_file={FLAGS.vocab_file} does not exist.")
     if not 8 <= FLAGS.max_seq_length <= max_position_embeddings:
@@ -69,10 +82,10 @@ def check_data_file(flag_name, required):
 
 def checkpoint_config():
     """The BertConfig of --init_checkpoint, read without loading weights (None if it has no config file)."""
-    from keras_bert_zoo.config import BertConfig, list_presets
+    from keras_bert_zoo.config import BertConfig, is_preset
 
     checkpoint = FLAGS.init_checkpoint or ""
-    if checkpoint in list_presets():
+    if is_preset(checkpoint):
         return BertConfig.from_preset(checkpoint)
     directory = checkpoint if os.path.isdir(checkpoint) else os.path.dirname(checkpoint)
     for name in ("config.json", "bert_config.json"):
@@ -83,6 +96,37 @@ def checkpoint_config():
             except ValueError as e:
                 usage_error(f"--init_checkpoint: {e}")
     return None
+
+
+def saved_head_config(task, *paths):
+    """The head kwargs (label_names, ...) of the model in the first of `paths` that holds one (a model_dir's
+    newest checkpoint, or a directory's config.json), without reading weights; {} if that is another task's.
+
+    Args:
+        task: The task model's `task` name.
+        *paths: Checkpoint paths, in the order a run without training would load them (empty ones skipped).
+    """
+    from keras_bert_zoo.convert import find_training_checkpoint
+    from keras_bert_zoo.convert.hf_format import read_hf_config
+
+    for path in filter(None, paths):
+        training = find_training_checkpoint(path) if os.path.exists(path) else None
+        if training is not None:
+            return training.head_config if training.task == task else {}
+        directory = path if os.path.isdir(path) else os.path.dirname(path)
+        if os.path.isfile(os.path.join(directory, "config.json")):
+            try:
+                _, held_task, head_config = read_hf_config(directory)
+            except ValueError as e:
+                usage_error(f"{path}: {e}")
+            return head_config if held_task == task else {}
+    return {}
+
+
+def check_model_dir():
+    """`training_flags.check_model_dir` over the fine-tuning data: --train_file and --vocab_file."""
+    return training_flags.check_model_dir(
+        {name: [FLAGS[name].value] for name in ("train_file", "vocab_file") if FLAGS[name].value})
 
 
 def checkpoint_max_positions():

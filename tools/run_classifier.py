@@ -31,7 +31,7 @@ finetuning_flags.set_tool_defaults(classifier_flags.DEFAULTS)
 def main(argv):
     if len(argv) > 1:
         usage_error(f"Unexpected arguments: {argv[1:]}")
-    finetuning_flags.check_finetuning_flags(finetuning_flags.checkpoint_max_positions())
+    finetuning_flags.check_finetuning_flags()
     if not FLAGS.tfds_name:
         finetuning_flags.check_data_file("train_file", FLAGS.do_train)
         finetuning_flags.check_data_file("eval_file", FLAGS.do_eval)
@@ -39,15 +39,23 @@ def main(argv):
     if FLAGS.num_classes not in (0, 1) and FLAGS.label_names and FLAGS.num_classes != len(FLAGS.label_names):
         usage_error(f"--num_classes={FLAGS.num_classes} disagrees with {len(FLAGS.label_names)} --label_names.")
     tokenizer = finetuning_flags.load_tokenizer()
-    label_names = FLAGS.label_names
+    from keras_bert_zoo import tasks
+
+    spec = tasks.get("classifier")
+    # Every split is read before any work, so that a label the model can't know stops the run up front.
     train = None
     if FLAGS.do_train:
-        train = classifier_flags.read_split("train_file", label_names, FLAGS.regression)
+        train = classifier_flags.read_split("train_file", FLAGS.label_names, FLAGS.regression)
         train = train.head(FLAGS.max_train_examples or None)
         label_names = train.label_names
+    else:
+        label_names = FLAGS.label_names or finetuning_flags.saved_head_config(
+            spec.model_class.task, FLAGS.model_dir, FLAGS.init_checkpoint).get("label_names")
+    splits = {name: classifier_flags.read_split(name, label_names, FLAGS.regression)
+              for name, wanted in (("eval_file", FLAGS.do_eval), ("predict_file", FLAGS.do_predict)) if wanted}
+    run = finetuning_flags.check_model_dir() if FLAGS.do_train else None
     strategy = training_flags.set_up_strategy()
 
-    from keras_bert_zoo import tasks
     from keras_bert_zoo.training.classifier_outputs import evaluate_classifier, prediction_records
     from keras_bert_zoo.training.finetuning import finetune, load_task_model
 
@@ -56,31 +64,31 @@ def main(argv):
     if label_names and not regression:
         head = {"label_names": label_names,
                 "num_classes": 1 if FLAGS.num_classes == 1 and len(label_names) == 2 else len(label_names)}
-    spec = tasks.get("classifier")
+    training = run is not None and run.status != "finished"
     with strategy.scope():
-        model = load_task_model(spec.model_class, FLAGS.init_checkpoint, FLAGS.model_dir, FLAGS.do_train, **head)
+        model = load_task_model(spec.model_class, FLAGS.init_checkpoint, FLAGS.model_dir, training, **head)
     label_names = model.label_names
-    settings = finetuning_flags.finetuning_settings()
-    if train is not None:
+    if training:
         inputs = train.model_inputs(tokenizer, FLAGS.max_seq_length)
-        finetune(model, spec.objective(model), inputs,
-                 {"labels": train.labels}, settings, strategy, tokenizer)
+        finetune(model, spec.objective(model), inputs, {"labels": train.labels},
+                 finetuning_flags.finetuning_settings(), strategy, tokenizer, training_run=run)
 
     def logits_of(data):
         return finetuning_flags.predict_outputs(model, data.model_inputs(tokenizer, FLAGS.max_seq_length),
                                                 tokenizer)["logits"]
 
     if FLAGS.do_eval:
-        data = classifier_flags.read_split("eval_file", label_names, FLAGS.regression)
+        data = splits["eval_file"]
         print(f"Evaluating {len(data)} examples", flush=True)
         metrics = evaluate_classifier(logits_of(data), data.labels, model.regression)
         finetuning_flags.write_eval_results(dict(metrics, eval_examples=len(data)))
     if FLAGS.do_predict:
-        data = classifier_flags.read_split("predict_file", label_names, FLAGS.regression)
+        data = splits["predict_file"]
         records = prediction_records(data.texts, data.text_pairs, logits_of(data), label_names, model.regression)
         from keras_bert_zoo.files import write_text_atomic
 
         path = os.path.join(FLAGS.model_dir, "predictions.jsonl")
+        os.makedirs(FLAGS.model_dir, exist_ok=True)
         write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
         print(f"Wrote {len(records)} predictions to {path}", flush=True)
 

@@ -27,53 +27,61 @@ flags.DEFINE_list("label_names", None, "Tag names in id order; default: the tags
 def main(argv):
     if len(argv) > 1:
         usage_error(f"Unexpected arguments: {argv[1:]}")
-    finetuning_flags.check_finetuning_flags(finetuning_flags.checkpoint_max_positions())
+    finetuning_flags.check_finetuning_flags()
     finetuning_flags.check_data_file("train_file", FLAGS.do_train)
     finetuning_flags.check_data_file("eval_file", FLAGS.do_eval)
     finetuning_flags.check_data_file("predict_file", FLAGS.do_predict)
     tokenizer = finetuning_flags.load_tokenizer()
+    from keras_bert_zoo import tasks
+
+    spec = tasks.get("ner")
+    # Every split is read and windowed before any work, so that a tag the model can't know stops the run up front.
     label_names = FLAGS.label_names
-    train = ner_flags.read_split("train_file") if FLAGS.do_train else None
-    if train is not None:
+    if FLAGS.do_train:
         from keras_bert_zoo.data.conll_data import ner_label_names
 
-        sentences, tags = train[0][: FLAGS.max_train_examples or None], train[1][: FLAGS.max_train_examples or None]
+        sentences, tags = ner_flags.read_split("train_file")
+        sentences, tags = sentences[: FLAGS.max_train_examples or None], tags[: FLAGS.max_train_examples or None]
         label_names = label_names or ner_label_names(tags)
         train_features = ner_flags.features(tokenizer, sentences, tags, label_names, "train_file")
+        print(f"{len(sentences)} sentences became {len(train_features)} windows", flush=True)
+    else:
+        label_names = label_names or finetuning_flags.saved_head_config(
+            spec.model_class.task, FLAGS.model_dir, FLAGS.init_checkpoint).get("label_names")
+        if not label_names:
+            usage_error("The model has no tag names: pass --label_names or train with --do_train.")
+    splits = {}
+    for name, wanted in (("eval_file", FLAGS.do_eval), ("predict_file", FLAGS.do_predict)):
+        if wanted:
+            sentences, tags = ner_flags.read_split(name)
+            tags = tags if name == "eval_file" else None
+            splits[name] = sentences, tags, ner_flags.features(tokenizer, sentences, tags, label_names, name)
+    run = finetuning_flags.check_model_dir() if FLAGS.do_train else None
     strategy = training_flags.set_up_strategy()
 
     from keras_bert_zoo.metrics import ner_metrics
-    from keras_bert_zoo import tasks
     from keras_bert_zoo.training.finetuning import finetune, load_task_model
 
-    head = {"num_classes": len(label_names), "label_names": label_names} if label_names else {}
-    spec = tasks.get("ner")
+    training = run is not None and run.status != "finished"
     with strategy.scope():
-        model = load_task_model(spec.model_class, FLAGS.init_checkpoint, FLAGS.model_dir, FLAGS.do_train,
-                                **head)
-    if not model.label_names:
-        usage_error("The model has no tag names: pass --label_names or train with --do_train.")
-    settings = finetuning_flags.finetuning_settings()
-    if train is not None:
-        print(f"{len(sentences)} sentences became {len(train_features)} windows", flush=True)
+        model = load_task_model(spec.model_class, FLAGS.init_checkpoint, FLAGS.model_dir, training,
+                                num_classes=len(label_names), label_names=label_names)
+    if training:
         finetune(model, spec.objective(model), train_features.model_inputs(), train_features.training_labels(),
-                 settings, strategy, tokenizer)
-
-    def word_tags(sentences, tags, split_flag):
-        features = ner_flags.features(tokenizer, sentences, tags, model.label_names, split_flag)
-        return ner_flags.predicted_tags(model, tokenizer, features)
+                 finetuning_flags.finetuning_settings(), strategy, tokenizer, training_run=run)
 
     if FLAGS.do_eval:
-        sentences, tags = ner_flags.read_split("eval_file")
+        sentences, tags, features = splits["eval_file"]
         print(f"Evaluating {len(sentences)} sentences", flush=True)
-        metrics = ner_metrics(tags, word_tags(sentences, tags, "eval_file"))
+        metrics = ner_metrics(tags, ner_flags.predicted_tags(model, tokenizer, features))
         finetuning_flags.write_eval_results(dict(metrics, eval_sentences=len(sentences)))
     if FLAGS.do_predict:
-        sentences, _ = ner_flags.read_split("predict_file")
-        predicted = word_tags(sentences, None, "predict_file")
+        sentences, _, features = splits["predict_file"]
+        predicted = ner_flags.predicted_tags(model, tokenizer, features)
         from keras_bert_zoo.files import write_text_atomic
 
         path = os.path.join(FLAGS.model_dir, "predictions.txt")
+        os.makedirs(FLAGS.model_dir, exist_ok=True)
         write_text_atomic(path, "".join(
             "".join(f"{word}\t{tag}\n" for word, tag in zip(words, sentence_tags)) + "\n"
             for words, sentence_tags in zip(sentences, predicted)))

@@ -4,7 +4,8 @@
       --model_dir=/tmp/pretraining --num_train_steps=1000 --num_warmup_steps=100
 
 Flags follow google-research/bert's run_pretraining.py. Rerunning with the same
---model_dir resumes from its newest checkpoint.
+--model_dir, data and flags resumes from its newest checkpoint; other data or flags stop
+before any work unless --overwrite_model_dir.
 """
 
 from absl import flags
@@ -84,10 +85,14 @@ def main(argv):
     if len(argv) > 1:
         usage_error(f"Unexpected arguments: {argv[1:]}")
     settings = _settings()
+    run = training_flags.check_model_dir({
+        "input_file": settings.input_files, "text_file": settings.text_files,
+        "vocab_file": [FLAGS.vocab_file] if FLAGS.vocab_file else [],
+        "bert_config_file": [FLAGS.bert_config_file] if FLAGS.bert_config_file else []})
     strategy = training_flags.set_up_strategy()
     from keras_bert_zoo.training.pretraining_run import run_pretraining
 
-    metrics = run_pretraining(settings, strategy)
+    metrics = run_pretraining(settings, strategy, training_run=run)
     print("Final: " + "  ".join(f"{k}={v:.4g}" for k, v in metrics.items()), flush=True)
 
 

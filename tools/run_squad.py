@@ -22,7 +22,7 @@ finetuning_flags.set_tool_defaults(squad_flags.DEFAULTS)
 
 
 def _check_flags():
-    finetuning_flags.check_finetuning_flags(finetuning_flags.checkpoint_max_positions())
+    finetuning_flags.check_finetuning_flags()
     finetuning_flags.check_data_file("train_file", FLAGS.do_train)
     finetuning_flags.check_data_file("eval_file", FLAGS.do_eval)
     finetuning_flags.check_data_file("predict_file", FLAGS.do_predict)
@@ -34,10 +34,17 @@ def main(argv):
         usage_error(f"Unexpected arguments: {argv[1:]}")
     _check_flags()
     tokenizer = finetuning_flags.load_tokenizer()
+    # Every file is read and windowed before any work, so that a bad one stops the run up front.
     train_features = None
     if FLAGS.do_train:
         examples = squad_flags.read_split("train_file")[: FLAGS.max_train_examples or None]
         train_features = squad_flags.features(tokenizer, examples, is_training=True)
+    splits = {}
+    for name, wanted in (("eval_file", FLAGS.do_eval), ("predict_file", FLAGS.do_predict)):
+        if wanted:
+            examples = squad_flags.read_split(name)
+            splits[name] = examples, squad_flags.features(tokenizer, examples, is_training=False)
+    run = finetuning_flags.check_model_dir() if FLAGS.do_train else None
     strategy = training_flags.set_up_strategy()
 
     from keras_bert_zoo.files import write_json_atomic
@@ -45,16 +52,16 @@ def main(argv):
     from keras_bert_zoo.training.finetuning import finetune, load_task_model
 
     spec = tasks.get("squad")
+    training = run is not None and run.status != "finished"
     with strategy.scope():
-        model = load_task_model(spec.model_class, FLAGS.init_checkpoint, FLAGS.model_dir, FLAGS.do_train)
-    settings = finetuning_flags.finetuning_settings()
-    if train_features is not None:
+        model = load_task_model(spec.model_class, FLAGS.init_checkpoint, FLAGS.model_dir, training)
+    if training:
         finetune(model, spec.objective(model), train_features.model_inputs(),
-                 squad_flags.training_labels(train_features), settings, strategy, tokenizer)
+                 squad_flags.training_labels(train_features), finetuning_flags.finetuning_settings(), strategy,
+                 tokenizer, training_run=run)
 
     def answer(split_flag, name):
-        examples = squad_flags.read_split(split_flag)
-        features = squad_flags.features(tokenizer, examples, is_training=False)
+        examples, features = splits[split_flag]
         print(f"Answering {len(examples)} questions ({len(features)} windows)", flush=True)
         predictions = squad_flags.answers(model, tokenizer, examples, features)
         os.makedirs(FLAGS.model_dir, exist_ok=True)

@@ -65,6 +65,13 @@ def usage_error(message):
     raise app.UsageError(message, exitcode=2)
 
 
+def _exit_with_usage_error(message, exitcode=2):
+    """Prints `message` and where the flags are documented (not the whole help), and exits."""
+    sys.stdout.flush()
+    sys.stderr.write(f"{message}\nPass --helpfull to see every flag.\n")
+    sys.exit(exitcode)
+
+
 def require_at_least_one(*flag_names):
     """Stops with exit code 2 if any of the integer flags `flag_names` is below 1."""
     for name in flag_names:
@@ -75,10 +82,11 @@ def require_at_least_one(*flag_names):
 
 def check_checkpoint(flag_name, path):
     """Stops unless --<flag_name>=`path` is an existing path, a checkpoint prefix or a preset name."""
+    from keras_bert_zoo.config import unknown_preset_hint
     from keras_bert_zoo.convert import checkpoint_exists
 
     if not checkpoint_exists(path):
-        usage_error(f"--{flag_name}={path} does not exist and is not a preset name.")
+        usage_error(f"--{flag_name}={path} does not exist and is not a preset name; {unknown_preset_hint(path)}")
 
 
 def checkpoint_source(model_dir, init_checkpoint):
@@ -88,6 +96,26 @@ def checkpoint_source(model_dir, init_checkpoint):
     flag_name = "model_dir" if model_dir else "init_checkpoint"
     check_checkpoint(flag_name, model_dir or init_checkpoint)
     return flag_name, model_dir or init_checkpoint
+
+
+def check_output_dir(flag_name, path):
+    """Stops unless --<flag_name>=`path` is, or can be made as, a writable directory."""
+    from keras_bert_zoo.files import check_output_dir as check
+
+    try:
+        check(path)
+    except ValueError as e:
+        usage_error(f"--{flag_name}={e}")
+
+
+def check_output_file(flag_name, path):
+    """Stops unless --<flag_name>=`path` can be written as a file (its directory exists and is writable)."""
+    from keras_bert_zoo.files import check_output_file as check
+
+    try:
+        check(path)
+    except ValueError as e:
+        usage_error(f"--{flag_name}={e}")
 
 
 def expand_files(flag_name, value):
@@ -105,8 +133,7 @@ def _parse_flags(argv):
     try:
         return flags.FLAGS(argv)
     except flags.Error as e:
-        sys.stderr.write(f"{e}\nPass --helpfull to see every flag.\n")
-        sys.exit(2)
+        _exit_with_usage_error(str(e))
 
 
 def run(main):
@@ -116,12 +143,18 @@ def run(main):
     def main_with_clean_errors(argv):
         try:
             return main(argv)
+        except app.UsageError as e:  # absl would print the whole help text above the message.
+            _exit_with_usage_error(str(e), e.exitcode)
         except Exception as e:  # Only the known training failures are turned into messages.
             trainer = sys.modules.get("keras_bert_zoo.training.trainer")  # not imported: not a training failure
             if trainer and isinstance(e, (trainer.NonFiniteLossError, trainer.UnreadableCheckpointsError)):
                 raise SystemExit(f"Training stopped: {e}") from None
             raise
 
-    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":  # JAX-backend tools run without TensorFlow.
-        import_tensorflow_quietly()
     app.run(main_with_clean_errors, flags_parser=_parse_flags)
+
+
+# A tool imports this module first: TensorFlow must load quietly before the tool's own imports load it
+# loudly. JAX-backend tools run without TensorFlow.
+if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+    import_tensorflow_quietly()

@@ -1,15 +1,15 @@
 """Flags and set-up shared by every training tool: distribution, precision, determinism."""
 
+import os
+
 from absl import flags, logging
 
-import tool_runner
+import tool_runner  # noqa: F401 (first: TensorFlow loads quietly before the library below loads it)
 from tool_runner import usage_error
 
-tool_runner.import_tensorflow_quietly()  # Before the library below loads it with its log lines.
-
-from keras_bert_zoo.config import PRECISIONS  # noqa: E402
-from keras_bert_zoo.training.distribution import STRATEGIES  # noqa: E402
-from keras_bert_zoo.training.fused_adamw import ADAM_SEMANTICS  # noqa: E402
+from keras_bert_zoo.config import PRECISIONS
+from keras_bert_zoo.training.distribution import STRATEGIES
+from keras_bert_zoo.training.fused_adamw import ADAM_SEMANTICS
 
 flags.DEFINE_enum("strategy", "one_device", list(STRATEGIES), "tf.distribute strategy.")
 flags.DEFINE_string("tpu", None, "TPU name or grpc:// address for --strategy=tpu; 'local' on a TPU VM.")
@@ -35,8 +35,23 @@ flags.DEFINE_float("adam_epsilon", None, "Adam's epsilon; default: the semantics
                    "google 1e-6, keras 1e-6).")
 flags.DEFINE_float("weight_decay", 0.01, "Decoupled weight decay (not on LayerNorm or biases).")
 flags.DEFINE_integer("cpu_devices", 0, "Split the CPU into this many logical devices (mirrored on CPU).")
+flags.DEFINE_bool("overwrite_model_dir", False,
+                  "Delete the checkpoints and results in --model_dir of a run made of other data or flags, and "
+                  "train afresh. Without it such a rerun stops before any work; a rerun of the same run resumes.")
 
 FLAGS = flags.FLAGS
+
+# The tools' file flags: a run is made of their files' content, wherever the files lie.
+DATA_FILE_FLAGS = ("train_file", "input_file", "text_file", "unlabeled_file", "vocab_file", "bert_config_file",
+                   "student_config_file")
+# Flags that don't change what a run trains: where and how fast it runs, what it logs, what it evaluates.
+_NOT_TRAINING_FLAGS = frozenset({
+    "model_dir", "overwrite_model_dir", "show_tensorflow_logs", "do_train", "do_eval", "do_predict", "eval_file",
+    "predict_file", "eval_batch_size", "log_steps", "save_checkpoints_steps", "steps_per_execution", "jit_compile",
+    "fixed_length", "strategy", "tpu", "cpu_devices", "collective_timeout", "deterministic", "nan_policy",
+    "tfds_data_dir", "tfds_eval_split", "tfds_predict_split", "n_best_size", "max_answer_length",
+    "null_score_diff_threshold"})
+_TOOLS_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 def check_common_flags():
@@ -62,3 +77,38 @@ def set_up_strategy():
     configure_numerics(FLAGS.mixed_precision, FLAGS.seed, FLAGS.deterministic)
     return strategy
 
+
+
+def _training_settings():
+    """{flag name: value} of this tool's flags that change what it trains."""
+    settings = {}
+    for module, module_flags in FLAGS.flags_by_module_dict().items():
+        if not os.path.isfile(os.path.join(_TOOLS_DIR, os.path.basename(module).removesuffix(".py") + ".py")):
+            continue  # absl's and TensorFlow's own flags
+        settings.update({flag.name: flag.value for flag in module_flags
+                         if flag.name not in _NOT_TRAINING_FLAGS and flag.name not in DATA_FILE_FLAGS})
+    return settings
+
+
+def check_model_dir(data_files):
+    """Compares this run with the one --model_dir holds, before any work; exits 2 if they differ.
+
+    Args:
+        data_files: {file flag (one of DATA_FILE_FLAGS): the files it names}.
+
+    Returns:
+        The run's `TrainingRun`, for the trainer to record; `status` says whether it is
+        new, resumes, had finished or overwrites (--overwrite_model_dir).
+    """
+    from keras_bert_zoo.training import ModelDirConflictError, TrainingRun
+
+    tool_runner.check_output_dir("model_dir", FLAGS.model_dir)
+    run = TrainingRun(FLAGS.model_dir, data_files, _training_settings())
+    try:
+        status = run.check(FLAGS.overwrite_model_dir)
+    except ModelDirConflictError as e:
+        usage_error(f"--model_dir={e}")
+    if status == "finished":
+        print(f"--model_dir={FLAGS.model_dir} holds this run, finished at step {run.finished_metrics['step']}: "
+              "nothing to train", flush=True)
+    return run

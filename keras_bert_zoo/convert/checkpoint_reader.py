@@ -3,7 +3,7 @@
 import glob
 import os
 
-from keras_bert_zoo.config import download_preset, list_presets
+from keras_bert_zoo.config import is_preset, preset_directory, unknown_preset_hint
 from keras_bert_zoo.convert.google_format import find_checkpoint_prefix, read_google_checkpoint
 from keras_bert_zoo.convert.hf_format import is_hf_directory, read_hf_directory
 from keras_bert_zoo.convert.keras_hub_format import is_keras_hub_directory, read_keras_hub_directory
@@ -15,7 +15,7 @@ _PICKLE_PATTERNS = ("*.bin", "*.pt", "*.pth", "*.pkl", "*.ckpt")
 def checkpoint_exists(path_or_preset):
     """Whether `path_or_preset` is an existing path, a checkpoint prefix or a preset name (not whether it reads)."""
     path = os.fspath(path_or_preset)
-    return os.path.exists(path) or os.path.exists(path + ".index") or path in list_presets()
+    return os.path.exists(path) or os.path.exists(path + ".index") or is_preset(path)
 
 
 def read_checkpoint(path_or_preset):
@@ -25,8 +25,9 @@ def read_checkpoint(path_or_preset):
         path_or_preset: A Hugging Face directory (config.json +
             model.safetensors), a directory written by `save_pretrained`, a
             google-research/bert directory or checkpoint prefix, a keras-hub
-            BertBackbone preset directory, or a preset name (downloaded and
-            cached on first use).
+            BertBackbone preset directory, or a preset name (Google's are
+            downloaded and cached on first use; bundled ones read from their
+            pip package).
 
     Returns:
         A `PretrainedCheckpoint`.
@@ -52,11 +53,10 @@ def read_checkpoint(path_or_preset):
             "model.weights.h5 (keras-hub).")
     if find_checkpoint_prefix(path):
         return read_google_checkpoint(path)
-    if path in list_presets():
-        return read_google_checkpoint(download_preset(path))
+    if is_preset(path):
+        return read_checkpoint(preset_directory(path))
     if os.path.exists(path):
         raise ValueError(f"{path} is a file, not a checkpoint directory, prefix or preset name.")
-    raise ValueError(
-        f"Checkpoint {path!r} not found: it is neither an existing path nor a preset "
-        f"({', '.join(list_presets())}).")
+    raise ValueError(f"Checkpoint {path!r} not found: it is neither an existing path nor a preset name; "
+                     f"{unknown_preset_hint(path)}")
 

@@ -70,6 +70,11 @@ class _BadExampleError(ValueError):
     """A malformed example; its message says what is wrong, without the location."""
 
 
+def file_format_of(path):
+    """The format of `path` by its extension: "tsv", "csv", "jsonl" (.jsonl, .json, .ndjson), or None."""
+    return _FILE_FORMATS.get(os.path.splitext(path)[1].lower())
+
+
 def read_classification_file(path, text_column="sentence", text_b_column=None, label_column="label",
                              label_names=None, regression=False, file_format=None, has_header=True,
                              skip_bad_examples=False):
@@ -109,7 +114,7 @@ def read_classification_file(path, text_column="sentence", text_b_column=None, l
     """
     if regression and label_names is not None:
         raise ValueError("label_names make no sense for regression.")
-    file_format = file_format or _FILE_FORMATS.get(os.path.splitext(path)[1].lower())
+    file_format = file_format or file_format_of(path)
     columns = (text_column, text_b_column, label_column)
     try:
         with open(path, encoding="utf-8-sig", newline="") as f:

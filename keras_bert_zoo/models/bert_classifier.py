@@ -56,9 +56,9 @@ class BertClassifier(BertTaskModel):
     def head_slices(self):
         return self.classifier_head.checkpoint_slices()
 
-    def head_config(self):
-        return {"num_classes": self.num_classes, "dropout": self.dropout, "label_names": self.label_names,
-                "regression": self.regression}
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes, "dropout": self.dropout,
+                "label_names": self.label_names, "regression": self.regression}
 
 
 def checked_label_names(label_names, expected):

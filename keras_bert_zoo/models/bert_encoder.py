@@ -114,8 +114,8 @@ class BertEncoder(PretrainedModel, keras.Model):
                 "sequence_output": keras.KerasTensor((batch, rows, hidden), dtype=self.compute_dtype)}
 
     @classmethod
-    def build_from_config(cls, config, dtype=None):
-        return cls(config, dtype=dtype)
+    def build_from_config(cls, config, dtype=None, **kwargs):
+        return cls(config, dtype=dtype, **kwargs)
 
     def checkpoint_slices(self):
         slices = prefixed("bert/embeddings/", self.embeddings.checkpoint_slices())

@@ -16,11 +16,17 @@ class BertPreprocessor(keras.layers.Layer):
 
     Args:
         tokenizer: The checkpoint's `BertTokenizer`.
-        sequence_length: Padded length T.
+        sequence_length: Padded length T (default 128).
+        max_length: The tokenizer's name for `sequence_length`; give either.
         **kwargs: Passed to `keras.layers.Layer`.
     """
 
-    def __init__(self, tokenizer, sequence_length=128, **kwargs):
+    def __init__(self, tokenizer, sequence_length=None, max_length=None, **kwargs):
+        if None not in (sequence_length, max_length) and sequence_length != max_length:
+            raise ValueError(f"BertPreprocessor got sequence_length={sequence_length} and max_length={max_length}, "
+                             "two names for its padded length; give one.")
+        if sequence_length is None:
+            sequence_length = 128 if max_length is None else max_length
         super().__init__(**{"trainable": False, **kwargs})
         self.tokenizer = tokenizer
         self.sequence_length = sequence_length

@@ -17,8 +17,8 @@ class BertTaskModel(PretrainedModel, keras.Model):
     """A functional model over a `BertEncoder` (kept as `.encoder`) and a head.
 
     Subclasses build their head and graph in `__init__(encoder, **head_kwargs)`
-    and report the head kwargs in `head_config()`; config serialization and
-    `from_pretrained` follow from that.
+    and add the head kwargs to `get_config()`; `head_config()`,
+    `save_pretrained` and `from_pretrained` follow from that.
 
     `fit`, `evaluate` and `predict` also take raw strings, or a
     (texts, text_pairs) tuple, as arrays or tf.data datasets, when the model
@@ -27,8 +27,8 @@ class BertTaskModel(PretrainedModel, keras.Model):
     """
 
     @classmethod
-    def build_from_config(cls, config, dtype=None, **head_kwargs):
-        return cls(BertEncoder(config, dtype=dtype), **head_kwargs)
+    def build_from_config(cls, config, dtype=None, **kwargs):
+        return cls(BertEncoder(config, dtype=dtype), **kwargs)
 
     @classmethod
     def from_pretrained(cls, path_or_preset, *args, **kwargs):
@@ -97,13 +97,19 @@ class BertTaskModel(PretrainedModel, keras.Model):
             x, batch_size = dataset, None
         return super().predict(x, batch_size=batch_size, **kwargs)
 
+    def head_config(self):
+        # get_config() would build a pending preprocessor (reading its vocab), which is no head argument.
+        holder = self._text_inputs
+        kept = holder.preprocessor, holder.vocab_source
+        holder.preprocessor = holder.vocab_source = None
+        try:
+            return super().head_config()
+        finally:
+            holder.preprocessor, holder.vocab_source = kept
+
     def get_config(self):
-        config = {
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
-            "name": self.name,
-            "trainable": self.trainable,
-            **self.head_config(),
-        }
+        config = {"encoder": keras.saving.serialize_keras_object(self.encoder), "name": self.name,
+                  "trainable": self.trainable}
         if self.preprocessor is not None:
             config["preprocessor"] = keras.saving.serialize_keras_object(self.preprocessor)
         return config

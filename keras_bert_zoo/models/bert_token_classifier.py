@@ -38,5 +38,6 @@ class BertTokenClassifier(BertTaskModel):
     def head_slices(self):
         return self.classifier_head.checkpoint_slices()
 
-    def head_config(self):
-        return {"num_classes": self.num_classes, "dropout": self.dropout, "label_names": self.label_names}
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes, "dropout": self.dropout,
+                "label_names": self.label_names}

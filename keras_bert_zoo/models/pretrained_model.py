@@ -1,5 +1,6 @@
 """from_pretrained / save_pretrained / save_google_checkpoint, shared by the encoder and every task model."""
 
+import inspect
 import logging
 import os
 import shutil
@@ -17,6 +18,11 @@ from keras_bert_zoo.models.checkpoint_weights import assign_checkpoint_values, c
 
 logger = logging.getLogger("keras_bert_zoo")
 
+# What keras.Model's constructor takes besides inputs and outputs.
+_KERAS_ARGUMENTS = ("name", "trainable", "dtype")
+# get_config() entries that are no head arguments: the encoder (or its config), the preprocessor and Keras' own.
+_NOT_HEAD_ARGUMENTS = ("config", "encoder", "preprocessor", *_KERAS_ARGUMENTS)
+
 
 class HeadNotInCheckpointError(ValueError):
     """A checkpoint lacks the head a model needs; `held_task` names the task it holds."""
@@ -30,16 +36,25 @@ class PretrainedModel:
     """Mixin for Keras models that load and save BERT checkpoints.
 
     Subclasses set `task` and implement `build_from_config`; models with a
-    head implement `head_slices` and `head_config`.
+    head implement `head_slices`, and report their head arguments in
+    `get_config` (see `head_config`).
     """
 
     task = None
     # Whether outputs depend on the pooler; HF drops it from token and span models.
     uses_pooler = True
 
+    def __init__(self, inputs, outputs, **kwargs):
+        # keras.Model's functional constructor silently drops arguments it doesn't know.
+        unexpected = [name for name in kwargs if name not in _KERAS_ARGUMENTS]
+        if unexpected:
+            raise TypeError(f"{type(self).__name__}() got an unexpected keyword argument {unexpected[0]!r}: neither "
+                            "its constructor nor keras.Model's takes it.")
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
     @classmethod
-    def build_from_config(cls, config, dtype=None, **head_kwargs):
-        """A freshly initialized model for the encoder config `config`."""
+    def build_from_config(cls, config, dtype=None, **kwargs):
+        """A freshly initialized model for the encoder config `config`; `kwargs` go to the constructor."""
         raise NotImplementedError
 
     def checkpoint_slices(self):
@@ -53,11 +68,16 @@ class PretrainedModel:
         return {}
 
     def head_config(self):
-        """JSON-able keyword arguments that rebuild this model's head."""
-        return {}
+        """JSON-able constructor arguments besides the encoder: `get_config()` less the encoder and Keras' own.
+
+        `save_pretrained` writes them and `from_pretrained` passes them back,
+        so a subclass's own arguments survive both once its `get_config`
+        reports them.
+        """
+        return {name: value for name, value in self.get_config().items() if name not in _NOT_HEAD_ARGUMENTS}
 
     @classmethod
-    def from_pretrained(cls, path_or_preset, dtype=None, require_head=False, **head_kwargs):
+    def from_pretrained(cls, path_or_preset, dtype=None, require_head=False, **kwargs):
         """Builds the model and loads a checkpoint into it.
 
         Args:
@@ -68,8 +88,9 @@ class PretrainedModel:
             dtype: Optional Keras dtype policy ("mixed_bfloat16", ...).
             require_head: Raise instead of initializing a head the
                 checkpoint lacks (for exports, which must serve trained heads).
-            **head_kwargs: Head arguments (num_classes, ...). They override
-                those saved with a checkpoint of the same task.
+            **kwargs: Constructor arguments (num_classes, a subclass's own,
+                ...). They override those saved with a checkpoint of the same
+                task.
 
         Returns:
             The model. Encoder weights must all be present. Head weights load
@@ -79,15 +100,13 @@ class PretrainedModel:
         Raises:
             ValueError: With `require_head`, if the checkpoint holds no weights
                 of this model's head; the message names the task it holds.
+            TypeError: If no constructor takes one of `kwargs`.
         """
         training = find_training_checkpoint(path_or_preset)
         if training is not None:
-            return cls._from_training_checkpoint(training, dtype, require_head, head_kwargs)
+            return cls._from_training_checkpoint(training, dtype, require_head, kwargs)
         checkpoint = read_checkpoint(path_or_preset)
-        same_task = checkpoint.task == cls.task
-        kwargs = dict(checkpoint.head_config) if same_task else {}
-        kwargs.update(head_kwargs)
-        model = cls.build_from_config(checkpoint.config, dtype=dtype, **kwargs)
+        model = cls._build(checkpoint.config, checkpoint.task, checkpoint.head_config, dtype, kwargs)
         encoder = model if cls.task == "encoder" else model.encoder
         slices = encoder.checkpoint_slices()
         pooler = {name: slices.pop(name) for name in list(slices) if name.startswith("bert/pooler/")}
@@ -104,13 +123,11 @@ class PretrainedModel:
         return model
 
     @classmethod
-    def _from_training_checkpoint(cls, training, dtype, require_head, head_kwargs):
+    def _from_training_checkpoint(cls, training, dtype, require_head, kwargs):
         import tensorflow as tf
 
         same_task = training.task == cls.task
-        kwargs = dict(training.head_config) if same_task else {}
-        kwargs.update(head_kwargs)
-        model = cls.build_from_config(training.config, dtype=dtype, **kwargs)
+        model = cls._build(training.config, training.task, training.head_config, dtype, kwargs)
         encoder = model if cls.task == "encoder" else model.encoder
         # Training checkpoints hold the task model under "model" and its encoder under "encoder".
         parts = {"model": model} if same_task else {"encoder": encoder}
@@ -119,6 +136,38 @@ class PretrainedModel:
         if not same_task and model.head_slices():
             cls._missing_head(training.prefix, training.task, require_head)
         return model
+
+    @classmethod
+    def _build(cls, config, saved_task, saved_kwargs, dtype, kwargs):
+        """A fresh model: `kwargs` over the checkpoint's saved head arguments, if of this task and taken here.
+
+        A subclass saves arguments of its own, which its base class, loading
+        the same checkpoint, doesn't take.
+        """
+        saved = saved_kwargs if saved_task == cls.task else {}
+        accepted = cls._constructor_arguments()
+        ignored = sorted(set(saved) - accepted - set(kwargs))
+        if ignored:
+            logger.warning("%s takes no %s; the checkpoint's saved value is ignored.", cls.__name__,
+                           ", ".join(ignored))
+        kept = {name: value for name, value in saved.items() if name in accepted}
+        return cls.build_from_config(config, dtype=dtype, **{**kept, **kwargs})
+
+    @classmethod
+    def _constructor_arguments(cls):
+        """Names the constructor takes by keyword: each __init__'s own, up the MRO while they pass on **kwargs."""
+        names = set(_KERAS_ARGUMENTS)
+        for klass in cls.__mro__:
+            if klass is PretrainedModel:
+                break
+            init = vars(klass).get("__init__")
+            if init is None:
+                continue
+            parameters = inspect.signature(init).parameters.values()
+            names.update(p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+            if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+                break
+        return names
 
     @classmethod
     def _missing_head(cls, source, held_task, require_head):

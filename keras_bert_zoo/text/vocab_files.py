@@ -4,7 +4,7 @@ import glob
 import json
 import os
 
-from keras_bert_zoo.config.presets import download_preset, get_preset, list_presets
+from keras_bert_zoo.config.presets import get_preset, is_preset, preset_directory, unknown_preset_hint
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
@@ -54,9 +54,12 @@ def locate_vocab(path_or_preset):
     path = os.fspath(path_or_preset)
     if os.path.isfile(path):
         return path, None
-    if not os.path.exists(path) and path in list_presets():
-        return os.path.join(download_preset(path), "vocab.txt"), get_preset(path)["lower_case"]
+    if not os.path.exists(path) and is_preset(path):
+        return os.path.join(preset_directory(path), "vocab.txt"), get_preset(path)["lower_case"]
     directory = path if os.path.isdir(path) else os.path.dirname(path)
+    # A name without a directory is a preset or a checkpoint prefix in the working directory.
+    if not os.path.isdir(directory) and not os.path.exists(path + ".index"):
+        raise ValueError(f"{path} does not exist and is not a preset name; {unknown_preset_hint(path)}")
     keras_hub_vocab = os.path.join(directory, "assets", "tokenizer", "vocabulary.txt")
     if os.path.isfile(keras_hub_vocab):
         return keras_hub_vocab, _json_value(os.path.join(directory, "tokenizer.json"), "config", "lowercase")

@@ -10,4 +10,5 @@ from keras_bert_zoo.training.pretraining_run import PretrainingSettings, run_pre
 from keras_bert_zoo.training.span_objective import SpanObjective
 from keras_bert_zoo.training.token_classification_objective import TokenClassificationObjective
 from keras_bert_zoo.training.trainer import NonFiniteLossError, Trainer, UnreadableCheckpointsError
+from keras_bert_zoo.training.training_run import ModelDirConflictError, TrainingRun
 from keras_bert_zoo.training.warmup_polynomial_decay import WarmupPolynomialDecay

@@ -72,7 +72,7 @@ def load_task_model(model_class, init_checkpoint, model_dir, do_train, **head_kw
     return model_class.from_pretrained(init_checkpoint, **head_kwargs)
 
 
-def finetune(model, objective, inputs, labels, settings, strategy, tokenizer=None):
+def finetune(model, objective, inputs, labels, settings, strategy, tokenizer=None, training_run=None):
     """Trains `model` (built under `strategy.scope()`) on tokenized examples.
 
     Also writes config.json and the tokenizer's vocab into the model_dir, so
@@ -88,6 +88,7 @@ def finetune(model, objective, inputs, labels, settings, strategy, tokenizer=Non
         strategy: The tf.distribute strategy.
         tokenizer: The `BertTokenizer` of the inputs (its vocab is saved, its
             [PAD] id pads batches).
+        training_run: Optional `TrainingRun` recorded in the model_dir (see `Trainer`).
 
     Returns:
         The metrics of the last logged window, plus "step".
@@ -113,7 +114,7 @@ def finetune(model, objective, inputs, labels, settings, strategy, tokenizer=Non
     trainer = Trainer(model, optimizer, objective, strategy, settings.model_dir,
                       steps_per_execution=settings.steps_per_execution, jit_compile=settings.jit_compile,
                       save_checkpoints_steps=settings.save_checkpoints_steps, log_every_steps=settings.log_steps,
-                      nan_policy=settings.nan_policy)
+                      nan_policy=settings.nan_policy, training_run=training_run)
     print(f"Fine-tuning on {num_examples} examples for {num_train_steps} steps", flush=True)
     return trainer.train(dataset_fn, num_train_steps)
 

@@ -6,7 +6,7 @@ import typing
 
 import tensorflow as tf
 
-from keras_bert_zoo.config import BertConfig, list_presets
+from keras_bert_zoo.config import BertConfig, is_preset, unknown_preset_hint
 from keras_bert_zoo.convert import checkpoint_exists
 from keras_bert_zoo.data.dynamic_pretraining import dynamic_pretraining_dataset
 from keras_bert_zoo.data.pretraining_records import read_pretraining_records
@@ -153,8 +153,8 @@ class PretrainingSettings:
 def _fresh_config(preset, bert_config_file, init_checkpoint):
     """The BertConfig of a fresh model (None for init_checkpoint, checked to exist)."""
     if preset:
-        if preset not in list_presets():
-            raise ValueError(f"--preset={preset} is unknown; choose one of {', '.join(list_presets())}.")
+        if not is_preset(preset):
+            raise ValueError(f"--preset={preset} is unknown; {unknown_preset_hint(preset)}")
         return BertConfig.from_preset(preset)
     if bert_config_file:
         if not os.path.isfile(bert_config_file):
@@ -206,8 +206,13 @@ def _matched_files(flag_name, patterns):
         raise ValueError(f"--{flag_name}: {e}") from e
 
 
-def run_pretraining(settings, strategy):
+def run_pretraining(settings, strategy, training_run=None):
     """Trains a BertPretrainer under `strategy` until settings.num_train_steps.
+
+    Args:
+        settings: `PretrainingSettings`.
+        strategy: The tf.distribute strategy.
+        training_run: Optional `TrainingRun` recorded in the model_dir (see `Trainer`).
 
     Returns:
         The metrics of the last logged window (losses, accuracies, step).
@@ -249,5 +254,5 @@ def run_pretraining(settings, strategy):
         model, optimizer, PretrainingObjective(), strategy, settings.model_dir,
         steps_per_execution=settings.steps_per_execution, jit_compile=settings.jit_compile,
         save_checkpoints_steps=settings.save_checkpoints_steps, log_every_steps=settings.log_steps,
-        micro_batches_per_update=accumulation, nan_policy=settings.nan_policy)
+        micro_batches_per_update=accumulation, nan_policy=settings.nan_policy, training_run=training_run)
     return trainer.train(dataset_fn, settings.num_train_steps)

@@ -59,11 +59,14 @@ class Trainer:
             `NonFiniteLossError`, and no checkpoint is written for it.
             "skip_step": a step whose loss or gradients aren't finite leaves
             weights and optimizer untouched, and is counted as skipped.
+        training_run: Optional `TrainingRun` of this model_dir: recorded when
+            training starts and ends (on the chief), and the source of a
+            finished run's metrics.
     """
 
     def __init__(self, model, optimizer, objective, strategy, model_dir, steps_per_execution=1,
                  jit_compile=False, save_checkpoints_steps=1000, log_every_steps=100,
-                 max_checkpoints_to_keep=5, micro_batches_per_update=1, nan_policy="stop"):
+                 max_checkpoints_to_keep=5, micro_batches_per_update=1, nan_policy="stop", training_run=None):
         if nan_policy not in NAN_POLICIES:
             raise ValueError(f"nan_policy must be one of {NAN_POLICIES}, got {nan_policy!r}.")
         self.model = model
@@ -78,6 +81,7 @@ class Trainer:
         self.max_checkpoints_to_keep = max_checkpoints_to_keep
         self.micro_batches_per_update = max(1, micro_batches_per_update)
         self.nan_policy = nan_policy
+        self.training_run = training_run
         with strategy.scope():
             # Counts micro-batches: what the input skips on resume.
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step",
@@ -95,8 +99,11 @@ class Trainer:
             num_train_steps: Total steps, counting those of earlier runs.
 
         Returns:
-            The metrics of the last logged window, plus "step".
+            The metrics of the last logged window, plus "step". A run that had
+            already finished returns the metrics its `training_run` recorded.
         """
+        if self._is_chief and self.training_run is not None:
+            self.training_run.begin()
         encoder = getattr(self.model, "encoder", self.model)
         # Dropout seed states are Keras variables outside model.weights; keep them so
         # a resumed run draws the same dropout masks as an uninterrupted one.
@@ -109,9 +116,11 @@ class Trainer:
             checkpoint_name="ckpt")
         per_update = self.micro_batches_per_update
         restored = self._restore_newest_readable(checkpoint, manager)
-        if restored:
-            print(f"Resuming from {restored} at step {int(self.step.numpy()) // per_update}", flush=True)
         resumed_batches = int(self.step.numpy())
+        if resumed_batches >= num_train_steps * per_update:
+            return self._finished_earlier(restored, num_train_steps)
+        if restored:
+            print(f"Resuming from {restored} at step {resumed_batches // per_update}", flush=True)
 
         def resumed_dataset_fn(context):
             # Each input pipeline feeds one batch per local replica per micro-step.
@@ -151,7 +160,20 @@ class Trainer:
                 # Saves (on every worker) and exits when the platform announced a preemption.
                 preemption.save_checkpoint_if_preempted(checkpoint_number=step, check_interval=False)
         writer.flush()
-        return dict(last_metrics, step=int(self.step.numpy()) // per_update)
+        step = int(self.step.numpy()) // per_update
+        if self._is_chief and self.training_run is not None:
+            self.training_run.finish(step, last_metrics)
+        return dict(last_metrics, step=step)
+
+    def _finished_earlier(self, restored, num_train_steps):
+        """The metrics of a run whose newest checkpoint, `restored`, already holds every step."""
+        finished = self.training_run.finished_metrics if self.training_run is not None else None
+        metrics = dict(finished["metrics"]) if finished else {}
+        shown = "".join(f"  {name} {value:.4g}" for name, value in metrics.items()
+                        if name not in ("examples_per_second", "learning_rate"))
+        print(f"Nothing to train: {restored} already holds all {num_train_steps} steps of this run{shown}",
+              flush=True)
+        return dict(metrics, step=int(self.step.numpy()) // self.micro_batches_per_update)
 
     def _preemption_handler(self, manager):
         """tf.distribute's PreemptionCheckpointHandler, on the platforms that offer it (multi-worker, TPU)."""
