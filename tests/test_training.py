@@ -1,5 +1,7 @@
 """Optimizers, the pretraining objective and the resumable training loop (in-process)."""
 
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -9,6 +11,7 @@ from keras_bert_zoo.config import BertConfig
 from keras_bert_zoo.training.optimization import create_optimizer
 from keras_bert_zoo.training.pretraining_objective import PretrainingObjective, split_pretraining_features
 from keras_bert_zoo.training.trainer import NonFiniteLossError, Trainer
+from keras_bert_zoo.training.training_run import ModelDirConflictError, TrainingRun
 from keras_bert_zoo.training.warmup_polynomial_decay import WarmupPolynomialDecay
 
 SEQ, PRED = 16, 4
@@ -200,11 +203,41 @@ def test_training_lowers_mlm_loss_with_xla_and_resumes(tmp_path, capsys):
     output = capsys.readouterr().out
     assert "step 10/20" in output and "step 60/60" in output and "examples_per_second" in output
     assert tf.train.latest_checkpoint(str(tmp_path)).endswith("ckpt-60")
-    resumed = _trainer(tmp_path, steps=60)
-    assert resumed.train(_dataset_fn, 60)["step"] == 60
-    assert "Resuming from" in capsys.readouterr().out
+    finished = _trainer(tmp_path, steps=60)
+    assert finished.train(_dataset_fn, 60)["step"] == 60
+    assert "ckpt-60 already holds all 60 steps of this run" in capsys.readouterr().out
     events = list((tmp_path / "train").glob("events.out.tfevents.*"))
     assert events
+
+
+def test_a_model_dir_resumes_only_its_own_run(tmp_path):
+    model_dir, data = tmp_path / "model", tmp_path / "data.txt"
+    data.write_text("the first data")
+
+    def checked(learning_rate, overwrite=False):
+        run = TrainingRun(str(model_dir), {"train_file": [str(data)]}, {"learning_rate": learning_rate})
+        return run, run.check(overwrite)
+
+    run, status = checked(1e-3)
+    assert status == "new"
+    trainer = _trainer(model_dir, steps=8, save_checkpoints_steps=2, log_every_steps=2, training_run=run)
+    trainer.model.write_config(str(model_dir))
+    metrics = trainer.train(_dataset_fn, 4)
+    again, status = checked(1e-3)
+    assert status == "finished" and again.finished_metrics["step"] == 4
+    assert again.finished_metrics["metrics"]["mlm_loss"] == pytest.approx(metrics["mlm_loss"])
+    data.write_text("other data")
+    with pytest.raises(ModelDirConflictError, match=r"--train_file: was .*data.txt \(sha256 "):
+        checked(1e-3)
+    with pytest.raises(ModelDirConflictError, match="--learning_rate: was 0.001, now 0.002"):
+        checked(2e-3)
+    (model_dir / "eval_results.json").write_text("{}")
+    restart, status = checked(2e-3, overwrite=True)
+    assert status == "overwrite"
+    restart.begin()
+    assert not list(model_dir.glob("ckpt-*")) and not (model_dir / "eval_results.json").exists()
+    assert (model_dir / "config.json").exists()
+    assert json.loads((model_dir / "training_run.json").read_text())["settings"] == {"learning_rate": 2e-3}
 
 
 def test_non_finite_loss_stops_without_checkpoint(tmp_path):
