@@ -72,7 +72,8 @@ def assert_readable_by_all(root):
 
 # TensorFlow's C++ log lines in each of its formats (dated "2026-12-06 10:00:00.000000: I ...", or absl's
 # "I1206 10:00:00.000000  123 port.cc:153]", dated 0000 00:00 before absl is initialized), and absl's notice.
-_TENSORFLOW_LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] |[IWEF]\d{4} [\d:. ]+\d+ \S+\.cc:\d+\]"
+_TENSORFLOW_LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] "
+                                  r"|[IWEF]\d{4} [\d:. ]+\d+ \S+\.cc:\d+\]"
                                   r"|WARNING: All log messages before absl::InitializeLog)")
 
 

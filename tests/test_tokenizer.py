@@ -295,6 +295,31 @@ def test_from_pretrained_sources_and_save(tmp_path, minilm_dir):
     assert kbz.BertTokenizer.from_pretrained(str(google_dir / "bert_model.ckpt")).lower_case is True
 
 
+@pytest.mark.parametrize("lower", [True, False])
+def test_a_directory_that_transformers_5_wrote_loads_from_its_tokenizer_json(tmp_path, minilm_dir, lower):
+    """transformers 5's save_pretrained writes tokenizer.json and no vocab.txt; the ids stay the reference's."""
+    from transformers import BertTokenizerFast
+
+    reference = BertTokenizerFast(os.path.join(minilm_dir, "vocab.txt"), do_lower_case=lower)
+    saved = tmp_path / "hf"
+    reference.save_pretrained(str(saved))
+    assert not (saved / "vocab.txt").exists() and (saved / "tokenizer.json").exists()
+    ours = kbz.BertTokenizer.from_pretrained(str(saved))
+    assert ours.lower_case is lower and ours.vocab_size == reference.vocab_size
+    texts = ["Héllo, World! Naïve café 東京 costs $3.50.", "Unbelievably well-written: a MASTERPIECE."]
+    expected = reference(texts, ["And a second text.", ""], padding="max_length", max_length=24, truncation=True)
+    got = ours(texts, ["And a second text.", ""], max_length=24)
+    np.testing.assert_array_equal(got["input_word_ids"], expected["input_ids"])
+    np.testing.assert_array_equal(got["input_type_ids"], expected["token_type_ids"])
+    # Such a directory with the model's weights is a from_pretrained source whose task models take raw text.
+    for name in ("config.json", "model.safetensors"):
+        os.symlink(os.path.join(minilm_dir, name), saved / name)
+    classifier = kbz.BertClassifier.from_pretrained(str(saved), num_classes=2)
+    assert classifier.predict(["a fine film"], verbose=0)["logits"].shape == (1, 2)
+    ours.save_pretrained(str(tmp_path / "ours"))
+    assert kbz.BertTokenizer.from_pretrained(str(tmp_path / "ours")).vocab == ours.vocab
+
+
 def test_bad_vocab_files(tmp_path):
     with pytest.raises(ValueError, match="lacks the special token"):
         (tmp_path / "v1.txt").write_text("[PAD]\n[UNK]\nhello\n")
@@ -304,5 +329,9 @@ def test_bad_vocab_files(tmp_path):
         kbz.BertTokenizer(str(tmp_path / "v2.txt"))
     with pytest.raises(ValueError, match="Cannot read vocab file"):
         kbz.BertTokenizer(str(tmp_path / "missing.txt"))
-    with pytest.raises(ValueError, match="No vocab.txt"):
+    with pytest.raises(ValueError, match="No vocab.txt or tokenizer.json"):
         kbz.BertTokenizer.from_pretrained(str(tmp_path))
+    (tmp_path / "bpe").mkdir()
+    (tmp_path / "bpe" / "tokenizer.json").write_text(json.dumps({"model": {"type": "BPE", "vocab": {}}}))
+    with pytest.raises(ValueError, match="holds a BPE tokenizer; BertTokenizer reads WordPiece vocabs"):
+        kbz.BertTokenizer.from_pretrained(str(tmp_path / "bpe"))

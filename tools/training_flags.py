@@ -4,7 +4,7 @@ import os
 
 from absl import flags, logging
 
-import tool_runner  # noqa: F401 (first: TensorFlow loads quietly before the library below loads it)
+import tool_runner  # First: TensorFlow loads quietly before the library below loads it.
 from tool_runner import usage_error
 
 from keras_bert_zoo.config import PRECISIONS
@@ -76,7 +76,6 @@ def set_up_strategy():
     strategy = create_strategy(FLAGS.strategy, FLAGS.tpu, collective_timeout=FLAGS.collective_timeout)
     configure_numerics(FLAGS.mixed_precision, FLAGS.seed, FLAGS.deterministic)
     return strategy
-
 
 
 def _training_settings():

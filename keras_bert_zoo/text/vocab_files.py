@@ -7,20 +7,45 @@ import os
 from keras_bert_zoo.config.presets import get_preset, is_preset, preset_directory, unknown_preset_hint
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+# What transformers 5's save_pretrained writes for a BERT tokenizer, without vocab.txt.
+HF_TOKENIZER_FILE = "tokenizer.json"
 
 
 def read_vocab(vocab_file):
-    """The tokens of a vocab file, one per line, in id order.
+    """The tokens of a vocab file in id order: a vocab.txt (one per line) or a Hugging Face tokenizer.json.
 
     Raises:
         ValueError: The file is missing, not UTF-8, has duplicate tokens, or
-            lacks one of the special tokens; the message names the file/line.
+            lacks one of the special tokens, or a tokenizer.json holds no
+            WordPiece vocab; the message names the file/line.
     """
+    if os.path.basename(vocab_file) == HF_TOKENIZER_FILE:
+        return _checked_tokens(_tokenizer_json_tokens(vocab_file), vocab_file)
     try:
         with open(vocab_file, encoding="utf-8") as f:
             tokens = [line.rstrip("\r\n") for line in f]
     except (OSError, UnicodeDecodeError) as e:
         raise ValueError(f"Cannot read vocab file {vocab_file}: {e}") from e
+    return _checked_tokens(tokens, vocab_file)
+
+
+def _tokenizer_json_tokens(path):
+    """The WordPiece tokens of a Hugging Face tokenizer.json, in id order."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            model = json.load(f).get("model") or {}
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise ValueError(f"Cannot read {path}: {e}") from e
+    if model.get("type") != "WordPiece" or not isinstance(model.get("vocab"), dict):
+        raise ValueError(f"{path} holds a {model.get('type')} tokenizer; BertTokenizer reads WordPiece vocabs.")
+    by_id = sorted(model["vocab"].items(), key=lambda item: item[1])
+    if [token_id for _, token_id in by_id] != list(range(len(by_id))):
+        raise ValueError(f"{path}: the WordPiece vocab's ids are not 0..{len(by_id) - 1}.")
+    return [token for token, _ in by_id]
+
+
+def _checked_tokens(tokens, vocab_file):
+    """`tokens` without trailing blank lines, checked for repeats and the special tokens."""
     while tokens and not tokens[-1].strip():
         tokens.pop()
     seen = {}
@@ -49,7 +74,8 @@ def locate_vocab(path_or_preset):
             preset directory, or a preset name.
 
     Returns:
-        (vocab_file, lower_case), with lower_case None when nothing states it.
+        (vocab_file, lower_case): a vocab.txt, or the tokenizer.json of a
+        directory transformers 5 wrote; lower_case None when nothing states it.
     """
     path = os.fspath(path_or_preset)
     if os.path.isfile(path):
@@ -69,9 +95,15 @@ def locate_vocab(path_or_preset):
         if lower_case is None:
             lower_case = _lower_case_from_release_name(directory)
         return vocab_file, lower_case
+    tokenizer_file = os.path.join(directory, HF_TOKENIZER_FILE)
+    if os.path.isfile(tokenizer_file):
+        lower_case = _json_value(os.path.join(directory, "tokenizer_config.json"), "do_lower_case")
+        if lower_case is None:
+            lower_case = _json_value(tokenizer_file, "normalizer", "lowercase")
+        return tokenizer_file, lower_case
     found = glob.glob(os.path.join(directory, "*vocab*.txt"))
     hint = f" (found {', '.join(found)})" if found else ""
-    raise ValueError(f"No vocab.txt in {directory}{hint}; pass the vocab file explicitly.")
+    raise ValueError(f"No vocab.txt or tokenizer.json in {directory}{hint}; pass the vocab file explicitly.")
 
 
 def _json_value(file, *keys):
