@@ -455,7 +455,7 @@ def test_original_decoder_reads_our_records(instances, corpus_dir, tokenizer, tm
 
 
 def test_benchmark_against_the_original(corpus_dir):
-    from keras_bert_zoo.benchmarks.pretraining_data_benchmark import PEER_NAME, benchmark_create_pretraining_data
+    from benchmarks.pretraining_data_benchmark import PEER_NAME, benchmark_create_pretraining_data
 
     [row] = benchmark_create_pretraining_data(str(corpus_dir / "corpus.txt"), str(corpus_dir / "vocab.txt"),
                                               max_seq_length=SEQ_LENGTH, dupe_factor=2)

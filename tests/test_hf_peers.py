@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from keras_bert_zoo.benchmarks import hf_torch_finetuning as hf
-from keras_bert_zoo.benchmarks.finetuning_quality import split_squad_by_article
+from benchmarks import hf_torch_finetuning as hf
+from benchmarks.finetuning_quality import split_squad_by_article
 from keras_bert_zoo.data.squad_examples import SquadExample
 
 
@@ -70,7 +70,7 @@ def test_squad_split_by_article(tmp_path):
 
 
 def test_length_bucket_batches_fill_one_bucket_each():
-    from keras_bert_zoo.benchmarks.squad_recipe_ablation import length_bucket_batches
+    from benchmarks.squad_recipe_ablation import length_bucket_batches
 
     lengths = np.random.default_rng(0).integers(5, 385, 200)
     batches = list(length_bucket_batches(np.random.default_rng(1), lengths, 8, 40))
@@ -87,7 +87,7 @@ def test_answer_mask_loss_equals_our_span_objective():
 
     import torch
 
-    from keras_bert_zoo.benchmarks.squad_recipe_ablation import answer_mask_loss
+    from benchmarks.squad_recipe_ablation import answer_mask_loss
     from keras_bert_zoo.training import SpanObjective
 
     rng = np.random.default_rng(0)
@@ -110,7 +110,7 @@ def test_google_adam_weight_decay_follows_our_google_semantics():
     import keras
     import torch
 
-    from keras_bert_zoo.benchmarks.squad_recipe_ablation import google_adam_weight_decay
+    from benchmarks.squad_recipe_ablation import google_adam_weight_decay
     from keras_bert_zoo.training import create_optimizer
 
     rng = np.random.default_rng(0)

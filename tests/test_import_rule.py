@@ -12,12 +12,14 @@ import pytest
 
 _ROOT = pathlib.Path(__file__).resolve().parents[1]
 _PACKAGE = _ROOT / "keras_bert_zoo"
+# benchmarks/ sits beside the library, outside its wheel, between the tools and everything in keras_bert_zoo.
+_BENCHMARKS = "benchmarks"
 
 # Higher levels may import lower ones. The package root (keras_bert_zoo/__init__.py and its
 # `tasks` facade over config's registry) is the public API, above everything it re-exports.
 _LEVELS = {
+    _BENCHMARKS: 6,  # beside the package, above its public API
     "<root>": 5, "tasks": 5,
-    "benchmarks": 4,
     # distill is training (a student's objective and its layer-copied start), kbz.distill as the issue names it.
     "export": 3, "training": 3, "distill": 3,
     "models": 2,
@@ -29,8 +31,10 @@ _TOOL_MODULES = {path.stem for path in (_ROOT / "tools").glob("*.py")}
 
 
 def _area(module):
-    """The level-table key of a dotted module name inside keras_bert_zoo."""
+    """The level-table key of a dotted module name inside keras_bert_zoo (or benchmarks, above them all)."""
     parts = module.split(".")
+    if parts[0] == _BENCHMARKS:
+        return _BENCHMARKS
     return parts[1] if len(parts) > 1 else "<root>"
 
 
@@ -55,13 +59,15 @@ def _imported_modules(path):
 
 def _violations():
     found = []
-    for path in sorted(_PACKAGE.rglob("*.py")):
+    for path in sorted([*_PACKAGE.rglob("*.py"), *(_ROOT / _BENCHMARKS).glob("*.py")]):
         module = ".".join(path.relative_to(_ROOT).with_suffix("").parts)
         source_area = _area(module.removesuffix(".__init__"))
         for imported, line in _imported_modules(path):
             where = f"{path.relative_to(_ROOT)}:{line} imports {imported}"
             if imported.split(".")[0] in _TOOL_MODULES | {"tools"}:
                 found.append(f"{where} (a tool)")
+            elif imported.split(".")[0] == _BENCHMARKS and source_area != _BENCHMARKS:
+                found.append(f"{where} (the library can't import the benchmarks, which its wheel lacks)")
             elif imported.split(".")[0] == "keras_bert_zoo" and imported != "keras_bert_zoo":
                 target_area = _area(imported)
                 if target_area in _LEVELS and _LEVELS[target_area] > _LEVELS[source_area]:
@@ -78,6 +84,13 @@ def test_every_package_area_has_a_level():
 
 def test_no_module_imports_upward_or_a_tool():
     assert _violations() == []
+
+
+def test_the_library_needs_neither_torch_nor_transformers():
+    """The peers are test and benchmark extras: no library module imports them, even deferred."""
+    found = [f"{path.relative_to(_ROOT)}:{line} imports {imported}" for path in sorted(_PACKAGE.rglob("*.py"))
+             for imported, line in _imported_modules(path) if imported.split(".")[0] in ("torch", "transformers")]
+    assert found == []
 
 
 def test_tools_share_only_flag_modules():

@@ -226,7 +226,7 @@ def test_benchmark_rejects_negative_threads():
 
 
 def test_seconds_in_turns_takes_turns_through_parts_of_the_batches():
-    from keras_bert_zoo.benchmarks.alternating_timing import seconds_in_turns
+    from benchmarks.alternating_timing import seconds_in_turns
 
     calls = []
     runs = {"ours": lambda b: calls.append(("ours", b)), "peer": lambda b: calls.append(("peer", b))}
@@ -237,7 +237,7 @@ def test_seconds_in_turns_takes_turns_through_parts_of_the_batches():
 
 
 def test_alternating_seconds_takes_turns():
-    from keras_bert_zoo.benchmarks.alternating_timing import alternating_seconds
+    from benchmarks.alternating_timing import alternating_seconds
 
     calls = []
     seconds = alternating_seconds({"ours": lambda: calls.append("ours"), "peer": lambda: calls.append("peer")}, 3)
@@ -256,7 +256,7 @@ def _sst2_like_rows():
 
 
 def test_sst2_full_sentence_split_holds_out_sentences_and_their_phrases():
-    from keras_bert_zoo.benchmarks.finetuning_quality import sst2_full_sentence_split
+    from benchmarks.finetuning_quality import sst2_full_sentence_split
 
     rows = _sst2_like_rows()
     texts, labels = [t for t, _ in rows], [l for _, l in rows]
@@ -271,7 +271,7 @@ def test_sst2_full_sentence_split_holds_out_sentences_and_their_phrases():
 
 
 def test_compression_data_leaves_held_out_sentences_out_of_the_unlabeled_text(tmp_path):
-    from keras_bert_zoo.benchmarks.compression_benchmark import write_compression_data
+    from benchmarks.compression_benchmark import write_compression_data
     from keras_bert_zoo.data import read_classification_file
 
     rows = _sst2_like_rows()

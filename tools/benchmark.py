@@ -29,6 +29,8 @@ from absl import flags
 import tool_runner
 from tool_runner import usage_error
 
+tool_runner.use_repository_benchmarks()
+
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("benchmark", "tokenizer",
                   ["tokenizer", "create_pretraining_data", "pretraining_step", "serving", "finetuning",
@@ -69,7 +71,7 @@ flags.DEFINE_list("seeds", ["0", "1", "2"], "finetuning_quality, ner_quality, sq
 flags.DEFINE_list("optimizer_semantics", ["torch"], "finetuning_quality: our optimizer semantics to compare.")
 flags.DEFINE_list("recipe_variants", ["hf", "google", "length_buckets", "answer_mask"],
                   "squad_recipe_ablation: recipe variants of HF torch's SQuAD fine-tuning, several parts joined by "
-                  "'+' (see keras_bert_zoo/benchmarks/squad_recipe_ablation.py).")
+                  "'+' (see benchmarks/squad_recipe_ablation.py).")
 flags.DEFINE_string("torch_device", "cpu", "squad_recipe_ablation: torch device (cpu, cuda).")
 flags.DEFINE_float("num_train_epochs", 1.0, "squad_recipe_ablation: passes over the training questions; "
                    "compression: the teacher's passes over its training data (each student takes one).")
@@ -120,14 +122,14 @@ def main(argv):
         # The oneDNN int8 exports need oneDNN on here; each server's own setting is part of what is measured.
         tool_runner.restart_with_onednn()
     _set_tensorflow_threads()
-    from keras_bert_zoo.benchmarks.report import append_markdown, format_table
+    from benchmarks.report import append_markdown, format_table
 
     if FLAGS.benchmark == "memory":
-        from keras_bert_zoo.benchmarks.memory_benchmark import benchmark_peak_memory
+        from benchmarks.memory_benchmark import benchmark_peak_memory
 
         rows = benchmark_peak_memory(FLAGS.preset, FLAGS.train_batch_size, FLAGS.max_seq_length, FLAGS.steps)
     elif FLAGS.benchmark == "pretraining_step":
-        from keras_bert_zoo.benchmarks.training_step_benchmark import benchmark_pretraining_step
+        from benchmarks.training_step_benchmark import benchmark_pretraining_step
 
         rows = [row for precision in FLAGS.precisions for row in benchmark_pretraining_step(
             FLAGS.preset, FLAGS.train_batch_size, FLAGS.max_seq_length, FLAGS.max_predictions_per_seq, precision,
@@ -137,13 +139,13 @@ def main(argv):
     elif not FLAGS.text_file:
         usage_error(f"--text_file is required for --benchmark={FLAGS.benchmark}.")
     elif FLAGS.benchmark == "serving":
-        from keras_bert_zoo.benchmarks.serving_benchmark import benchmark_serving
+        from benchmarks.serving_benchmark import benchmark_serving
 
         rows = benchmark_serving(FLAGS.init_checkpoint or os.path.dirname(_default_vocab()), _texts(),
                                  FLAGS.max_seq_length, loader=FLAGS.serving_loader,
                                  quantize=FLAGS.quantize)
     elif FLAGS.benchmark == "finetuning":
-        from keras_bert_zoo.benchmarks.finetuning_benchmark import benchmark_finetuning
+        from benchmarks.finetuning_benchmark import benchmark_finetuning
         from keras_bert_zoo.data import read_classification_file
 
         data = read_classification_file(FLAGS.text_file, text_column=FLAGS.tsv_column or "sentence")
@@ -154,7 +156,7 @@ def main(argv):
             data.texts[held_out], data.labels[held_out], max_seq_length=FLAGS.max_seq_length,
             batch_size=FLAGS.train_batch_size, throughput_examples=FLAGS.throughput_examples)
     elif FLAGS.benchmark == "finetuning_quality":
-        from keras_bert_zoo.benchmarks.finetuning_quality import (benchmark_finetuning_quality,
+        from benchmarks.finetuning_quality import (benchmark_finetuning_quality,
                                                                    sst2_full_sentence_split)
         from keras_bert_zoo.data import read_classification_file
         from keras_bert_zoo.training.fused_adamw import ADAM_SEMANTICS
@@ -179,7 +181,7 @@ def main(argv):
     elif FLAGS.benchmark == "compression":
         rows = _compression_rows()
     elif FLAGS.benchmark == "create_pretraining_data":
-        from keras_bert_zoo.benchmarks.pretraining_data_benchmark import benchmark_create_pretraining_data
+        from benchmarks.pretraining_data_benchmark import benchmark_create_pretraining_data
 
         rows = benchmark_create_pretraining_data(
             FLAGS.text_file, FLAGS.vocab_file or _default_vocab(), FLAGS.do_lower_case, wikitext=FLAGS.wikitext,
@@ -221,7 +223,7 @@ def _finetuning_tool_run(tool, model_dir, seed, train_flags, eval_flags, epochs=
 
 
 def _held_out_quality_rows():
-    from keras_bert_zoo.benchmarks import finetuning_quality
+    from benchmarks import finetuning_quality
 
     checkpoint = FLAGS.init_checkpoint or os.path.dirname(_default_vocab())
     seeds = [int(seed) for seed in FLAGS.seeds]
@@ -269,7 +271,7 @@ def _held_out_quality_rows():
 
 
 def _compression_rows():
-    from keras_bert_zoo.benchmarks import compression_benchmark
+    from benchmarks import compression_benchmark
 
     for path in FLAGS.unlabeled_files:
         if not os.path.isfile(path):
@@ -333,8 +335,8 @@ def _compression_rows():
 
 
 def _squad_recipe_ablation():
-    from keras_bert_zoo.benchmarks.finetuning_quality import split_squad_by_article
-    from keras_bert_zoo.benchmarks.squad_recipe_ablation import ablate_squad_recipe, recipes_of, summarize
+    from benchmarks.finetuning_quality import split_squad_by_article
+    from benchmarks.squad_recipe_ablation import ablate_squad_recipe, recipes_of, summarize
     from keras_bert_zoo.data.squad_examples import read_squad_file
     from keras_bert_zoo.files import write_text_atomic
 
@@ -387,7 +389,7 @@ def _texts():
 
 
 def _tokenizer_rows():
-    from keras_bert_zoo.benchmarks.tokenizer_benchmark import CORPUS_KINDS, benchmark_tokenizer, read_corpus
+    from benchmarks.tokenizer_benchmark import CORPUS_KINDS, benchmark_tokenizer, read_corpus
 
     corpora = {}
     for entry in FLAGS.corpora:

@@ -16,6 +16,8 @@ from absl import flags  # noqa: E402
 import tool_runner  # noqa: E402
 from tool_runner import usage_error  # noqa: E402
 
+tool_runner.use_repository_benchmarks()
+
 flags.DEFINE_list("presets", ["bert_base_uncased", "bert_large_uncased"], "Model shapes to measure.")
 flags.DEFINE_integer("batch_size", 256, "Sequences per step.")
 flags.DEFINE_integer("seq_length", 128, "Tokens per sequence.")
@@ -41,7 +43,7 @@ def main(argv):
     tool_runner.require_at_least_one("batch_size", "seq_length", "predictions", "steps", "matmul_size")
     if FLAGS.predictions >= FLAGS.seq_length:
         usage_error(f"--predictions={FLAGS.predictions} must be less than --seq_length={FLAGS.seq_length}.")
-    from keras_bert_zoo.benchmarks.jax_training_benchmark import measure
+    from benchmarks.jax_training_benchmark import measure
 
     lines = []
     for preset in FLAGS.presets:

@@ -18,6 +18,13 @@ def _tensorflow_logs_shown():
                for arg in sys.argv[1:])
 
 
+def use_repository_benchmarks():
+    """Puts the repository root on sys.path, for `benchmarks`: it sits beside tools/, outside the installed wheel."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if root not in sys.path:
+        sys.path.insert(0, root)
+
+
 def restart_with_onednn():
     """Restarts this tool with TF_ENABLE_ONEDNN_OPTS=1 in its environment, unless the variable is set.
 

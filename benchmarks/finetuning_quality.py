@@ -10,7 +10,7 @@ import random
 
 import numpy as np
 
-from keras_bert_zoo.benchmarks.report import BenchmarkRow
+from benchmarks.report import BenchmarkRow
 
 
 def _phrases(words):
@@ -102,7 +102,7 @@ def benchmark_finetuning_quality(checkpoint, texts, labels, eval_texts, eval_lab
     """
     import tensorflow as tf
 
-    from keras_bert_zoo.benchmarks.finetuning_benchmark import keras_hub_run, ours_run
+    from benchmarks.finetuning_benchmark import keras_hub_run, ours_run
 
     def ours(name):
         def run(seed):
@@ -139,7 +139,7 @@ def benchmark_ner_quality(run_ours, checkpoint, train_sentences, train_tags, eva
     Returns:
         `BenchmarkRow`s for entity F1, precision and recall (%).
     """
-    from keras_bert_zoo.benchmarks.hf_torch_finetuning import hf_token_classification_run
+    from benchmarks.hf_torch_finetuning import hf_token_classification_run
     from keras_bert_zoo.data.conll_data import ner_label_names
     from keras_bert_zoo.metrics import ner_metrics
 
@@ -221,7 +221,7 @@ def squad_pipelines_crossed(our_model, hf_model, checkpoint, examples, max_seq_l
     Returns:
         {"<model> model, <pipeline> pipeline": {"exact_match", "f1"}}.
     """
-    from keras_bert_zoo.benchmarks import hf_torch_finetuning as hf
+    from benchmarks import hf_torch_finetuning as hf
     from keras_bert_zoo.training.squad_decoding import decode_squad_predictions
     from keras_bert_zoo.data.squad_examples import squad_gold_answers
     from keras_bert_zoo.data.squad_features import squad_features
@@ -279,7 +279,7 @@ def benchmark_squad_quality(run_ours, checkpoint, train_examples, eval_examples,
         the first seed's two models (see `squad_pipelines_crossed`) in the
         F1 row's notes.
     """
-    from keras_bert_zoo.benchmarks.hf_torch_finetuning import hf_question_answering_run
+    from benchmarks.hf_torch_finetuning import hf_question_answering_run
     from keras_bert_zoo.data.squad_examples import squad_gold_answers
     from keras_bert_zoo.metrics import squad_v1_metrics
 

@@ -14,7 +14,7 @@ and "hf" keeps HF Trainer's whole recipe.
 
 import numpy as np
 
-from keras_bert_zoo.benchmarks import hf_torch_finetuning as hf
+from benchmarks import hf_torch_finetuning as hf
 
 # `training_batches`'s padded lengths at max_seq_length 384.
 BUCKET_LENGTHS = (16, 32, 64, 128, 256, 384)

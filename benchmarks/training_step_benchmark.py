@@ -6,9 +6,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_bert_zoo.benchmarks.alternating_timing import alternating_seconds
-from keras_bert_zoo.benchmarks.flops import pretraining_flops, random_pretraining_batch
-from keras_bert_zoo.benchmarks.report import BenchmarkRow
+from benchmarks.alternating_timing import alternating_seconds
+from benchmarks.flops import pretraining_flops, random_pretraining_batch
+from benchmarks.report import BenchmarkRow
 from keras_bert_zoo.config import BertConfig
 from keras_bert_zoo.models import BertEncoder, BertPretrainer
 from keras_bert_zoo.training.optimization import NO_DECAY_NAMES, create_optimizer

@@ -5,7 +5,7 @@ import subprocess
 import sys
 import textwrap
 
-from keras_bert_zoo.benchmarks.report import BenchmarkRow
+from benchmarks.report import BenchmarkRow
 
 # Each side fine-tunes a classifier for a few steps on a fixed random batch, in the same harness.
 _CHILD = textwrap.dedent("""

@@ -8,8 +8,8 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from keras_bert_zoo.benchmarks.alternating_timing import seconds_in_turns
-from keras_bert_zoo.benchmarks.report import BenchmarkRow
+from benchmarks.alternating_timing import seconds_in_turns
+from benchmarks.report import BenchmarkRow
 from keras_bert_zoo.export import export_saved_model, quantize_model
 from keras_bert_zoo.export.cc_saved_model_session import CcSavedModelSession
 from keras_bert_zoo.kernels.onednn_int8 import ONEDNN_ENV

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_bert_zoo.benchmarks.report import BenchmarkRow
+from benchmarks.report import BenchmarkRow
 from keras_bert_zoo.convert import read_checkpoint
 from keras_bert_zoo.convert.keras_hub_format import google_name_of_keras_hub_variable
 from keras_bert_zoo.models import BertClassifier

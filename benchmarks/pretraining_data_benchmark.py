@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from keras_bert_zoo.benchmarks.report import BenchmarkRow
+from benchmarks.report import BenchmarkRow
 from keras_bert_zoo.data.create_pretraining_data import create_pretraining_data
 from keras_bert_zoo.data.pretraining_corpus import wikitext_to_sentence_lines
 from keras_bert_zoo.data.pretraining_records import read_pretraining_records

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import keras
 from keras import ops
 
-from keras_bert_zoo.benchmarks.flops import pretraining_flops, random_pretraining_batch
+from benchmarks.flops import pretraining_flops, random_pretraining_batch
 from keras_bert_zoo.config import BertConfig
 from keras_bert_zoo.models import BertEncoder, BertPretrainer
 

@@ -10,9 +10,9 @@ import tempfile
 
 import numpy as np
 
-from keras_bert_zoo.benchmarks.finetuning_quality import sst2_full_sentence_split
-from keras_bert_zoo.benchmarks.report import BenchmarkRow
-from keras_bert_zoo.benchmarks.serving_benchmark import (LOADERS, hf_classifier_call, reported_seconds_in_turns,
+from benchmarks.finetuning_quality import sst2_full_sentence_split
+from benchmarks.report import BenchmarkRow
+from benchmarks.serving_benchmark import (LOADERS, hf_classifier_call, reported_seconds_in_turns,
                                                            wall_timed)
 from keras_bert_zoo.export import export_saved_model, quantize_model, use_int8_kernel
 from keras_bert_zoo.files import write_text_atomic
@@ -115,7 +115,7 @@ def int8_matmul_rows(rows=2048, depth=384, columns=1536, repeats=10):
     """
     import tensorflow as tf
 
-    from keras_bert_zoo.benchmarks.alternating_timing import alternating_seconds
+    from benchmarks.alternating_timing import alternating_seconds
     from keras_bert_zoo.kernels.onednn_int8 import onednn_enabled, onednn_int8_constants, onednn_int8_matmul
 
     generator = np.random.default_rng(0)

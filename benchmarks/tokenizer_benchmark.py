@@ -6,8 +6,8 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from keras_bert_zoo.benchmarks.alternating_timing import alternating_seconds
-from keras_bert_zoo.benchmarks.report import BenchmarkRow
+from benchmarks.alternating_timing import alternating_seconds
+from benchmarks.report import BenchmarkRow
 from keras_bert_zoo.text import BertTokenizer
 
 CORPUS_KINDS = ("text", "tsv", "conll", "squad")
