@@ -50,6 +50,8 @@ def test_run_classifier(tmp_path, minilm_dir):
     results = json.loads((model_dir / "eval_results.json").read_text())
     assert {"accuracy", "f1", "mcc"} <= set(results) and results["eval_examples"] == 36
     assert "Eval results: accuracy=" in result.stdout and "step 9/9" in result.stdout
+    # The library's warnings read as plain warnings, not in a log format like TensorFlow's C++ lines.
+    assert f"WARNING: {minilm_dir} holds an encoder model" in result.stderr, result.stderr
     predictions = [json.loads(line) for line in (model_dir / "predictions.jsonl").read_text().splitlines()]
     assert [p["text"] for p in predictions] == ["what a lovely film", "so dull"]
     assert all(p["label"] in ("neg", "pos") and abs(sum(p["probabilities"]) - 1) < 1e-4 for p in predictions)

@@ -1,10 +1,12 @@
 """What every tool shares: running main with clean errors, usage errors with exit code 2, flag and file checks."""
 
+import logging
 import os
 import sys
 import tempfile
 
 from absl import app, flags
+from absl import logging as absl_logging
 
 # TensorFlow reads its C++ log level once, when it loads, and the training tools' flag modules load
 # it before absl parses flags: so this flag is read straight from the command line.
@@ -158,6 +160,9 @@ def run(main):
                 raise SystemExit(f"Training stopped: {e}") from None
             raise
 
+    # Python warnings (the library's among them) as "WARNING: message", not in absl's log format, which reads like
+    # TensorFlow's C++ lines.
+    absl_logging.get_absl_handler().setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     app.run(main_with_clean_errors, flags_parser=_parse_flags)
 
 
