@@ -27,7 +27,7 @@ def main(argv):
         usage_error("--input_files is required.")
     if not FLAGS.output_vocab:
         usage_error("--output_vocab is required.")
-    tool_runner.check_output_file("output_vocab", FLAGS.output_vocab)
+    tool_runner.check_output_path("output_vocab", FLAGS.output_vocab, is_directory=False)
     if FLAGS.vocab_size < 6 + FLAGS.num_unused_tokens:
         usage_error(f"--vocab_size={FLAGS.vocab_size} is too small for the special tokens.")
     files = expand_files("input_files", FLAGS.input_files)

@@ -45,7 +45,7 @@ def main(argv):
         usage_error("--output_dir is required.")
     if os.path.abspath(FLAGS.output_dir) == os.path.abspath(source):
         usage_error(f"--output_dir={FLAGS.output_dir} is the checkpoint being read.")
-    tool_runner.check_output_dir("output_dir", FLAGS.output_dir)
+    tool_runner.check_output_path("output_dir", FLAGS.output_dir, is_directory=True)
     _check_replaceable(FLAGS.output_dir)
     if FLAGS.vocab_file and not os.path.isfile(FLAGS.vocab_file):
         usage_error(f"--vocab_file={FLAGS.vocab_file} does not exist.")

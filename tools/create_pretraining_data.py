@@ -35,11 +35,11 @@ def _output_files():
     if FLAGS.output_file:
         paths = [path.strip() for path in FLAGS.output_file.split(",") if path.strip()]
         for path in paths:
-            tool_runner.check_output_file("output_file", path)
+            tool_runner.check_output_path("output_file", path, is_directory=False)
         return paths
     if FLAGS.num_shards < 1:
         raise app.UsageError(f"--num_shards={FLAGS.num_shards}: must be at least 1.", exitcode=2)
-    tool_runner.check_output_dir("output_dir", FLAGS.output_dir)
+    tool_runner.check_output_path("output_dir", FLAGS.output_dir, is_directory=True)
     return [os.path.join(FLAGS.output_dir, f"part-{i:05d}-of-{FLAGS.num_shards:05d}.tfrecord")
             for i in range(FLAGS.num_shards)]
 

@@ -60,7 +60,7 @@ def main(argv):
     if FLAGS.int8_kernel == "onednn":
         tool_runner.restart_with_onednn()
     export_dir = FLAGS.export_dir or os.path.join("saved_models", FLAGS.task)
-    tool_runner.check_output_dir("export_dir", export_dir)
+    tool_runner.check_output_path("export_dir", export_dir, is_directory=True)
     if FLAGS.version is not None and FLAGS.version < 1:
         usage_error(f"--version must be a positive integer, got {FLAGS.version}.")
     if FLAGS.version is not None and os.path.exists(os.path.join(export_dir, str(FLAGS.version))):

@@ -51,7 +51,7 @@ def check_finetuning_flags(max_position_embeddings=None):
         usage_error("Nothing to do: pass at least one of --do_train, --do_eval, --do_predict.")
     if not FLAGS.model_dir:
         usage_error("--model_dir is required.")
-    tool_runner.check_output_dir("model_dir", FLAGS.model_dir)
+    tool_runner.check_output_path("model_dir", FLAGS.model_dir, is_directory=True)
     if not FLAGS.init_checkpoint:
         if FLAGS.do_train or not (os.path.isdir(FLAGS.model_dir) and find_training_checkpoint(FLAGS.model_dir)):
             usage_error("--init_checkpoint is required (a checkpoint directory or a preset name)" +

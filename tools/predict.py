@@ -65,7 +65,7 @@ def main(argv):
     if FLAGS.batch_size < 1 or FLAGS.timeout <= 0:
         usage_error("--batch_size and --timeout must be positive.")
     if FLAGS.output_file:
-        tool_runner.check_output_file("output_file", FLAGS.output_file)
+        tool_runner.check_output_path("output_file", FLAGS.output_file, is_directory=False)
     from keras_bert_zoo.export.prediction_records import prediction_lines, read_prediction_inputs
     from keras_bert_zoo.files import write_text_atomic
 

@@ -128,8 +128,8 @@ def main(argv):
     tool_runner.require_at_least_one("pretraining_steps", "num_train_epochs")
     if FLAGS.init_checkpoint:
         tool_runner.check_checkpoint("init_checkpoint", FLAGS.init_checkpoint)
-    tool_runner.check_output_dir("output_dir", FLAGS.output_dir)
-    tool_runner.check_output_dir("saved_models", FLAGS.saved_models)
+    tool_runner.check_output_path("output_dir", FLAGS.output_dir, is_directory=True)
+    tool_runner.check_output_path("saved_models", FLAGS.saved_models, is_directory=True)
     from absl import logging
 
     logging.set_verbosity(logging.WARNING)

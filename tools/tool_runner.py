@@ -107,22 +107,13 @@ def checkpoint_source(model_dir, init_checkpoint):
     return flag_name, model_dir or init_checkpoint
 
 
-def check_output_dir(flag_name, path):
-    """Stops unless --<flag_name>=`path` is, or can be made as, a writable directory."""
-    from keras_bert_zoo.files import check_output_dir as check
+def check_output_path(flag_name, path, is_directory):
+    """Stops unless --<flag_name>=`path` is, or can be made as, a writable directory (`is_directory`), or else can
+    be written as a file (its directory exists and is writable)."""
+    from keras_bert_zoo import files
 
     try:
-        check(path)
-    except ValueError as e:
-        usage_error(f"--{flag_name}={e}")
-
-
-def check_output_file(flag_name, path):
-    """Stops unless --<flag_name>=`path` can be written as a file (its directory exists and is writable)."""
-    from keras_bert_zoo.files import check_output_file as check
-
-    try:
-        check(path)
+        (files.check_output_dir if is_directory else files.check_output_file)(path)
     except ValueError as e:
         usage_error(f"--{flag_name}={e}")
 

@@ -101,7 +101,7 @@ def check_model_dir(data_files):
     """
     from keras_bert_zoo.training import ModelDirConflictError, TrainingRun
 
-    tool_runner.check_output_dir("model_dir", FLAGS.model_dir)
+    tool_runner.check_output_path("model_dir", FLAGS.model_dir, is_directory=True)
     run = TrainingRun(FLAGS.model_dir, data_files, _training_settings())
     try:
         status = run.check(FLAGS.overwrite_model_dir)
