@@ -28,11 +28,17 @@ flags.DEFINE_integer("eval_batch_size", 64, "Evaluation and prediction batch siz
 flags.DEFINE_float("learning_rate", 5e-5, "Peak learning rate.")
 flags.DEFINE_float("num_train_epochs", 3.0, "Passes over the training data.")
 flags.DEFINE_float("warmup_proportion", 0.1, "Share of updates spent in linear warmup.")
+flags.DEFINE_enum("learning_rate_decay", "linear", ["linear", "none"],
+                  "After warmup: decay linearly to zero at the last update, or keep the peak rate (keras-hub's "
+                  "constant-rate recipe with --warmup_proportion=0).")
 flags.DEFINE_integer("max_train_examples", 0, "Use only the first N training examples (0: all).")
 flags.DEFINE_integer("save_checkpoints_steps", 1000, "Updates between checkpoints.")
 flags.DEFINE_integer("log_steps", 50, "Updates between progress lines.")
 flags.DEFINE_bool("fixed_length", False,
                   "Pad every batch to --max_seq_length instead of its length bucket (forced on TPU).")
+flags.DEFINE_bool("length_buckets", True,
+                  "Fill each training batch from examples of similar length (least padding); "
+                  "--nolength_buckets cuts batches from the shuffled order as HF's Trainer does.")
 flags.DEFINE_bool("skip_bad_examples", False, "Skip malformed examples (and report how many) instead of failing.")
 
 
@@ -193,8 +199,10 @@ def finetuning_settings():
         optimizer_semantics=FLAGS.optimizer_semantics,
         adam_epsilon=FLAGS.adam_epsilon,
         weight_decay=FLAGS.weight_decay,
+        learning_rate_decay=FLAGS.learning_rate_decay,
         max_seq_length=FLAGS.max_seq_length,
         fixed_length=_fixed_length(),
+        length_buckets=FLAGS.length_buckets,
         steps_per_execution=FLAGS.steps_per_execution,
         jit_compile=FLAGS.jit_compile,
         save_checkpoints_steps=FLAGS.save_checkpoints_steps,

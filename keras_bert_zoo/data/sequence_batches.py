@@ -52,12 +52,16 @@ def _padded_shapes(element_spec, length):
 
 
 def training_batches(inputs, labels, batch_size, max_seq_length, seed=None, fixed_length=False, pad_id=0,
-                     input_context=None):
+                     input_context=None, length_buckets=True):
     """Shuffled, repeating batches of (inputs, labels) for training.
 
     Each batch is padded only to its length bucket (16, 32, 64, ...,
     max_seq_length), so short texts don't pay for max_seq_length. With
-    `fixed_length` every batch is [batch_size, max_seq_length], as TPUs need.
+    `length_buckets` a batch is filled from one bucket's examples (the least
+    padding); without, batches are cut from the shuffled order as they come,
+    as torch's DataLoader and HF's Trainer draw them, and padded to the bucket
+    of their longest example. With `fixed_length` every batch is
+    [batch_size, max_seq_length], as TPUs need.
 
     Args:
         inputs: Dict of padded int32 arrays [N, T]: `input_word_ids`,
@@ -70,6 +74,7 @@ def training_batches(inputs, labels, batch_size, max_seq_length, seed=None, fixe
         pad_id: The [PAD] id.
         input_context: tf.distribute.InputContext; each input pipeline then
             reads its own shard of the examples.
+        length_buckets: Fill each batch from one length bucket.
     """
     dataset = _as_dataset(inputs, labels)
     count = len(inputs["input_word_ids"])
@@ -81,6 +86,10 @@ def training_batches(inputs, labels, batch_size, max_seq_length, seed=None, fixe
         return dataset.padded_batch(batch_size, _padded_shapes(dataset.element_spec, max_seq_length),
                                     padding, drop_remainder=True)
     lengths = bucket_lengths(max_seq_length)
+    if not length_buckets:
+        return dataset.padded_batch(batch_size, _padded_shapes(dataset.element_spec, None), padding,
+                                    drop_remainder=True).map(lambda x, y: _pad_to_bucket(x, y, lengths, pad_id),
+                                                             num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.bucket_by_sequence_length(
         lambda x, y: tf.shape(x["input_word_ids"])[0],
         bucket_boundaries=[length + 1 for length in lengths[:-1]],

@@ -28,8 +28,12 @@ class FinetuningSettings:
         optimizer_semantics: "google", "torch" or "keras" (see `create_optimizer`).
         adam_epsilon: Adam's epsilon (None: the semantics' own).
         weight_decay: Decoupled weight decay (not on LayerNorm or biases).
+        learning_rate_decay: "linear" (to zero at the last update) or "none"
+            (the peak rate after warmup until the end).
         fixed_length: Pad every batch to max_seq_length (TPUs) instead of
             padding each batch only to its length bucket.
+        length_buckets: Fill each batch from one length bucket (least
+            padding) instead of cutting batches from the shuffled order.
         steps_per_execution: Steps per tf.function call.
         jit_compile: XLA-compile the forward/backward pass.
         save_checkpoints_steps: Updates between checkpoints.
@@ -49,7 +53,9 @@ class FinetuningSettings:
     optimizer_semantics: str = "torch"
     adam_epsilon: typing.Optional[float] = None
     weight_decay: float = 0.01
+    learning_rate_decay: str = "linear"
     fixed_length: bool = False
+    length_buckets: bool = True
     steps_per_execution: int = 1
     jit_compile: bool = False
     save_checkpoints_steps: int = 1000
@@ -102,6 +108,7 @@ def finetune(model, objective, inputs, labels, settings, strategy, tokenizer=Non
         optimizer = create_optimizer(
             settings.optimizer, settings.learning_rate, num_train_steps,
             int(num_train_steps * settings.warmup_proportion), weight_decay=settings.weight_decay,
+            end_learning_rate=settings.learning_rate if settings.learning_rate_decay == "none" else 0.0,
             mixed_float16=settings.mixed_float16, semantics=settings.optimizer_semantics,
             epsilon=settings.adam_epsilon)
 
@@ -109,7 +116,7 @@ def finetune(model, objective, inputs, labels, settings, strategy, tokenizer=Non
         return training_batches(
             inputs, labels, context.get_per_replica_batch_size(settings.train_batch_size),
             settings.max_seq_length, seed=settings.seed, fixed_length=settings.fixed_length, pad_id=pad_id,
-            input_context=context).prefetch(tf.data.AUTOTUNE)
+            input_context=context, length_buckets=settings.length_buckets).prefetch(tf.data.AUTOTUNE)
 
     trainer = Trainer(model, optimizer, objective, strategy, settings.model_dir,
                       steps_per_execution=settings.steps_per_execution, jit_compile=settings.jit_compile,
