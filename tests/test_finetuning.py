@@ -47,6 +47,23 @@ def test_training_batches_pad_to_buckets_only():
         assert x["input_word_ids"].shape == (4, 64)
 
 
+def test_training_batches_without_length_buckets_mix_lengths_as_shuffled():
+    lengths = [3, 60] * 16
+    inputs = _sequences(lengths)
+    labels = {"labels": np.arange(len(lengths))}
+    seen = []
+    for x, y in training_batches(inputs, labels, 4, 64, seed=0, length_buckets=False).take(8):
+        real = x["input_mask"].numpy().sum(1)
+        # Padded to the bucket of the batch's longest example, which every batch with a long one is.
+        assert x["input_word_ids"].shape[1] == (16 if real.max() <= 16 else 64)
+        np.testing.assert_array_equal(real, np.asarray(lengths)[y["labels"].numpy()] + 2)
+        seen.extend(y["labels"].numpy().tolist())
+    # One epoch of 32 examples in 8 batches, each example once, and short with long in the same batch.
+    assert sorted(seen) == list(range(32))
+    mixed = [len(set(np.asarray(lengths)[seen[i:i + 4]])) == 2 for i in range(0, 32, 4)]
+    assert any(mixed)
+
+
 def test_inference_batches_order_round_trips():
     lengths = [30, 2, 17, 5, 61, 9, 1]
     inputs = _sequences(lengths)
@@ -56,14 +73,14 @@ def test_inference_batches_order_round_trips():
         assert (rows[position] != 0).sum() == lengths[example] + 2
 
 
-def _train_and_predict(tmp_path, build_model, objective, inputs, labels, sequence_outputs=()):
+def _train_and_predict(tmp_path, build_model, objective, inputs, labels, sequence_outputs=(), **settings):
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
     keras.utils.set_random_seed(0)
     with strategy.scope():
         model = build_model()
-    settings = FinetuningSettings(model_dir=str(tmp_path), train_batch_size=8, learning_rate=3e-3,
-                                  num_train_epochs=12, warmup_proportion=0.1, max_seq_length=64, log_steps=20,
-                                  save_checkpoints_steps=1000)
+    settings = FinetuningSettings(**{"model_dir": str(tmp_path), "train_batch_size": 8, "learning_rate": 3e-3,
+                                     "num_train_epochs": 12, "warmup_proportion": 0.1, "max_seq_length": 64,
+                                     "log_steps": 20, "save_checkpoints_steps": 1000, **settings})
     metrics = finetune(model, objective, inputs, labels, settings, strategy)
     return metrics, predict(model, inputs, 16, 64, sequence_outputs=sequence_outputs)
 
@@ -80,6 +97,18 @@ def test_classifier_learns_a_token_rule(tmp_path, num_classes):
     logits = outputs["logits"]
     predicted = (logits[:, 0] > 0).astype(int) if num_classes == 1 else logits.argmax(-1)
     assert metrics["accuracy"] > 0.9 and (predicted == labels).mean() > 0.9
+
+
+def test_classifier_learns_from_shuffled_batches_at_a_constant_rate(tmp_path):
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, 64).astype("int32")
+    inputs = _sequences(rng.integers(3, 40, 64), seed=1, classes=labels)
+    metrics, outputs = _train_and_predict(
+        tmp_path, lambda: kbz.BertClassifier(kbz.BertEncoder(CONFIG), num_classes=2), ClassificationObjective(2),
+        inputs, {"labels": labels}, learning_rate=1e-3, warmup_proportion=0.0, learning_rate_decay="none",
+        length_buckets=False)
+    assert metrics["learning_rate"] == pytest.approx(1e-3)
+    assert (outputs["logits"].argmax(-1) == labels).mean() > 0.9
 
 
 def test_regression_and_span_objectives():

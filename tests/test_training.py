@@ -69,6 +69,18 @@ def test_hf_schedule_decays_from_the_end_of_warmup():
     assert restored.decay_from_warmup_end and float(restored(55)) == float(schedule(55))
 
 
+@pytest.mark.parametrize("decay_from_warmup_end", [True, False])
+def test_schedule_without_decay_keeps_the_peak_after_warmup(decay_from_warmup_end):
+    import transformers
+
+    # What finetune builds for learning_rate_decay="none": the decay ends where it starts.
+    schedule = WarmupPolynomialDecay(1.0, decay_steps=100, warmup_steps=10, end_learning_rate=1.0,
+                                     decay_from_warmup_end=decay_from_warmup_end)
+    steps = (0, 5, 10, 55, 99, 100, 150)
+    reference = transformers.get_constant_schedule_with_warmup(_torch_sgd(), 10).lr_lambdas[0]
+    np.testing.assert_allclose([float(schedule(s)) for s in steps], [reference(s) for s in steps], atol=1e-6)
+
+
 def _torch_sgd():
     import torch
 
