@@ -55,15 +55,15 @@ def compare_over_seeds(task, sides, seeds, settings, peer_name):
     Args:
         task: What is measured, for the row names.
         sides: {name: run(seed) -> (examples/s, {metric: value})}; the last
-            entry is the peer.
+            entry is the reference the others are compared with (the peer).
         seeds: The seeds.
         settings: Settings shown with every row.
-        peer_name: How the rows describe the peer.
+        peer_name: How the rows describe the reference.
 
     Returns:
-        One `BenchmarkRow` per metric and side but the peer: the mean over
-        seeds against the peer's, with per-seed values, spreads and
-        examples/s in the notes.
+        One `BenchmarkRow` per metric and side but the reference: the mean
+        over seeds against the reference's, with per-seed values, spreads and
+        examples/s in the notes; a lone side is its own reference.
     """
     results = {name: [] for name in sides}
     for seed in seeds:
@@ -83,58 +83,69 @@ def compare_over_seeds(task, sides, seeds, settings, peer_name):
     rows = []
     for metric in results[peer][0][1]:
         peer_mean, peer_note = summary(peer, metric)
-        for name in ours:
+        for name in ours or [peer]:
             mean, note = summary(name, metric)
             rows.append(BenchmarkRow(f"{task}, {name}", metric, mean, peer_mean, peer_name, settings,
-                                     f"{note}; {peer_note}"))
+                                     note if name == peer else f"{note}; {peer_note}"))
     return rows
 
 
-def benchmark_finetuning_quality(checkpoint, texts, labels, eval_texts, eval_labels, seeds=(0, 1, 2),
-                                 semantics=("torch",), max_seq_length=64, batch_size=32, learning_rate=5e-5):
-    """Accuracy on held-out sentences after one epoch, ours per optimizer semantics against keras-hub.
+def benchmark_finetuning_quality(run_ours, checkpoint, texts, labels, eval_texts, eval_labels, seeds=(0, 1, 2),
+                                 with_peer=True, max_seq_length=64, batch_size=32, num_train_epochs=1):
+    """Accuracy on held-out sentences, run_classifier.py per variant of its flags against keras-hub.
 
-    keras-hub's BertTextClassifier trains with Keras's AdamW, linear warmup
-    and decay and clipping, as its users write BERT's recipe.
+    keras-hub's BertTextClassifier trains as its documentation does:
+    `compile()`'s defaults (Adam at a constant 5e-5, no warmup, decay or
+    clipping) and `fit` on raw text through its own preprocessor.
+
+    Args:
+        run_ours: {variant name: run(seed) -> (examples/s, eval metrics as
+            run_classifier.py writes them)}.
+        with_peer: Run keras-hub too; without it the variants are compared
+            with the last one.
 
     Returns:
-        One `BenchmarkRow` per semantics: mean accuracy (%) against keras-hub's.
+        One `BenchmarkRow` per variant: mean accuracy (%) against keras-hub's.
     """
     import tensorflow as tf
 
-    from benchmarks.finetuning_benchmark import keras_hub_run, ours_run
+    from benchmarks.finetuning_benchmark import keras_hub_run
 
-    def ours(name):
-        def run(seed):
-            rate, accuracy = ours_run(checkpoint, texts, labels, eval_texts, eval_labels, max_seq_length,
-                                      batch_size, learning_rate, seed=seed, optimizer_semantics=name)
-            return rate, {"% accuracy": 100 * accuracy}
-        return run
+    def ours(run):
+        def accuracy(seed):
+            rate, metrics = run(seed)
+            return rate, {"% accuracy": 100 * metrics["accuracy"]}
+        return accuracy
 
     def keras_hub(seed):
         tf.keras.utils.set_random_seed(seed)
         rate, accuracy = keras_hub_run(checkpoint, texts, labels, eval_texts, eval_labels, max_seq_length,
-                                       batch_size, learning_rate)
+                                       batch_size, optimizer="auto", epochs=num_train_epochs)
         return rate, {"% accuracy": 100 * accuracy}
 
-    sides = {f"optimizer_semantics={name}": ours(name) for name in semantics}
-    sides["keras-hub"] = keras_hub
+    sides = {name: ours(run) for name, run in run_ours.items()}
+    if with_peer:
+        sides["keras-hub"] = keras_hub
     settings = {"train_examples": len(texts), "eval_sentences": len(eval_texts), "seeds": len(seeds),
-                "batch": batch_size, "seq": max_seq_length, "lr": learning_rate, "epochs": 1}
+                "batch": batch_size, "seq": max_seq_length, "epochs": num_train_epochs}
     return compare_over_seeds("SST-2 held-out sentences", sides, seeds, settings,
-                              "keras-hub BertTextClassifier, keras.optimizers.AdamW")
+                              "keras-hub BertTextClassifier, compile() defaults" if with_peer else list(sides)[-1])
 
 
 def benchmark_ner_quality(run_ours, checkpoint, train_sentences, train_tags, eval_sentences, eval_tags,
-                          seeds=(0, 1, 2), max_seq_length=128, batch_size=32, learning_rate=5e-5):
-    """Entity F1 on held-out sentences after one epoch, ours against HF torch's BertForTokenClassification.
+                          seeds=(0, 1, 2), max_seq_length=128, batch_size=32, learning_rate=5e-5, with_peer=True,
+                          num_train_epochs=1):
+    """Entity F1 on held-out sentences, run_ner.py per variant of its flags against HF torch's
+    BertForTokenClassification trained as HF's run_ner.py and Trainer do.
 
     Args:
-        run_ours: run_ours(seed) -> (examples/s, eval metrics as run_ner.py
-            writes them); the tool with its default optimizer.
+        run_ours: {variant name: run(seed) -> (examples/s, eval metrics as
+            run_ner.py writes them)}.
         checkpoint: The HF checkpoint both start from.
         train_sentences, train_tags: What both train on (CoNLL words and tags).
         eval_sentences, eval_tags: The held-out sentences.
+        with_peer: Run HF torch too; without it the variants are compared with
+            the last one.
 
     Returns:
         `BenchmarkRow`s for entity F1, precision and recall (%).
@@ -146,21 +157,28 @@ def benchmark_ner_quality(run_ours, checkpoint, train_sentences, train_tags, eva
     names = ("f1", "precision", "recall")
     label_names = ner_label_names(train_tags)
 
-    def ours(seed):
-        rate, metrics = run_ours(seed)
-        return rate, {f"% entity {name}": 100 * metrics[name] for name in names}
+    def ours(run):
+        def entity_scores(seed):
+            rate, metrics = run(seed)
+            return rate, {f"% entity {name}": 100 * metrics[name] for name in names}
+        return entity_scores
 
     def hf_torch(seed):
         rate, predicted = hf_token_classification_run(checkpoint, train_sentences, train_tags, eval_sentences,
                                                       label_names, max_seq_length, batch_size, learning_rate,
-                                                      seed=seed)
+                                                      num_epochs=num_train_epochs, seed=seed)
         metrics = ner_metrics(eval_tags, predicted)
         return rate, {f"% entity {name}": 100 * metrics[name] for name in names}
 
+    sides = {name: ours(run) for name, run in run_ours.items()}
+    if with_peer:
+        sides["HF torch"] = hf_torch
     settings = {"train_sentences": len(train_sentences), "eval_sentences": len(eval_sentences),
-                "seeds": len(seeds), "batch": batch_size, "seq": max_seq_length, "lr": learning_rate, "epochs": 1}
-    return compare_over_seeds("CoNLL-2003 held-out sentences, run_ner", {"ours": ours, "HF torch": hf_torch},
-                              seeds, settings, "HF torch BertForTokenClassification, run_ner.py's recipe")
+                "seeds": len(seeds), "batch": batch_size, "seq": max_seq_length, "lr": learning_rate,
+                "epochs": num_train_epochs}
+    return compare_over_seeds("CoNLL-2003 held-out sentences, run_ner", sides, seeds, settings,
+                              "HF torch BertForTokenClassification, run_ner.py's recipe" if with_peer
+                              else list(sides)[-1])
 
 
 def _first_questions(articles, count):

@@ -329,14 +329,14 @@ def test_benchmark_finetuning_quality_runs_both_sides(tmp_path, minilm_dir):
     report = tmp_path / "BENCH.md"
     result = _run_tool("benchmark.py", "--benchmark=finetuning_quality", f"--text_file={texts}",
                        f"--init_checkpoint={minilm_dir}", "--eval_examples=2", "--seeds=0",
-                       "--optimizer_semantics=torch,google", "--max_seq_length=16", "--train_batch_size=8",
-                       f"--append_to={report}")
+                       "--tool_variants=torch=--optimizer_semantics=torch,google=--optimizer_semantics=google",
+                       "--max_seq_length=16", "--train_batch_size=8", f"--append_to={report}")
     assert result.returncode == 0, result.stderr
-    assert "optimizer_semantics=torch" in result.stdout and "optimizer_semantics=google" in result.stdout
+    assert "SST-2 held-out sentences, torch" in result.stdout and "SST-2 held-out sentences, google" in result.stdout
     assert "keras-hub: " in result.stdout and "--seeds=0" in report.read_text()
     bad = _run_tool("benchmark.py", "--benchmark=finetuning_quality", f"--text_file={texts}", "--eval_examples=2",
-                    "--optimizer_semantics=hf")
-    assert bad.returncode == 2 and "--optimizer_semantics: unknown ['hf']" in bad.stderr
+                    "--tool_variants=--optimizer_semantics=google")
+    assert bad.returncode == 2 and "--tool_variants: '--optimizer_semantics=google' is not NAME=FLAGS" in bad.stderr
 
 
 def _tiny_hf_checkpoint(directory, words):
@@ -361,9 +361,11 @@ def test_benchmark_ner_and_squad_quality_run_tool_and_hf_sides(tmp_path):
     report = tmp_path / "BENCH.md"
     ner = _run_tool("benchmark.py", "--benchmark=ner_quality", f"--text_file={conll}", f"--eval_file={conll}",
                     f"--init_checkpoint={checkpoint}", "--seeds=0", "--max_seq_length=16", "--train_batch_size=4",
-                    f"--append_to={report}")
+                    "--num_train_epochs=2", "--tool_variants=default=,HF batches=--nolength_buckets "
+                    "--learning_rate_decay=none", f"--append_to={report}")
     assert ner.returncode == 0, ner.stderr
-    assert "ours: " in ner.stdout and "HF torch: " in ner.stdout and "% entity f1" in ner.stdout
+    assert "default: " in ner.stdout and "HF batches: " in ner.stdout and "HF torch: " in ner.stdout
+    assert "% entity f1" in ner.stdout and "epochs=2" in ner.stdout
     articles = [{"title": city, "paragraphs": [{"context": f"Peter lives in {city}. The tower is in {city}.",
                                                 "qas": [{"id": f"{city}{i}", "question": question, "answers": [
                                                     {"text": city, "answer_start": 15}]}

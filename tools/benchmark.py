@@ -68,13 +68,18 @@ flags.DEFINE_integer("eval_examples", 2000, "finetuning: rows at the end of --te
                      "questions of the held-out articles used (0: all); compression: held-out sentences.")
 flags.DEFINE_list("seeds", ["0", "1", "2"], "finetuning_quality, ner_quality, squad_quality, compression: seeds, "
                   "each run by every side (compression: speed is measured on the first seed's models).")
-flags.DEFINE_list("optimizer_semantics", ["torch"], "finetuning_quality: our optimizer semantics to compare.")
+flags.DEFINE_list("tool_variants", ["default="],
+                  "finetuning_quality, ner_quality: NAME=FLAGS runs of our tool, each trained with its default flags "
+                  "plus FLAGS (space-separated), e.g. 'random order=--nolength_buckets'; empty: the peer alone.")
+flags.DEFINE_bool("peer", True, "finetuning_quality, ner_quality: run the peer too; --nopeer compares the variants "
+                  "with the last one.")
 flags.DEFINE_list("recipe_variants", ["hf", "google", "length_buckets", "answer_mask"],
                   "squad_recipe_ablation: recipe variants of HF torch's SQuAD fine-tuning, several parts joined by "
                   "'+' (see benchmarks/squad_recipe_ablation.py).")
 flags.DEFINE_string("torch_device", "cpu", "squad_recipe_ablation: torch device (cpu, cuda).")
-flags.DEFINE_float("num_train_epochs", 1.0, "squad_recipe_ablation: passes over the training questions; "
-                   "compression: the teacher's passes over its training data (each student takes one).")
+flags.DEFINE_float("num_train_epochs", 1.0, "finetuning_quality, ner_quality, squad_recipe_ablation: passes over "
+                   "the training data; compression: the teacher's passes over its training data (each student "
+                   "takes one).")
 flags.DEFINE_float("learning_rate", 5e-5, "squad_recipe_ablation: peak learning rate.")
 flags.DEFINE_integer("throughput_examples", 640, "finetuning: sentences keras-hub's default (seq 512) is timed on.")
 flags.DEFINE_enum("serving_loader", "python", ["python", "cc"],
@@ -155,28 +160,7 @@ def main(argv):
             FLAGS.init_checkpoint or os.path.dirname(_default_vocab()), data.texts[train], data.labels[train],
             data.texts[held_out], data.labels[held_out], max_seq_length=FLAGS.max_seq_length,
             batch_size=FLAGS.train_batch_size, throughput_examples=FLAGS.throughput_examples)
-    elif FLAGS.benchmark == "finetuning_quality":
-        from benchmarks.finetuning_quality import (benchmark_finetuning_quality,
-                                                                   sst2_full_sentence_split)
-        from keras_bert_zoo.data import read_classification_file
-        from keras_bert_zoo.training.fused_adamw import ADAM_SEMANTICS
-
-        unknown = sorted(set(FLAGS.optimizer_semantics) - set(ADAM_SEMANTICS))
-        if unknown:
-            usage_error(f"--optimizer_semantics: unknown {unknown}; choose from {list(ADAM_SEMANTICS)}.")
-        data = read_classification_file(FLAGS.text_file, text_column=FLAGS.tsv_column or "sentence")
-        try:
-            texts, labels, eval_texts, eval_labels = sst2_full_sentence_split(data.texts, data.labels,
-                                                                              FLAGS.eval_examples)
-            seeds = [int(seed) for seed in FLAGS.seeds]
-        except ValueError as e:
-            usage_error(f"--text_file / --eval_examples / --seeds: {e}")
-        limit = FLAGS.max_texts or len(texts)
-        rows = benchmark_finetuning_quality(
-            FLAGS.init_checkpoint or os.path.dirname(_default_vocab()), texts[:limit], labels[:limit], eval_texts,
-            eval_labels, seeds=seeds, semantics=FLAGS.optimizer_semantics, max_seq_length=FLAGS.max_seq_length,
-            batch_size=FLAGS.train_batch_size)
-    elif FLAGS.benchmark in ("ner_quality", "squad_quality"):
+    elif FLAGS.benchmark in ("finetuning_quality", "ner_quality", "squad_quality"):
         rows = _held_out_quality_rows()
     elif FLAGS.benchmark == "compression":
         rows = _compression_rows()
@@ -222,13 +206,56 @@ def _finetuning_tool_run(tool, model_dir, seed, train_flags, eval_flags, epochs=
         return examples / train_seconds, json.load(f)
 
 
+def _tool_variants():
+    """{name: extra tool flags} from --tool_variants; exits 2 on an entry without '=' or with a repeated name."""
+    variants = {}
+    for entry in FLAGS.tool_variants:
+        name, equals, extra = entry.partition("=")
+        if not equals or not name or name in variants:
+            usage_error(f"--tool_variants: {entry!r} is not NAME=FLAGS with a new NAME.")
+        variants[name] = shlex.split(extra)
+    if not variants and not FLAGS.peer:
+        usage_error("--tool_variants is empty and --nopeer: nothing to run.")
+    return variants
+
+
 def _held_out_quality_rows():
     from benchmarks import finetuning_quality
 
     checkpoint = FLAGS.init_checkpoint or os.path.dirname(_default_vocab())
     seeds = [int(seed) for seed in FLAGS.seeds]
+    variants = _tool_variants()
     scratch = tempfile.mkdtemp(prefix=f"{FLAGS.benchmark}_")
     limit = [f"--max_train_examples={FLAGS.max_texts}"] if FLAGS.max_texts else []
+
+    def tool_runs(tool, train_flags, eval_flags):
+        def run(name, extra):
+            return lambda seed: _finetuning_tool_run(
+                tool, os.path.join(scratch, f"{re.sub(r'[^A-Za-z0-9]+', '_', name)}_seed{seed}"), seed,
+                [*train_flags, *extra], [*eval_flags, *extra], FLAGS.num_train_epochs)
+        return {name: run(name, extra) for name, extra in variants.items()}
+
+    if FLAGS.benchmark == "finetuning_quality":
+        from keras_bert_zoo.data import read_classification_file
+
+        data = read_classification_file(FLAGS.text_file, text_column=FLAGS.tsv_column or "sentence")
+        try:
+            texts, labels, eval_texts, eval_labels = finetuning_quality.sst2_full_sentence_split(
+                data.texts, data.labels, FLAGS.eval_examples)
+        except ValueError as e:
+            usage_error(f"--text_file / --eval_examples: {e}")
+        limited = slice(0, FLAGS.max_texts or None)
+        texts, labels = texts[limited], labels[limited]
+        files = {}
+        for split, (split_texts, split_labels) in {"train": (texts, labels),
+                                                   "heldout": (eval_texts, eval_labels)}.items():
+            files[split] = os.path.join(scratch, f"{split}.tsv")
+            with open(files[split], "w", encoding="utf-8") as f:
+                f.write("sentence\tlabel\n" + "".join(f"{t}\t{l}\n" for t, l in zip(split_texts, split_labels)))
+        runs = tool_runs("run_classifier.py", [f"--train_file={files['train']}"], [f"--eval_file={files['heldout']}"])
+        return finetuning_quality.benchmark_finetuning_quality(
+            runs, checkpoint, texts, labels, eval_texts, eval_labels, seeds, FLAGS.peer, FLAGS.max_seq_length,
+            FLAGS.train_batch_size, FLAGS.num_train_epochs)
     if FLAGS.benchmark == "ner_quality":
         from keras_bert_zoo.data.conll_data import read_conll_file
 
@@ -240,15 +267,11 @@ def _held_out_quality_rows():
         except ValueError as e:
             usage_error(f"--text_file / --eval_file: {e}")
         limited = slice(0, FLAGS.max_texts or None)
-
-        def run_ours(seed):
-            return _finetuning_tool_run("run_ner.py", os.path.join(scratch, f"seed{seed}"), seed,
-                                        [f"--train_file={FLAGS.text_file}", *limit],
-                                        [f"--eval_file={FLAGS.eval_file}"])
-
+        runs = tool_runs("run_ner.py", [f"--train_file={FLAGS.text_file}", *limit], [f"--eval_file={FLAGS.eval_file}"])
         return finetuning_quality.benchmark_ner_quality(
-            run_ours, checkpoint, sentences[limited], tags[limited], eval_sentences, eval_tags, seeds,
-            FLAGS.max_seq_length, FLAGS.train_batch_size)
+            runs, checkpoint, sentences[limited], tags[limited], eval_sentences, eval_tags, seeds,
+            FLAGS.max_seq_length, FLAGS.train_batch_size, with_peer=FLAGS.peer,
+            num_train_epochs=FLAGS.num_train_epochs)
     from keras_bert_zoo.data.squad_examples import read_squad_file
     from keras_bert_zoo.models import BertQuestionAnswerer
 
