@@ -239,6 +239,10 @@ def test_split_bits_dropout_rate_scale_and_determinism():
     again = keras.ops.convert_to_numpy(layers.SplitBitsDropout(0.1, seed=5)(x, training=True))
     np.testing.assert_array_equal(dropped, again)  # same seed, same mask
     assert (keras.ops.convert_to_numpy(layer(x, training=True)) != dropped).any()  # the state advances
+    # The two draws of one 32-bit word drop independently, as two float draws would: both dropped
+    # as often as the rate squared (0.01; 4 sigma over 131,072 pairs is 0.0011).
+    pairs = ~kept[..., :32].reshape(64, 128, 16, 2)
+    assert abs(pairs.all(-1).mean() - pairs.mean() ** 2) < 0.0011
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(x, training=False)), x)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(layers.SplitBitsDropout(0.0)(x, training=True)), x)
     with pytest.raises(ValueError, match="rate=1"):
