@@ -120,7 +120,7 @@ def benchmark_finetuning_quality(run_ours, checkpoint, texts, labels, eval_texts
     def keras_hub(seed):
         tf.keras.utils.set_random_seed(seed)
         rate, accuracy = keras_hub_run(checkpoint, texts, labels, eval_texts, eval_labels, max_seq_length,
-                                       batch_size, optimizer="auto", epochs=num_train_epochs)
+                                       batch_size, optimizer="auto", epochs=int(num_train_epochs))
         return rate, {"% accuracy": 100 * accuracy}
 
     sides = {name: ours(run) for name, run in run_ours.items()}

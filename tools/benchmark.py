@@ -238,6 +238,9 @@ def _held_out_quality_rows():
     if FLAGS.benchmark == "finetuning_quality":
         from keras_bert_zoo.data import read_classification_file
 
+        if FLAGS.peer and not float(FLAGS.num_train_epochs).is_integer():
+            usage_error(f"--num_train_epochs={FLAGS.num_train_epochs}: keras-hub's fit takes whole epochs.")
+
         data = read_classification_file(FLAGS.text_file, text_column=FLAGS.tsv_column or "sentence")
         try:
             texts, labels, eval_texts, eval_labels = finetuning_quality.sst2_full_sentence_split(
