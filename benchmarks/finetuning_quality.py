@@ -134,7 +134,7 @@ def benchmark_finetuning_quality(run_ours, checkpoint, texts, labels, eval_texts
 
 def benchmark_ner_quality(run_ours, checkpoint, train_sentences, train_tags, eval_sentences, eval_tags,
                           seeds=(0, 1, 2), max_seq_length=128, batch_size=32, learning_rate=5e-5, with_peer=True,
-                          num_train_epochs=1):
+                          num_train_epochs=1, torch_device="cpu"):
     """Entity F1 on held-out sentences, run_ner.py per variant of its flags against HF torch's
     BertForTokenClassification trained as HF's run_ner.py and Trainer do.
 
@@ -146,6 +146,8 @@ def benchmark_ner_quality(run_ours, checkpoint, train_sentences, train_tags, eva
         eval_sentences, eval_tags: The held-out sentences.
         with_peer: Run HF torch too; without it the variants are compared with
             the last one.
+        torch_device: Where HF torch trains ("cpu", "cuda"); with no variants
+            of ours, nothing imports TensorFlow (a GPU machine without it runs the peer).
 
     Returns:
         `BenchmarkRow`s for entity F1, precision and recall (%).
@@ -166,7 +168,7 @@ def benchmark_ner_quality(run_ours, checkpoint, train_sentences, train_tags, eva
     def hf_torch(seed):
         rate, predicted = hf_token_classification_run(checkpoint, train_sentences, train_tags, eval_sentences,
                                                       label_names, max_seq_length, batch_size, learning_rate,
-                                                      num_epochs=num_train_epochs, seed=seed)
+                                                      num_epochs=num_train_epochs, seed=seed, device=torch_device)
         metrics = ner_metrics(eval_tags, predicted)
         return rate, {f"% entity {name}": 100 * metrics[name] for name in names}
 

@@ -153,7 +153,8 @@ def token_classification_features(tokenizer, sentences, tags, label_names, max_s
 
 
 def hf_token_classification_run(checkpoint, train_sentences, train_tags, eval_sentences, label_names,
-                                max_seq_length=128, batch_size=32, learning_rate=5e-5, num_epochs=1, seed=0):
+                                max_seq_length=128, batch_size=32, learning_rate=5e-5, num_epochs=1, seed=0,
+                                device="cpu"):
     """Fine-tunes HF's BertForTokenClassification as run_ner.py would and tags the eval sentences.
 
     Returns:
@@ -167,9 +168,10 @@ def hf_token_classification_run(checkpoint, train_sentences, train_tags, eval_se
     model = transformers.BertForTokenClassification.from_pretrained(checkpoint, num_labels=len(label_names),
                                                                     dtype="float32")
     train = token_classification_features(tokenizer, train_sentences, train_tags, label_names, max_seq_length)
-    rate = train_with_trainer_recipe(model, train, ("labels",), batch_size, learning_rate, num_epochs, seed)
+    rate = train_with_trainer_recipe(model, train, ("labels",), batch_size, learning_rate, num_epochs, seed,
+                                     device=device)
     features = token_classification_features(tokenizer, eval_sentences, None, label_names, max_seq_length)
-    logits = predict_logits(model, features)["logits"]
+    logits = predict_logits(model, features, device=device)["logits"]
     predicted = []
     for sentence, feature, values in zip(eval_sentences, features, logits):
         best = values.argmax(-1)

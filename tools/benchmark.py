@@ -76,7 +76,7 @@ flags.DEFINE_bool("peer", True, "finetuning_quality, ner_quality: run the peer t
 flags.DEFINE_list("recipe_variants", ["hf", "google", "length_buckets", "answer_mask"],
                   "squad_recipe_ablation: recipe variants of HF torch's SQuAD fine-tuning, several parts joined by "
                   "'+' (see benchmarks/squad_recipe_ablation.py).")
-flags.DEFINE_string("torch_device", "cpu", "squad_recipe_ablation: torch device (cpu, cuda).")
+flags.DEFINE_string("torch_device", "cpu", "squad_recipe_ablation, ner_quality: torch device (cpu, cuda).")
 flags.DEFINE_float("num_train_epochs", 1.0, "finetuning_quality, ner_quality, squad_recipe_ablation: passes over "
                    "the training data; compression: the teacher's passes over its training data (each student "
                    "takes one).")
@@ -274,7 +274,7 @@ def _held_out_quality_rows():
         return finetuning_quality.benchmark_ner_quality(
             runs, checkpoint, sentences[limited], tags[limited], eval_sentences, eval_tags, seeds,
             FLAGS.max_seq_length, FLAGS.train_batch_size, with_peer=FLAGS.peer,
-            num_train_epochs=FLAGS.num_train_epochs)
+            num_train_epochs=FLAGS.num_train_epochs, torch_device=FLAGS.torch_device)
     from keras_bert_zoo.data.squad_examples import read_squad_file
     from keras_bert_zoo.models import BertQuestionAnswerer
 
