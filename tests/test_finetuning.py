@@ -111,6 +111,25 @@ def test_classifier_learns_from_shuffled_batches_at_a_constant_rate(tmp_path):
     assert (outputs["logits"].argmax(-1) == labels).mean() > 0.9
 
 
+def test_token_loss_normalized_per_batch_or_per_average_batch():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(2, 6, 3)).astype("float32")
+    labels = rng.integers(0, 3, (2, 6)).astype("int32")
+    weights = np.array([[0, 1, 1, 0, 0, 0], [0, 1, 1, 1, 1, 0]], "float32")
+    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    per_token = -np.take_along_axis(log_probs, labels[..., None], -1)[..., 0]
+    outputs, targets = {"logits": logits}, {"labels": labels, "label_weights": weights}
+    loss, stats = TokenClassificationObjective()(outputs, targets)
+    np.testing.assert_allclose(loss, (per_token * weights).sum() / 6, rtol=1e-5)
+    # Over an average batch's labels (5 per example here): a short batch's tokens weigh what a long one's do.
+    loss, _ = TokenClassificationObjective(labels_per_example=5.0)(outputs, targets)
+    np.testing.assert_allclose(loss, (per_token * weights).sum() / (5.0 * 2), rtol=1e-5)
+    assert TokenClassificationObjective.metrics({k: float(v) for k, v in stats.items()})["loss"] == pytest.approx(
+        (per_token * weights).sum() / 6, rel=1e-5)
+    with pytest.raises(ValueError, match="labels_per_example"):
+        TokenClassificationObjective(labels_per_example=0)
+
+
 def test_regression_and_span_objectives():
     objective = ClassificationObjective(1, regression=True)
     loss, stats = objective({"logits": np.array([[1.0], [3.0]], np.float32)}, {"labels": np.array([2.0, 3.0])})

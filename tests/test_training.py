@@ -238,6 +238,13 @@ def test_a_model_dir_resumes_only_its_own_run(tmp_path):
     again, status = checked(1e-3)
     assert status == "finished" and again.finished_metrics["step"] == 4
     assert again.finished_metrics["metrics"]["mlm_loss"] == pytest.approx(metrics["mlm_loss"])
+    # A setting added after the record was written: at its default the run is the same, else another.
+    newer = {"learning_rate": 1e-3, "length_buckets": True}
+    assert TrainingRun(str(model_dir), {"train_file": [str(data)]}, newer, {"length_buckets": True}).check() == (
+        "finished")
+    with pytest.raises(ModelDirConflictError, match="--length_buckets: was True, now False"):
+        TrainingRun(str(model_dir), {"train_file": [str(data)]}, dict(newer, length_buckets=False),
+                    {"length_buckets": True}).check()
     data.write_text("other data")
     with pytest.raises(ModelDirConflictError, match=r"--train_file: was .*data.txt \(sha256 "):
         checked(1e-3)

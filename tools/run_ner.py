@@ -22,6 +22,11 @@ import training_flags
 from training_flags import FLAGS
 
 flags.DEFINE_list("label_names", None, "Tag names in id order; default: the tags of the training file.")
+flags.DEFINE_enum("token_loss_normalization", "batch", ["batch", "dataset"],
+                  "dataset: a batch's summed loss over the labelled tokens an average batch of the training set "
+                  "holds, so every token weighs the same however batches are drawn; batch: the mean over each "
+                  "batch's labelled tokens (HF's), which weighs tokens of short-sentence batches more when "
+                  "batches are drawn by length.")
 
 
 def main(argv):
@@ -67,7 +72,11 @@ def main(argv):
         model = load_task_model(spec.model_class, FLAGS.init_checkpoint, FLAGS.model_dir, training,
                                 num_classes=len(label_names), label_names=label_names)
     if training:
-        finetune(model, spec.objective(model), train_features.model_inputs(), train_features.training_labels(),
+        from keras_bert_zoo.training import TokenClassificationObjective
+
+        objective = (TokenClassificationObjective(float(train_features.label_weights.sum(axis=1).mean()))
+                     if FLAGS.token_loss_normalization == "dataset" else spec.objective(model))
+        finetune(model, objective, train_features.model_inputs(), train_features.training_labels(),
                  finetuning_flags.finetuning_settings(), strategy, tokenizer, training_run=run)
 
     if FLAGS.do_eval:

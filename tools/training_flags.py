@@ -78,15 +78,13 @@ def set_up_strategy():
     return strategy
 
 
-def _training_settings():
-    """{flag name: value} of this tool's flags that change what it trains."""
-    settings = {}
+def _training_flags():
+    """This tool's flags that change what it trains."""
     for module, module_flags in FLAGS.flags_by_module_dict().items():
         if not os.path.isfile(os.path.join(_TOOLS_DIR, os.path.basename(module).removesuffix(".py") + ".py")):
             continue  # absl's and TensorFlow's own flags
-        settings.update({flag.name: flag.value for flag in module_flags
-                         if flag.name not in _NOT_TRAINING_FLAGS and flag.name not in DATA_FILE_FLAGS})
-    return settings
+        yield from (flag for flag in module_flags
+                    if flag.name not in _NOT_TRAINING_FLAGS and flag.name not in DATA_FILE_FLAGS)
 
 
 def check_model_dir(data_files):
@@ -102,7 +100,8 @@ def check_model_dir(data_files):
     from keras_bert_zoo.training import ModelDirConflictError, TrainingRun
 
     tool_runner.check_output_path("model_dir", FLAGS.model_dir, is_directory=True)
-    run = TrainingRun(FLAGS.model_dir, data_files, _training_settings())
+    run = TrainingRun(FLAGS.model_dir, data_files, {flag.name: flag.value for flag in _training_flags()},
+                      {flag.name: flag.default for flag in _training_flags()})
     try:
         status = run.check(FLAGS.overwrite_model_dir)
     except ModelDirConflictError as e:

@@ -8,9 +8,26 @@ class TokenClassificationObjective:
 
     Labels: {"labels": [B, T] tag ids, "label_weights": [B, T]}: 1 on the first
     wordpiece of each word, 0 on continuation pieces, special tokens and padding.
+
+    By default the loss is the mean over the batch's labelled tokens (HF's
+    and torch's `ignore_index` mean). When batches are drawn by length, that
+    mean weighs a token of a batch of short sentences several times more
+    than one of a batch of long ones. With `labels_per_example`, the batch's
+    summed loss is divided by what an average batch holds
+    (`labels_per_example` x the batch's examples) instead, so every labelled
+    token of the training set weighs the same however batches are drawn.
+
+    Args:
+        labels_per_example: Mean labelled tokens per training example; None:
+            the mean over each batch's labelled tokens.
     """
 
     stat_names = ("loss_total", "weight", "correct", "examples")
+
+    def __init__(self, labels_per_example=None):
+        if labels_per_example is not None and labels_per_example <= 0:
+            raise ValueError(f"labels_per_example must be positive, got {labels_per_example}.")
+        self.labels_per_example = labels_per_example
 
     @classmethod
     def for_model(cls, model):
@@ -27,8 +44,11 @@ class TokenClassificationObjective:
         hits = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), tags), tf.float32)
         weight = tf.reduce_sum(weights)
         loss_total = tf.reduce_sum(per_token * weights)
+        examples = tf.cast(tf.shape(tags)[0], tf.float32)
         stats = {"loss_total": loss_total, "weight": weight, "correct": tf.reduce_sum(hits * weights),
-                 "examples": tf.cast(tf.shape(tags)[0], tf.float32)}
+                 "examples": examples}
+        if self.labels_per_example is not None:
+            return loss_total / (self.labels_per_example * examples), stats
         return loss_total / tf.maximum(weight, 1.0), stats
 
     @staticmethod

@@ -41,14 +41,17 @@ class TrainingRun:
             may change between runs, their content may not.
         settings: Name -> JSON-able value of everything else that changes
             training (learning rate, epochs, seed, starting checkpoint, ...).
+        defaults: Name -> the default of a setting; a record written before
+            that setting existed holds its default.
     """
 
-    def __init__(self, model_dir, data_files, settings):
+    def __init__(self, model_dir, data_files, settings, defaults=None):
         self.model_dir = model_dir
         self.data = {name: [{"file": os.path.abspath(path), "sha256": file_fingerprint(path)} for path in paths]
                      for name, paths in sorted(data_files.items()) if paths}
         # The JSON round trip makes the values compare as they will when read back (tuples as lists, ...).
         self.settings = json.loads(json.dumps(dict(sorted(settings.items()))))
+        self.defaults = json.loads(json.dumps(defaults or {}))
         self.status = None
         self.recorded = None
 
@@ -103,7 +106,7 @@ class TrainingRun:
             was, now = recorded.get("data", {}).get(name, []), self.data.get(name, [])
             if [f["sha256"] for f in was] != [f["sha256"] for f in now]:
                 lines.append(f"--{name}: was {_describe_files(was)}, now {_describe_files(now)}")
-        recorded_settings = recorded.get("settings", {})
+        recorded_settings = dict(self.defaults, **recorded.get("settings", {}))
         for name in sorted(set(self.settings) | set(recorded_settings)):
             was, now = recorded_settings.get(name), self.settings.get(name)
             if was != now:
