@@ -335,8 +335,8 @@ def test_benchmark_finetuning_quality_runs_both_sides(tmp_path, minilm_dir):
     assert "SST-2 held-out sentences, torch" in result.stdout and "SST-2 held-out sentences, google" in result.stdout
     assert "keras-hub: " in result.stdout and "--seeds=0" in report.read_text()
     bad = _run_tool("benchmark.py", "--benchmark=finetuning_quality", f"--text_file={texts}", "--eval_examples=2",
-                    "--tool_variants=--optimizer_semantics=google")
-    assert bad.returncode == 2 and "--tool_variants: '--optimizer_semantics=google' is not NAME=FLAGS" in bad.stderr
+                    "--tool_variants=default=,google")
+    assert bad.returncode == 2 and "--tool_variants: 'google' is not NAME=FLAGS" in bad.stderr
 
 
 def _tiny_hf_checkpoint(directory, words):
