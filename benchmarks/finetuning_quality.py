@@ -58,7 +58,7 @@ def compare_over_seeds(task, sides, seeds, settings, peer_name):
             entry is the reference the others are compared with (the peer).
         seeds: The seeds.
         settings: Settings shown with every row.
-        peer_name: How the rows describe the reference.
+        peer_name: How the rows describe the reference; None: by its side's name.
 
     Returns:
         One `BenchmarkRow` per metric and side but the reference: the mean
@@ -80,6 +80,7 @@ def compare_over_seeds(task, sides, seeds, settings, peer_name):
                                f"({', '.join(f'{v:.2f}' for v in values)}; {rate:.1f} examples/s)")
 
     *ours, peer = sides
+    peer_name = peer_name or peer
     rows = []
     for metric in results[peer][0][1]:
         peer_mean, peer_note = summary(peer, metric)
@@ -129,7 +130,7 @@ def benchmark_finetuning_quality(run_ours, checkpoint, texts, labels, eval_texts
     settings = {"train_examples": len(texts), "eval_sentences": len(eval_texts), "seeds": len(seeds),
                 "batch": batch_size, "seq": max_seq_length, "epochs": num_train_epochs}
     return compare_over_seeds("SST-2 held-out sentences", sides, seeds, settings,
-                              "keras-hub BertTextClassifier, compile() defaults" if with_peer else list(sides)[-1])
+                              "keras-hub BertTextClassifier, compile() defaults" if with_peer else None)
 
 
 def benchmark_ner_quality(run_ours, checkpoint, train_sentences, train_tags, eval_sentences, eval_tags,
@@ -179,8 +180,7 @@ def benchmark_ner_quality(run_ours, checkpoint, train_sentences, train_tags, eva
                 "seeds": len(seeds), "batch": batch_size, "seq": max_seq_length, "lr": learning_rate,
                 "epochs": num_train_epochs}
     return compare_over_seeds("CoNLL-2003 held-out sentences, run_ner", sides, seeds, settings,
-                              "HF torch BertForTokenClassification, run_ner.py's recipe" if with_peer
-                              else list(sides)[-1])
+                              "HF torch BertForTokenClassification, run_ner.py's recipe" if with_peer else None)
 
 
 def _first_questions(articles, count):

@@ -100,8 +100,9 @@ def check_model_dir(data_files):
     from keras_bert_zoo.training import ModelDirConflictError, TrainingRun
 
     tool_runner.check_output_path("model_dir", FLAGS.model_dir, is_directory=True)
-    run = TrainingRun(FLAGS.model_dir, data_files, {flag.name: flag.value for flag in _training_flags()},
-                      {flag.name: flag.default for flag in _training_flags()})
+    training = list(_training_flags())
+    run = TrainingRun(FLAGS.model_dir, data_files, {flag.name: flag.value for flag in training},
+                      {flag.name: flag.default for flag in training})
     try:
         status = run.check(FLAGS.overwrite_model_dir)
     except ModelDirConflictError as e:
