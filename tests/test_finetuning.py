@@ -7,7 +7,8 @@ import tensorflow as tf
 
 import keras_bert_zoo as kbz
 from keras_bert_zoo.config import BertConfig
-from keras_bert_zoo.data.sequence_batches import bucket_lengths, inference_batches, training_batches
+from keras_bert_zoo.data.sequence_batches import (bucket_lengths, inference_batches, packed_training_batches,
+                                                  training_batches)
 from keras_bert_zoo.training.classification_objective import ClassificationObjective
 from keras_bert_zoo.training.finetuning import FinetuningSettings, finetune, predict
 from keras_bert_zoo.training.span_objective import SpanObjective
@@ -62,6 +63,80 @@ def test_training_batches_without_length_buckets_mix_lengths_as_shuffled():
     assert sorted(seen) == list(range(32))
     mixed = [len(set(np.asarray(lengths)[seen[i:i + 4]])) == 2 for i in range(0, 32, 4)]
     assert any(mixed)
+
+
+def _unpacked(batch_inputs, batch_labels):
+    """The examples of a packed batch as {name: tokens} dicts, from the sequence numbers in input_mask."""
+    examples = []
+    mask = batch_inputs["input_mask"].numpy()
+    for row in range(len(mask)):
+        for number in range(1, mask[row].max() + 1):
+            at = mask[row] == number
+            examples.append({name: values.numpy()[row][at].tolist()
+                             for name, values in {**batch_inputs, **batch_labels}.items()})
+    return examples
+
+
+def test_packed_training_batches_hold_each_shuffled_example_whole():
+    lengths = [3, 60, 20, 9, 40, 1, 14, 30, 5, 50]
+    inputs = _sequences(lengths)
+    tags = (inputs["input_word_ids"] * 7) % 5
+    labels = {"labels": tags, "label_weights": (inputs["input_mask"] == 1).astype("float32")}
+    rows_per_batch, seen = [], []
+    batches = list(packed_training_batches(inputs, labels, 4, 64, seed=3).take(5))
+    for batch_inputs, batch_labels in batches:
+        mask = batch_inputs["input_mask"].numpy()
+        assert batch_inputs["input_word_ids"].shape[1] in bucket_lengths(64)
+        rows_per_batch.append(len(mask))
+        examples = _unpacked(batch_inputs, batch_labels)
+        assert len(examples) == 4
+        for example in examples:
+            # Packed whole and in order: the example's tokens, labels and weights, [CLS] first.
+            index = next(i for i, n in enumerate(lengths) if n + 2 == len(example["input_word_ids"])
+                         and inputs["input_word_ids"][i, :n + 2].tolist() == example["input_word_ids"])
+            assert example["labels"] == tags[index, :lengths[index] + 2].tolist()
+            assert example["label_weights"] == [1.0] * (lengths[index] + 2)
+            seen.append(index)
+        # Padding is padding everywhere.
+        assert (batch_inputs["input_word_ids"].numpy()[mask == 0] == 0).all()
+        assert (batch_labels["label_weights"].numpy()[mask == 0] == 0).all()
+    # 20 draws are two shuffled epochs of the 10 examples: each twice, none twice in the first 8.
+    assert sorted(seen) == sorted(list(range(10)) * 2) and len(set(seen[:8])) == 8
+    assert min(rows_per_batch) < 4  # Short examples share rows.
+    again = list(packed_training_batches(inputs, labels, 4, 64, seed=3).take(5))
+    for (x, y), (x2, y2) in zip(batches, again):
+        np.testing.assert_array_equal(x["input_mask"], x2["input_mask"])
+    with pytest.raises(ValueError, match="a label per token"):
+        packed_training_batches(inputs, {"labels": np.zeros(10, "int32")}, 4, 64)
+    with pytest.raises(ValueError, match="doesn't fit"):
+        packed_training_batches(inputs, labels, 4, 32)
+
+
+def test_a_packed_batch_trains_as_the_same_examples_one_per_row():
+    config = BertConfig.from_dict(dict(CONFIG.to_dict(), dropout=0.0, attention_dropout=0.0))
+    keras.utils.set_random_seed(4)
+    model = kbz.BertTokenClassifier(kbz.BertEncoder(config), 3)
+    lengths = [12, 3, 25, 7, 30, 1]
+    inputs = _sequences(lengths, seed=5)
+    labels = {"labels": (inputs["input_word_ids"] * 5) % 3,
+              "label_weights": (inputs["input_word_ids"] >= 5).astype("float32")}
+    packed_inputs, packed_labels = next(iter(packed_training_batches(inputs, labels, 6, 48, seed=0)))
+    assert len(packed_inputs["input_mask"]) < 6
+    objective = TokenClassificationObjective()
+
+    def loss_and_gradients(x, y):
+        with tf.GradientTape() as tape:
+            loss, _ = objective(model(x, training=True), y)
+        return loss, tape.gradient(loss, model.trainable_variables)
+
+    loss, gradients = loss_and_gradients(inputs, labels)
+    packed_loss, packed_gradients = loss_and_gradients(packed_inputs, packed_labels)
+    np.testing.assert_allclose(packed_loss, loss, rtol=1e-5)
+    for variable, packed, alone in zip(model.trainable_variables, packed_gradients, gradients):
+        if alone is None:  # The pooler, which a tagger doesn't use.
+            assert packed is None and "pooler" in variable.path
+            continue
+        np.testing.assert_allclose(tf.convert_to_tensor(packed), tf.convert_to_tensor(alone), rtol=1e-4, atol=1e-6)
 
 
 def test_inference_batches_order_round_trips():
@@ -121,13 +196,13 @@ def test_token_loss_normalized_per_batch_or_per_average_batch():
     outputs, targets = {"logits": logits}, {"labels": labels, "label_weights": weights}
     loss, stats = TokenClassificationObjective()(outputs, targets)
     np.testing.assert_allclose(loss, (per_token * weights).sum() / 6, rtol=1e-5)
-    # Over an average batch's labels (5 per example here): a short batch's tokens weigh what a long one's do.
-    loss, _ = TokenClassificationObjective(labels_per_example=5.0)(outputs, targets)
+    # Over an average batch's labels (10 here): a short batch's tokens weigh what a long one's do.
+    loss, _ = TokenClassificationObjective(labels_per_batch=10.0)(outputs, targets)
     np.testing.assert_allclose(loss, (per_token * weights).sum() / (5.0 * 2), rtol=1e-5)
     assert TokenClassificationObjective.metrics({k: float(v) for k, v in stats.items()})["loss"] == pytest.approx(
         (per_token * weights).sum() / 6, rel=1e-5)
-    with pytest.raises(ValueError, match="labels_per_example"):
-        TokenClassificationObjective(labels_per_example=0)
+    with pytest.raises(ValueError, match="labels_per_batch"):
+        TokenClassificationObjective(labels_per_batch=0)
 
 
 def test_regression_and_span_objectives():

@@ -47,6 +47,45 @@ def test_attention_ignores_padded_keys():
     np.testing.assert_allclose(attention(x, mask)[:, :2], attention(changed, mask)[:, :2], atol=1e-6)
 
 
+def test_packed_sequences_attend_to_themselves_and_count_positions_from_zero():
+    from keras_bert_zoo.layers.packed_sequences import additive_attention_mask, packed_position_ids, sequence_count
+
+    masks = np.array([[1, 1, 1, 0, 0], [0, 0, 1, 1, 1], [1, 1, 2, 2, 3]], "int32")
+    # One sequence per row keeps positions 0..T-1 wherever its padding is, as BERT (and HF) count them.
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(packed_position_ids(masks)),
+                                  [[0, 1, 2, 3, 4], [0, 1, 2, 3, 4], [0, 1, 0, 1, 0]])
+    visible = keras.ops.convert_to_numpy(additive_attention_mask(masks))[:, 0] == 0
+    np.testing.assert_array_equal(visible[0], np.tile([1, 1, 1, 0, 0], (5, 1)))  # Padding queries too.
+    np.testing.assert_array_equal(visible[2], [[1, 1, 0, 0, 0], [1, 1, 0, 0, 0], [0, 0, 1, 1, 0],
+                                               [0, 0, 1, 1, 0], [0, 0, 0, 0, 1]])
+    at_positions = keras.ops.convert_to_numpy(additive_attention_mask(masks, np.array([[0], [4], [3]])))[:, 0] == 0
+    np.testing.assert_array_equal(at_positions[:, 0], visible[[0, 1, 2], [0, 4, 3]])
+    assert float(sequence_count(masks)) == 5.0
+
+
+def test_a_packed_row_encodes_each_sequence_as_its_own_row():
+    import keras_bert_zoo as kbz
+
+    encoder = kbz.BertEncoder(kbz.BertConfig(vocab_size=50, hidden_size=16, num_layers=2, num_heads=2,
+                                             intermediate_size=32, max_position_embeddings=16))
+    rng = np.random.default_rng(1)
+    first, second = rng.integers(5, 50, 5), rng.integers(5, 50, 3)
+
+    packed = {"input_word_ids": np.array([list(first) + list(second) + [0, 0]], "int32"),
+              "input_mask": np.array([[1, 1, 1, 1, 1, 2, 2, 2, 0, 0]], "int32")}
+    packed["input_type_ids"] = np.zeros_like(packed["input_mask"])
+    alone = {"input_word_ids": np.array([list(first) + [0] * 5, list(second) + [0] * 7], "int32"),
+             "input_mask": np.array([[1] * 5 + [0] * 5, [1] * 3 + [0] * 7], "int32")}
+    alone["input_type_ids"] = np.zeros_like(alone["input_mask"])
+    packed_output = keras.ops.convert_to_numpy(encoder(packed)["sequence_output"])
+    alone_output = keras.ops.convert_to_numpy(encoder(alone)["sequence_output"])
+    np.testing.assert_allclose(packed_output[0, :5], alone_output[0, :5], atol=1e-5)
+    np.testing.assert_allclose(packed_output[0, 5:8], alone_output[1, :3], atol=1e-5)
+    # The last layer at a few positions (the heads' path) sees the same packing.
+    at_positions = encoder(packed, output_positions=np.array([[6, 7]], "int32"))["sequence_output"]
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(at_positions)[0], alone_output[1, 1:3], atol=1e-5)
+
+
 def test_transformer_block_takes_keras_masks():
     """Without input_mask, the padding of Embedding(mask_zero=True) is the block's, and the mask passes on."""
     ids = np.array([[5, 6, 7, 0, 0], [3, 4, 0, 0, 0]])

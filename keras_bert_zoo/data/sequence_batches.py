@@ -1,4 +1,4 @@
-"""Batching variable-length token sequences: length buckets for speed, fixed length for TPUs."""
+"""Batching variable-length token sequences: length buckets or packing for speed, fixed length for TPUs."""
 
 import numpy as np
 import tensorflow as tf
@@ -52,7 +52,7 @@ def _padded_shapes(element_spec, length):
 
 
 def training_batches(inputs, labels, batch_size, max_seq_length, seed=None, fixed_length=False, pad_id=0,
-                     input_context=None, length_buckets=True):
+                     input_context=None, length_buckets=True, pack_sequences=False):
     """Shuffled, repeating batches of (inputs, labels) for training.
 
     Each batch is padded only to its length bucket (16, 32, 64, ...,
@@ -60,8 +60,10 @@ def training_batches(inputs, labels, batch_size, max_seq_length, seed=None, fixe
     `length_buckets` a batch is filled from one bucket's examples (the least
     padding); without, batches are cut from the shuffled order as they come,
     as torch's DataLoader and HF's Trainer draw them, and padded to the bucket
-    of their longest example. With `fixed_length` every batch is
-    [batch_size, max_seq_length], as TPUs need.
+    of their longest example. With `pack_sequences` the examples of each
+    batch, drawn in shuffled order, are packed into as few rows of
+    max_seq_length as hold them (`packed_training_batches`). With
+    `fixed_length` every batch is [batch_size, max_seq_length], as TPUs need.
 
     Args:
         inputs: Dict of padded int32 arrays [N, T]: `input_word_ids`,
@@ -75,7 +77,11 @@ def training_batches(inputs, labels, batch_size, max_seq_length, seed=None, fixe
         input_context: tf.distribute.InputContext; each input pipeline then
             reads its own shard of the examples.
         length_buckets: Fill each batch from one length bucket.
+        pack_sequences: Pack each batch into few rows (per-token labels
+            only); `fixed_length` takes precedence.
     """
+    if pack_sequences and not fixed_length:
+        return packed_training_batches(inputs, labels, batch_size, max_seq_length, seed, pad_id, input_context)
     dataset = _as_dataset(inputs, labels)
     count = len(inputs["input_word_ids"])
     if input_context is not None and input_context.num_input_pipelines > 1:
@@ -98,6 +104,83 @@ def training_batches(inputs, labels, batch_size, max_seq_length, seed=None, fixe
         pad_to_bucket_boundary=False,
         drop_remainder=True,
     ).map(lambda x, y: _pad_to_bucket(x, y, lengths, pad_id), num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def packed_training_batches(inputs, labels, batch_size, max_seq_length, seed=None, pad_id=0, input_context=None):
+    """Shuffled, repeating batches of `batch_size` examples packed into rows of up to max_seq_length.
+
+    The examples of a batch are drawn as HF's Trainer draws them, in the
+    order of a fresh shuffle every epoch, so every batch mixes lengths; they
+    are then packed first-fit, longest first, into as few rows as hold them.
+    `input_mask` numbers the sequences of each row 1, 2, ... (0 padding), so
+    the encoder attends within each and counts its positions from 0
+    (`layers.packed_sequences`): an update equals one on the same examples
+    padded one per row, at a fraction of the padding. Rows are padded to the
+    length bucket of the longest; the number of rows varies by batch.
+
+    Args:
+        inputs: Dict of padded int32 arrays [N, T] as in `training_batches`.
+        labels: Dict of per-token label arrays [N, T]; the loss must weigh
+            tokens by their own labels (padding gets 0), not by row.
+        batch_size: Examples per batch.
+        max_seq_length: Row length; at least T's longest example.
+        seed: Shuffle seed (reshuffled every epoch, deterministically).
+        pad_id: The [PAD] id.
+        input_context: tf.distribute.InputContext; each input pipeline then
+            reads its own shard of the examples.
+    """
+    time_steps = np.asarray(inputs["input_word_ids"]).shape[1]
+    per_example = [name for name, values in labels.items() if np.asarray(values).shape[1:2] != (time_steps,)]
+    if per_example:
+        raise ValueError(f"Packing needs a label per token; {per_example} have one per example.")
+    arrays = {name: np.asarray(values) for name, values in {**inputs, **labels}.items()}
+    lengths = arrays["input_mask"].sum(axis=1)
+    if lengths.max() > max_seq_length:
+        raise ValueError(f"An example of {lengths.max()} tokens doesn't fit a row of {max_seq_length}.")
+    shard = np.arange(len(lengths))
+    if input_context is not None and input_context.num_input_pipelines > 1:
+        shard = shard[input_context.input_pipeline_id::input_context.num_input_pipelines]
+    if len(shard) < batch_size:
+        raise ValueError(f"{len(shard)} examples can't fill a batch of {batch_size}.")
+    bucket_sizes = bucket_lengths(max_seq_length)
+    padding = {name: pad_id if name == "input_word_ids" else 0 for name in arrays}
+
+    def batches():
+        rng = np.random.default_rng(seed)
+        order = np.empty(0, np.int64)
+        while True:
+            while len(order) < batch_size:
+                order = np.concatenate([order, rng.permutation(shard)])
+            batch, order = order[:batch_size], order[batch_size:]
+            yield _packed_batch(arrays, lengths, batch, max_seq_length, bucket_sizes, padding)
+
+    signature = {name: tf.TensorSpec([None, None], tf.as_dtype(values.dtype)) for name, values in arrays.items()}
+    dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
+    return dataset.map(lambda row: ({name: row[name] for name in inputs}, {name: row[name] for name in labels}))
+
+
+def _packed_batch(arrays, lengths, batch, max_seq_length, bucket_sizes, padding):
+    """Dict of [R, L] arrays: the examples `batch` packed first-fit decreasing into rows of max_seq_length."""
+    rows = []  # Per row: its examples.
+    free = []
+    for example in sorted(batch, key=lambda i: -lengths[i]):
+        row = next((r for r, space in enumerate(free) if space >= lengths[example]), len(rows))
+        if row == len(rows):
+            rows.append([])
+            free.append(max_seq_length)
+        rows[row].append(example)
+        free[row] -= lengths[example]
+    row_length = min(length for length in bucket_sizes if length >= max_seq_length - min(free))
+    packed = {name: np.full((len(rows), row_length), padding[name], values.dtype)
+              for name, values in arrays.items()}
+    for r, examples in enumerate(rows):
+        start = 0
+        for number, example in enumerate(examples, 1):
+            end = start + lengths[example]
+            for name, values in arrays.items():
+                packed[name][r, start:end] = number if name == "input_mask" else values[example, :lengths[example]]
+            start = end
+    return packed
 
 
 def _pad_to_bucket(inputs, labels, lengths, pad_id):

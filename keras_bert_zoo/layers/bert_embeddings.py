@@ -53,7 +53,7 @@ class BertEmbeddings(keras.layers.Layer):
             epsilon=layer_norm_eps, dtype=self.dtype_policy, name="layer_norm")
         self.dropout_layer = SplitBitsDropout(dropout, dtype=self.dtype_policy, name="dropout")
 
-    def build(self, input_word_ids_shape=None, input_type_ids_shape=None):
+    def build(self, input_word_ids_shape=None, input_type_ids_shape=None, position_ids_shape=None):
         self.word_embeddings.build((None, None))
         self.token_type_embeddings.build((None, None))
         self.position_embeddings = self.add_weight(
@@ -64,15 +64,27 @@ class BertEmbeddings(keras.layers.Layer):
         self.layer_norm.build((None, None, self.hidden_size))
         self.built = True
 
-    def call(self, input_word_ids, input_type_ids, training=None):
-        seq_length = ops.shape(input_word_ids)[1]
-        positions = ops.slice(self.position_embeddings.value, (0, 0), (seq_length, self.hidden_size))
+    def call(self, input_word_ids, input_type_ids, training=None, position_ids=None):
+        """Embeds [B, T] ids as [B, T, H].
+
+        Args:
+            input_word_ids: Word ids [B, T].
+            input_type_ids: Segment ids [B, T].
+            training: Whether dropout is active.
+            position_ids: Optional [B, T] rows of the position table (packed
+                sequences count from 0 each); None: 0..T-1 for every row.
+        """
+        if position_ids is None:
+            seq_length = ops.shape(input_word_ids)[1]
+            positions = ops.slice(self.position_embeddings.value, (0, 0), (seq_length, self.hidden_size))[None]
+        else:
+            positions = ops.take(self.position_embeddings.value, ops.cast(position_ids, "int32"), axis=0)
         x = self.word_embeddings(input_word_ids) + self.token_type_embeddings(input_type_ids)
-        x = x + ops.cast(positions, x.dtype)[None]
+        x = x + ops.cast(positions, x.dtype)
         x = self.layer_norm(x)
         return self.dropout_layer(x, training=training)
 
-    def compute_output_shape(self, input_word_ids_shape, input_type_ids_shape=None):
+    def compute_output_shape(self, input_word_ids_shape, input_type_ids_shape=None, position_ids_shape=None):
         return tuple(input_word_ids_shape) + (self.hidden_size,)
 
     def checkpoint_slices(self):

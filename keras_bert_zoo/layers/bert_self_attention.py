@@ -8,10 +8,8 @@ from keras import ops
 from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice
 from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense
 from keras_bert_zoo.layers.gather_positions import gather_positions, positions_output_shape
+from keras_bert_zoo.layers.packed_sequences import additive_attention_mask
 from keras_bert_zoo.layers.split_bits_dropout import SplitBitsDropout
-
-# Added to the scores of padded keys; exp() of it is exactly 0 in float32.
-_MASKED_SCORE = -1e9
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
@@ -57,7 +55,9 @@ class BertSelfAttention(keras.layers.Layer):
 
         Args:
             x: Hidden states [B, T, H].
-            input_mask: [B, T], 1 for real tokens and 0 for padding.
+            input_mask: [B, T], 1 for real tokens and 0 for padding; or
+                1, 2, ... numbering sequences packed into a row, each of
+                which then attends only to itself (see `packed_sequences`).
             training: Whether dropout is active.
             query_positions: Optional integer positions [B, P]: only they
                 attend, and the output is [B, P, H].
@@ -72,7 +72,7 @@ class BertSelfAttention(keras.layers.Layer):
             query = ops.transpose(gather_positions(qkv[:, :, 0], query_positions), (0, 2, 1, 3))
         # [B, N, T, T]: scaling the query touches half as many values as scaling the scores.
         scores = ops.einsum("bntd,bnsd->bnts", query * (1.0 / math.sqrt(self.head_size)), key)
-        additive_mask = ops.cast(ops.equal(input_mask, 0), "float32")[:, None, None, :] * _MASKED_SCORE
+        additive_mask = additive_attention_mask(input_mask, query_positions)
         # [B, N, T, T] probabilities, dropped out.
         probs = self.probs_dropout.softmax(scores, additive_mask, training=training)
         # [B, N, T, T] x [B, N, T, D] -> [B, T, N, D] -> [B, T, H]

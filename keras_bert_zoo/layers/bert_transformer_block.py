@@ -82,7 +82,8 @@ class BertTransformerBlock(keras.layers.Layer):
 
         Args:
             x: Hidden states [B, T, H].
-            input_mask: [B, T], 1 for real tokens and 0 for padding.
+            input_mask: [B, T], 1 for real tokens and 0 for padding, or the
+                numbers of packed sequences (see `BertSelfAttention`).
             training: Whether dropout is active.
             output_positions: Optional integer positions [B, P]. The output is
                 then [B, P, H], the rows of the full output at those positions,

@@ -6,6 +6,7 @@ from keras import ops
 from keras_bert_zoo.config import BertConfig
 from keras_bert_zoo.layers import BertEmbeddings, BertPooler, BertTransformerBlock
 from keras_bert_zoo.layers.checkpoint_slice import prefixed
+from keras_bert_zoo.layers.packed_sequences import packed_position_ids
 from keras_bert_zoo.models.pretrained_model import PretrainedModel
 
 INPUT_NAMES = ("input_word_ids", "input_mask", "input_type_ids")
@@ -24,6 +25,11 @@ class BertEncoder(PretrainedModel, keras.Model):
     real tokens) and `input_type_ids`, and returns a dict with
     `sequence_output` [B, T, H], `pooled_output` [B, H] and `encoder_outputs`
     (a list with each layer's [B, T, H] output).
+
+    `input_mask` may also number several sequences packed into one row (1, 2,
+    ..., 0 for padding): each is then encoded as if alone in its row, its
+    positions counted from 0 (`layers.packed_sequences`); token-level
+    fine-tuning packs batches so to skip the padding.
 
     Args:
         config: A `BertConfig` (or its dict form).
@@ -65,7 +71,8 @@ class BertEncoder(PretrainedModel, keras.Model):
         self.pooler = BertPooler(config.hidden_size, config.initializer_range, dtype=dtype, name="pooler")
 
         inputs = encoder_inputs()
-        x = self.embeddings(inputs["input_word_ids"], inputs["input_type_ids"])
+        x = self.embeddings(inputs["input_word_ids"], inputs["input_type_ids"],
+                            position_ids=packed_position_ids(inputs["input_mask"]))
         layer_outputs = []
         for layer in self.transformer_layers:
             x = layer(x, inputs["input_mask"])
@@ -95,7 +102,8 @@ class BertEncoder(PretrainedModel, keras.Model):
         """
         if output_positions is None:
             return super().call(inputs, training=training, mask=mask)
-        x = self.embeddings(inputs["input_word_ids"], inputs["input_type_ids"], training=training)
+        x = self.embeddings(inputs["input_word_ids"], inputs["input_type_ids"], training=training,
+                            position_ids=packed_position_ids(inputs["input_mask"]))
         *lower_layers, last_layer = self.transformer_layers
         for layer in lower_layers:
             x = layer(x, inputs["input_mask"], training=training)

@@ -34,6 +34,9 @@ class FinetuningSettings:
             padding each batch only to its length bucket.
         length_buckets: Fill each batch from one length bucket (least
             padding) instead of cutting batches from the shuffled order.
+        pack_sequences: Pack the examples of each shuffled batch into few
+            rows (token-level labels only; see `packed_training_batches`);
+            `fixed_length` takes precedence.
         steps_per_execution: Steps per tf.function call.
         jit_compile: XLA-compile the forward/backward pass.
         save_checkpoints_steps: Updates between checkpoints.
@@ -56,6 +59,7 @@ class FinetuningSettings:
     learning_rate_decay: str = "linear"
     fixed_length: bool = False
     length_buckets: bool = True
+    pack_sequences: bool = False
     steps_per_execution: int = 1
     jit_compile: bool = False
     save_checkpoints_steps: int = 1000
@@ -116,7 +120,8 @@ def finetune(model, objective, inputs, labels, settings, strategy, tokenizer=Non
         return training_batches(
             inputs, labels, context.get_per_replica_batch_size(settings.train_batch_size),
             settings.max_seq_length, seed=settings.seed, fixed_length=settings.fixed_length, pad_id=pad_id,
-            input_context=context, length_buckets=settings.length_buckets).prefetch(tf.data.AUTOTUNE)
+            input_context=context, length_buckets=settings.length_buckets,
+            pack_sequences=settings.pack_sequences).prefetch(tf.data.AUTOTUNE)
 
     trainer = Trainer(model, optimizer, objective, strategy, settings.model_dir,
                       steps_per_execution=settings.steps_per_execution, jit_compile=settings.jit_compile,

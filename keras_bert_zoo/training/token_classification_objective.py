@@ -12,22 +12,22 @@ class TokenClassificationObjective:
     By default the loss is the mean over the batch's labelled tokens (HF's
     and torch's `ignore_index` mean). When batches are drawn by length, that
     mean weighs a token of a batch of short sentences several times more
-    than one of a batch of long ones. With `labels_per_example`, the batch's
-    summed loss is divided by what an average batch holds
-    (`labels_per_example` x the batch's examples) instead, so every labelled
-    token of the training set weighs the same however batches are drawn.
+    than one of a batch of long ones. With `labels_per_batch`, the batch's
+    summed loss is divided by what an average batch holds instead, so every
+    labelled token of the training set weighs the same however batches are
+    drawn (or packed into rows).
 
     Args:
-        labels_per_example: Mean labelled tokens per training example; None:
-            the mean over each batch's labelled tokens.
+        labels_per_batch: Mean labelled tokens of a training batch (of one
+            replica); None: the mean over each batch's labelled tokens.
     """
 
     stat_names = ("loss_total", "weight", "correct", "examples")
 
-    def __init__(self, labels_per_example=None):
-        if labels_per_example is not None and labels_per_example <= 0:
-            raise ValueError(f"labels_per_example must be positive, got {labels_per_example}.")
-        self.labels_per_example = labels_per_example
+    def __init__(self, labels_per_batch=None):
+        if labels_per_batch is not None and labels_per_batch <= 0:
+            raise ValueError(f"labels_per_batch must be positive, got {labels_per_batch}.")
+        self.labels_per_batch = labels_per_batch
 
     @classmethod
     def for_model(cls, model):
@@ -47,8 +47,8 @@ class TokenClassificationObjective:
         examples = tf.cast(tf.shape(tags)[0], tf.float32)
         stats = {"loss_total": loss_total, "weight": weight, "correct": tf.reduce_sum(hits * weights),
                  "examples": examples}
-        if self.labels_per_example is not None:
-            return loss_total / (self.labels_per_example * examples), stats
+        if self.labels_per_batch is not None:
+            return loss_total / self.labels_per_batch, stats
         return loss_total / tf.maximum(weight, 1.0), stats
 
     @staticmethod

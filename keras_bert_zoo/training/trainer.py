@@ -8,6 +8,8 @@ import time
 import keras
 import tensorflow as tf
 
+from keras_bert_zoo.layers.packed_sequences import sequence_count
+
 
 def write_model_dir_files(model, model_dir, tokenizer=None):
     """Writes config.json (and the vocab) so `from_pretrained(model_dir)` and the exporter work."""
@@ -42,7 +44,9 @@ class Trainer:
         model: The Keras model, created under `strategy.scope()`.
         optimizer: Its Keras optimizer, created under `strategy.scope()`.
         objective: Callable (outputs, labels) -> (loss, dict of additive
-            statistics, "examples" among them), with `stat_names` (the
+            statistics, "examples" among them; the loop counts them itself
+            from `input_mask` where the inputs have one, as a packed row holds
+            several), with `stat_names` (the
             statistics' keys) and a `metrics(stats)` method turning summed
             statistics into metrics.
         strategy: The tf.distribute strategy.
@@ -224,6 +228,9 @@ class Trainer:
             with tf.GradientTape() as tape:
                 outputs = self.model(inputs, training=True)
                 loss, stats = self.objective(outputs, labels)
+                if "input_mask" in inputs:
+                    # Rows of packed batches hold several examples each.
+                    stats = dict(stats, examples=sequence_count(inputs["input_mask"]))
                 scaled_loss = loss / self.strategy.num_replicas_in_sync
                 if isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer):
                     scaled_loss = self.optimizer.scale_loss(scaled_loss)

@@ -1,0 +1,57 @@
+"""Several sequences packed into one row: who attends to whom, and where each position count starts.
+
+An `input_mask` row of 0/1 holds one sequence and its padding, as BERT's
+inputs always have. A row may instead hold sequences packed one after the
+other, numbered 1, 2, 3, ... in `input_mask` (0 still padding): each attends
+only to its own tokens and counts positions from 0, so it is encoded exactly
+as it would be alone in its own row, without the padding of a row of its own.
+"""
+
+from keras import ops
+
+# Added to the scores of hidden keys; exp() of it is exactly 0 in float32.
+MASKED_SCORE = -1e9
+
+
+def additive_attention_mask(input_mask, query_positions=None):
+    """float32 [B, 1, Q, T]: 0 where a query may attend to a key, MASKED_SCORE where not.
+
+    A key is hidden when it is padding or belongs to another packed sequence
+    than the query. A padding query sees every real key, as in a row of one
+    sequence, so 0/1 masks attend exactly as BERT does.
+
+    Args:
+        input_mask: int [B, T]: 0 for padding, else the number of the packed
+            sequence (all 1 for one sequence per row).
+        query_positions: Optional int [B, Q] positions of the queries; all T
+            positions when None.
+    """
+    keys = input_mask[:, None, :]
+    queries = input_mask[:, :, None] if query_positions is None else ops.take_along_axis(
+        input_mask, ops.cast(query_positions, "int32"), axis=1)[:, :, None]
+    hidden = ops.logical_or(ops.equal(keys, 0),
+                            ops.logical_and(ops.not_equal(queries, keys), ops.not_equal(queries, 0)))
+    return ops.cast(hidden, "float32")[:, None] * MASKED_SCORE
+
+
+def packed_position_ids(input_mask):
+    """int32 [B, T] position ids: from 0 at the start of every packed sequence numbered 2 or more.
+
+    The first sequence of a row and padding keep their index in the row, so
+    0/1 masks give the positions 0..T-1 that BERT uses whatever the padding.
+
+    Args:
+        input_mask: int [B, T] as in `additive_attention_mask`.
+    """
+    input_mask = ops.cast(input_mask, "int32")
+    # 0..T-1 on every row; a cumulative sum, as the row length may be unknown until the call.
+    index = ops.cumsum(ops.ones_like(input_mask), axis=1) - 1
+    # [B, T]: the index of the first token of each token's sequence.
+    same_sequence = ops.equal(input_mask[:, :, None], input_mask[:, None, :])
+    sequence_start = ops.cast(ops.argmax(ops.cast(same_sequence, "int32"), axis=-1), "int32")
+    return ops.where(input_mask >= 2, index - sequence_start, index)
+
+
+def sequence_count(input_mask):
+    """float32 scalar: how many sequences the rows of `input_mask` [B, T] hold (B for 0/1 masks)."""
+    return ops.sum(ops.cast(ops.max(input_mask, axis=1), "float32"))
