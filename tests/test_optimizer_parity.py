@@ -202,8 +202,8 @@ TASKS = {
 }
 
 
-# The default run keeps each tool's default semantics (torch: run_ner, run_pretraining; google:
-# run_classifier, run_squad) on one task each; the other heads' curves (about a minute each) are slow.
+# The default run keeps torch's semantics (run_pretraining's default) and google's (the fine-tuning
+# tools') on one task each; the other heads' curves (about a minute each) are slow.
 @pytest.mark.parametrize("task,semantics", [
     ("classifier", "torch"), pytest.param("tagger", "torch", marks=pytest.mark.slow),
     pytest.param("squad", "torch", marks=pytest.mark.slow), ("pretrainer", "torch"), ("classifier", "google"),

@@ -8,7 +8,7 @@
       --do_train --do_eval --train_file=train-v1.1.json --eval_file=dev-v1.1.json --model_dir=/tmp/squad_l3
 
 The teacher is a run_classifier, run_ner or run_squad --model_dir; each task reads its data with that
-tool's flags and defaults (--optimizer_semantics=google for classifier and squad). The student is
+tool's flags and defaults (--optimizer_semantics=google for all three). The student is
 --student_num_layers N of the teacher's layers (evenly spaced, weights, embeddings and head copied, as
 DistilBERT starts), a --student_preset, or a fresh --student_config_file. It learns alpha x the task
 loss on the true labels + (1 - alpha) x T^2 x KL to the teacher's outputs softened by --temperature T:
@@ -100,7 +100,7 @@ class _NerData:
     """--task=ner: run_ner's CoNLL files; the soft targets are the teacher's tags at each word's first piece."""
 
     flags_module = ner_flags
-    defaults = {}  # run_ner's: training_flags' own.
+    defaults = ner_flags.DEFAULTS
     sequence_outputs = ("logits",)
 
     def __init__(self, tokenizer, teacher):

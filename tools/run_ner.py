@@ -22,6 +22,7 @@ import ner_flags
 import training_flags
 from training_flags import FLAGS
 
+finetuning_flags.set_tool_defaults(ner_flags.DEFAULTS)
 flags.DEFINE_list("label_names", None, "Tag names in id order; default: the tags of the training file.")
 flags.DEFINE_bool("pack_sequences", True,
                   "Pack the sentences of each shuffled training batch into as few --max_seq_length rows as hold "
