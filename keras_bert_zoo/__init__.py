@@ -1,6 +1,6 @@
 """keras_bert_zoo: the BERT lifecycle on TensorFlow and Keras 3."""
 
-from keras_bert_zoo.config import BertConfig, list_presets
+from keras_bert_zoo.config import BertConfig, DistilBertConfig, list_presets
 from keras_bert_zoo.models import (
     BertClassifier,
     BertEncoder,
@@ -8,6 +8,8 @@ from keras_bert_zoo.models import (
     BertPretrainer,
     BertQuestionAnswerer,
     BertTokenClassifier,
+    DistilBertEncoder,
+    Encoder,
 )
 from keras_bert_zoo import tasks
 

@@ -87,20 +87,22 @@ def check_data_file(flag_name, required):
 
 
 def checkpoint_config():
-    """The BertConfig of --init_checkpoint, read without loading weights (None if it has no config file)."""
+    """The encoder config of --init_checkpoint (its family's class), read without loading weights (None if it has
+    no config file)."""
     from keras_bert_zoo.config import BertConfig, is_preset
+    from keras_bert_zoo.convert.hf_format import read_hf_config
 
     checkpoint = FLAGS.init_checkpoint or ""
     if is_preset(checkpoint):
         return BertConfig.from_preset(checkpoint)
     directory = checkpoint if os.path.isdir(checkpoint) else os.path.dirname(checkpoint)
-    for name in ("config.json", "bert_config.json"):
-        path = os.path.join(directory, name)
-        if os.path.isfile(path):
-            try:
-                return BertConfig.from_json_file(path)
-            except ValueError as e:
-                usage_error(f"--init_checkpoint: {e}")
+    try:
+        if os.path.isfile(os.path.join(directory, "config.json")):
+            return read_hf_config(directory)[0]
+        if os.path.isfile(os.path.join(directory, "bert_config.json")):
+            return BertConfig.from_json_file(os.path.join(directory, "bert_config.json"))
+    except ValueError as e:
+        usage_error(f"--init_checkpoint: {e}")
     return None
 
 

@@ -1,7 +1,8 @@
 """BERT configuration and presets."""
 
 from keras_bert_zoo.config.bert_config import BertConfig
+from keras_bert_zoo.config.distilbert_config import DistilBertConfig
 from keras_bert_zoo.config.precisions import PRECISIONS
 from keras_bert_zoo.config.presets import (get_preset, is_preset, list_presets, preset_directory,
                                            unknown_preset_hint)
-from keras_bert_zoo.config import task_registry
+from keras_bert_zoo.config import architecture_registry, task_registry

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import os
+import typing
 
 from keras_bert_zoo.config.presets import get_preset
 from keras_bert_zoo.files import write_json_atomic
@@ -47,6 +48,10 @@ _TO_HF_ACTIVATION = {
 }
 
 
+# The fields every family's config file must give; the others default to the dataclass's values.
+_REQUIRED_FIELDS = ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size")
+
+
 @dataclasses.dataclass
 class BertConfig:
     """Shape and numerics of a BERT encoder.
@@ -60,12 +65,30 @@ class BertConfig:
         hidden_act: "gelu" (exact erf), "gelu_approx" (tanh, as original
             BERT), "relu", "silu" or "tanh".
         max_position_embeddings: Longest sequence the position table covers.
-        type_vocab_size: Number of segment ids.
+        type_vocab_size: Number of segment ids; 0 for a family without
+            token types (its encoder ignores `input_type_ids`).
         dropout: Dropout rate on embeddings and sublayer outputs.
         attention_dropout: Dropout rate on attention probabilities.
         layer_norm_eps: LayerNorm epsilon (BERT uses 1e-12).
         initializer_range: Stddev of the truncated-normal initializer.
     """
+
+    # The family (see `architecture_registry`), whether its encoder has a pooler, and the activation
+    # of the dense layer its sentence classifier puts over [CLS] when the encoder has none.
+    model_type: typing.ClassVar[str] = "bert"
+    has_pooler: typing.ClassVar[bool] = True
+    pre_classifier_activation: typing.ClassVar[typing.Optional[str]] = None
+    # Our field: its key in the family's config.json (and in Google's bert_config.json for BERT).
+    reference_keys: typing.ClassVar[typing.Dict[str, str]] = {
+        "vocab_size": "vocab_size", "hidden_size": "hidden_size", "num_layers": "num_hidden_layers",
+        "num_heads": "num_attention_heads", "intermediate_size": "intermediate_size", "hidden_act": "hidden_act",
+        "max_position_embeddings": "max_position_embeddings", "type_vocab_size": "type_vocab_size",
+        "dropout": "hidden_dropout_prob", "attention_dropout": "attention_probs_dropout_prob",
+        "layer_norm_eps": "layer_norm_eps", "initializer_range": "initializer_range"}
+    # Keys the family's config.json holds whatever the config, and our activations' names there.
+    constant_hf_keys: typing.ClassVar[typing.Dict[str, typing.Any]] = {
+        "position_embedding_type": "absolute", "pad_token_id": 0}
+    hf_activation_names: typing.ClassVar[typing.Dict[str, str]] = _TO_HF_ACTIVATION
 
     vocab_size: int = 30522
     hidden_size: int = 768
@@ -84,10 +107,10 @@ class BertConfig:
         def check_int(name, low, high):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"BertConfig.{name} must be an integer, got {value!r}.")
+                raise ValueError(f"{type(self).__name__}.{name} must be an integer, got {value!r}.")
             if not low <= value <= high:
                 raise ValueError(
-                    f"BertConfig.{name}={value} is outside the supported range [{low}, {high}]."
+                    f"{type(self).__name__}.{name}={value} is outside the supported range [{low}, {high}]."
                 )
 
         check_int("vocab_size", 1, MAX_VOCAB_SIZE)
@@ -96,7 +119,7 @@ class BertConfig:
         check_int("num_heads", 1, MAX_HIDDEN_SIZE)
         check_int("intermediate_size", 1, 8 * MAX_HIDDEN_SIZE)
         check_int("max_position_embeddings", 1, MAX_POSITIONS)
-        check_int("type_vocab_size", 1, MAX_TYPE_VOCAB)
+        check_int("type_vocab_size", 0, MAX_TYPE_VOCAB)
         if self.num_parameters() > MAX_PARAMETERS:
             raise ValueError(
                 f"BertConfig describes {self.num_parameters():,} parameters, over the {MAX_PARAMETERS:,} "
@@ -117,15 +140,20 @@ class BertConfig:
             raise ValueError(f"BertConfig.layer_norm_eps must be in (0, 1), got {self.layer_norm_eps}.")
 
     def num_parameters(self):
-        """Weights of the encoder (embeddings, layers, pooler), counted from the shapes."""
+        """Weights of the encoder (embeddings, layers, pooler if any), counted from the shapes."""
         h, i = self.hidden_size, self.intermediate_size
         embeddings = (self.vocab_size + self.max_position_embeddings + self.type_vocab_size + 2) * h
         layer = 4 * h * h + 2 * h * i + i + 9 * h
-        return embeddings + self.num_layers * layer + h * h + h
+        return embeddings + self.num_layers * layer + (h * h + h if self.has_pooler else 0)
 
     @property
     def head_size(self):
         return self.hidden_size // self.num_heads
+
+    @property
+    def classifier_dropout(self):
+        """Dropout before the sentence classifier's output layer."""
+        return self.dropout
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -135,7 +163,7 @@ class BertConfig:
         """Builds a config from this class's own field names; unknown keys are an error."""
         unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
-            raise ValueError(f"Unknown BertConfig fields: {sorted(unknown)}.")
+            raise ValueError(f"Unknown {cls.__name__} fields: {sorted(unknown)}.")
         return cls(**values)
 
     @classmethod
@@ -168,52 +196,45 @@ class BertConfig:
 
     @classmethod
     def from_reference_dict(cls, values, flavor):
-        """Builds a config from Google's or HF's key names (see `from_json_file`)."""
+        """Builds a config from the family's config.json keys, or Google's (see `from_json_file`)."""
+        cls.check_reference_dict(values, flavor)
+        fields = {field: values[key] for field, key in cls.reference_keys.items() if key in values}
+        missing = [key for field, key in cls.reference_keys.items() if field in _REQUIRED_FIELDS and key not in values]
+        if missing:
+            raise KeyError(missing[0])
+        act_table = cls.activations(flavor)
+        act = values.get(cls.reference_keys["hidden_act"], "gelu")
+        if act not in act_table:
+            raise ValueError(f"{cls.reference_keys['hidden_act']} {act!r} is not supported for {flavor} "
+                             f"{cls.model_type} configs.")
+        return cls(**dict(fields, hidden_act=act_table[act]))
+
+    @classmethod
+    def check_reference_dict(cls, values, flavor):
+        """Raises ValueError for a config.json this family can't read (BERT: another model_type, relative positions)."""
         if flavor not in ("google", "hf"):
             raise ValueError(f"flavor must be 'google' or 'hf', got {flavor!r}.")
         model_type = values.get("model_type", "bert")
         if model_type != "bert":
-            raise ValueError(f"model_type is {model_type!r}; only 'bert' checkpoints are supported.")
+            raise ValueError(f"model_type is {model_type!r}, not a BERT config; kbz.Encoder.from_pretrained "
+                             "reads every supported family.")
         if values.get("position_embedding_type", "absolute") != "absolute":
             raise ValueError("only absolute position embeddings are supported.")
-        act_table = _HF_ACTIVATIONS if flavor == "hf" else _GOOGLE_ACTIVATIONS
-        act = values.get("hidden_act", "gelu")
-        if act not in act_table:
-            raise ValueError(f"hidden_act {act!r} is not supported for {flavor} configs.")
-        return cls(
-            vocab_size=values["vocab_size"],
-            hidden_size=values["hidden_size"],
-            num_layers=values["num_hidden_layers"],
-            num_heads=values["num_attention_heads"],
-            intermediate_size=values["intermediate_size"],
-            hidden_act=act_table[act],
-            max_position_embeddings=values.get("max_position_embeddings", 512),
-            type_vocab_size=values.get("type_vocab_size", 2),
-            dropout=values.get("hidden_dropout_prob", 0.1),
-            attention_dropout=values.get("attention_probs_dropout_prob", 0.1),
-            layer_norm_eps=values.get("layer_norm_eps", 1e-12),
-            initializer_range=values.get("initializer_range", 0.02),
-        )
+
+    @classmethod
+    def activations(cls, flavor):
+        """{activation name in the flavor's config files: ours}; "gelu" is tanh in Google's, erf in HF's."""
+        return _HF_ACTIVATIONS if flavor == "hf" else _GOOGLE_ACTIVATIONS
 
     def to_hf_dict(self):
-        """This config in Hugging Face's config.json keys."""
-        return {
-            "model_type": "bert",
-            "vocab_size": self.vocab_size,
-            "hidden_size": self.hidden_size,
-            "num_hidden_layers": self.num_layers,
-            "num_attention_heads": self.num_heads,
-            "intermediate_size": self.intermediate_size,
-            "hidden_act": _TO_HF_ACTIVATION[self.hidden_act],
-            "max_position_embeddings": self.max_position_embeddings,
-            "type_vocab_size": self.type_vocab_size,
-            "hidden_dropout_prob": self.dropout,
-            "attention_probs_dropout_prob": self.attention_dropout,
-            "layer_norm_eps": self.layer_norm_eps,
-            "initializer_range": self.initializer_range,
-            "position_embedding_type": "absolute",
-            "pad_token_id": 0,
-        }
+        """This config in the family's Hugging Face config.json keys."""
+        if self.hidden_act not in self.hf_activation_names:
+            raise ValueError(f"{self.model_type}'s config.json can't express hidden_act={self.hidden_act!r}.")
+        values = {"model_type": self.model_type}
+        values.update({key: getattr(self, field) for field, key in self.reference_keys.items()})
+        values[self.reference_keys["hidden_act"]] = self.hf_activation_names[self.hidden_act]
+        values.update(self.constant_hf_keys)
+        return values
 
     def to_google_dict(self):
         """This config in google-research/bert's bert_config.json keys.

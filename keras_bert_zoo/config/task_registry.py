@@ -36,29 +36,29 @@ class TaskSpec:
 
     @property
     def model_class(self):
-        return _resolve(self._model_class)
+        return resolve(self._model_class)
 
     @property
     def serving_module(self):
-        return _resolve(self._serving_module)
+        return resolve(self._serving_module)
 
     def objective(self, model):
         """The training objective for `model` (an instance of `model_class`)."""
         if self._objective is None:
             raise ValueError(f"Task {self.name!r} has no training objective.")
-        return _resolve(self._objective)(model)
+        return resolve(self._objective)(model)
 
     def __repr__(self):
         return f"TaskSpec(name={self.name!r}, alias={self.alias!r})"
 
 
-def _resolve(target):
-    """`target`, or the object its "package.module:attribute.path" import path names."""
+def resolve(target):
+    """`target`, or the object its "package.module:attribute.path" import path names ("package.module:" the module)."""
     if not isinstance(target, str):
         return target
     module_name, _, attributes = target.partition(":")
     value = importlib.import_module(module_name)
-    for attribute in attributes.split("."):
+    for attribute in filter(None, attributes.split(".")):
         value = getattr(value, attribute)
     return value
 

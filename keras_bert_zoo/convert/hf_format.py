@@ -1,6 +1,9 @@
-"""Hugging Face BERT directories: config.json + model.safetensors (+ vocab.txt).
+"""Hugging Face directories of every family: config.json + model.safetensors (+ tokenizer files).
 
 This is also the layout `save_pretrained` writes, so transformers can load it.
+The family comes from config.json's `model_type` (`architecture_registry`);
+its key map turns HF's state-dict keys into our weight names. BERT's map is
+here; other families' are in their own modules.
 """
 
 import json
@@ -9,7 +12,7 @@ import re
 
 import numpy as np
 
-from keras_bert_zoo.config import BertConfig, task_registry
+from keras_bert_zoo.config import architecture_registry, task_registry
 from keras_bert_zoo.convert.pretrained_checkpoint import PretrainedCheckpoint
 
 # Head tensors whose names don't follow the generic rule.
@@ -83,12 +86,13 @@ def _safetensors_files(path):
 
 
 def read_hf_config(path):
-    """(BertConfig, task or None, head kwargs) from the config.json in directory `path`."""
+    """(encoder config of the family's class, task or None, head kwargs) from the config.json in directory `path`."""
     config_file = os.path.join(path, "config.json")
-    config = BertConfig.from_json_file(config_file, flavor="hf")
+    family = architecture_of_directory(path)
+    config = family.resolved("config_class").from_json_file(config_file, flavor="hf")
     with open(config_file, encoding="utf-8") as f:
         raw_config = json.load(f)
-    architectures = raw_config.get("architectures") or []
+    architectures = [family.bert_architecture(name) for name in raw_config.get("architectures") or []]
     # Our own task name first: a user's task may have no transformers architecture.
     task = raw_config.get("keras_bert_zoo_task")
     if task is None:
@@ -98,11 +102,27 @@ def read_hf_config(path):
     return config, task, head_config
 
 
+def architecture_of_directory(path):
+    """The `ArchitectureSpec` of the config.json in directory `path` (by its `model_type`; none: BERT)."""
+    config_file = os.path.join(path, "config.json")
+    try:
+        with open(config_file, encoding="utf-8") as f:
+            values = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"Cannot read config {config_file}: {e}") from e
+    model_type = values.get("model_type", "bert") if isinstance(values, dict) else "bert"
+    try:
+        return architecture_registry.for_model_type(model_type)
+    except ValueError as e:
+        raise ValueError(f"{config_file}: {e}") from None
+
+
 def read_hf_directory(path):
-    """Reads an HF (or our own save_pretrained) BERT directory."""
+    """Reads an HF (or our own save_pretrained) directory of any registered family."""
     from safetensors.numpy import load_file
 
     config, task, head_config = read_hf_config(path)
+    internal_name = architecture_registry.for_config(config).resolved("internal_name")
     weights = {}
     for file in _safetensors_files(path):
         try:
@@ -110,7 +130,7 @@ def read_hf_directory(path):
         except Exception as e:  # safetensors raises its own error types.
             raise ValueError(f"Cannot read safetensors file {file}: {e}") from e
         for key, value in state.items():
-            mapped = hf_to_google_name(key)
+            mapped = internal_name(key)
             if mapped is None:
                 continue
             name, transpose = mapped
@@ -136,12 +156,13 @@ def write_hf_config(path, config, task, head_config):
 
     Args:
         path: Target directory.
-        config: The encoder's BertConfig.
+        config: The encoder's config (its class decides the family's keys).
         task: One of the task names; decides `architectures`.
         head_config: JSON-able head keyword arguments, kept under
             "keras_bert_zoo_head" so `from_pretrained` rebuilds the same head.
     """
-    architectures = task_registry.get(task).hf_architectures[:1]
+    family = architecture_registry.for_config(config)
+    architectures = [family.hf_architecture(name) for name in task_registry.get(task).hf_architectures[:1]]
     extra = {"architectures": list(architectures), "keras_bert_zoo_head": head_config, "keras_bert_zoo_task": task}
     num_labels = head_config.get("num_classes")
     if num_labels:
@@ -158,16 +179,17 @@ def write_hf_directory(path, config, weights, task, head_config):
 
     Args:
         path: Target directory (the caller makes it and renames it into place).
-        config: The encoder's BertConfig.
+        config: The encoder's config.
         weights: Arrays keyed by Google names.
         task: One of the task names.
         head_config: JSON-able head keyword arguments (see `write_hf_config`).
     """
     from safetensors.numpy import save_file
 
+    hf_key = architecture_registry.for_config(config).resolved("hf_key")
     state = {}
     for name, value in weights.items():
-        key, transpose = google_to_hf_name(name)
+        key, transpose = hf_key(name)
         state[key] = np.ascontiguousarray(value.T if transpose else value)
     save_file(state, os.path.join(path, "model.safetensors"), metadata={"format": "pt"})
     write_hf_config(path, config, task, head_config)

@@ -16,7 +16,8 @@ class BertEmbeddings(keras.layers.Layer):
         vocab_size: Number of word ids.
         hidden_size: Embedding width.
         max_position_embeddings: Rows of the position table.
-        type_vocab_size: Number of segment ids.
+        type_vocab_size: Number of segment ids; 0: no token-type table, and
+            `input_type_ids` are ignored (DistilBERT).
         dropout: Dropout rate applied after the LayerNorm.
         layer_norm_eps: LayerNorm epsilon.
         initializer_range: Stddev of the truncated-normal initializer.
@@ -48,14 +49,15 @@ class BertEmbeddings(keras.layers.Layer):
             dtype=self.dtype_policy, name="word_embeddings")
         self.token_type_embeddings = keras.layers.Embedding(
             type_vocab_size, hidden_size, embeddings_initializer=initializer,
-            dtype=self.dtype_policy, name="token_type_embeddings")
+            dtype=self.dtype_policy, name="token_type_embeddings") if type_vocab_size else None
         self.layer_norm = XlaLayerNormalization(
             epsilon=layer_norm_eps, dtype=self.dtype_policy, name="layer_norm")
         self.dropout_layer = SplitBitsDropout(dropout, dtype=self.dtype_policy, name="dropout")
 
     def build(self, input_word_ids_shape=None, input_type_ids_shape=None, position_ids_shape=None):
         self.word_embeddings.build((None, None))
-        self.token_type_embeddings.build((None, None))
+        if self.token_type_embeddings is not None:
+            self.token_type_embeddings.build((None, None))
         self.position_embeddings = self.add_weight(
             name="position_embeddings",
             shape=(self.max_position_embeddings, self.hidden_size),
@@ -79,7 +81,9 @@ class BertEmbeddings(keras.layers.Layer):
             positions = ops.slice(self.position_embeddings.value, (0, 0), (seq_length, self.hidden_size))[None]
         else:
             positions = ops.take(self.position_embeddings.value, ops.cast(position_ids, "int32"), axis=0)
-        x = self.word_embeddings(input_word_ids) + self.token_type_embeddings(input_type_ids)
+        x = self.word_embeddings(input_word_ids)
+        if self.token_type_embeddings is not None:
+            x = x + self.token_type_embeddings(input_type_ids)
         x = x + ops.cast(positions, x.dtype)
         x = self.layer_norm(x)
         return self.dropout_layer(x, training=training)
@@ -89,13 +93,15 @@ class BertEmbeddings(keras.layers.Layer):
 
     def checkpoint_slices(self):
         """Google checkpoint names (relative to "bert/embeddings/") of the weights."""
-        return {
+        slices = {
             "word_embeddings": CheckpointSlice(self.word_embeddings.embeddings),
             "position_embeddings": CheckpointSlice(self.position_embeddings),
-            "token_type_embeddings": CheckpointSlice(self.token_type_embeddings.embeddings),
             "LayerNorm/gamma": CheckpointSlice(self.layer_norm.gamma),
             "LayerNorm/beta": CheckpointSlice(self.layer_norm.beta),
         }
+        if self.token_type_embeddings is not None:
+            slices["token_type_embeddings"] = CheckpointSlice(self.token_type_embeddings.embeddings)
+        return slices
 
     def get_config(self):
         config = super().get_config()

@@ -1,4 +1,4 @@
-"""The [CLS] pooler: a tanh dense layer over the first token."""
+"""The [CLS] pooler: a dense layer over the first token (tanh in BERT's pooler, ReLU in DistilBERT's pre-classifier)."""
 
 import keras
 
@@ -13,16 +13,18 @@ class BertPooler(keras.layers.Layer):
     Args:
         hidden_size: Model width.
         initializer_range: Stddev of the truncated-normal initializer.
+        activation: The dense layer's activation.
         **kwargs: Passed to `keras.layers.Layer`.
     """
 
-    def __init__(self, hidden_size, initializer_range=0.02, **kwargs):
+    def __init__(self, hidden_size, initializer_range=0.02, activation="tanh", **kwargs):
         super().__init__(**kwargs)
         self.hidden_size = hidden_size
         self.initializer_range = initializer_range
+        self.activation = activation
         self.dense = Float32BiasGradDense(
             hidden_size,
-            activation="tanh",
+            activation=activation,
             kernel_initializer=keras.initializers.TruncatedNormal(stddev=initializer_range),
             dtype=self.dtype_policy,
             name="dense",
@@ -47,5 +49,6 @@ class BertPooler(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"hidden_size": self.hidden_size, "initializer_range": self.initializer_range})
+        config.update({"hidden_size": self.hidden_size, "initializer_range": self.initializer_range,
+                       "activation": self.activation})
         return config

@@ -1,4 +1,4 @@
-"""BERT encoder and task models."""
+"""Encoders of every family, and the task models."""
 
 from keras_bert_zoo.models.bert_classifier import BertClassifier
 from keras_bert_zoo.models.bert_encoder import BertEncoder, find_encoder
@@ -8,4 +8,6 @@ from keras_bert_zoo.models.bert_question_answerer import BertQuestionAnswerer
 from keras_bert_zoo.models.bert_task_model import BertTaskModel
 from keras_bert_zoo.models.pretrained_model import HeadNotInCheckpointError
 from keras_bert_zoo.models.bert_token_classifier import BertTokenClassifier
+from keras_bert_zoo.models.distilbert_encoder import DistilBertEncoder
+from keras_bert_zoo.models.encoder import Encoder
 from keras_bert_zoo.models.saved_task_model import load_saved_task_model

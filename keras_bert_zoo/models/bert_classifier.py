@@ -2,7 +2,8 @@
 
 import keras
 
-from keras_bert_zoo.layers import BertClassificationHead
+from keras_bert_zoo.layers import BertClassificationHead, BertPooler
+from keras_bert_zoo.layers.checkpoint_slice import prefixed
 from keras_bert_zoo.models.bert_encoder import encoder_inputs
 from keras_bert_zoo.models.bert_task_model import BertTaskModel
 
@@ -15,12 +16,15 @@ class BertClassifier(BertTaskModel):
     a sigmoid score, trained with binary cross-entropy, or with
     `regression=True` a real-valued prediction (STS-B), trained with squared
     error; see `default_loss`. The encoder's last layer runs only at [CLS]
-    (the encoder's `output_positions`).
+    (the encoder's `output_positions`). For a family without a pooler the
+    head has its own dense layer over [CLS] (`pre_classifier`, with the
+    config's `pre_classifier_activation`: DistilBERT's ReLU).
 
     Args:
         encoder: A `BertEncoder` (exposed as `.encoder`).
         num_classes: Number of classes C (1: binary with one sigmoid logit).
-        dropout: Dropout on the pooled output; defaults to the encoder's rate.
+        dropout: Dropout on the pooled output; defaults to the config's
+            `classifier_dropout` (DistilBERT's `seq_classif_dropout`).
         label_names: Optional class names, kept for export and predictions
             (two names when num_classes is 1, none for regression).
         regression: The single logit is a regression output.
@@ -35,14 +39,22 @@ class BertClassifier(BertTaskModel):
         self.encoder = encoder
         self.num_classes = num_classes
         self.regression = regression
-        self.dropout = encoder.config.dropout if dropout is None else dropout
+        self.dropout = encoder.config.classifier_dropout if dropout is None else dropout
         self.label_names = checked_label_names(label_names, max(num_classes, 2))
         self.classifier_head = BertClassificationHead(
             num_classes, self.dropout, encoder.config.initializer_range, dtype=encoder.dtype_policy,
             name="classifier_head")
+        # A family without a pooler (DistilBERT) has its classifier's own dense layer over [CLS].
+        self.pre_classifier = None if encoder.pooler is not None else BertPooler(
+            encoder.config.hidden_size, encoder.config.initializer_range,
+            encoder.config.pre_classifier_activation, dtype=encoder.dtype_policy, name="pre_classifier")
         inputs = encoder_inputs()
-        no_positions = inputs["input_mask"][:, :0]  # The last layer runs at [CLS] alone.
-        pooled = encoder(inputs, output_positions=no_positions)["pooled_output"]
+        if self.pre_classifier is None:
+            no_positions = inputs["input_mask"][:, :0]  # The last layer runs at [CLS] alone.
+            pooled = encoder(inputs, output_positions=no_positions)["pooled_output"]
+        else:
+            cls_position = inputs["input_mask"][:, :1] * 0
+            pooled = self.pre_classifier(encoder(inputs, output_positions=cls_position)["sequence_output"])
         super().__init__(inputs=inputs, outputs={"logits": self.classifier_head(pooled)}, **kwargs)
 
     def default_loss(self):
@@ -54,7 +66,10 @@ class BertClassifier(BertTaskModel):
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
     def head_slices(self):
-        return self.classifier_head.checkpoint_slices()
+        slices = self.classifier_head.checkpoint_slices()
+        if self.pre_classifier is not None:
+            slices.update(prefixed("pre_classifier/", self.pre_classifier.checkpoint_slices()))
+        return slices
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes, "dropout": self.dropout,

@@ -23,8 +23,8 @@ class BertEncoder(PretrainedModel, keras.Model):
 
     Takes a dict of int32 [B, T] tensors `input_word_ids`, `input_mask` (1 for
     real tokens) and `input_type_ids`, and returns a dict with
-    `sequence_output` [B, T, H], `pooled_output` [B, H] and `encoder_outputs`
-    (a list with each layer's [B, T, H] output).
+    `sequence_output` [B, T, H], `pooled_output` [B, H] (where the family has
+    a pooler) and `encoder_outputs` (a list with each layer's [B, T, H] output).
 
     `input_mask` may also number several sequences packed into one row (1, 2,
     ..., 0 for padding): each is then encoded as if alone in its row, its
@@ -38,10 +38,14 @@ class BertEncoder(PretrainedModel, keras.Model):
     """
 
     task = "encoder"
+    config_class = BertConfig
 
     def __init__(self, config, dtype=None, **kwargs):
         if isinstance(config, dict):
-            config = BertConfig.from_dict(config)
+            config = self.config_class.from_dict(config)
+        if not isinstance(config, self.config_class):
+            raise TypeError(f"{type(self).__name__} takes a {self.config_class.__name__}, got a "
+                            f"{type(config).__name__}; kbz.Encoder builds any family's encoder.")
         self.embeddings = BertEmbeddings(
             vocab_size=config.vocab_size,
             hidden_size=config.hidden_size,
@@ -68,7 +72,8 @@ class BertEncoder(PretrainedModel, keras.Model):
             )
             for i in range(config.num_layers)
         ]
-        self.pooler = BertPooler(config.hidden_size, config.initializer_range, dtype=dtype, name="pooler")
+        self.pooler = (BertPooler(config.hidden_size, config.initializer_range, dtype=dtype, name="pooler")
+                       if config.has_pooler else None)
 
         inputs = encoder_inputs()
         x = self.embeddings(inputs["input_word_ids"], inputs["input_type_ids"],
@@ -77,7 +82,9 @@ class BertEncoder(PretrainedModel, keras.Model):
         for layer in self.transformer_layers:
             x = layer(x, inputs["input_mask"])
             layer_outputs.append(x)
-        outputs = {"sequence_output": x, "pooled_output": self.pooler(x), "encoder_outputs": layer_outputs}
+        outputs = {"sequence_output": x, "encoder_outputs": layer_outputs}
+        if self.pooler is not None:
+            outputs["pooled_output"] = self.pooler(x)
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
         self.config = config
 
@@ -110,6 +117,8 @@ class BertEncoder(PretrainedModel, keras.Model):
         cls_row = ops.zeros_like(inputs["input_mask"][:, :1])  # For the pooler.
         rows = ops.concatenate([cls_row, ops.cast(output_positions, "int32")], axis=1)
         x = last_layer(x, inputs["input_mask"], output_positions=rows, training=training)
+        if self.pooler is None:
+            return {"sequence_output": x[:, 1:]}
         return {"pooled_output": self.pooler(x), "sequence_output": x[:, 1:]}
 
     def compute_output_spec(self, inputs, training=None, mask=None, output_positions=None):
@@ -118,18 +127,22 @@ class BertEncoder(PretrainedModel, keras.Model):
         # Declared, not traced: the functional graph's spec knows no `output_positions`, and
         # tracing `call` fails on JAX's unknown dimensions.
         batch, rows, hidden = inputs["input_word_ids"].shape[0], output_positions.shape[1], self.config.hidden_size
-        return {"pooled_output": keras.KerasTensor((batch, hidden), dtype=self.compute_dtype),
-                "sequence_output": keras.KerasTensor((batch, rows, hidden), dtype=self.compute_dtype)}
+        spec = {"sequence_output": keras.KerasTensor((batch, rows, hidden), dtype=self.compute_dtype)}
+        if self.pooler is not None:
+            spec["pooled_output"] = keras.KerasTensor((batch, hidden), dtype=self.compute_dtype)
+        return spec
 
     @classmethod
     def build_from_config(cls, config, dtype=None, **kwargs):
-        return cls(config, dtype=dtype, **kwargs)
+        """The encoder of `config`'s family: this class, or the family's when `config` is another's."""
+        return encoder_class_for(config, cls)(config, dtype=dtype, **kwargs)
 
     def checkpoint_slices(self):
         slices = prefixed("bert/embeddings/", self.embeddings.checkpoint_slices())
         for i, layer in enumerate(self.transformer_layers):
             slices.update(prefixed(f"bert/encoder/layer_{i}/", layer.checkpoint_slices()))
-        slices.update(prefixed("bert/pooler/", self.pooler.checkpoint_slices()))
+        if self.pooler is not None:
+            slices.update(prefixed("bert/pooler/", self.pooler.checkpoint_slices()))
         return slices
 
     def get_config(self):
@@ -145,6 +158,16 @@ class BertEncoder(PretrainedModel, keras.Model):
         config = dict(config)
         config["dtype"] = keras.dtype_policies.deserialize(config.get("dtype"))
         return cls(**config)
+
+
+def encoder_class_for(config, requested=None):
+    """The encoder class of `config`'s family; `requested` itself if it is (a subclass of) that class."""
+    from keras_bert_zoo.config import architecture_registry
+
+    family_class = architecture_registry.for_config(config).resolved("encoder_class")
+    if requested is not None and issubclass(requested, family_class):
+        return requested
+    return family_class
 
 
 def find_encoder(model):

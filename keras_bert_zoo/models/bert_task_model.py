@@ -5,7 +5,7 @@ import types
 
 import keras
 
-from keras_bert_zoo.models.bert_encoder import BertEncoder
+from keras_bert_zoo.models.bert_encoder import encoder_class_for
 from keras_bert_zoo.models.bert_preprocessor import (BertPreprocessor, is_raw_text, is_text_dataset,
                                                      preprocessed_dataset)
 from keras_bert_zoo.models.pretrained_model import PretrainedModel
@@ -28,7 +28,7 @@ class BertTaskModel(PretrainedModel, keras.Model):
 
     @classmethod
     def build_from_config(cls, config, dtype=None, **kwargs):
-        return cls(BertEncoder(config, dtype=dtype), **kwargs)
+        return cls(encoder_class_for(config)(config, dtype=dtype), **kwargs)
 
     @classmethod
     def from_pretrained(cls, path_or_preset, *args, **kwargs):

@@ -1,0 +1,99 @@
+"""The one registry of encoder families: what differs between BERT, DistilBERT, ... as data.
+
+Each family's spec names its Hugging Face `model_type`s, config class, encoder
+class, tokenizer kind, the maps between its checkpoint names and ours, and
+its pretraining objective. Ours are google-research/bert's variable names
+("bert/encoder/layer_0/attention/self/query/kernel"), which every family's
+layers report through `checkpoint_slices`; a family's HF names are a map onto
+them. Classes and maps are named by import path, so that this registry (and
+`import keras_bert_zoo`) needs neither TensorFlow nor the models.
+"""
+
+import dataclasses
+import typing
+
+from keras_bert_zoo.config.task_registry import resolve
+
+
+@dataclasses.dataclass(frozen=True)
+class ArchitectureSpec:
+    """What the library needs to know about one encoder family.
+
+    Args:
+        name: The family ("bert", "distilbert").
+        model_types: The HF config.json `model_type`s it reads; the first is
+            the one it writes.
+        config_class: Its config class (import path "package.module:Class").
+        encoder_class: Its encoder class (import path).
+        hf_class_prefix: What its transformers classes start with ("Bert",
+            "DistilBert"), for config.json's `architectures`.
+        hf_key: Import path of its function name -> (HF state-dict key,
+            whether to transpose) of our weight names.
+        internal_name: Import path of its function key -> (our name, whether
+            to transpose), or None for keys that hold no weight of ours.
+        tokenizer_kind: "wordpiece", "bpe" or "sentencepiece".
+        pretraining_objective: "mlm_nsp", "mlm", "rtd" or "mlm_sop".
+        google_checkpoints: Whether Google's TF1 layout exists for it.
+    """
+
+    name: str
+    model_types: typing.Tuple[str, ...]
+    config_class: str
+    encoder_class: str
+    hf_class_prefix: str
+    hf_key: str
+    internal_name: str
+    tokenizer_kind: str = "wordpiece"
+    pretraining_objective: str = "mlm"
+    google_checkpoints: bool = False
+
+    def resolved(self, field):
+        """The class or function that `field` ("config_class", "encoder_class", "hf_key", ...) names."""
+        return resolve(getattr(self, field))
+
+    def hf_architecture(self, bert_architecture):
+        """This family's name for BERT's transformers class ("BertForTokenClassification")."""
+        return self.hf_class_prefix + bert_architecture.removeprefix("Bert")
+
+    def bert_architecture(self, architecture):
+        """BERT's name for one of this family's transformers classes (as the task registry knows them)."""
+        return "Bert" + architecture.removeprefix(self.hf_class_prefix)
+
+
+_SPECS = {}
+
+
+def register(spec, replace=False):
+    """Adds `spec`; its name and model types must be new unless `replace`."""
+    for model_type in spec.model_types:
+        taken = _SPECS.get(model_type)
+        if taken is not None and (taken.name != spec.name or not replace):
+            raise ValueError(f"model_type {model_type!r} is already registered to family {taken.name!r}.")
+    _SPECS.update({model_type: spec for model_type in spec.model_types})
+    return spec
+
+
+def for_model_type(model_type):
+    """The spec of an HF `model_type`; ValueError naming the supported ones otherwise."""
+    try:
+        return _SPECS[model_type]
+    except KeyError:
+        raise ValueError(f"model_type {model_type!r} is not supported; supported: "
+                         f"{', '.join(sorted(_SPECS))}.") from None
+
+
+def for_config(config):
+    """The spec of an encoder config object (by its class's `model_type`)."""
+    return for_model_type(type(config).model_type)
+
+
+_CONFIG = "keras_bert_zoo.config"
+_MODELS = "keras_bert_zoo.models"
+_CONVERT = "keras_bert_zoo.convert"
+register(ArchitectureSpec("bert", ("bert",), f"{_CONFIG}.bert_config:BertConfig", f"{_MODELS}.bert_encoder:BertEncoder",
+                          "Bert", f"{_CONVERT}.hf_format:google_to_hf_name", f"{_CONVERT}.hf_format:hf_to_google_name",
+                          pretraining_objective="mlm_nsp",
+                          google_checkpoints=True))
+register(ArchitectureSpec("distilbert", ("distilbert",), f"{_CONFIG}.distilbert_config:DistilBertConfig",
+                          f"{_MODELS}.distilbert_encoder:DistilBertEncoder", "DistilBert",
+                          f"{_CONVERT}.distilbert_hf_names:hf_key", f"{_CONVERT}.distilbert_hf_names:internal_name"))
