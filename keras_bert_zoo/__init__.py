@@ -8,8 +8,11 @@ from keras_bert_zoo.models import (
     BertPretrainer,
     BertQuestionAnswerer,
     BertTokenClassifier,
+    Classifier,
     DistilBertEncoder,
     Encoder,
+    QuestionAnswerer,
+    TokenClassifier,
 )
 from keras_bert_zoo import tasks
 

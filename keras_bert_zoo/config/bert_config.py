@@ -155,6 +155,11 @@ class BertConfig:
         """Dropout before the sentence classifier's output layer."""
         return self.dropout
 
+    @property
+    def attention_output_dropout(self):
+        """Dropout on each block's attention output before its residual."""
+        return self.dropout
+
     def to_dict(self):
         return dataclasses.asdict(self)
 

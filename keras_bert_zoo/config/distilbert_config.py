@@ -71,5 +71,9 @@ class DistilBertConfig(BertConfig):
     def classifier_dropout(self):
         return self.seq_classif_dropout
 
+    @property
+    def attention_output_dropout(self):
+        return 0.0  # DistilBERT's block drops out the attention probabilities, not its output.
+
     def to_google_dict(self):
         raise ValueError("DistilBERT has no google-research checkpoint layout; keep it in the Hugging Face layout.")

@@ -28,6 +28,8 @@ class BertTransformerBlock(keras.layers.Layer):
         attention_dropout: Dropout rate on attention probabilities.
         layer_norm_eps: LayerNorm epsilon.
         initializer_range: Stddev of the truncated-normal initializer.
+        attention_output_dropout: Dropout rate on the attention output before
+            its residual; None: `dropout` (BERT's), 0 for DistilBERT's block.
         **kwargs: Passed to `keras.layers.Layer`.
     """
 
@@ -41,6 +43,7 @@ class BertTransformerBlock(keras.layers.Layer):
         attention_dropout=0.1,
         layer_norm_eps=1e-12,
         initializer_range=0.02,
+        attention_output_dropout=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -53,11 +56,13 @@ class BertTransformerBlock(keras.layers.Layer):
         self.attention_dropout = attention_dropout
         self.layer_norm_eps = layer_norm_eps
         self.initializer_range = initializer_range
+        self.attention_output_dropout_rate = dropout if attention_output_dropout is None else attention_output_dropout
         initializer = keras.initializers.TruncatedNormal(stddev=initializer_range)
         policy = self.dtype_policy
         self.attention = BertSelfAttention(
             hidden_size, num_heads, attention_dropout, initializer_range, dtype=policy, name="attention")
-        self.attention_output_dropout = SplitBitsDropout(dropout, dtype=policy, name="attention_dropout")
+        self.attention_output_dropout = SplitBitsDropout(
+            self.attention_output_dropout_rate, dtype=policy, name="attention_dropout")
         self.attention_layer_norm = XlaLayerNormalization(
             epsilon=layer_norm_eps, dtype=policy, name="attention_layer_norm")
         self.intermediate_dense = Float32BiasGradDense(
@@ -137,5 +142,6 @@ class BertTransformerBlock(keras.layers.Layer):
             "attention_dropout": self.attention_dropout,
             "layer_norm_eps": self.layer_norm_eps,
             "initializer_range": self.initializer_range,
+            "attention_output_dropout": self.attention_output_dropout_rate,
         })
         return config

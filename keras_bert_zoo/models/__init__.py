@@ -11,3 +11,8 @@ from keras_bert_zoo.models.bert_token_classifier import BertTokenClassifier
 from keras_bert_zoo.models.distilbert_encoder import DistilBertEncoder
 from keras_bert_zoo.models.encoder import Encoder
 from keras_bert_zoo.models.saved_task_model import load_saved_task_model
+
+# The task models take any family's encoder; these are their family-neutral names.
+Classifier = BertClassifier
+TokenClassifier = BertTokenClassifier
+QuestionAnswerer = BertQuestionAnswerer

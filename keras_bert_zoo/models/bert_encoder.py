@@ -67,6 +67,7 @@ class BertEncoder(PretrainedModel, keras.Model):
                 attention_dropout=config.attention_dropout,
                 layer_norm_eps=config.layer_norm_eps,
                 initializer_range=config.initializer_range,
+                attention_output_dropout=config.attention_output_dropout,
                 dtype=dtype,
                 name=f"transformer_layer_{i}",
             )
