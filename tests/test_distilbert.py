@@ -146,7 +146,7 @@ def test_tools_train_export_and_serve_a_distilbert_checkpoint(tmp_path, minilm_d
                      [("Bob", "B-PER"), ("Smith", "I-PER"), ("works", "O"), ("for", "O"), ("Acme", "B-ORG")]]
         data = tmp_path / "train.txt"
         data.write_text("".join("".join(f"{w} NN O {t}\n" for w, t in s) + "\n" for s in sentences * 8))
-        tool, architecture, metric, epochs = "run_ner.py", "DistilBertForTokenClassification", "f1", 3
+        tool, architecture, metric, epochs = "run_ner.py", "DistilBertForTokenClassification", "f1", 10
     else:
         rows = [("a delightful film", "pos"), ("wonderful and moving", "pos"), ("a dull mess", "neg"),
                 ("boring and far too long", "neg")]

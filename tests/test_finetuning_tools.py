@@ -133,6 +133,17 @@ def test_run_ner(tmp_path, minilm_dir):
     assert predicted[0].splitlines()[0].startswith("Alice\t") and len(predicted[0].splitlines()) == 6
 
 
+def test_run_ner_trains_mirrored_on_two_cpu_devices(tmp_path, minilm_dir):
+    # The strategy is set up before the tokenizer's first TensorFlow op, which would fix the devices.
+    data = tmp_path / "train.txt"
+    data.write_text("".join("Alice NN O B-PER\nvisited NN O O\nParis NN O B-LOC\n\n" for _ in range(16)))
+    model_dir = tmp_path / "model"
+    result = _run("run_ner.py", *_common(minilm_dir, model_dir), "--do_train", f"--train_file={data}",
+                  "--num_train_epochs=1", "--max_seq_length=16", "--cpu_devices=2", "--strategy=mirrored")
+    assert result.returncode == 0, result.stderr
+    assert "Fine-tuning on 16 examples for 2 steps" in result.stdout and (model_dir / "checkpoint").exists()
+
+
 def test_run_squad(tmp_path, minilm_dir):
     context = ("The Eiffel Tower was completed in 1889 for the World's Fair in Paris. It was designed by "
                "Gustave Eiffel's company and is about 330 metres tall.")

@@ -261,8 +261,9 @@ def main(argv):
         usage_error(f"Unexpected arguments: {argv[1:]}")
     finetuning_flags.set_tool_defaults(_TASK_DATA[FLAGS.task].defaults)
     _check_flags()
-    tokenizer = finetuning_flags.load_tokenizer()
+    # Before any TensorFlow op: --cpu_devices and multi-worker strategies must come first.
     strategy = training_flags.set_up_strategy()
+    tokenizer = finetuning_flags.load_tokenizer()
 
     from keras_bert_zoo import tasks
     from keras_bert_zoo.training.finetuning import finetune

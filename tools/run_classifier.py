@@ -38,6 +38,8 @@ def main(argv):
         finetuning_flags.check_data_file("predict_file", FLAGS.do_predict)
     if FLAGS.num_classes not in (0, 1) and FLAGS.label_names and FLAGS.num_classes != len(FLAGS.label_names):
         usage_error(f"--num_classes={FLAGS.num_classes} disagrees with {len(FLAGS.label_names)} --label_names.")
+    # Before any TensorFlow op: --cpu_devices and multi-worker strategies must come first.
+    strategy = training_flags.set_up_strategy()
     tokenizer = finetuning_flags.load_tokenizer()
     from keras_bert_zoo import tasks
 
@@ -54,7 +56,6 @@ def main(argv):
     splits = {name: classifier_flags.read_split(name, label_names, FLAGS.regression)
               for name, wanted in (("eval_file", FLAGS.do_eval), ("predict_file", FLAGS.do_predict)) if wanted}
     run = finetuning_flags.check_model_dir() if FLAGS.do_train else None
-    strategy = training_flags.set_up_strategy()
 
     from keras_bert_zoo.training.classifier_outputs import evaluate_classifier, prediction_records
     from keras_bert_zoo.training.finetuning import finetune, load_task_model

@@ -43,6 +43,8 @@ def main(argv):
     finetuning_flags.check_data_file("train_file", FLAGS.do_train)
     finetuning_flags.check_data_file("eval_file", FLAGS.do_eval)
     finetuning_flags.check_data_file("predict_file", FLAGS.do_predict)
+    # Before any TensorFlow op: --cpu_devices and multi-worker strategies must come first.
+    strategy = training_flags.set_up_strategy()
     tokenizer = finetuning_flags.load_tokenizer()
     from keras_bert_zoo import tasks
 
@@ -69,7 +71,6 @@ def main(argv):
             tags = tags if name == "eval_file" else None
             splits[name] = sentences, tags, ner_flags.features(tokenizer, sentences, tags, label_names, name)
     run = finetuning_flags.check_model_dir() if FLAGS.do_train else None
-    strategy = training_flags.set_up_strategy()
 
     from keras_bert_zoo.metrics import ner_metrics
     from keras_bert_zoo.training.finetuning import finetune, load_task_model

@@ -33,6 +33,8 @@ def main(argv):
     if len(argv) > 1:
         usage_error(f"Unexpected arguments: {argv[1:]}")
     _check_flags()
+    # Before any TensorFlow op: --cpu_devices and multi-worker strategies must come first.
+    strategy = training_flags.set_up_strategy()
     tokenizer = finetuning_flags.load_tokenizer()
     # Every file is read and windowed before any work, so that a bad one stops the run up front.
     train_features = None
@@ -45,7 +47,6 @@ def main(argv):
             examples = squad_flags.read_split(name)
             splits[name] = examples, squad_flags.features(tokenizer, examples, is_training=False)
     run = finetuning_flags.check_model_dir() if FLAGS.do_train else None
-    strategy = training_flags.set_up_strategy()
 
     from keras_bert_zoo.files import write_json_atomic
     from keras_bert_zoo import tasks
