@@ -48,6 +48,18 @@ _TO_HF_ACTIVATION = {
 }
 
 
+def read_config_json(path):
+    """The JSON object in config file `path`; ValueError naming the file if it isn't one."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            values = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"Cannot read BERT config {path}: {e}") from e
+    if not isinstance(values, dict):
+        raise ValueError(f"BERT config {path} must hold a JSON object.")
+    return values
+
+
 # The fields every family's config file must give; the others default to the dataclass's values.
 _REQUIRED_FIELDS = ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size")
 
@@ -182,16 +194,15 @@ class BertConfig:
                 bert_config.json; the rest are Google's. The flavor decides
                 what "gelu" means: tanh in Google's files, erf in HF's.
         """
-        try:
-            with open(path, encoding="utf-8") as f:
-                values = json.load(f)
-        except (OSError, ValueError) as e:
-            raise ValueError(f"Cannot read BERT config {path}: {e}") from e
-        if not isinstance(values, dict):
-            raise ValueError(f"BERT config {path} must hold a JSON object.")
+        values = read_config_json(path)
         if flavor is None:
             is_hf = "model_type" in values or "architectures" in values
             flavor = "hf" if is_hf or os.path.basename(path) != "bert_config.json" else "google"
+        return cls.from_file_values(values, flavor, path)
+
+    @classmethod
+    def from_file_values(cls, values, flavor, path):
+        """`from_reference_dict` of the JSON object read from `path`; errors name the file."""
         try:
             return cls.from_reference_dict(values, flavor)
         except KeyError as e:

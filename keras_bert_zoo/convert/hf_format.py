@@ -13,6 +13,7 @@ import re
 import numpy as np
 
 from keras_bert_zoo.config import architecture_registry, task_registry
+from keras_bert_zoo.config.bert_config import read_config_json
 from keras_bert_zoo.convert.pretrained_checkpoint import PretrainedCheckpoint
 
 # Head tensors whose names don't follow the generic rule.
@@ -86,12 +87,17 @@ def _safetensors_files(path):
 
 
 def read_hf_config(path):
-    """(encoder config of the family's class, task or None, head kwargs) from the config.json in directory `path`."""
+    """(encoder config of the family's class, task or None, head kwargs) from the config.json in directory `path`.
+
+    The family is the one config.json's `model_type` names (none: BERT); the file is read once.
+    """
     config_file = os.path.join(path, "config.json")
-    family = architecture_of_directory(path)
-    config = family.resolved("config_class").from_json_file(config_file, flavor="hf")
-    with open(config_file, encoding="utf-8") as f:
-        raw_config = json.load(f)
+    raw_config = read_config_json(config_file)
+    try:
+        family = architecture_registry.for_model_type(raw_config.get("model_type", "bert"))
+    except ValueError as e:
+        raise ValueError(f"{config_file}: {e}") from None
+    config = family.resolved("config_class").from_file_values(raw_config, "hf", config_file)
     architectures = [family.bert_architecture(name) for name in raw_config.get("architectures") or []]
     # Our own task name first: a user's task may have no transformers architecture.
     task = raw_config.get("keras_bert_zoo_task")
@@ -100,21 +106,6 @@ def read_hf_config(path):
         task = spec.name if spec else None
     head_config = raw_config.get("keras_bert_zoo_head") or _hf_head_config(raw_config, task)
     return config, task, head_config
-
-
-def architecture_of_directory(path):
-    """The `ArchitectureSpec` of the config.json in directory `path` (by its `model_type`; none: BERT)."""
-    config_file = os.path.join(path, "config.json")
-    try:
-        with open(config_file, encoding="utf-8") as f:
-            values = json.load(f)
-    except (OSError, ValueError) as e:
-        raise ValueError(f"Cannot read config {config_file}: {e}") from e
-    model_type = values.get("model_type", "bert") if isinstance(values, dict) else "bert"
-    try:
-        return architecture_registry.for_model_type(model_type)
-    except ValueError as e:
-        raise ValueError(f"{config_file}: {e}") from None
 
 
 def read_hf_directory(path):
