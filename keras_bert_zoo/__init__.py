@@ -1,6 +1,6 @@
 """keras_bert_zoo: the BERT lifecycle on TensorFlow and Keras 3."""
 
-from keras_bert_zoo.config import BertConfig, DistilBertConfig, list_presets
+from keras_bert_zoo.config import BertConfig, DistilBertConfig, ElectraConfig, list_presets
 from keras_bert_zoo.models import (
     BertClassifier,
     BertEncoder,
@@ -10,7 +10,11 @@ from keras_bert_zoo.models import (
     BertTokenClassifier,
     Classifier,
     DistilBertEncoder,
+    ElectraEncoder,
+    ElectraPretrainer,
     Encoder,
+    MaskedLM,
+    Pretrainer,
     QuestionAnswerer,
     TokenClassifier,
 )
@@ -24,10 +28,10 @@ _SUBPACKAGES = ("convert", "data", "distill", "export", "metrics", "text", "trai
 
 
 def __getattr__(name):
-    if name == "BertTokenizer":
-        from keras_bert_zoo.text import BertTokenizer
+    if name in ("BertTokenizer", "Tokenizer"):
+        from keras_bert_zoo import text
 
-        return BertTokenizer
+        return getattr(text, name)
     if name in _SUBPACKAGES:
         import importlib
 

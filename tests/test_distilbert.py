@@ -9,6 +9,7 @@ import transformers
 
 import keras_bert_zoo as kbz
 from conftest import random_inputs
+from family_tools import fine_tune_export_serve_and_distil, seeded, user_checkpoint
 
 SENTENCES = ["DistilBERT keeps half of BERT's layers.", "Short one.",
              "It was distilled from bert-base-uncased by Hugging Face in 2019, and runs about sixty percent faster."]
@@ -19,17 +20,6 @@ def _hf_config(vocab_size=99, **kwargs):
                                          max_position_embeddings=64, **kwargs)
 
 
-def _seeded(model_class, config):
-    # transformers initializes with this seed; the added noise gives biases and LayerNorms values that show
-    # a missed or swapped tensor.
-    torch.manual_seed(0)
-    model = model_class(config)
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.add_(0.05 * torch.randn_like(parameter))
-    return model.eval()
-
-
 def _torch_inputs(inputs):
     return {"input_ids": torch.tensor(inputs["input_word_ids"]).long(),
             "attention_mask": torch.tensor(inputs["input_mask"]).long()}
@@ -38,7 +28,7 @@ def _torch_inputs(inputs):
 def test_encoder_matches_distilbert_model_on_real_sentences(tmp_path, minilm_dir):
     tokenizer = kbz.BertTokenizer.from_pretrained(minilm_dir)
     inputs = {name: value.numpy() for name, value in tokenizer(SENTENCES, max_length=40).items()}
-    reference = _seeded(transformers.DistilBertModel, _hf_config(vocab_size=tokenizer.vocab_size))
+    reference = seeded(transformers.DistilBertModel, _hf_config(vocab_size=tokenizer.vocab_size))
     reference.save_pretrained(tmp_path, safe_serialization=True)
     ours = kbz.Encoder.from_pretrained(str(tmp_path))
     assert type(ours) is kbz.DistilBertEncoder and isinstance(ours.config, kbz.DistilBertConfig)
@@ -62,7 +52,7 @@ def test_encoder_matches_distilbert_model_on_real_sentences(tmp_path, minilm_dir
     (kbz.BertQuestionAnswerer, transformers.DistilBertForQuestionAnswering, ("start_logits", "end_logits")),
 ])
 def test_task_heads_match_distilbert_heads(tmp_path, ours_class, hf_class, output_names):
-    reference = _seeded(hf_class, _hf_config(num_labels=2 if ours_class is kbz.BertQuestionAnswerer else 5))
+    reference = seeded(hf_class, _hf_config(num_labels=2 if ours_class is kbz.BertQuestionAnswerer else 5))
     reference.save_pretrained(tmp_path, safe_serialization=True)
     ours = ours_class.from_pretrained(str(tmp_path), require_head=True)
     assert type(ours.encoder) is kbz.DistilBertEncoder
@@ -117,61 +107,12 @@ def test_encoder_picks_the_family_and_names_unsupported_ones(tmp_path, minilm_di
                                              intermediate_size=8))
 
 
-def _distilbert_checkpoint(directory, minilm_dir):
-    """A seeded DistilBertModel directory with MiniLM's uncased vocab, as a user's checkpoint would be."""
-    import shutil
-
-    tokenizer = kbz.BertTokenizer.from_pretrained(minilm_dir)
-    _seeded(transformers.DistilBertModel, _hf_config(vocab_size=tokenizer.vocab_size)).save_pretrained(
-        directory, safe_serialization=True)
-    shutil.copy(f"{minilm_dir}/vocab.txt", directory / "vocab.txt")
-    return directory
-
-
-@pytest.mark.parametrize("task,quantize", [("ner", ("none", "int8")), ("classifier", ("none",))])
+@pytest.mark.parametrize("task,quantize", [("ner", ("none", "int8")), ("classifier", ("none",)),
+                                           ("squad", ("none",))])
 def test_tools_train_export_and_serve_a_distilbert_checkpoint(tmp_path, minilm_dir, task, quantize):
-    """run_ner / run_classifier as a user runs them on a DistilBERT directory; exports answer through TF
+    """run_ner / run_classifier / run_squad as a user runs them on a DistilBERT directory; exports answer through TF
     Serving's C++ loader."""
-    import subprocess
-    import sys
-
-    import tensorflow as tf
-
-    from conftest import REPO_ROOT
-    from serving_loaders import check_through_cc_loader
-
-    checkpoint = _distilbert_checkpoint(tmp_path / "distilbert", minilm_dir)
-    if task == "ner":
-        sentences = [[("Alice", "B-PER"), ("visited", "O"), ("Paris", "B-LOC"), (".", "O")],
-                     [("Bob", "B-PER"), ("Smith", "I-PER"), ("works", "O"), ("for", "O"), ("Acme", "B-ORG")]]
-        data = tmp_path / "train.txt"
-        data.write_text("".join("".join(f"{w} NN O {t}\n" for w, t in s) + "\n" for s in sentences * 8))
-        tool, architecture, metric, epochs = "run_ner.py", "DistilBertForTokenClassification", "f1", 10
-    else:
-        rows = [("a delightful film", "pos"), ("wonderful and moving", "pos"), ("a dull mess", "neg"),
-                ("boring and far too long", "neg")]
-        data = tmp_path / "train.tsv"
-        data.write_text("sentence\tlabel\n" + "".join(f"{t}\t{l}\n" for t, l in rows * 8))
-        tool, architecture, metric, epochs = "run_classifier.py", "DistilBertForSequenceClassification", "accuracy", 12
-
-    def run(tool, *args):
-        result = subprocess.run([sys.executable, str(REPO_ROOT / "tools" / tool), *args], capture_output=True,
-                                text=True, timeout=600)
-        assert result.returncode == 0, result.stderr
-        return result
-
-    model_dir = tmp_path / task
-    run(tool, f"--init_checkpoint={checkpoint}", f"--model_dir={model_dir}", "--do_train", "--do_eval",
-        f"--train_file={data}", f"--eval_file={data}", f"--num_train_epochs={epochs}", "--max_seq_length=16",
-        "--train_batch_size=8", "--learning_rate=1e-3")
-    assert json.loads((model_dir / "config.json").read_text())["architectures"] == [architecture]
-    assert json.loads((model_dir / "eval_results.json").read_text())[metric] > 0.5
-    for kind in quantize:
-        export_dir = tmp_path / f"export_{kind}"
-        run("export_saved_model.py", f"--model_dir={model_dir}", f"--task={task}", f"--export_dir={export_dir}",
-            "--max_seq_length=16", f"--quantize={kind}")
-        python = tf.saved_model.load(str(export_dir / "1")).signatures
-        if task == "ner" and kind == "none":  # int8 may round a close call either way.
-            tags = python["serving_default"](text=tf.constant(["Alice visited Paris ."]))["tags"].numpy()[0]
-            assert [t.decode() for t in tags[:4]] == ["B-PER", "O", "B-LOC", "O"]
-        assert check_through_cc_loader(str(export_dir / "1"), python) > 0
+    vocab_size = kbz.BertTokenizer.from_pretrained(minilm_dir).vocab_size
+    reference = seeded(transformers.DistilBertModel, _hf_config(vocab_size=vocab_size))
+    checkpoint = user_checkpoint(tmp_path / "distilbert", reference, minilm_dir)
+    fine_tune_export_serve_and_distil(tmp_path, checkpoint, task, quantize, "DistilBert", kbz.DistilBertEncoder)

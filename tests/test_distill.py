@@ -64,6 +64,23 @@ def test_layer_copy_reproduces_the_chosen_teacher_layers(tiny_config):
     np.testing.assert_array_equal(whole(inputs)["logits"].numpy(), teacher(inputs)["logits"].numpy())
 
 
+@pytest.mark.parametrize("family_config", [
+    kbz.DistilBertConfig(vocab_size=64, hidden_size=16, num_layers=3, num_heads=2, intermediate_size=32,
+                         max_position_embeddings=32),
+    kbz.ElectraConfig(vocab_size=64, embedding_size=8, hidden_size=16, num_layers=3, num_heads=2,
+                      intermediate_size=32, max_position_embeddings=32),
+], ids=["distilbert", "electra"])
+def test_layer_copy_keeps_the_family(family_config):
+    """A student of another family's teacher is that family's, with its own parts (ELECTRA's embedding
+    projection, the pre-classifier) copied: with every layer kept it is the teacher."""
+    teacher = kbz.Classifier(kbz.Encoder(family_config), num_classes=3)
+    student = student_from_teacher_layers(teacher, 2)
+    assert type(student.encoder) is type(teacher.encoder) and student.encoder.config.num_layers == 2
+    inputs = random_inputs()
+    whole = student_from_teacher_layers(teacher, 3)
+    np.testing.assert_array_equal(whole(inputs)["logits"].numpy(), teacher(inputs)["logits"].numpy())
+
+
 def test_build_student_needs_one_source_and_the_teachers_vocab(tmp_path, tiny_config):
     teacher = _teacher(tiny_config)
     with pytest.raises(ValueError, match="exactly one"):

@@ -80,6 +80,44 @@ def test_text_file_training_lowers_mlm_loss(corpus, tmp_path, minilm_dir):
     assert kbz.BertTokenizer.from_pretrained(str(tmp_path / "model")).vocab_size == 30522
 
 
+def test_electra_replaced_token_detection_from_raw_text(corpus, tmp_path, minilm_dir):
+    """An ELECTRA config trains with its own objective by default: the generator's masked LM and the
+    discriminator's replaced-token loss both fall, and the model_dir fine-tunes from the discriminator."""
+    config = tmp_path / "electra_config.json"
+    kbz.ElectraConfig(vocab_size=30522, embedding_size=16, hidden_size=32, num_layers=2, num_heads=2,
+                      intermediate_size=64, max_position_embeddings=64).to_json_file(str(config))
+    result = _run("run_pretraining.py", *_pretrain_args(
+        corpus, tmp_path / "model", f"--text_file={corpus / 'corpus.txt'}", f"--vocab_file={minilm_dir}/vocab.txt",
+        f"--bert_config_file={config}", "--num_train_steps=120", "--log_steps=20", "--jit_compile"))
+    assert result.returncode == 0, result.stderr
+    assert "ElectraPretrainer" in result.stdout
+    mlm, rtd = _logged(result.stdout, "mlm_loss"), _logged(result.stdout, "rtd_loss")
+    assert len(mlm) == len(rtd) == 6 and mlm[-1] < 0.7 * mlm[0] and rtd[-1] < rtd[0], (mlm, rtd)
+    pretrainer = kbz.Pretrainer.from_pretrained(str(tmp_path / "model"))
+    assert type(pretrainer) is kbz.ElectraPretrainer
+    classifier = kbz.Classifier.from_pretrained(str(tmp_path / "model"), num_classes=2)
+    np.testing.assert_array_equal(classifier.encoder.embeddings.word_embeddings.embeddings.numpy(),
+                                  pretrainer.encoder.embeddings.word_embeddings.embeddings.numpy())
+    # BERT's encoder has no generator's objective to train.
+    result = _run("run_pretraining.py", *_pretrain_args(
+        corpus, tmp_path / "bert", f"--input_file={corpus / 'data.tfrecord'}", "--objective=rtd"))
+    assert result.returncode == 2 and "--objective: Replaced-token detection needs ELECTRA's encoder" in result.stderr
+
+
+def test_distilbert_pretrains_with_masked_lm_alone(corpus, tmp_path, minilm_dir):
+    config = tmp_path / "distilbert_config.json"
+    kbz.DistilBertConfig(vocab_size=30522, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64,
+                         max_position_embeddings=64).to_json_file(str(config))
+    result = _run("run_pretraining.py", *_pretrain_args(
+        corpus, tmp_path / "model", f"--input_file={corpus / 'data.tfrecord'}", f"--bert_config_file={config}",
+        "--num_train_steps=40", "--log_steps=20"))
+    assert result.returncode == 0, result.stderr
+    assert "MaskedLM" in result.stdout and "nsp_loss" not in result.stdout
+    losses = _logged(result.stdout, "mlm_loss")
+    assert len(losses) == 2 and losses[1] < losses[0]
+    assert type(kbz.Pretrainer.from_pretrained(str(tmp_path / "model"))) is kbz.MaskedLM
+
+
 def test_mirrored_on_two_cpu_devices(corpus, tmp_path):
     result = _run("run_pretraining.py", *_pretrain_args(
         corpus, tmp_path / "model", f"--input_file={corpus / 'data.tfrecord'}", "--strategy=mirrored",

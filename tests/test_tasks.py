@@ -27,7 +27,7 @@ def tokenizer(tmp_path):
 
 
 def test_builtin_specs(tiny_config):
-    assert kbz.tasks.aliases() == ["encoder", "pretrainer", "classifier", "ner", "squad"]
+    assert kbz.tasks.aliases() == ["encoder", "pretrainer", "masked_lm", "classifier", "ner", "squad"]
     ner = kbz.tasks.get("ner")
     assert ner is kbz.tasks.get("token_classifier") and ner.name == "token_classifier"
     assert ner.model_class is kbz.BertTokenClassifier and ner.serving_module is NerServing
@@ -36,7 +36,8 @@ def test_builtin_specs(tiny_config):
     classifier = kbz.BertClassifier(kbz.BertEncoder(tiny_config), num_classes=3)
     objective = kbz.tasks.spec_of_model(classifier).objective(classifier)
     assert isinstance(objective, ClassificationObjective) and objective.num_classes == 3
-    assert kbz.tasks.spec_of_architectures(["BertForMaskedLM"]).name == "pretrainer"
+    assert kbz.tasks.spec_of_architectures(["BertForMaskedLM"]).name == "masked_lm"
+    assert kbz.tasks.spec_of_architectures(["BertForPreTraining"]).name == "pretrainer"
     assert kbz.tasks.spec_of_architectures(["GPT2LMHeadModel"]) is None
     with pytest.raises(ValueError, match="Unknown task 'nope'; registered: encoder, pretrainer"):
         kbz.tasks.get("nope")

@@ -198,7 +198,7 @@ def test_objective_weighs_masked_positions():
               "next_sentence_labels": np.array([0, 1])}
     outputs = {"mlm_logits": logits, "nsp_logits": np.array([[5.0, 0.0], [5.0, 0.0]], np.float32)}
     loss, stats = PretrainingObjective()(outputs, labels)
-    metrics = PretrainingObjective.metrics({k: float(v) for k, v in stats.items()})
+    metrics = PretrainingObjective().metrics({k: float(v) for k, v in stats.items()})
     assert metrics["mlm_accuracy"] == pytest.approx(1 / 3)
     assert metrics["nsp_accuracy"] == pytest.approx(0.5)
     expected_mlm = (0.0 + 10.0 + np.log(5.0)) / 3  # the padded third slot counts for nothing

@@ -1,4 +1,7 @@
-"""Pretrains BERT (masked LM + next-sentence prediction) from TFRecords or raw text.
+"""Pretrains an encoder with its family's objective from TFRecords or raw text.
+
+BERT: masked LM + next-sentence prediction; ELECTRA: replaced-token detection
+with a generator; DistilBERT: masked LM (--objective picks another).
 
   python tools/run_pretraining.py --preset=bert_tiny_uncased --input_file='data/*.tfrecord' \
       --model_dir=/tmp/pretraining --num_train_steps=1000 --num_warmup_steps=100
@@ -19,6 +22,9 @@ from training_flags import FLAGS
 flags.DEFINE_string("preset", None, "Preset whose config a fresh model uses (see kbz.list_presets()).")
 flags.DEFINE_string("bert_config_file", None, "bert_config.json (Google) or config.json (HF) of a fresh model.")
 flags.DEFINE_string("init_checkpoint", None, "Start from this checkpoint (any from_pretrained source).")
+flags.DEFINE_enum("objective", None, ["mlm_nsp", "mlm", "rtd"],
+                  "Pretraining objective: mlm_nsp (masked LM + next sentence), mlm (masked LM alone) or rtd "
+                  "(ELECTRA's replaced-token detection with a generator). Default: the encoder family's own.")
 flags.DEFINE_string("input_file", None, "TFRecords from create_pretraining_data (comma-separated globs).")
 flags.DEFINE_string("text_file", None,
                     "Raw text instead of TFRecords (comma-separated globs): one sentence per line, blank "
@@ -51,6 +57,7 @@ def _settings():
             preset=FLAGS.preset,
             bert_config_file=FLAGS.bert_config_file,
             init_checkpoint=FLAGS.init_checkpoint,
+            objective=FLAGS.objective,
             input_file=FLAGS.input_file,
             text_file=FLAGS.text_file,
             vocab_file=FLAGS.vocab_file,

@@ -27,13 +27,18 @@ class ArchitectureSpec:
         encoder_class: Its encoder class (import path).
         hf_class_prefix: What its transformers classes start with ("Bert",
             "DistilBert"), for config.json's `architectures`.
-        hf_key: Import path of its function name -> (HF state-dict key,
-            whether to transpose) of our weight names.
+        hf_key: Import path of its function (name, task) -> (HF state-dict
+            key, whether to transpose) of our weight names; the task decides
+            where a family names one head's weights differently by task.
         internal_name: Import path of its function key -> (our name, whether
             to transpose), or None for keys that hold no weight of ours.
         tokenizer_kind: "wordpiece", "bpe" or "sentencepiece".
         pretraining_objective: "mlm_nsp", "mlm", "rtd" or "mlm_sop".
-        google_checkpoints: Whether Google's TF1 layout exists for it.
+        google_scope: The root scope of its variables in Google's TF1
+            checkpoints ("bert", "electra"), or None where it has none.
+        google_names: Import path of a module whose `from_google_name` and
+            `to_google_name` map Google's TF1 names onto ours, or None where
+            they are ours already (BERT).
     """
 
     name: str
@@ -45,7 +50,8 @@ class ArchitectureSpec:
     internal_name: str
     tokenizer_kind: str = "wordpiece"
     pretraining_objective: str = "mlm"
-    google_checkpoints: bool = False
+    google_scope: typing.Optional[str] = None
+    google_names: typing.Optional[str] = None
 
     def resolved(self, field):
         """The class or function that `field` ("config_class", "encoder_class", "hf_key", ...) names."""
@@ -82,6 +88,23 @@ def for_model_type(model_type):
                          f"{', '.join(sorted(_SPECS))}.") from None
 
 
+def for_google_scope(scope):
+    """The spec whose Google TF1 checkpoints put the encoder under `scope`, or None."""
+    return next((spec for spec in _SPECS.values() if spec.google_scope == scope), None)
+
+
+def config_from_json_file(path):
+    """The config, of its family's class, in Google's bert_config.json or an HF config.json (by `model_type`)."""
+    from keras_bert_zoo.config.bert_config import read_config_json
+
+    values = read_config_json(path)
+    try:
+        family = for_model_type(values.get("model_type", "bert"))
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+    return family.resolved("config_class").from_json_file(path)
+
+
 def for_config(config):
     """The spec of an encoder config object (by its class's `model_type`)."""
     return for_model_type(type(config).model_type)
@@ -92,8 +115,12 @@ _MODELS = "keras_bert_zoo.models"
 _CONVERT = "keras_bert_zoo.convert"
 register(ArchitectureSpec("bert", ("bert",), f"{_CONFIG}.bert_config:BertConfig", f"{_MODELS}.bert_encoder:BertEncoder",
                           "Bert", f"{_CONVERT}.hf_format:google_to_hf_name", f"{_CONVERT}.hf_format:hf_to_google_name",
-                          pretraining_objective="mlm_nsp",
-                          google_checkpoints=True))
+                          pretraining_objective="mlm_nsp", google_scope="bert"))
 register(ArchitectureSpec("distilbert", ("distilbert",), f"{_CONFIG}.distilbert_config:DistilBertConfig",
                           f"{_MODELS}.distilbert_encoder:DistilBertEncoder", "DistilBert",
                           f"{_CONVERT}.distilbert_hf_names:hf_key", f"{_CONVERT}.distilbert_hf_names:internal_name"))
+register(ArchitectureSpec("electra", ("electra",), f"{_CONFIG}.electra_config:ElectraConfig",
+                          f"{_MODELS}.electra_encoder:ElectraEncoder", "Electra",
+                          f"{_CONVERT}.electra_names:hf_key", f"{_CONVERT}.electra_names:internal_name",
+                          pretraining_objective="rtd", google_scope="electra",
+                          google_names=f"{_CONVERT}.electra_names"))

@@ -90,6 +90,10 @@ class BertConfig:
     model_type: typing.ClassVar[str] = "bert"
     has_pooler: typing.ClassVar[bool] = True
     pre_classifier_activation: typing.ClassVar[typing.Optional[str]] = None
+    # Whether that classifier drops out [CLS] before its dense layer too (ELECTRA), and the masked-LM
+    # transform's activation where it is fixed rather than `hidden_act` (ELECTRA's generator: exact GELU).
+    pre_classifier_dropout: typing.ClassVar[bool] = False
+    masked_lm_activation: typing.ClassVar[typing.Optional[str]] = None
     # Our field: its key in the family's config.json (and in Google's bert_config.json for BERT).
     reference_keys: typing.ClassVar[typing.Dict[str, str]] = {
         "vocab_size": "vocab_size", "hidden_size": "hidden_size", "num_layers": "num_hidden_layers",
@@ -152,11 +156,18 @@ class BertConfig:
             raise ValueError(f"BertConfig.layer_norm_eps must be in (0, 1), got {self.layer_norm_eps}.")
 
     def num_parameters(self):
-        """Weights of the encoder (embeddings, layers, pooler if any), counted from the shapes."""
-        h, i = self.hidden_size, self.intermediate_size
-        embeddings = (self.vocab_size + self.max_position_embeddings + self.type_vocab_size + 2) * h
+        """Weights of the encoder (embeddings, their projection, layers, pooler), counted from the shapes."""
+        h, i, e = self.hidden_size, self.intermediate_size, self.embedding_size
+        embeddings = (self.vocab_size + self.max_position_embeddings + self.type_vocab_size + 2) * e
+        if e != h:
+            embeddings += e * h + h
         layer = 4 * h * h + 2 * h * i + i + 9 * h
         return embeddings + self.num_layers * layer + (h * h + h if self.has_pooler else 0)
+
+    @property
+    def embedding_size(self):
+        """Width of the embedding tables; the encoder projects them to `hidden_size` where they differ."""
+        return self.hidden_size
 
     @property
     def head_size(self):

@@ -136,9 +136,11 @@ _EXPORT = "keras_bert_zoo.export"
 _TRAINING = "keras_bert_zoo.training"
 register(TaskSpec("encoder", f"{_MODELS}:BertEncoder", f"{_EXPORT}:EncoderServing",
                   hf_architectures=("BertModel",)))
-register(TaskSpec("pretrainer", f"{_MODELS}:BertPretrainer", f"{_EXPORT}:PretrainerServing",
-                  hf_architectures=("BertForPreTraining", "BertForMaskedLM"),
+register(TaskSpec("pretrainer", f"{_MODELS}:Pretrainer", f"{_EXPORT}:PretrainerServing",
+                  hf_architectures=("BertForPreTraining",),
                   objective=f"{_TRAINING}:PretrainingObjective.for_model"))
+register(TaskSpec("masked_lm", f"{_MODELS}:MaskedLM", f"{_EXPORT}:PretrainerServing",
+                  hf_architectures=("BertForMaskedLM",), objective=f"{_TRAINING}:PretrainingObjective.for_model"))
 register(TaskSpec("classifier", f"{_MODELS}:BertClassifier", f"{_EXPORT}:ClassifierServing",
                   hf_architectures=("BertForSequenceClassification",),
                   objective=f"{_TRAINING}:ClassificationObjective.for_model"))

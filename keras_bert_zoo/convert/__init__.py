@@ -1,7 +1,7 @@
 """Readers and writers of BERT checkpoints in Google, Hugging Face and keras-hub layouts."""
 
 from keras_bert_zoo.convert.checkpoint_reader import checkpoint_exists, read_checkpoint
-from keras_bert_zoo.convert.google_format import read_google_checkpoint, write_google_checkpoint
+from keras_bert_zoo.convert.google_format import google_names_of, read_google_checkpoint, write_google_checkpoint
 from keras_bert_zoo.convert.hf_format import (
     google_to_hf_name,
     hf_to_google_name,

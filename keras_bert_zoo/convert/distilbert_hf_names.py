@@ -27,14 +27,20 @@ _HEAD_KEYS = (
     ("classifier.bias", "output_bias"),
     ("qa_outputs.weight", "cls/squad/output_weights"),
     ("qa_outputs.bias", "cls/squad/output_bias"),
+    ("vocab_transform.weight", "cls/predictions/transform/dense/kernel"),
+    ("vocab_transform.bias", "cls/predictions/transform/dense/bias"),
+    ("vocab_layer_norm.weight", "cls/predictions/transform/LayerNorm/gamma"),
+    ("vocab_layer_norm.bias", "cls/predictions/transform/LayerNorm/beta"),
+    ("vocab_projector.bias", "cls/predictions/output_bias"),
 )
 _OURS_OF_HEAD = dict(_HEAD_KEYS)
 _HF_OF_HEAD = {ours: hf for hf, ours in _HEAD_KEYS}
-_IGNORED_KEYS = re.compile(r"position_ids$")
+# Buffers, and the output projection tied to the word embeddings.
+_IGNORED_KEYS = re.compile(r"(position_ids|vocab_projector\.weight)$")
 
 
-def hf_key(name):
-    """Maps our weight name to (DistilBERT's HF state-dict key, whether to transpose)."""
+def hf_key(name, task=None):
+    """Maps our weight name to (DistilBERT's HF state-dict key, whether to transpose), whatever the `task`."""
     if name in _HF_OF_HEAD:
         return _HF_OF_HEAD[name], name.endswith("/kernel")
     prefix, leaf = name.rsplit("/", 1)

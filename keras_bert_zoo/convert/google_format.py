@@ -1,4 +1,8 @@
-"""google-research/bert checkpoints: bert_config.json + bert_model.ckpt.* + vocab.txt."""
+"""Google's TF1 checkpoints: google-research/bert's (bert_config.json + bert_model.ckpt.* + vocab.txt) and ELECTRA's.
+
+The family is the root scope of the variables ("bert/...", "electra/...");
+its `google_names` module maps them onto ours.
+"""
 
 import glob
 import os
@@ -6,7 +10,7 @@ import re
 
 import numpy as np
 
-from keras_bert_zoo.config import BertConfig
+from keras_bert_zoo.config import architecture_registry
 from keras_bert_zoo.convert.pretrained_checkpoint import PretrainedCheckpoint
 
 # Optimizer state and counters that the original training loop saved beside the weights.
@@ -24,6 +28,10 @@ def find_checkpoint_prefix(path):
         return preferred
     indexes = glob.glob(os.path.join(path, "*.ckpt*.index"))
     if not indexes:
+        # ELECTRA's releases name theirs after the model ("electra_small.index"): a lone checkpoint is it.
+        others = glob.glob(os.path.join(path, "*.index"))
+        indexes = others if len(others) == 1 else []
+    if not indexes:
         return None
     # Newest training step wins ("model.ckpt-1000" over "model.ckpt-900").
     def step(index):
@@ -34,27 +42,61 @@ def find_checkpoint_prefix(path):
 
 
 def read_google_checkpoint(path):
-    """Reads a Google BERT checkpoint directory (or a checkpoint prefix)."""
+    """Reads a Google TF1 checkpoint directory (or a checkpoint prefix) of BERT or ELECTRA."""
     import tensorflow as tf
 
     prefix = find_checkpoint_prefix(path)
     if prefix is None:
         raise ValueError(f"No TF checkpoint (*.ckpt*.index) found at {path}.")
-    directory = os.path.dirname(prefix)
-    config_file = os.path.join(directory, "bert_config.json")
-    if not os.path.isfile(config_file):
-        raise ValueError(f"Google BERT checkpoint {prefix} has no bert_config.json beside it.")
-    config = BertConfig.from_json_file(config_file, flavor="google")
     try:
         reader = tf.train.load_checkpoint(prefix)
     except (tf.errors.OpError, ValueError) as e:
         raise ValueError(f"Cannot read TF checkpoint {prefix}: {e}") from e
-    weights = {
-        name: np.asarray(reader.get_tensor(name), dtype=np.float32)
-        for name in reader.get_variable_to_shape_map()
-        if not _NOT_WEIGHTS.search(name)
-    }
+    shapes = {name: shape for name, shape in reader.get_variable_to_shape_map().items()
+              if not _NOT_WEIGHTS.search(name)}
+    family = _family_of(shapes, prefix)
+    names = _google_names(family)
+    config_file = os.path.join(os.path.dirname(prefix), "bert_config.json")
+    config_class = family.resolved("config_class")
+    if os.path.isfile(config_file):
+        config = config_class.from_json_file(config_file, flavor="google")
+    elif names is not None and hasattr(names, "config_from_shapes"):
+        config = names.config_from_shapes(shapes)  # ELECTRA's releases carry no config file.
+    else:
+        raise ValueError(f"Google BERT checkpoint {prefix} has no bert_config.json beside it.")
+    weights = {}
+    for name in shapes:
+        ours = name if names is None else names.from_google_name(name)
+        if ours is not None:
+            weights[ours] = np.asarray(reader.get_tensor(name), dtype=np.float32)
     return PretrainedCheckpoint(config=config, weights=weights, source=prefix)
+
+
+def _family_of(shapes, prefix):
+    """The family whose Google scope roots the checkpoint's encoder variables."""
+    for name in sorted(shapes):
+        family = architecture_registry.for_google_scope(name.split("/", 1)[0])
+        if family is not None:
+            return family
+    raise ValueError(f"TF checkpoint {prefix} holds no encoder of a known family (variables under bert/ or "
+                     "electra/).")
+
+
+def _google_names(family):
+    return None if family.google_names is None else family.resolved("google_names")
+
+
+def google_names_of(config):
+    """{our name: Google's} function for `config`'s family (the identity for BERT).
+
+    Raises:
+        ValueError: If the family has no Google TF1 layout.
+    """
+    family = architecture_registry.for_config(config)
+    if family.google_scope is None:
+        raise ValueError(f"{family.name} has no Google TF1 checkpoint layout; keep it in the Hugging Face layout.")
+    names = _google_names(family)
+    return (lambda name: name) if names is None else names.to_google_name
 
 
 def write_google_checkpoint(prefix, weights):

@@ -31,8 +31,8 @@ _GOOGLE_OF_HEAD = {hf: google for google, hf in _HEAD_NAMES.items()}
 _IGNORED_KEYS = re.compile(r"(position_ids|cls\.predictions\.decoder\.weight)$")
 
 
-def google_to_hf_name(name):
-    """Maps a Google variable name to (HF state-dict key, whether to transpose)."""
+def google_to_hf_name(name, task=None):
+    """Maps a Google variable name to (HF state-dict key, whether to transpose); BERT's keys don't depend on `task`."""
     if name in _HEAD_NAMES:
         return _HEAD_NAMES[name], False
     key = re.sub(r"layer_(\d+)", r"layer.\1", name).replace("/", ".")
@@ -180,7 +180,7 @@ def write_hf_directory(path, config, weights, task, head_config):
     hf_key = architecture_registry.for_config(config).resolved("hf_key")
     state = {}
     for name, value in weights.items():
-        key, transpose = hf_key(name)
+        key, transpose = hf_key(name, task)
         state[key] = np.ascontiguousarray(value.T if transpose else value)
     save_file(state, os.path.join(path, "model.safetensors"), metadata={"format": "pt"})
     write_hf_config(path, config, task, head_config)

@@ -4,7 +4,6 @@ import dataclasses
 
 import numpy as np
 
-from keras_bert_zoo.models import BertEncoder
 
 
 def evenly_spaced_layers(teacher_layers, num_layers):
@@ -32,7 +31,7 @@ def student_from_teacher_layers(teacher, num_layers):
 
     Args:
         teacher: A task model (`BertClassifier`, `BertTokenClassifier`,
-            `BertQuestionAnswerer`, ...) over a `BertEncoder`.
+            `BertQuestionAnswerer`, ...) over any family's encoder.
         num_layers: The student's number of layers (see `evenly_spaced_layers`).
 
     Returns:
@@ -40,12 +39,15 @@ def student_from_teacher_layers(teacher, num_layers):
     """
     source = teacher.encoder
     chosen = evenly_spaced_layers(source.config.num_layers, num_layers)
-    encoder = BertEncoder(dataclasses.replace(source.config, num_layers=num_layers), dtype=source.dtype_policy)
+    encoder = type(source)(dataclasses.replace(source.config, num_layers=num_layers), dtype=source.dtype_policy)
     student = type(teacher)(encoder, **teacher.head_config())
     encoder.embeddings.set_weights(source.embeddings.get_weights())
     for layer, index in zip(encoder.transformer_layers, chosen):
         layer.set_weights(source.transformer_layers[index].get_weights())
-    encoder.pooler.set_weights(source.pooler.get_weights())
+    # Where the family has them: ELECTRA's embedding projection, BERT's pooler.
+    for part in ("embedding_projection", "pooler"):
+        if getattr(source, part) is not None:
+            getattr(encoder, part).set_weights(getattr(source, part).get_weights())
     # The head is whatever the task model holds beyond its encoder; both models build it alike.
     for target, value in zip(_head_weights(student), _head_weights(teacher)):
         target.assign(value)

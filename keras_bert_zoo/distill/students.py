@@ -1,8 +1,8 @@
 """The student a distillation starts from: layers of the teacher, a preset, or a fresh config."""
 
-from keras_bert_zoo.config import BertConfig
+from keras_bert_zoo.config import architecture_registry
 from keras_bert_zoo.distill.layer_copy import student_from_teacher_layers
-from keras_bert_zoo.models import BertEncoder
+from keras_bert_zoo.models import Encoder
 
 
 def build_student(teacher, preset=None, config_file=None, num_layers=None):
@@ -12,7 +12,7 @@ def build_student(teacher, preset=None, config_file=None, num_layers=None):
         teacher: The fine-tuned task model.
         preset: A preset name or pretrained checkpoint (its encoder weights;
             the head starts fresh).
-        config_file: A BERT config JSON (randomly initialized student).
+        config_file: A config JSON of any family (randomly initialized student).
         num_layers: Copy this many of the teacher's layers (see
             `student_from_teacher_layers`).
 
@@ -31,7 +31,8 @@ def build_student(teacher, preset=None, config_file=None, num_layers=None):
     if preset is not None:
         student = model_class.from_pretrained(preset, **teacher.head_config())
     else:
-        student = model_class(BertEncoder(BertConfig.from_json_file(config_file)), **teacher.head_config())
+        student = model_class(Encoder(architecture_registry.config_from_json_file(config_file)),
+                              **teacher.head_config())
     vocab_sizes = (student.encoder.config.vocab_size, teacher.encoder.config.vocab_size)
     if vocab_sizes[0] != vocab_sizes[1]:
         raise ValueError(f"The student's vocab_size {vocab_sizes[0]} differs from the teacher's {vocab_sizes[1]}; "

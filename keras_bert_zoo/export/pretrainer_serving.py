@@ -1,4 +1,4 @@
-"""Serving signatures of a BertPretrainer: fill in [MASK]s of raw text."""
+"""Serving signatures of a BertPretrainer or MaskedLM: fill in [MASK]s of raw text."""
 
 import tensorflow as tf
 
@@ -52,4 +52,4 @@ class PretrainerServing(ServingModule):
         inputs = self.checked_ids(input_word_ids=input_word_ids, input_mask=input_mask,
                                   input_type_ids=input_type_ids, masked_lm_positions=masked_lm_positions)
         outputs = self.model(inputs, training=False)
-        return {"mlm_logits": outputs["mlm_logits"], "nsp_logits": outputs["nsp_logits"]}
+        return {name: outputs[name] for name in ("mlm_logits", "nsp_logits") if name in outputs}

@@ -7,6 +7,8 @@ from keras_bert_zoo.layers.bert_pooler import BertPooler
 from keras_bert_zoo.layers.bert_self_attention import BertSelfAttention
 from keras_bert_zoo.layers.bert_transformer_block import BertTransformerBlock
 from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice
+from keras_bert_zoo.layers.electra_discriminator_head import ElectraDiscriminatorHead
 from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense
+from keras_bert_zoo.layers.replaced_token_sampler import ReplacedTokenSampler
 from keras_bert_zoo.layers.split_bits_dropout import SplitBitsDropout
 from keras_bert_zoo.layers.xla_layer_normalization import XlaLayerNormalization

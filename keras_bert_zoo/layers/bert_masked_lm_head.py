@@ -18,10 +18,13 @@ class BertMaskedLMHead(keras.layers.Layer):
     Only the P gathered positions go through the [H, V] projection, not all T,
     which is most of the pretraining head's cost. The projection reuses the
     encoder's word-embedding table, so this layer is built by the model that
-    owns that table (`BertPretrainer`); its config omits it.
+    owns that table (`MaskedLM`, `BertPretrainer`); its config omits it.
+    The transform maps the encoder's width to the table's, which is narrower
+    in ELECTRA.
 
     Args:
         word_embeddings: The encoder's `keras.layers.Embedding` of words.
+        input_size: Width of the encoder's outputs; None: the table's width.
         hidden_act: Transform activation name (as `BertConfig.hidden_act`).
         layer_norm_eps: LayerNorm epsilon.
         initializer_range: Stddev of the truncated-normal initializer.
@@ -29,11 +32,12 @@ class BertMaskedLMHead(keras.layers.Layer):
     """
 
     def __init__(self, word_embeddings, hidden_act="gelu_approx", layer_norm_eps=1e-12,
-                 initializer_range=0.02, **kwargs):
+                 initializer_range=0.02, input_size=None, **kwargs):
         super().__init__(**kwargs)
         self.word_embeddings = word_embeddings
         self.vocab_size = word_embeddings.input_dim
         self.hidden_size = word_embeddings.output_dim
+        self.input_size = input_size or self.hidden_size
         self.hidden_act = hidden_act
         self.layer_norm_eps = layer_norm_eps
         self.initializer_range = initializer_range
@@ -47,7 +51,7 @@ class BertMaskedLMHead(keras.layers.Layer):
             epsilon=layer_norm_eps, dtype=self.dtype_policy, name="layer_norm")
 
     def build(self, sequence_output_shape=None, masked_lm_positions_shape=None):
-        self.transform_dense.build((None, self.hidden_size))
+        self.transform_dense.build((None, self.input_size))
         self.layer_norm.build((None, self.hidden_size))
         self.output_bias = self.add_weight(name="output_bias", shape=(self.vocab_size,), initializer="zeros")
         self.built = True
@@ -63,7 +67,7 @@ class BertMaskedLMHead(keras.layers.Layer):
         if masked_lm_positions is not None:
             sequence_output = gather_positions(sequence_output, masked_lm_positions)
         num_predictions = ops.shape(sequence_output)[1]
-        x = ops.reshape(sequence_output, (-1, self.hidden_size))
+        x = ops.reshape(sequence_output, (-1, self.input_size))
         x = self.layer_norm(hidden_activation(self.hidden_act, self.transform_dense(x)))
         table = ops.cast(self.word_embeddings.embeddings.value, x.dtype)
         logits = matmul_add_bias(x, table, ops.cast(self.output_bias.value, x.dtype), transpose_kernel=True)
@@ -89,5 +93,6 @@ class BertMaskedLMHead(keras.layers.Layer):
             "hidden_act": self.hidden_act,
             "layer_norm_eps": self.layer_norm_eps,
             "initializer_range": self.initializer_range,
+            "input_size": self.input_size,
         })
         return config

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_bert_zoo.layers import BertClassificationHead, BertPooler
+from keras_bert_zoo.layers import BertClassificationHead, BertPooler, SplitBitsDropout
 from keras_bert_zoo.layers.checkpoint_slice import prefixed
 from keras_bert_zoo.models.bert_encoder import encoder_inputs
 from keras_bert_zoo.models.bert_task_model import BertTaskModel
@@ -18,7 +18,8 @@ class BertClassifier(BertTaskModel):
     error; see `default_loss`. The encoder's last layer runs only at [CLS]
     (the encoder's `output_positions`). For a family without a pooler the
     head has its own dense layer over [CLS] (`pre_classifier`, with the
-    config's `pre_classifier_activation`: DistilBERT's ReLU).
+    config's `pre_classifier_activation`: DistilBERT's ReLU, ELECTRA's GELU
+    behind dropout).
 
     Args:
         encoder: A `BertEncoder` (exposed as `.encoder`).
@@ -44,17 +45,24 @@ class BertClassifier(BertTaskModel):
         self.classifier_head = BertClassificationHead(
             num_classes, self.dropout, encoder.config.initializer_range, dtype=encoder.dtype_policy,
             name="classifier_head")
-        # A family without a pooler (DistilBERT) has its classifier's own dense layer over [CLS].
+        # A family without a pooler (DistilBERT, ELECTRA) has its classifier's own dense layer over [CLS],
+        # ELECTRA's behind dropout too.
         self.pre_classifier = None if encoder.pooler is not None else BertPooler(
             encoder.config.hidden_size, encoder.config.initializer_range,
             encoder.config.pre_classifier_activation, dtype=encoder.dtype_policy, name="pre_classifier")
+        self.pre_classifier_dropout = SplitBitsDropout(
+            self.dropout, dtype=encoder.dtype_policy, name="pre_classifier_dropout") if (
+                self.pre_classifier is not None and encoder.config.pre_classifier_dropout) else None
         inputs = encoder_inputs()
         if self.pre_classifier is None:
             no_positions = inputs["input_mask"][:, :0]  # The last layer runs at [CLS] alone.
             pooled = encoder(inputs, output_positions=no_positions)["pooled_output"]
         else:
             cls_position = inputs["input_mask"][:, :1] * 0
-            pooled = self.pre_classifier(encoder(inputs, output_positions=cls_position)["sequence_output"])
+            cls_output = encoder(inputs, output_positions=cls_position)["sequence_output"]
+            if self.pre_classifier_dropout is not None:
+                cls_output = self.pre_classifier_dropout(cls_output)
+            pooled = self.pre_classifier(cls_output)
         super().__init__(inputs=inputs, outputs={"logits": self.classifier_head(pooled)}, **kwargs)
 
     def default_loss(self):

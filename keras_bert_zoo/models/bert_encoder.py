@@ -5,7 +5,8 @@ from keras import ops
 
 from keras_bert_zoo.config import BertConfig
 from keras_bert_zoo.layers import BertEmbeddings, BertPooler, BertTransformerBlock
-from keras_bert_zoo.layers.checkpoint_slice import prefixed
+from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice, prefixed
+from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense
 from keras_bert_zoo.layers.packed_sequences import packed_position_ids
 from keras_bert_zoo.models.pretrained_model import PretrainedModel
 
@@ -34,21 +35,24 @@ class BertEncoder(PretrainedModel, keras.Model):
     Args:
         config: A `BertConfig` (or its dict form).
         dtype: Optional Keras dtype policy, such as "mixed_bfloat16".
+        shared_embeddings: Another encoder's `BertEmbeddings` to use as this
+            one's (ELECTRA's generator shares its discriminator's); it is
+            theirs to save, so `checkpoint_slices` still names it.
         **kwargs: Passed to `keras.Model` (name, trainable).
     """
 
     task = "encoder"
     config_class = BertConfig
 
-    def __init__(self, config, dtype=None, **kwargs):
+    def __init__(self, config, dtype=None, shared_embeddings=None, **kwargs):
         if isinstance(config, dict):
             config = self.config_class.from_dict(config)
         if not isinstance(config, self.config_class):
             raise TypeError(f"{type(self).__name__} takes a {self.config_class.__name__}, got a "
                             f"{type(config).__name__}; kbz.Encoder builds any family's encoder.")
-        self.embeddings = BertEmbeddings(
+        self.embeddings = shared_embeddings or BertEmbeddings(
             vocab_size=config.vocab_size,
-            hidden_size=config.hidden_size,
+            hidden_size=config.embedding_size,
             max_position_embeddings=config.max_position_embeddings,
             type_vocab_size=config.type_vocab_size,
             dropout=config.dropout,
@@ -57,6 +61,10 @@ class BertEncoder(PretrainedModel, keras.Model):
             dtype=dtype,
             name="embeddings",
         )
+        # Narrower embeddings (ELECTRA's) are projected to the layers' width.
+        self.embedding_projection = Float32BiasGradDense(
+            config.hidden_size, kernel_initializer=keras.initializers.TruncatedNormal(stddev=config.initializer_range),
+            dtype=dtype, name="embedding_projection") if config.embedding_size != config.hidden_size else None
         self.transformer_layers = [
             BertTransformerBlock(
                 hidden_size=config.hidden_size,
@@ -77,8 +85,7 @@ class BertEncoder(PretrainedModel, keras.Model):
                        if config.has_pooler else None)
 
         inputs = encoder_inputs()
-        x = self.embeddings(inputs["input_word_ids"], inputs["input_type_ids"],
-                            position_ids=packed_position_ids(inputs["input_mask"]))
+        x = self.embed(inputs)
         layer_outputs = []
         for layer in self.transformer_layers:
             x = layer(x, inputs["input_mask"])
@@ -110,8 +117,7 @@ class BertEncoder(PretrainedModel, keras.Model):
         """
         if output_positions is None:
             return super().call(inputs, training=training, mask=mask)
-        x = self.embeddings(inputs["input_word_ids"], inputs["input_type_ids"], training=training,
-                            position_ids=packed_position_ids(inputs["input_mask"]))
+        x = self.embed(inputs, training=training)
         *lower_layers, last_layer = self.transformer_layers
         for layer in lower_layers:
             x = layer(x, inputs["input_mask"], training=training)
@@ -121,6 +127,12 @@ class BertEncoder(PretrainedModel, keras.Model):
         if self.pooler is None:
             return {"sequence_output": x[:, 1:]}
         return {"pooled_output": self.pooler(x), "sequence_output": x[:, 1:]}
+
+    def embed(self, inputs, training=None):
+        """The embeddings [B, T, H] of the input dict, projected to the layers' width where narrower."""
+        x = self.embeddings(inputs["input_word_ids"], inputs["input_type_ids"], training=training,
+                            position_ids=packed_position_ids(inputs["input_mask"]))
+        return x if self.embedding_projection is None else self.embedding_projection(x)
 
     def compute_output_spec(self, inputs, training=None, mask=None, output_positions=None):
         if output_positions is None:
@@ -140,6 +152,9 @@ class BertEncoder(PretrainedModel, keras.Model):
 
     def checkpoint_slices(self):
         slices = prefixed("bert/embeddings/", self.embeddings.checkpoint_slices())
+        if self.embedding_projection is not None:
+            slices["bert/embeddings_project/kernel"] = CheckpointSlice(self.embedding_projection.kernel)
+            slices["bert/embeddings_project/bias"] = CheckpointSlice(self.embedding_projection.bias)
         for i, layer in enumerate(self.transformer_layers):
             slices.update(prefixed(f"bert/encoder/layer_{i}/", layer.checkpoint_slices()))
         if self.pooler is not None:

@@ -2,14 +2,14 @@
 
 import keras
 
-from keras_bert_zoo.layers import BertClassificationHead, BertMaskedLMHead
+from keras_bert_zoo.layers import BertClassificationHead
 from keras_bert_zoo.layers.checkpoint_slice import prefixed
-from keras_bert_zoo.models.bert_encoder import encoder_inputs
-from keras_bert_zoo.models.bert_task_model import BertTaskModel
+from keras_bert_zoo.models.masked_lm import masked_inputs, masked_lm_head
+from keras_bert_zoo.models.pretrainer import Pretrainer
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
-class BertPretrainer(BertTaskModel):
+class BertPretrainer(Pretrainer):
     """Masked-LM and next-sentence heads over a `BertEncoder`.
 
     Inputs: the encoder's three int32 [B, T] tensors plus `masked_lm_positions`
@@ -23,25 +23,15 @@ class BertPretrainer(BertTaskModel):
         **kwargs: Passed to `keras.Model`.
     """
 
-    task = "pretrainer"
-
     def __init__(self, encoder, **kwargs):
         config = encoder.config
         self.encoder = encoder
-        self.masked_lm_head = BertMaskedLMHead(
-            encoder.embeddings.word_embeddings,
-            hidden_act=config.hidden_act,
-            layer_norm_eps=config.layer_norm_eps,
-            initializer_range=config.initializer_range,
-            dtype=encoder.dtype_policy,
-            name="masked_lm_head",
-        )
+        self.masked_lm_head = masked_lm_head(encoder)
         self.next_sentence_head = BertClassificationHead(
             2, initializer_range=config.initializer_range, dtype=encoder.dtype_policy,
             name="next_sentence_head")
 
-        inputs = encoder_inputs()
-        inputs["masked_lm_positions"] = keras.Input(shape=(None,), dtype="int32", name="masked_lm_positions")
+        inputs = masked_inputs()
         encoded = encoder(inputs, output_positions=inputs["masked_lm_positions"])
         outputs = {
             "mlm_logits": self.masked_lm_head(encoded["sequence_output"]),

@@ -8,6 +8,7 @@ import tempfile
 
 from keras_bert_zoo.convert import (
     find_training_checkpoint,
+    google_names_of,
     read_checkpoint,
     write_google_checkpoint,
     write_hf_config,
@@ -41,6 +42,8 @@ class PretrainedModel:
     """
 
     task = None
+    # Tasks whose checkpoints hold this model's head; default: its own task alone.
+    head_tasks = None
     # Whether outputs depend on the pooler; HF drops it from token and span models.
     uses_pooler = True
 
@@ -107,34 +110,40 @@ class PretrainedModel:
             return cls._from_training_checkpoint(training, dtype, require_head, kwargs)
         checkpoint = read_checkpoint(path_or_preset)
         model = cls._build(checkpoint.config, checkpoint.task, checkpoint.head_config, dtype, kwargs)
-        encoder = model if cls.task == "encoder" else model.encoder
+        built = type(model)  # The family's class where `cls` is a factory (kbz.Pretrainer).
+        encoder = model if built.task == "encoder" else model.encoder
         slices = encoder.checkpoint_slices()
         pooler = {name: slices.pop(name) for name in list(slices) if name.startswith("bert/pooler/")}
         assign_checkpoint_values(slices, checkpoint.weights, checkpoint.source)
         if not assign_checkpoint_values(pooler, checkpoint.weights, checkpoint.source, required=False):
-            if cls.uses_pooler:
+            if built.uses_pooler:
                 logger.warning("%s has no pooler weights; the pooler is freshly initialized.", checkpoint.source)
         head = model.head_slices()
         if head:
-            loaded = checkpoint.task in (None, cls.task) and assign_checkpoint_values(
+            loaded = checkpoint.task in (None, *(built.head_tasks or (built.task,))) and assign_checkpoint_values(
                 head, checkpoint.weights, checkpoint.source, required=False)
             if not loaded:
-                cls._missing_head(checkpoint.source, checkpoint.held_task, require_head)
+                built._missing_head(checkpoint.source, checkpoint.held_task, require_head)
+        model.load_companion_weights(checkpoint)
         return model
+
+    def load_companion_weights(self, checkpoint):
+        """Loads weights besides the encoder and head (ELECTRA's generator) from a `PretrainedCheckpoint`."""
 
     @classmethod
     def _from_training_checkpoint(cls, training, dtype, require_head, kwargs):
         import tensorflow as tf
 
-        same_task = training.task == cls.task
         model = cls._build(training.config, training.task, training.head_config, dtype, kwargs)
-        encoder = model if cls.task == "encoder" else model.encoder
+        built = type(model)  # The family's class where `cls` is a factory (kbz.Pretrainer).
+        same_task = training.task == built.task
+        encoder = model if built.task == "encoder" else model.encoder
         # Training checkpoints hold the task model under "model" and its encoder under "encoder".
         parts = {"model": model} if same_task else {"encoder": encoder}
         status = tf.train.Checkpoint(**parts).restore(training.prefix).expect_partial()
         status.assert_existing_objects_matched()
         if not same_task and model.head_slices():
-            cls._missing_head(training.prefix, training.task, require_head)
+            built._missing_head(training.prefix, training.task, require_head)
         return model
 
     @classmethod
@@ -144,14 +153,20 @@ class PretrainedModel:
         A subclass saves arguments of its own, which its base class, loading
         the same checkpoint, doesn't take.
         """
-        saved = saved_kwargs if saved_task == cls.task else {}
-        accepted = cls._constructor_arguments()
+        target = cls.class_for_config(config)
+        saved = saved_kwargs if saved_task == target.task else {}
+        accepted = target._constructor_arguments()
         ignored = sorted(set(saved) - accepted - set(kwargs))
         if ignored:
-            logger.warning("%s takes no %s; the checkpoint's saved value is ignored.", cls.__name__,
+            logger.warning("%s takes no %s; the checkpoint's saved value is ignored.", target.__name__,
                            ", ".join(ignored))
         kept = {name: value for name, value in saved.items() if name in accepted}
-        return cls.build_from_config(config, dtype=dtype, **{**kept, **kwargs})
+        return target.build_from_config(config, dtype=dtype, **{**kept, **kwargs})
+
+    @classmethod
+    def class_for_config(cls, config):
+        """The class `from_pretrained` builds for an encoder config: this one, unless it is a family factory."""
+        return cls
 
     @classmethod
     def _constructor_arguments(cls):
@@ -199,13 +214,19 @@ class PretrainedModel:
             tokenizer: Optional `BertTokenizer` whose vocab is saved beside.
         """
         def write(staging):
-            write_hf_directory(
-                staging, self.encoder_config, checkpoint_values(self.checkpoint_slices()), self.task,
-                self.head_config())
+            for subdirectory, config, slices, task, head_config in self.hf_directories():
+                target = os.path.join(staging, subdirectory)
+                os.makedirs(target, exist_ok=True)
+                write_hf_directory(target, config, checkpoint_values(slices), task, head_config)
             if tokenizer is not None:
                 tokenizer.save_pretrained(staging)
 
         _write_directory_atomically(directory, write)
+
+    def hf_directories(self):
+        """What `save_pretrained` writes: (subdirectory, encoder config, CheckpointSlices, task, head config) of
+        each Hugging Face directory; the model's own is "" (ELECTRA's pretrainer adds its generator's)."""
+        return [("", self.encoder_config, self.checkpoint_slices(), self.task, self.head_config())]
 
     def save_google_checkpoint(self, directory, tokenizer=None):
         """Writes bert_config.json + bert_model.ckpt.* (google-research/bert layout), atomically.
@@ -222,11 +243,13 @@ class PretrainedModel:
                 (exact-erf GELU, see `BertConfig.to_google_dict`).
         """
         google_config = self.encoder_config.to_google_dict()
+        google_name = google_names_of(self.encoder_config)
 
         def write(staging):
             write_json_atomic(os.path.join(staging, "bert_config.json"), google_config)
+            values = checkpoint_values(self.checkpoint_slices())
             write_google_checkpoint(os.path.join(staging, "bert_model.ckpt"),
-                                    checkpoint_values(self.checkpoint_slices()))
+                                    {google_name(name): value for name, value in values.items()})
             if tokenizer is not None:
                 tokenizer.save_pretrained(staging)  # vocab.txt, and the casing in tokenizer_config.json
 

@@ -7,6 +7,7 @@ from keras_bert_zoo.training.fused_adamw import FusedAdamW
 from keras_bert_zoo.training.optimization import create_optimizer
 from keras_bert_zoo.training.pretraining_objective import PretrainingObjective, split_pretraining_features
 from keras_bert_zoo.training.pretraining_run import PretrainingSettings, run_pretraining
+from keras_bert_zoo.training.replaced_token_objective import ReplacedTokenObjective
 from keras_bert_zoo.training.span_objective import SpanObjective
 from keras_bert_zoo.training.token_classification_objective import TokenClassificationObjective
 from keras_bert_zoo.training.trainer import NonFiniteLossError, Trainer, UnreadableCheckpointsError

@@ -1,15 +1,17 @@
-"""The masked-LM + next-sentence loss and metrics of BERT pretraining."""
+"""The masked-LM (+ next-sentence) loss and metrics of BERT pretraining, and each pretraining model's objective."""
 
 import tensorflow as tf
 
 
-def split_pretraining_features(features):
+def split_pretraining_features(features, replaced_token_detection=False):
     """Maps google-research/bert TFRecord features to (model inputs, labels).
 
     Args:
         features: Dict with input_ids, input_mask, segment_ids,
             masked_lm_positions, masked_lm_ids, masked_lm_weights and
             next_sentence_labels, batched.
+        replaced_token_detection: For ELECTRA's pretrainer, which takes the
+            original ids as an input and whose loss runs over input_mask.
     """
     inputs = {
         "input_word_ids": features["input_ids"],
@@ -22,7 +24,21 @@ def split_pretraining_features(features):
         "masked_lm_weights": features["masked_lm_weights"],
         "next_sentence_labels": tf.reshape(features["next_sentence_labels"], [-1]),
     }
+    if replaced_token_detection:
+        inputs["masked_lm_ids"] = features["masked_lm_ids"]
+        labels["input_mask"] = features["input_mask"]
     return inputs, labels
+
+
+def objective_for_model(model):
+    """The pretraining objective of a pretraining model: replaced-token detection for ELECTRA's, else masked LM,
+    with next-sentence prediction where the model predicts it."""
+    from keras_bert_zoo.training.replaced_token_objective import ReplacedTokenObjective
+
+    outputs = model.output
+    if "rtd_logits" in outputs:
+        return ReplacedTokenObjective()
+    return PretrainingObjective(next_sentence="nsp_logits" in outputs)
 
 
 class PretrainingObjective:
@@ -32,48 +48,51 @@ class PretrainingObjective:
     sum, as google-research/bert does, so padded prediction slots count for
     nothing. Calls return the loss and additive statistics, which the trainer
     sums over replicas and steps before `metrics` turns them into rates.
+
+    Args:
+        next_sentence: Whether the model predicts the next sentence
+            (`nsp_logits`); masked-LM-only models (`kbz.MaskedLM`) don't.
     """
 
-    stat_names = ("mlm_loss_sum", "mlm_weight", "mlm_correct", "nsp_loss_sum", "nsp_correct", "examples")
+    def __init__(self, next_sentence=True):
+        self.next_sentence = next_sentence
+        self.stat_names = ("mlm_loss_sum", "mlm_weight", "mlm_correct") + (
+            ("nsp_loss_sum", "nsp_correct", "examples") if next_sentence else ())
 
     @classmethod
     def for_model(cls, model):
-        """The objective of `model`'s task (it needs nothing from the model)."""
-        return cls()
+        """The objective of `model`'s task: see `objective_for_model`."""
+        return objective_for_model(model)
 
     def __call__(self, outputs, labels):
         mlm_logits = tf.cast(outputs["mlm_logits"], tf.float32)
-        nsp_logits = tf.cast(outputs["nsp_logits"], tf.float32)
         weights = tf.cast(labels["masked_lm_weights"], tf.float32)
         mlm_ids = tf.cast(labels["masked_lm_ids"], tf.int32)
-        nsp_labels = tf.cast(labels["next_sentence_labels"], tf.int32)
         mlm_ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=mlm_ids, logits=mlm_logits)
-        nsp_ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=nsp_labels, logits=nsp_logits)
         mlm_loss_sum = tf.reduce_sum(mlm_ce * weights)
         mlm_weight = tf.reduce_sum(weights)
-        loss = mlm_loss_sum / (mlm_weight + 1e-5) + tf.reduce_mean(nsp_ce)
+        loss = mlm_loss_sum / (mlm_weight + 1e-5)
         mlm_hits = tf.cast(tf.equal(tf.argmax(mlm_logits, -1, output_type=tf.int32), mlm_ids), tf.float32)
-        nsp_hits = tf.cast(tf.equal(tf.argmax(nsp_logits, -1, output_type=tf.int32), nsp_labels), tf.float32)
-        stats = {
-            "mlm_loss_sum": mlm_loss_sum,
-            "mlm_weight": mlm_weight,
-            "mlm_correct": tf.reduce_sum(mlm_hits * weights),
-            "nsp_loss_sum": tf.reduce_sum(nsp_ce),
-            "nsp_correct": tf.reduce_sum(nsp_hits),
-            "examples": tf.cast(tf.shape(nsp_labels)[0], tf.float32),
-        }
+        stats = {"mlm_loss_sum": mlm_loss_sum, "mlm_weight": mlm_weight,
+                 "mlm_correct": tf.reduce_sum(mlm_hits * weights)}
+        if self.next_sentence:
+            nsp_logits = tf.cast(outputs["nsp_logits"], tf.float32)
+            nsp_labels = tf.cast(labels["next_sentence_labels"], tf.int32)
+            nsp_ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=nsp_labels, logits=nsp_logits)
+            loss += tf.reduce_mean(nsp_ce)
+            nsp_hits = tf.cast(tf.equal(tf.argmax(nsp_logits, -1, output_type=tf.int32), nsp_labels), tf.float32)
+            stats.update({"nsp_loss_sum": tf.reduce_sum(nsp_ce), "nsp_correct": tf.reduce_sum(nsp_hits),
+                          "examples": tf.cast(tf.shape(nsp_labels)[0], tf.float32)})
         return loss, stats
 
-    @staticmethod
-    def metrics(stats):
+    def metrics(self, stats):
         """Losses and accuracies from summed statistics."""
         mlm_weight = max(stats["mlm_weight"], 1e-5)
-        examples = max(stats["examples"], 1.0)
-        metrics = {
-            "mlm_loss": stats["mlm_loss_sum"] / mlm_weight,
-            "mlm_accuracy": stats["mlm_correct"] / mlm_weight,
-            "nsp_loss": stats["nsp_loss_sum"] / examples,
-            "nsp_accuracy": stats["nsp_correct"] / examples,
-        }
-        metrics["loss"] = metrics["mlm_loss"] + metrics["nsp_loss"]
+        metrics = {"mlm_loss": stats["mlm_loss_sum"] / mlm_weight, "mlm_accuracy": stats["mlm_correct"] / mlm_weight}
+        metrics["loss"] = metrics["mlm_loss"]
+        if self.next_sentence:
+            examples = max(stats["examples"], 1.0)
+            metrics.update({"nsp_loss": stats["nsp_loss_sum"] / examples,
+                            "nsp_accuracy": stats["nsp_correct"] / examples})
+            metrics["loss"] += metrics["nsp_loss"]
         return metrics

@@ -6,15 +6,16 @@ import typing
 
 import tensorflow as tf
 
-from keras_bert_zoo.config import BertConfig, is_preset, unknown_preset_hint
+from keras_bert_zoo.config import BertConfig, architecture_registry, is_preset, unknown_preset_hint
 from keras_bert_zoo.convert import checkpoint_exists
 from keras_bert_zoo.data.dynamic_pretraining import dynamic_pretraining_dataset
 from keras_bert_zoo.data.pretraining_records import read_pretraining_records
 from keras_bert_zoo.files import expand_globs
-from keras_bert_zoo.models import BertEncoder, BertPretrainer
+from keras_bert_zoo.models import Pretrainer
+from keras_bert_zoo.models.pretrainer import OBJECTIVES, model_class_of_objective, pretrainer_class_for
 from keras_bert_zoo.text import BertTokenizer, locate_vocab, read_vocab
 from keras_bert_zoo.training.optimization import create_optimizer
-from keras_bert_zoo.training.pretraining_objective import PretrainingObjective, split_pretraining_features
+from keras_bert_zoo.training.pretraining_objective import objective_for_model, split_pretraining_features
 from keras_bert_zoo.training.trainer import Trainer, write_model_dir_files
 
 
@@ -28,8 +29,10 @@ class PretrainingSettings:
 
     Args:
         model_dir: Checkpoints, summaries, config.json and vocab go here.
-        bert_config: Encoder config for a fresh model (None with init_checkpoint).
+        bert_config: Encoder config of any family for a fresh model (None with init_checkpoint).
         init_checkpoint: Any `from_pretrained` source to start from.
+        objective: "mlm_nsp" (BERT's), "mlm" or "rtd" (ELECTRA's replaced-token
+            detection); None: the encoder family's own.
         input_files: TFRecords from create_pretraining_data (static masks).
         text_files: Raw text, one sentence per line, blank lines between
             documents (dynamic masking: fresh masks every epoch).
@@ -62,6 +65,7 @@ class PretrainingSettings:
     model_dir: str
     bert_config: typing.Optional[BertConfig] = None
     init_checkpoint: typing.Optional[str] = None
+    objective: typing.Optional[str] = None
     input_files: typing.Sequence[str] = ()
     text_files: typing.Sequence[str] = ()
     vocab_file: typing.Optional[str] = None
@@ -91,6 +95,13 @@ class PretrainingSettings:
     def __post_init__(self):
         """Checks the sizes against each other and the model; each message names its flag."""
         config = self.bert_config
+        if self.objective is not None and self.objective not in OBJECTIVES:
+            raise ValueError(f"--objective={self.objective}: one of {', '.join(OBJECTIVES)}.")
+        if config is not None:
+            try:
+                pretrainer_class_for(config, self.objective)
+            except ValueError as e:
+                raise ValueError(f"--objective: {e}") from None
         if config is not None and self.max_seq_length > config.max_position_embeddings:
             raise ValueError(f"--max_seq_length={self.max_seq_length} exceeds the model's max_position_embeddings="
                              f"{config.max_position_embeddings}.")
@@ -151,7 +162,7 @@ class PretrainingSettings:
 
 
 def _fresh_config(preset, bert_config_file, init_checkpoint):
-    """The BertConfig of a fresh model (None for init_checkpoint, checked to exist)."""
+    """The encoder config of a fresh model, of its family's class (None for init_checkpoint, checked to exist)."""
     if preset:
         if not is_preset(preset):
             raise ValueError(f"--preset={preset} is unknown; {unknown_preset_hint(preset)}")
@@ -160,7 +171,7 @@ def _fresh_config(preset, bert_config_file, init_checkpoint):
         if not os.path.isfile(bert_config_file):
             raise ValueError(f"--bert_config_file={bert_config_file} does not exist.")
         try:
-            return BertConfig.from_json_file(bert_config_file)
+            return architecture_registry.config_from_json_file(bert_config_file)
         except ValueError as e:
             raise ValueError(f"--bert_config_file: {e}") from e
     if not checkpoint_exists(init_checkpoint):
@@ -206,8 +217,22 @@ def _matched_files(flag_name, patterns):
         raise ValueError(f"--{flag_name}: {e}") from e
 
 
+def _pretraining_model(settings):
+    """The model of the run's objective over the checkpoint's or fresh config's encoder."""
+    if settings.init_checkpoint is None:
+        return pretrainer_class_for(settings.bert_config, settings.objective).build_from_config(settings.bert_config)
+    if settings.objective is None:
+        return Pretrainer.from_pretrained(settings.init_checkpoint)
+    model = model_class_of_objective(settings.objective).from_pretrained(settings.init_checkpoint)
+    try:
+        pretrainer_class_for(model.encoder.config, settings.objective)
+    except ValueError as e:
+        raise ValueError(f"--objective: {e}") from None
+    return model
+
+
 def run_pretraining(settings, strategy, training_run=None):
-    """Trains a BertPretrainer under `strategy` until settings.num_train_steps.
+    """Trains the pretraining model of settings.objective under `strategy` until settings.num_train_steps.
 
     Args:
         settings: `PretrainingSettings`.
@@ -221,15 +246,14 @@ def run_pretraining(settings, strategy, training_run=None):
     micro_batch = settings.train_batch_size // accumulation
     tokenizer = BertTokenizer(settings.vocab_file, settings.lower_case) if settings.vocab_file else None
     with strategy.scope():
-        if settings.init_checkpoint:
-            model = BertPretrainer.from_pretrained(settings.init_checkpoint)
-        else:
-            model = BertPretrainer(BertEncoder(settings.bert_config))
+        model = _pretraining_model(settings)
         optimizer = create_optimizer(
             settings.optimizer, settings.learning_rate, settings.num_train_steps, settings.num_warmup_steps,
             weight_decay=settings.weight_decay, gradient_accumulation_steps=accumulation,
             mixed_float16=settings.mixed_float16, semantics=settings.optimizer_semantics,
             epsilon=settings.adam_epsilon)
+    objective = objective_for_model(model)
+    replaced_token_detection = "rtd_logits" in model.output  # ELECTRA's model takes the original ids too.
     if strategy.extended.should_checkpoint:
         write_model_dir_files(model, settings.model_dir, tokenizer)
 
@@ -245,13 +269,13 @@ def run_pretraining(settings, strategy, training_run=None):
                 input_context=context, shuffle=True, seed=settings.seed)
         # Static shapes throughout (drop_remainder, fixed lengths): what TPUs and XLA need.
         batches = examples.batch(context.get_per_replica_batch_size(micro_batch), drop_remainder=True)
-        return batches.map(split_pretraining_features, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
-            tf.data.AUTOTUNE)
+        return batches.map(lambda features: split_pretraining_features(features, replaced_token_detection),
+                           num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
     print(f"Pretraining on {strategy.num_replicas_in_sync} replica(s) with {type(strategy).__name__}, "
-          f"global batch {settings.train_batch_size}", flush=True)
+          f"global batch {settings.train_batch_size}: {type(model).__name__}", flush=True)
     trainer = Trainer(
-        model, optimizer, PretrainingObjective(), strategy, settings.model_dir,
+        model, optimizer, objective, strategy, settings.model_dir,
         steps_per_execution=settings.steps_per_execution, jit_compile=settings.jit_compile,
         save_checkpoints_steps=settings.save_checkpoints_steps, log_every_steps=settings.log_steps,
         micro_batches_per_update=accumulation, nan_policy=settings.nan_policy, training_run=training_run)

@@ -1,0 +1,122 @@
+"""Another family's checkpoints as transformers makes them, and the tools as a user runs them on one: train,
+export, serve, distil."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+from conftest import REPO_ROOT
+
+_NER_SENTENCES = [[("Alice", "B-PER"), ("visited", "O"), ("Paris", "B-LOC"), (".", "O")],
+                  [("Bob", "B-PER"), ("Smith", "I-PER"), ("works", "O"), ("for", "O"), ("Acme", "B-ORG")]]
+_REVIEWS = [("a delightful film", "pos"), ("wonderful and moving", "pos"), ("a dull mess", "neg"),
+            ("boring and far too long", "neg")]
+_CONTEXT = "The Eiffel Tower was completed in 1889 in Paris. It is about 330 metres tall."
+_QUESTIONS = [("When was the tower completed?", "1889"), ("Where is the tower?", "Paris"),
+              ("How tall is it?", "about 330 metres")]
+
+
+def seeded(model_class, config):
+    """transformers' `model_class(config)` initialized with seed 0, in eval mode.
+
+    The added noise gives biases and LayerNorms values that show a missed or swapped tensor.
+    """
+    import torch
+
+    torch.manual_seed(0)
+    model = model_class(config)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(0.05 * torch.randn_like(parameter))
+    return model.eval()
+
+
+def user_checkpoint(directory, model, minilm_dir):
+    """`model` saved by transformers (safetensors) with MiniLM's uncased vocab beside, as a user's would be."""
+    model.save_pretrained(directory, safe_serialization=True)
+    shutil.copy(f"{minilm_dir}/vocab.txt", directory / "vocab.txt")
+    return directory
+
+
+def fine_tune_export_serve_and_distil(tmp_path, checkpoint, task, quantize, hf_class_prefix, encoder_class):
+    """`train_export_and_serve`, then for the classifier `distil` too."""
+    model_dir, data = train_export_and_serve(tmp_path, checkpoint, task, quantize, hf_class_prefix)
+    if task == "classifier":
+        distil(tmp_path, model_dir, task, data, encoder_class)
+
+
+def _run(tool, *args):
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "tools" / tool), *args], capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def train_export_and_serve(tmp_path, checkpoint, task, quantize, hf_class_prefix):
+    """Fine-tunes `checkpoint` with run_ner, run_classifier or run_squad, exports each of `quantize`, and checks that
+    the exports answer through TF Serving's C++ loader as they do in Python.
+
+    Args:
+        tmp_path: Scratch directory.
+        checkpoint: An HF directory of the family, with a vocab.txt.
+        task: "ner", "classifier" or "squad".
+        quantize: --quantize values to export ("none", "int8").
+        hf_class_prefix: The family's transformers class prefix ("DistilBert"), for config.json's architecture.
+
+    Returns:
+        (the model_dir, the training data file).
+    """
+    import tensorflow as tf
+
+    from serving_loaders import check_through_cc_loader
+
+    if task == "ner":
+        data = tmp_path / "train.txt"
+        data.write_text("".join("".join(f"{w} NN O {t}\n" for w, t in s) + "\n" for s in _NER_SENTENCES * 8))
+        tool, architecture, metric, epochs = "run_ner.py", "ForTokenClassification", "f1", 10
+    elif task == "squad":
+        data = tmp_path / "train.json"
+        qas = [{"id": f"q{i}", "question": q, "answers": [{"text": a, "answer_start": _CONTEXT.index(a)}]}
+               for i, (q, a) in enumerate(_QUESTIONS * 8)]
+        data.write_text(json.dumps({"version": "1.1", "data": [
+            {"title": "Eiffel", "paragraphs": [{"context": _CONTEXT, "qas": qas}]}]}))
+        tool, architecture, metric, epochs = "run_squad.py", "ForQuestionAnswering", "f1", 30
+    else:
+        data = tmp_path / "train.tsv"
+        data.write_text("sentence\tlabel\n" + "".join(f"{t}\t{l}\n" for t, l in _REVIEWS * 8))
+        tool, architecture, metric, epochs = "run_classifier.py", "ForSequenceClassification", "accuracy", 12
+    model_dir = tmp_path / task
+    # SQuAD's windows hold a question of up to 12 pieces and the context.
+    shape = ["--max_seq_length=48", "--max_query_length=12", "--doc_stride=16"] if task == "squad" else [
+        "--max_seq_length=16"]
+    _run(tool, f"--init_checkpoint={checkpoint}", f"--model_dir={model_dir}", "--do_train", "--do_eval",
+         f"--train_file={data}", f"--eval_file={data}", f"--num_train_epochs={epochs}", *shape,
+         "--train_batch_size=8", "--learning_rate=1e-3")
+    assert json.loads((model_dir / "config.json").read_text())["architectures"] == [hf_class_prefix + architecture]
+    results = json.loads((model_dir / "eval_results.json").read_text())
+    assert results[metric] > (50 if task == "squad" else 0.5), results
+    for kind in quantize:
+        export_dir = tmp_path / f"export_{kind}"
+        _run("export_saved_model.py", f"--model_dir={model_dir}", f"--task={task}", f"--export_dir={export_dir}",
+             *shape, f"--quantize={kind}")
+        python = tf.saved_model.load(str(export_dir / "1")).signatures
+        if task == "ner" and kind == "none":  # int8 may round a close call either way.
+            tags = python["serving_default"](text=tf.constant(["Alice visited Paris ."]))["tags"].numpy()[0]
+            assert [t.decode() for t in tags[:4]] == ["B-PER", "O", "B-LOC", "O"]
+        assert check_through_cc_loader(str(export_dir / "1"), python) > 0
+    return model_dir, data
+
+
+def distil(tmp_path, teacher_dir, task, data, encoder_class):
+    """distill.py keeps one of the teacher's layers; the student is of the teacher's family and learns."""
+    import keras_bert_zoo as kbz
+
+    student_dir = tmp_path / "student"
+    _run("distill.py", f"--task={task}", f"--teacher_model_dir={teacher_dir}", "--student_num_layers=1",
+         "--do_train", "--do_eval", f"--train_file={data}", f"--eval_file={data}", f"--model_dir={student_dir}",
+         "--max_seq_length=16", "--train_batch_size=8", "--num_train_epochs=3", "--learning_rate=1e-3")
+    student = kbz.tasks.get(task).model_class.from_pretrained(str(student_dir), require_head=True)
+    assert type(student.encoder) is encoder_class and student.encoder.config.num_layers == 1
+    results = json.loads((student_dir / "eval_results.json").read_text())
+    assert min(results["accuracy" if task == "classifier" else "f1"], results.get("teacher_accuracy", 1)) > 0.5
