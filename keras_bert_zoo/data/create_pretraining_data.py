@@ -72,8 +72,8 @@ def create_pretraining_data(input_patterns, output_files, tokenizer, max_seq_len
         """The TFRecord bytes of one chunk of instances for each output file."""
         first = chunk * CHUNK_SIZE
         chunk_spans = spans[first:first + CHUNK_SIZE]
-        features = make_instances(corpus.token_ids, chunk_spans, max_seq_length, masker, tokenizer.cls_id,
-                                  tokenizer.sep_id, np.random.default_rng([random_seed, MASKING_STREAM, chunk]))
+        features = make_instances(corpus.token_ids, chunk_spans, max_seq_length, masker, tokenizer.packer,
+                                  np.random.default_rng([random_seed, MASKING_STREAM, chunk]))
         output_of_row = (first + np.arange(len(chunk_spans))) % len(output_files)
         by_output = np.argsort(output_of_row, kind="stable")
         data, used = serialize_examples({name: value[by_output] for name, value in features.items()})

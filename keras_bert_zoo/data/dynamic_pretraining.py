@@ -69,7 +69,7 @@ def dynamic_pretraining_dataset(text_files, tokenizer, max_seq_length=128, max_p
             spans = spans[rng.permutation(len(spans))]
             for start in range(0, len(spans), _INSTANCES_PER_STEP):
                 yield make_instances(corpus.token_ids, spans[start:start + _INSTANCES_PER_STEP], max_seq_length,
-                                     masker, tokenizer.cls_id, tokenizer.sep_id, rng)
+                                     masker, tokenizer.packer, rng)
 
     batch_spec = {name: tf.TensorSpec([None, *spec.shape], spec.dtype)
                   for name, spec in pretraining_element_spec(max_seq_length, max_predictions_per_seq).items()}
