@@ -17,11 +17,12 @@ def _gather_in_range(values, index):
 
 # The array ops of `SegmentPacker._dense_rows`, so one piece of code packs TensorFlow and NumPy batches.
 _TENSORFLOW = types.SimpleNamespace(
-    range=lambda length: tf.range(tf.cast(length, tf.int64)), where=tf.where, gather=_gather_in_range,
-    int32=lambda values: tf.cast(values, tf.int32))
+    range=lambda length: tf.range(tf.cast(length, tf.int64)), row=lambda length, value: tf.fill([1, length], value),
+    where=tf.where, gather=_gather_in_range, int32=lambda values: tf.cast(values, tf.int32))
 _NUMPY = types.SimpleNamespace(
-    range=np.arange, where=np.where, gather=lambda values, index: values.take(index, mode="clip"),
-    int32=lambda values: values.astype(np.int32))
+    range=np.arange, row=lambda length, value: np.full([1, length], value, np.int32),
+    where=np.where, gather=lambda values, index: values.take(index, mode="clip"),
+    int32=lambda values: values.astype(np.int32, copy=False))
 
 
 class SegmentPacker:
@@ -122,8 +123,13 @@ class SegmentPacker:
         total = self._total(counts)
         if length is None:
             length = tf.reduce_max(tf.concat([total, [2]], 0))
-        rows, _ = self._dense_rows(_TENSORFLOW, [(segment.flat_values, segment.row_starts()) for segment in segments],
-                                   counts, length)
+        # The segments' ids one after another, so that one gather reads them all.
+        firsts, size = [], 0
+        for segment in segments:
+            firsts.append(segment.row_starts() + size)
+            size += tf.size(segment.flat_values, tf.int64)
+        values = tf.concat([segment.flat_values for segment in segments], 0)
+        rows, _ = self._dense_rows(_TENSORFLOW, values, firsts, counts, length)
         return rows
 
     def pack_spans(self, values, spans, length):
@@ -139,47 +145,54 @@ class SegmentPacker:
             Dict of int32 `input_word_ids`, `input_mask`, `input_type_ids` and
             bool `segment_mask` (True on segment tokens) [N, length].
         """
-        rows, insides = self._dense_rows(_NUMPY, [(values, starts) for starts, _ in spans],
-                                         [ends - starts for starts, ends in spans], length)
-        return dict(rows, segment_mask=functools.reduce(operator.or_, insides))
+        rows, segment_mask = self._dense_rows(_NUMPY, values, [starts for starts, _ in spans],
+                                              [ends - starts for starts, ends in spans], length)
+        return dict(rows, segment_mask=segment_mask)
 
-    def _dense_rows(self, ops, sources, counts, length):
+    def _dense_rows(self, ops, values, firsts, counts, length):
         """Packed rows [B, length] and where their segment tokens are, built with `ops`.
 
         Args:
             ops: `_TENSORFLOW` or `_NUMPY`.
-            sources: Per segment, (flat ids, the index of each row's first id in them [B]).
+            values: The segments' flat ids.
+            firsts: Per segment, the index in `values` of each row's first id [B].
             counts: Per segment, the ids each row takes [B].
             length: Columns of the rows.
 
         Returns:
-            (Dict of int32 `input_word_ids`, `input_mask`, `input_type_ids` [B, length], a bool
-            [B, length] mask of each segment's tokens).
+            (Dict of int32 `input_word_ids`, `input_mask`, `input_type_ids` [B, length],
+            bool [B, length] mask of the segments' tokens).
         """
         counts = [count[:, None] for count in counts]
         starts = self.segment_starts(counts)
         position = ops.range(length)[None, :]
-        word_ids = self._put(ops, self.pad_id, position, self.start_ids)
+        # int32 from the start: NumPy's where keeps the dtype with Python int ids, and int64 would be twice the bytes.
+        word_ids = self._put(ops, ops.row(length, self.pad_id), position, 0, self.start_ids)
         insides = []
-        for index, ((values, first), start, count) in enumerate(zip(sources, starts, counts)):
-            offset = position - start
-            inside = (offset >= 0) & (offset < count)
-            word_ids = ops.where(inside, ops.gather(values, first[:, None] + offset), word_ids)
-            word_ids = self._put(ops, word_ids, offset - count, self._separator_after(index, len(sources)))
-            insides.append(inside)
+        # Comparisons of positions [1, length] with [B, 1] columns: cheaper than offsets [B, length] in NumPy.
+        for index, (start, count) in enumerate(zip(starts, counts)):
+            end = start + count
+            insides.append((position >= start) & (position < end))
+            word_ids = self._put(ops, word_ids, position, end, self._separator_after(index, len(starts)))
+        segment_mask = functools.reduce(operator.or_, insides)
+        # Each column reads values[position + shift] of its segment's shift (the columns outside are masked).
+        shift = firsts[0][:, None] - starts[0]
+        for first, start in zip(firsts[1:], starts[1:]):
+            shift = ops.where(position >= start, first[:, None] - start, shift)
+        word_ids = ops.where(segment_mask, ops.gather(values, position + shift), word_ids)
         total = self._total(counts)
         mask = position < total
         second_start = starts[1] if len(starts) > 1 else total
-        type_ids = ops.where(mask & (position >= second_start), self.second_type_id, 0)
+        type_ids = ops.int32(mask & (position >= second_start)) * self.second_type_id
         rows = {"input_word_ids": ops.int32(word_ids), "input_mask": ops.int32(mask),
                 "input_type_ids": ops.int32(type_ids)}
-        return rows, insides
+        return rows, segment_mask
 
     @staticmethod
-    def _put(ops, word_ids, offset, special_ids):
-        """`word_ids` with special_ids[k] where offset == k."""
+    def _put(ops, word_ids, position, column, special_ids):
+        """`word_ids` with special_ids[k] where position == column + k."""
         for k, token in enumerate(special_ids):
-            word_ids = ops.where(offset == k, token, word_ids)
+            word_ids = ops.where(position == column + k, token, word_ids)
         return word_ids
 
     def _separator_after(self, index, num_segments):
