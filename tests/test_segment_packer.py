@@ -9,7 +9,7 @@ from transformers import BertTokenizerFast
 from transformers.models.bert.tokenization_bert_legacy import BertTokenizerLegacy
 
 import keras_bert_zoo as kbz
-from keras_bert_zoo.text.segment_packer import SegmentPacker
+from keras_bert_zoo.text import SegmentPacker
 from conftest import write_vocab
 
 PAD, UNK, CLS, SEP = 0, 1, 2, 3  # write_vocab's first ids

@@ -9,8 +9,8 @@ class PretrainerServing(ServingModule):
     """`serving_default` {text} -> {masked_tokens [B, M] strings, masked_token_ids [B, M]}; `serve_ids`.
 
     Each literal mask token ("[MASK]") in a text marks a position to predict
-    (only here: the tokenizer itself treats "[MASK]" as text); M is the most masks in a
-    text of the batch, padding is "" and -1. `serve_ids` takes the
+    (only here: the tokenizer itself treats "[MASK]" as text); M is the most
+    masks in a text of the batch, padding is "" and -1. `serve_ids` takes the
     tokenized inputs plus `masked_lm_positions` and returns `mlm_logits` and
     `nsp_logits`.
     """

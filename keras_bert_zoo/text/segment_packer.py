@@ -120,9 +120,8 @@ class SegmentPacker:
         """
         counts = self._kept_lengths([segment.row_lengths() for segment in segments], max_length,
                                     tf.minimum, tf.maximum)
-        total = self._total(counts)
         if length is None:
-            length = tf.reduce_max(tf.concat([total, [2]], 0))
+            length = tf.reduce_max(tf.concat([self._total(counts), [2]], 0))
         # The segments' ids one after another, so that one gather reads them all.
         firsts, size = [], 0
         for segment in segments:
@@ -166,7 +165,7 @@ class SegmentPacker:
         counts = [count[:, None] for count in counts]
         starts = self.segment_starts(counts)
         position = ops.range(length)[None, :]
-        # int32 from the start: NumPy's where keeps the dtype with Python int ids, and int64 would be twice the bytes.
+        # int32 from the start: NumPy's where keeps it with Python int ids (int64 is twice the bytes).
         word_ids = self._put(ops, ops.row(length, self.pad_id), position, 0, self.start_ids)
         insides = []
         # Comparisons of positions [1, length] with [B, 1] columns: cheaper than offsets [B, length] in NumPy.
@@ -175,7 +174,7 @@ class SegmentPacker:
             insides.append((position >= start) & (position < end))
             word_ids = self._put(ops, word_ids, position, end, self._separator_after(index, len(starts)))
         segment_mask = functools.reduce(operator.or_, insides)
-        # Each column reads values[position + shift] of its segment's shift (the columns outside are masked).
+        # A row's column in segment s reads values[column + shift_s]; columns outside segments are masked.
         shift = firsts[0][:, None] - starts[0]
         for first, start in zip(firsts[1:], starts[1:]):
             shift = ops.where(position >= start, first[:, None] - start, shift)
@@ -196,12 +195,12 @@ class SegmentPacker:
         return word_ids
 
     def _separator_after(self, index, num_segments):
+        """The ids after segment `index` of `num_segments`."""
         return self.between_ids if index + 1 < num_segments else self.end_ids
 
     def _total(self, lengths):
         """Columns a row of segments of these lengths takes, special ids included."""
         return self.segment_starts(lengths)[-1] + lengths[-1] + len(self.end_ids)
-
 
     def _kept_lengths(self, lengths, max_length, minimum, maximum):
         """Tokens kept of each segment (one or two) in `max_length`, in ints or tensors (given their min and max)."""
