@@ -46,7 +46,7 @@ def create_pretraining_data(input_patterns, output_files, tokenizer, max_seq_len
         masked_lm_prob: Fraction of tokens to predict.
         short_seq_prob: How often a document aims at a shorter random length.
         dupe_factor: Rounds over the corpus.
-        do_whole_word_mask: Mask whole words (with their "##" pieces).
+        do_whole_word_mask: Mask whole words (a word and its continuation pieces).
         random_seed: Seed of everything random.
         num_workers: Threads; default: the CPU count.
         log: Receives progress lines.
@@ -65,7 +65,7 @@ def create_pretraining_data(input_patterns, output_files, tokenizer, max_seq_len
     rng = np.random.default_rng([random_seed, PAIRING_STREAM])
     spans = pair_segments(corpus, max_seq_length, short_seq_prob, dupe_factor, rng)
     spans = spans[rng.permutation(len(spans))]
-    masker = MaskedLmMasker(tokenizer.vocab, max_predictions_per_seq, masked_lm_prob, do_whole_word_mask)
+    masker = MaskedLmMasker(tokenizer, max_predictions_per_seq, masked_lm_prob, do_whole_word_mask)
     log(f"Made {len(spans):,} instances in {dupe_factor} round(s); writing {len(output_files)} file(s).")
 
     def encode_chunk(chunk):

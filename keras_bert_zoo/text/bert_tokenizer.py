@@ -129,6 +129,41 @@ class BertTokenizer(tf.Module):
         """Normalizes and splits texts [B] into words (see `BertTextNormalizer`)."""
         return self.normalizer.words(texts)
 
+    def continues_word(self):
+        """bool NumPy [vocab_size]: which tokens only ever continue a word, WordPiece's "##" pieces.
+
+        Whole-word masking groups a word's pieces with this; a tokenizer
+        whose pieces mark word starts instead (BPE's "Ġ", SentencePiece's
+        "▁") defines it the other way round.
+        """
+        return np.array([token.startswith("##") for token in self.vocab], bool)
+
+    def tokenize_with_alignment(self, texts, offsets_unit="BYTE"):
+        """WordPiece ids of texts with each piece's word and its place in that word.
+
+        Words are those of `words(texts)`: the pre-tokenization split at
+        whitespace, around each punctuation character and CJK ideograph, after
+        normalization. A piece's offsets index its word as normalized there; a
+        word that WordPiece can't cover, or longer than `max_chars_per_word`,
+        is one [UNK] spanning the whole word. The ids equal `tokenize`'s, which
+        is faster where the alignment isn't needed.
+
+        Args:
+            texts: A string or a [B] batch of strings (list, array or tensor).
+            offsets_unit: "BYTE" (UTF-8 bytes) or "UTF8_CHAR" (characters).
+
+        Returns:
+            Dict of `ids` (int32), `word_ids` (int64, the index of the piece's
+            word among its text's words), `starts` and `ends` (int64, the piece
+            is its word's [start, end)): RaggedTensors [B, (pieces)], or 1-D
+            tensors for one string.
+        """
+        if offsets_unit not in ("BYTE", "UTF8_CHAR"):
+            raise ValueError(f"offsets_unit must be 'BYTE' or 'UTF8_CHAR', got {offsets_unit!r}.")
+        texts = _strings(texts)
+        return (self._compiled("tokenize_with_alignment", texts, offsets_unit) if tf.executing_eagerly()
+                else self._tokenize_with_alignment(texts, offsets_unit))
+
     def tokenize(self, texts):
         """WordPiece ids of texts, without special tokens.
 
@@ -304,11 +339,39 @@ class BertTokenizer(tf.Module):
         return tf.gather(_concat_rows([ascii_ids, other_ids]), rows)
 
     def _tokenize_unicode(self, texts):
-        words = self.words(texts)
-        too_long = tf.strings.length(words.flat_values, unit="UTF8_CHAR") > self.max_chars_per_word
-        words = words.with_flat_values(tf.where(too_long, "[UNK]", words.flat_values))
+        words, _ = self._unknown_if_too_long(self.words(texts))
         return _merge_inner(self._wordpiece.tokenize(words))
 
+    def _unknown_if_too_long(self, words):
+        """Words [B, (W)] with those over `max_chars_per_word` made "[UNK]", and bool [B * W] which those are."""
+        too_long = tf.strings.length(words.flat_values, unit="UTF8_CHAR") > self.max_chars_per_word
+        return words.with_flat_values(tf.where(too_long, "[UNK]", words.flat_values)), too_long
+
+    def _tokenize_with_alignment(self, texts, offsets_unit):
+        if texts.shape.rank == 0:
+            aligned = self._tokenize_with_alignment(texts[None], offsets_unit)
+            return {name: values[0] for name, values in aligned.items()}
+        words = self.words(texts)
+        wordpiece_words, too_long = self._unknown_if_too_long(words)
+        ids, starts, ends = self._wordpiece.tokenize_with_offsets(wordpiece_words)  # [B, (W), (P)]
+        piece_word = ids.values.value_rowids()  # Index into words.flat_values.
+        word_of_piece = tf.gather(words.flat_values, piece_word)
+        starts, ends = tf.cast(starts.flat_values, tf.int64), tf.cast(ends.flat_values, tf.int64)
+        # The [UNK] of a too long word spans the word, not the "[UNK]" string it was replaced by.
+        ends = tf.where(tf.gather(too_long, piece_word), tf.cast(tf.strings.length(word_of_piece), tf.int64), ends)
+        if offsets_unit == "UTF8_CHAR":
+            starts, ends = (_utf8_chars_before(word_of_piece, offsets) for offsets in (starts, ends))
+        word_in_text = tf.range(tf.size(words.flat_values, tf.int64)) - tf.gather(words.row_starts(),
+                                                                                  words.value_rowids())
+        per_piece = {"ids": ids.flat_values, "word_ids": tf.gather(word_in_text, piece_word), "starts": starts,
+                     "ends": ends}
+        return {name: _merge_inner(ids.with_flat_values(values)) for name, values in per_piece.items()}
+
+
+def _utf8_chars_before(strings, byte_offsets):
+    """int64 characters in the first `byte_offsets` bytes of each string."""
+    prefixes = tf.strings.substr(strings, tf.zeros_like(byte_offsets), byte_offsets)
+    return tf.cast(tf.strings.length(prefixes, unit="UTF8_CHAR"), tf.int64)
 
 def _pieces(texts):
     """Texts [B] cut into runs of ASCII words and the words with other characters [B, (pieces)]."""
