@@ -40,6 +40,7 @@ def _in_batches(tokenize, texts):
         order}, and int64 [len(texts) + 1] offsets of each text's values.
     """
     values, lengths = {}, [np.zeros([0], np.int64)]
+    # At least one call, so that no texts still give every output, empty.
     for start in range(0, max(len(texts), 1), _TOKENIZE_BATCH):
         outputs = tokenize(list(texts[start:start + _TOKENIZE_BATCH]))
         for name, ragged in outputs.items():
@@ -95,7 +96,7 @@ def word_pieces(tokenizer, words):
         A `WordPieces`.
     """
     aligned, splits = _in_batches(lambda batch: tokenizer.tokenize_with_alignment(batch, "UTF8_CHAR"), words)
-    ids = aligned["ids"].astype(np.int32)
+    ids = aligned["ids"]
     piece_lengths = aligned["ends"] - aligned["starts"]
     word_of_piece = np.repeat(np.arange(len(words)), np.diff(splits))
     # Offsets in the word's normalized text, taken as its normalized words joined.

@@ -373,6 +373,7 @@ def _utf8_chars_before(strings, byte_offsets):
     prefixes = tf.strings.substr(strings, tf.zeros_like(byte_offsets), byte_offsets)
     return tf.cast(tf.strings.length(prefixes, unit="UTF8_CHAR"), tf.int64)
 
+
 def _pieces(texts):
     """Texts [B] cut into runs of ASCII words and the words with other characters [B, (pieces)]."""
     # regex_split ends a text at its first NUL; U+0001 is a control character that the
