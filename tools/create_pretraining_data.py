@@ -20,7 +20,7 @@ flags.DEFINE_string("output_dir", None, "Write --num_shards files part-NNNNN-of-
 flags.DEFINE_integer("num_shards", 1, "Files to write into --output_dir.")
 flags.DEFINE_string("vocab_file", None, "The WordPiece vocab of the model to pretrain.")
 flags.DEFINE_bool("do_lower_case", True, "Lower-case the text (uncased models).")
-flags.DEFINE_bool("do_whole_word_mask", False, "Mask whole words (a word and its ## pieces) together.")
+flags.DEFINE_bool("do_whole_word_mask", False, "Mask whole words (a word and its continuation pieces, WordPiece's ##) together.")
 flags.DEFINE_integer("max_seq_length", 128, "Tokens per instance.")
 flags.DEFINE_integer("max_predictions_per_seq", 20, "Most masked-LM predictions per instance.")
 flags.DEFINE_float("masked_lm_prob", 0.15, "Fraction of tokens to predict.")

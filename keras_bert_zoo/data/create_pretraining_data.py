@@ -46,7 +46,7 @@ def create_pretraining_data(input_patterns, output_files, tokenizer, max_seq_len
         masked_lm_prob: Fraction of tokens to predict.
         short_seq_prob: How often a document aims at a shorter random length.
         dupe_factor: Rounds over the corpus.
-        do_whole_word_mask: Mask whole words (with their "##" pieces).
+        do_whole_word_mask: Mask whole words (a word and its continuation pieces).
         random_seed: Seed of everything random.
         num_workers: Threads; default: the CPU count.
         log: Receives progress lines.
@@ -65,15 +65,15 @@ def create_pretraining_data(input_patterns, output_files, tokenizer, max_seq_len
     rng = np.random.default_rng([random_seed, PAIRING_STREAM])
     spans = pair_segments(corpus, max_seq_length, short_seq_prob, dupe_factor, rng)
     spans = spans[rng.permutation(len(spans))]
-    masker = MaskedLmMasker(tokenizer.vocab, max_predictions_per_seq, masked_lm_prob, do_whole_word_mask)
+    masker = MaskedLmMasker(tokenizer, max_predictions_per_seq, masked_lm_prob, do_whole_word_mask)
     log(f"Made {len(spans):,} instances in {dupe_factor} round(s); writing {len(output_files)} file(s).")
 
     def encode_chunk(chunk):
         """The TFRecord bytes of one chunk of instances for each output file."""
         first = chunk * CHUNK_SIZE
         chunk_spans = spans[first:first + CHUNK_SIZE]
-        features = make_instances(corpus.token_ids, chunk_spans, max_seq_length, masker, tokenizer.cls_id,
-                                  tokenizer.sep_id, np.random.default_rng([random_seed, MASKING_STREAM, chunk]))
+        features = make_instances(corpus.token_ids, chunk_spans, max_seq_length, masker, tokenizer.packer,
+                                  np.random.default_rng([random_seed, MASKING_STREAM, chunk]))
         output_of_row = (first + np.arange(len(chunk_spans))) % len(output_files)
         by_output = np.argsort(output_of_row, kind="stable")
         data, used = serialize_examples({name: value[by_output] for name, value in features.items()})

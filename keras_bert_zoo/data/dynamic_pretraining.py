@@ -33,7 +33,7 @@ def dynamic_pretraining_dataset(text_files, tokenizer, max_seq_length=128, max_p
         max_predictions_per_seq: P, most masked-LM predictions per instance.
         masked_lm_prob: Fraction of tokens to predict.
         short_seq_prob: How often a document aims at a shorter random length.
-        do_whole_word_mask: Mask whole words (with their "##" pieces).
+        do_whole_word_mask: Mask whole words (a word and its continuation pieces).
         seed: Seed of the pairs and masks; None for a random one.
         input_context: Optional `tf.distribute.InputContext`: each input
             pipeline makes instances from its share of the documents (every
@@ -59,7 +59,7 @@ def dynamic_pretraining_dataset(text_files, tokenizer, max_seq_length=128, max_p
                          f"{num_pipelines} input pipelines.")
     if num_pipelines > 1:
         corpus = corpus.shard(pipeline, num_pipelines)
-    masker = MaskedLmMasker(tokenizer.vocab, max_predictions_per_seq, masked_lm_prob, do_whole_word_mask)
+    masker = MaskedLmMasker(tokenizer, max_predictions_per_seq, masked_lm_prob, do_whole_word_mask)
     seed = np.random.SeedSequence().entropy if seed is None else seed
 
     def instance_batches():
@@ -69,7 +69,7 @@ def dynamic_pretraining_dataset(text_files, tokenizer, max_seq_length=128, max_p
             spans = spans[rng.permutation(len(spans))]
             for start in range(0, len(spans), _INSTANCES_PER_STEP):
                 yield make_instances(corpus.token_ids, spans[start:start + _INSTANCES_PER_STEP], max_seq_length,
-                                     masker, tokenizer.cls_id, tokenizer.sep_id, rng)
+                                     masker, tokenizer.packer, rng)
 
     batch_spec = {name: tf.TensorSpec([None, *spec.shape], spec.dtype)
                   for name, spec in pretraining_element_spec(max_seq_length, max_predictions_per_seq).items()}

@@ -9,26 +9,29 @@ class MaskedLmMasker:
     Each instance gets `min(max_predictions_per_seq, max(1, round(length *
     masked_lm_prob)))` predictions (length counts [CLS] and [SEP]), drawn
     uniformly among its tokens other than [CLS], [SEP] and padding. With
-    whole-word masking, a word and its "##" continuation pieces are chosen
-    together, and a word that would overshoot the count is skipped, as the
-    original (whose words can also reach back across a [SEP]; here a "##"
-    piece right after [SEP] starts a word of its own). Each chosen token becomes [MASK] 80% of the time, a uniformly
+    whole-word masking, a word and the continuation pieces right after it
+    (those the tokenizer's `continues_word` marks, WordPiece's "##" pieces)
+    are chosen together, and a word that would overshoot the count is
+    skipped, as the original (whose words can also reach back across a
+    [SEP]; here a continuation piece right after [SEP] starts a word of its
+    own). Each chosen token becomes [MASK] 80% of the time, a uniformly
     random vocabulary id 10%, and stays unchanged 10%.
 
     Args:
-        vocab: The token list (ids are indices).
+        tokenizer: A `keras_bert_zoo.text.BertTokenizer`: the vocab size,
+            [MASK] id and continuation pieces.
         max_predictions_per_seq: P, the most predictions per instance.
         masked_lm_prob: Fraction of tokens to predict.
         do_whole_word_mask: Mask whole words rather than single WordPieces.
     """
 
-    def __init__(self, vocab, max_predictions_per_seq=20, masked_lm_prob=0.15, do_whole_word_mask=False):
-        self.vocab_size = len(vocab)
-        self.mask_id = vocab.index("[MASK]")
+    def __init__(self, tokenizer, max_predictions_per_seq=20, masked_lm_prob=0.15, do_whole_word_mask=False):
+        self.vocab_size = tokenizer.vocab_size
+        self.mask_id = tokenizer.mask_id
         self.max_predictions_per_seq = max_predictions_per_seq
         self.masked_lm_prob = masked_lm_prob
         self.do_whole_word_mask = do_whole_word_mask
-        self.is_continuation = np.array([token.startswith("##") for token in vocab], bool)
+        self.is_continuation = tokenizer.continues_word()
 
     def __call__(self, input_ids, lengths, candidates, rng):
         """Masks a batch.
@@ -94,7 +97,7 @@ class MaskedLmMasker:
         return candidates & np.take_along_axis(chosen_starts, word_of_token, axis=1)
 
     def _words(self, input_ids, candidates):
-        """Whole words among the candidates: a word is a piece and the "##" pieces right after it.
+        """Whole words among the candidates: a word is a piece and the continuation pieces right after it.
 
         Returns:
             (word_starts, word_of_token, word_lengths): bool [N, T] whether a

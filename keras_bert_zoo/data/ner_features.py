@@ -104,9 +104,10 @@ def ner_features(tokenizer, sentences, tags, label_names, max_seq_length):
     Returns:
         An `NerFeatures`.
     """
-    if max_seq_length < 3:
-        raise ValueError(f"max_seq_length={max_seq_length} leaves no room for a word between [CLS] and [SEP].")
-    budget = max_seq_length - 2
+    packer = tokenizer.packer
+    budget = max_seq_length - packer.num_special_tokens(1)
+    if budget < 1:
+        raise ValueError(f"max_seq_length={max_seq_length} leaves no room for a word next to the special tokens.")
     sentence_lengths = np.array([len(words) for words in sentences], np.int32)
     sentence_starts = np.concatenate([[0], np.cumsum(sentence_lengths)])
     tag_ids = None if tags is None else _tag_ids(tags, label_names, sentence_lengths)
@@ -129,26 +130,21 @@ def ner_features(tokenizer, sentences, tags, label_names, max_seq_length):
             windows.append((sentence, start, end))
 
     shape = (len(windows), max_seq_length)
-    input_word_ids = np.full(shape, tokenizer.pad_id, np.int32)
-    input_mask = np.zeros(shape, np.int32)
+    inputs = {name: np.zeros(shape, np.int32) for name in ("input_word_ids", "input_mask", "input_type_ids")}
     labels = np.full(shape, IGNORE_LABEL_ID, np.int32)
     word_index = np.full(shape, -1, np.int32)
     for row, (sentence, first, end) in enumerate(windows):
-        pieces = [[tokenizer.cls_id]]
-        position = 1
-        for word in range(first, end):
-            pieces.append(ids[splits[word]:splits[word + 1]][:budget] if piece_counts[word] else [tokenizer.unk_id])
-            word_index[row, position] = word - sentence_starts[sentence]
-            if tag_ids is not None:
-                labels[row, position] = tag_ids[word]
-            position += len(pieces[-1])
-        pieces.append([tokenizer.sep_id])
-        input_word_ids[row, :position + 1] = np.concatenate(pieces)
-        input_mask[row, :position + 1] = 1
+        segment = np.concatenate([ids[splits[word]:splits[word + 1]][:budget] if piece_counts[word] else
+                                  [tokenizer.unk_id] for word in range(first, end)])
+        for name, values in packer.pack_row([segment], max_seq_length).items():
+            inputs[name][row] = values
+        counts = window_counts[first:end]
+        first_pieces = packer.segment_starts([len(segment)])[0] + np.cumsum(counts) - counts
+        word_index[row, first_pieces] = np.arange(first, end) - sentence_starts[sentence]
+        if tag_ids is not None:
+            labels[row, first_pieces] = tag_ids[first:end]
     return NerFeatures(
-        input_word_ids=input_word_ids,
-        input_mask=input_mask,
-        input_type_ids=np.zeros(shape, np.int32),
+        **inputs,
         labels=labels,
         label_weights=(word_index >= 0).astype(np.float32),
         sentence_index=np.array([window[0] for window in windows], np.int32),

@@ -124,16 +124,15 @@ def _truncate(spans, max_num_tokens, rng):
     return spans
 
 
-def make_instances(token_ids, spans, max_seq_length, masker, cls_id, sep_id, rng):
-    """Packs spans as [CLS] A [SEP] B [SEP], zero-padded, and masks them.
+def make_instances(token_ids, spans, max_seq_length, masker, packer, rng):
+    """Packs spans as [CLS] A [SEP] B [SEP] (the packer's layout), padded, and masks them.
 
     Args:
         token_ids: The corpus' flat int32 token ids.
         spans: SPAN_DTYPE array [N] from `pair_segments`.
         max_seq_length: T.
         masker: A `MaskedLmMasker`.
-        cls_id: Id of [CLS].
-        sep_id: Id of [SEP].
+        packer: The tokenizer's `SegmentPacker`.
         rng: A `np.random.Generator` for the masks.
 
     Returns:
@@ -142,19 +141,10 @@ def make_instances(token_ids, spans, max_seq_length, masker, cls_id, sep_id, rng
         float32 `masked_lm_weights` [N, P]; int32 `next_sentence_labels` [N]
         (1 when B is random).
     """
-    length_a = (spans["a_end"] - spans["a_start"])[:, None]
-    length_b = (spans["b_end"] - spans["b_start"])[:, None]
-    length = length_a + length_b + 3
-    position = np.arange(max_seq_length)
-    in_a = (position >= 1) & (position <= length_a)
-    in_b = (position > length_a + 1) & (position < length - 1)
-    is_token = in_a | in_b
-    source = position + np.where(in_a, spans["a_start"][:, None] - 1, spans["b_start"][:, None] - length_a - 2)
-    input_ids = np.where(is_token, token_ids.take(source, mode="clip"), 0).astype(np.int32)
-    input_ids[:, 0] = cls_id
-    input_ids[(position == length_a + 1) | (position == length - 1)] = sep_id
-    features = masker(input_ids, length[:, 0], is_token, rng)
-    features["input_mask"] = (position < length).astype(np.int32)
-    features["segment_ids"] = ((position > length_a + 1) & (position < length)).astype(np.int32)
+    packed = packer.pack_spans(token_ids, [(spans["a_start"], spans["a_end"]), (spans["b_start"], spans["b_end"])],
+                               max_seq_length)
+    features = masker(packed["input_word_ids"], packed["input_mask"].sum(axis=1), packed["segment_mask"], rng)
+    features["input_mask"] = packed["input_mask"]
+    features["segment_ids"] = packed["input_type_ids"]
     features["next_sentence_labels"] = spans["is_random_next"].astype(np.int32)
     return features

@@ -105,6 +105,7 @@ def squad_features(tokenizer, examples, max_seq_length=384, doc_stride=128, max_
     """
     if doc_stride <= 0:
         raise ValueError(f"doc_stride={doc_stride} must be positive.")
+    packer = tokenizer.packer
     contexts = _tokenize_contexts(tokenizer, {e.context_text: None for e in examples})
     query_ids, query_splits = tokenize_batched(tokenizer, [e.question_text for e in examples])
 
@@ -120,7 +121,7 @@ def squad_features(tokenizer, examples, max_seq_length=384, doc_stride=128, max_
                 if is_training:
                     continue
         query = query_ids[query_splits[index]:query_splits[index + 1]][:max_query_length]
-        window_length = max_seq_length - len(query) - 3
+        window_length = max_seq_length - len(query) - packer.num_special_tokens(2)
         if window_length <= 0:
             raise ValueError(f"max_seq_length={max_seq_length} leaves no room for the context after the "
                              f"{len(query)} question pieces of {example.qas_id}; lower max_query_length.")
@@ -139,7 +140,7 @@ def squad_features(tokenizer, examples, max_seq_length=384, doc_stride=128, max_
 
     shape = (len(rows), max_seq_length)
     features = SquadFeatures(
-        input_word_ids=np.full(shape, tokenizer.pad_id, np.int32),
+        input_word_ids=np.zeros(shape, np.int32),
         input_mask=np.zeros(shape, np.int32),
         input_type_ids=np.zeros(shape, np.int32),
         start_positions=np.zeros(len(rows), np.int32),
@@ -151,12 +152,9 @@ def squad_features(tokenizer, examples, max_seq_length=384, doc_stride=128, max_
         num_answers_not_found=len(not_found))
     for row, (index, query, start, end, window, best_window, answer) in enumerate(rows):
         piece_ids, char_starts, char_ends = contexts[examples[index].context_text]
-        offset = len(query) + 2  # [CLS] question [SEP]
-        length = offset + end - start + 1
-        features.input_word_ids[row, :length] = np.concatenate(
-            [[tokenizer.cls_id], query, [tokenizer.sep_id], piece_ids[start:end], [tokenizer.sep_id]])
-        features.input_mask[row, :length] = 1
-        features.input_type_ids[row, offset:length] = 1
+        for name, values in packer.pack_row([query, piece_ids[start:end]], max_seq_length).items():
+            getattr(features, name)[row] = values
+        offset = packer.segment_starts([len(query), end - start])[1]
         features.token_char_starts[row, offset:offset + end - start] = char_starts[start:end]
         features.token_char_ends[row, offset:offset + end - start] = char_ends[start:end]
         features.token_is_max_context[row, offset:offset + end - start] = best_window[start:end] == window

@@ -23,12 +23,31 @@ def tokenize_batched(tokenizer, texts):
         (ids, splits): int32 [P] ids of all texts in order, and int64
         [len(texts) + 1] offsets; text i has ids[splits[i]:splits[i + 1]].
     """
-    ids, lengths = [np.zeros([0], np.int32)], [np.zeros([0], np.int64)]
-    for start in range(0, len(texts), _TOKENIZE_BATCH):
-        ragged = tokenizer.tokenize(list(texts[start:start + _TOKENIZE_BATCH]))
-        ids.append(ragged.flat_values.numpy().astype(np.int32))
+    values, splits = _in_batches(lambda batch: {"ids": tokenizer.tokenize(batch)}, texts)
+    return values["ids"].astype(np.int32), splits
+
+
+def _in_batches(tokenize, texts):
+    """Runs `tokenize` on batches of texts and concatenates its outputs.
+
+    Args:
+        tokenize: Takes a list of strings to a dict of RaggedTensors [B, (N)]
+            with the same row lengths.
+        texts: A list of strings.
+
+    Returns:
+        (values, splits): {name: NumPy [N] flat values of all texts in
+        order}, and int64 [len(texts) + 1] offsets of each text's values.
+    """
+    values, lengths = {}, [np.zeros([0], np.int64)]
+    # At least one call, so that no texts still give every output, empty.
+    for start in range(0, max(len(texts), 1), _TOKENIZE_BATCH):
+        outputs = tokenize(list(texts[start:start + _TOKENIZE_BATCH]))
+        for name, ragged in outputs.items():
+            values.setdefault(name, []).append(ragged.flat_values.numpy())
         lengths.append(ragged.row_lengths().numpy())
-    return np.concatenate(ids), np.concatenate([[0], np.cumsum(np.concatenate(lengths))]).astype(np.int64)
+    return ({name: np.concatenate(parts) for name, parts in values.items()},
+            np.concatenate([[0], np.cumsum(np.concatenate(lengths))]).astype(np.int64))
 
 
 @dataclasses.dataclass
@@ -61,12 +80,13 @@ class WordPieces:
 def word_pieces(tokenizer, words):
     """Tokenizes words (whitespace-free strings) and finds each piece's characters.
 
-    A piece's normalized text is its vocab string without "##" ([UNK]: the
-    whole normalized word it replaces). Normalizing each grapheme (a
-    character and its combining marks) alone with the tokenizer's own
-    normalizer tells how many normalized characters each grapheme makes;
-    laying the pieces over those counts maps them back to the original
-    characters. Plain ASCII words skip this: their characters map one to one.
+    The tokenizer's alignment gives each piece's characters in its
+    normalized word ([UNK]: the whole word it replaces). Normalizing each
+    grapheme (a character and its combining marks) alone with the
+    tokenizer's own normalizer tells how many normalized characters each
+    grapheme makes; laying the pieces over those counts maps them back to
+    the original characters. Plain ASCII words skip this: their characters
+    map one to one.
 
     Args:
         tokenizer: A `keras_bert_zoo.text.BertTokenizer`.
@@ -75,12 +95,11 @@ def word_pieces(tokenizer, words):
     Returns:
         A `WordPieces`.
     """
-    ids, splits = tokenize_batched(tokenizer, words)
-    vocab_lengths = np.array([len(t[2:]) if t.startswith("##") else len(t) for t in tokenizer.vocab], np.int64)
-    vocab_lengths[tokenizer.unk_id] = -1  # Known per word only.
-    piece_lengths = vocab_lengths[ids]
+    aligned, splits = _in_batches(lambda batch: tokenizer.tokenize_with_alignment(batch, "UTF8_CHAR"), words)
+    ids = aligned["ids"]
+    piece_lengths = aligned["ends"] - aligned["starts"]
     word_of_piece = np.repeat(np.arange(len(words)), np.diff(splits))
-    # Offsets in the word's normalized text, assuming it is the pieces' texts joined.
+    # Offsets in the word's normalized text, taken as its normalized words joined.
     ends = np.cumsum(piece_lengths)
     starts = ends - piece_lengths
     starts -= np.concatenate([[0], ends])[splits[:-1]][word_of_piece]
@@ -88,24 +107,17 @@ def word_pieces(tokenizer, words):
     char_starts, char_ends = starts.astype(np.int32), ends.astype(np.int32)
 
     word_lengths = np.array([len(w) for w in words], np.int64)
-    has_unknown = np.bincount(word_of_piece[ids == tokenizer.unk_id], minlength=len(words)) > 0
     piece_total = np.bincount(word_of_piece, weights=piece_lengths, minlength=len(words))
     plain = np.array([bool(_PLAIN_ASCII.fullmatch(w)) for w in words], bool)
-    done = plain & ~has_unknown & (piece_total == word_lengths)
-    slow = np.flatnonzero(~done)
+    slow = np.flatnonzero(~(plain & (piece_total == word_lengths)))
 
     normalized_lengths = _normalized_lengths(tokenizer, [words[w] for w in slow])
-    unknown_words = [w for w in slow if has_unknown[w]]
-    normalized_words = dict(zip(unknown_words, _normalized_words(tokenizer, [words[w] for w in unknown_words])))
     num_unaligned = 0
     for w in slow:
         first, last = splits[w], splits[w + 1]
-        lengths = piece_lengths[first:last].copy()
-        if has_unknown[w] and not _resolve_unknown_lengths(
-                ids[first:last], tokenizer, lengths, normalized_words[w]):
-            lengths = None
+        lengths = piece_lengths[first:last]
         graphemes = _graphemes(words[w])
-        if lengths is None or lengths.sum() != sum(normalized_lengths[g] for g in graphemes):
+        if lengths.sum() != sum(normalized_lengths[g] for g in graphemes):
             char_starts[first:last], char_ends[first:last] = 0, len(words[w])
             num_unaligned += last > first
             continue
@@ -143,20 +155,3 @@ def _normalized_lengths(tokenizer, words):
     """{grapheme: number of characters it normalizes to} for the graphemes of `words`."""
     graphemes = sorted({g for word in words for g in _graphemes(word)})
     return {g: sum(map(len, row)) for g, row in zip(graphemes, _normalized_words(tokenizer, graphemes))}
-
-
-def _resolve_unknown_lengths(piece_ids, tokenizer, lengths, normalized_words):
-    """Sets the length of each [UNK] piece to that of the normalized word it replaces.
-
-    Pieces group into words at each piece that doesn't start with "##".
-    Returns False when the groups don't match the normalized words.
-    """
-    word_index = -1
-    for k, piece_id in enumerate(piece_ids):
-        if not tokenizer.id_to_token(piece_id).startswith("##"):
-            word_index += 1
-        if word_index >= len(normalized_words):
-            return False
-        if piece_id == tokenizer.unk_id:
-            lengths[k] = len(normalized_words[word_index])
-    return word_index == len(normalized_words) - 1

@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from keras_bert_zoo.export.serving_inputs import dense_model_inputs, split_words_with_offsets, word_pieces
+from keras_bert_zoo.export.serving_inputs import split_words_with_offsets, word_pieces
 from keras_bert_zoo.export.serving_module import TEXT, ServingModule
 
 # Keys combine (text index, window index); texts hold far fewer windows than this.
@@ -24,8 +24,9 @@ class NerServing(ServingModule):
         if not model.label_names:
             raise ValueError("The token classifier has no label_names, so its tags can't be named.")
         self.tag_names = tf.constant(model.label_names)
+        self.window_room = max_seq_length - tokenizer.packer.num_special_tokens(1)  # pieces a window holds
         # A word keeps at most this many pieces; windows then always fit.
-        self.max_pieces_per_word = max(1, (max_seq_length - 2) // 4)
+        self.max_pieces_per_word = max(1, self.window_room // 4)
 
     def signatures(self):
         return {"serving_default": self.serve_text.get_concrete_function(),
@@ -43,16 +44,16 @@ class NerServing(ServingModule):
         text_first_piece = tf.math.unsorted_segment_min(first_piece, word_text, words.nrows())
         start_in_text = first_piece - tf.gather(text_first_piece, word_text)
         # Windows start every `stride` pieces; a window holds the words starting in it.
-        stride = self.max_seq_length - 2 - self.max_pieces_per_word
+        stride = self.window_room - self.max_pieces_per_word
         _, window = tf.unique(word_text * _WINDOWS_PER_TEXT + start_in_text // stride, out_idx=tf.int64)
         num_windows = tf.reduce_max(tf.concat([window, [-1]], 0)) + 1
         window_ids = tf.RaggedTensor.from_value_rowids(pieces, window, nrows=num_windows).merge_dims(1, 2)
-        cls = tf.fill([num_windows, 1], self.tokenizer.cls_id)
-        sep = tf.fill([num_windows, 1], self.tokenizer.sep_id)
-        ids = tf.concat([cls, window_ids, sep], axis=1)
-        logits = self.model(dense_model_inputs(ids, tf.zeros_like(ids)), training=False)["logits"]
+        packer = self.tokenizer.packer
+        inputs = packer.pack([window_ids], self.max_seq_length)
+        logits = self.model(inputs, training=False)["logits"]
         window_first_piece = tf.math.unsorted_segment_min(start_in_text, window, num_windows)
-        position = 1 + start_in_text - tf.gather(window_first_piece, window)
+        start_in_window = start_in_text - tf.gather(window_first_piece, window)
+        position = packer.segment_starts([window_ids.row_lengths()])[0] + start_in_window
         tag_ids = tf.argmax(tf.gather_nd(logits, tf.stack([window, position], axis=1)), axis=-1)
         tags = words.with_flat_values(tf.gather(self.tag_names, tag_ids))
         return {"words": words.to_tensor(""), "tags": tags.to_tensor(""),

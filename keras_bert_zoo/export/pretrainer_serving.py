@@ -2,18 +2,17 @@
 
 import tensorflow as tf
 
-from keras_bert_zoo.export.serving_inputs import dense_model_inputs
 from keras_bert_zoo.export.serving_module import IDS, TEXT, ServingModule
 
 
 class PretrainerServing(ServingModule):
     """`serving_default` {text} -> {masked_tokens [B, M] strings, masked_token_ids [B, M]}; `serve_ids`.
 
-    Each literal "[MASK]" in a text marks a position to predict (only here:
-    the tokenizer itself treats "[MASK]" as text); M is the most masks in a
-    text of the batch, padding is "" and -1. `serve_ids` takes the
-    tokenized inputs plus `masked_lm_positions` and returns `mlm_logits` and
-    `nsp_logits`.
+    Each literal mask token ("[MASK]") in a text marks a position to predict
+    (only here: the tokenizer itself treats "[MASK]" as text); M is the most
+    masks in a text of the batch, padding is "" and -1. `serve_ids` takes the
+    tokenized inputs plus `masked_lm_positions` and returns `mlm_logits` (and
+    a BertPretrainer's `nsp_logits`).
     """
 
     def __init__(self, model, tokenizer, max_seq_length, vocab_asset):
@@ -29,18 +28,17 @@ class PretrainerServing(ServingModule):
 
     @tf.function(input_signature=[TEXT])
     def serve_text(self, text):
-        segments = tf.strings.split(text, sep="[MASK]")
+        mask_id = self.tokenizer.mask_id
+        segments = tf.strings.split(text, sep=self.tokenizer.id_to_token(mask_id))
         pieces = tf.cast(self.tokenizer.tokenize(segments.flat_values), tf.int32)
         # Every segment but the last is followed by a mask.
-        mask = tf.fill([pieces.nrows(), 1], self.tokenizer.mask_id)
+        mask = tf.fill([pieces.nrows(), 1], mask_id)
         tokens = segments.with_flat_values(tf.concat([pieces, mask], axis=1)).merge_dims(1, 2)[:, :-1]
-        tokens = tokens[:, : self.max_seq_length - 2]
-        cls = tf.fill([tokens.nrows(), 1], self.tokenizer.cls_id)
-        sep = tf.fill([tokens.nrows(), 1], self.tokenizer.sep_id)
-        ids = tf.concat([cls, tokens, sep], axis=1)
-        inputs = dense_model_inputs(ids, tf.zeros_like(ids))
-        is_mask = tf.ragged.boolean_mask(tf.ragged.range(ids.row_lengths()), tf.equal(ids, self.tokenizer.mask_id))
-        positions = tf.cast(is_mask.to_tensor(0), tf.int32)
+        inputs = self.tokenizer.packer.pack([tokens], self.max_seq_length)
+        ids = inputs["input_word_ids"]
+        columns = tf.broadcast_to(tf.range(tf.shape(ids)[1]), tf.shape(ids))
+        is_mask = tf.ragged.boolean_mask(columns, tf.equal(ids, mask_id))
+        positions = is_mask.to_tensor(0)
         inputs["masked_lm_positions"] = positions
         predicted = tf.argmax(self.model(inputs, training=False)["mlm_logits"], axis=-1, output_type=tf.int32)
         real = tf.sequence_mask(is_mask.row_lengths(), tf.shape(positions)[1])

@@ -1,24 +1,9 @@
-"""In-graph preparation of raw serving text: packed model inputs and words with byte offsets."""
+"""In-graph preparation of raw serving text: words with byte offsets, and their WordPieces."""
 
 import tensorflow as tf
 import tensorflow_text as tf_text
 
 from keras_bert_zoo.text.bert_char_classes import char_classes
-
-# Shortest padded length: the pooler reads position 0 even of an empty batch.
-_MIN_LENGTH = 2
-
-
-def dense_model_inputs(word_ids, type_ids):
-    """Pads ragged [B, (T)] ids to the longest row (at least 2) and builds input_mask."""
-    ids = word_ids.to_tensor()
-    padding = [[0, 0], [0, tf.maximum(0, _MIN_LENGTH - tf.shape(ids)[1])]]
-    return {
-        "input_word_ids": tf.pad(ids, padding),
-        "input_mask": tf.pad(tf.ones_like(word_ids).to_tensor(), padding),
-        "input_type_ids": tf.pad(type_ids.to_tensor(), padding),
-    }
-
 
 def split_words_with_offsets(texts):
     """Splits texts [B] into words as the reference basic tokenizer does, with byte offsets.

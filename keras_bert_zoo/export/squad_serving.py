@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from keras_bert_zoo.export.serving_inputs import dense_model_inputs, split_words_with_offsets, word_pieces
+from keras_bert_zoo.export.serving_inputs import split_words_with_offsets, word_pieces
 from keras_bert_zoo.export.serving_module import TEXT, ServingModule
 
 
@@ -29,7 +29,7 @@ class SquadServing(ServingModule):
     def __init__(self, model, tokenizer, max_seq_length, vocab_asset, doc_stride=128, max_query_length=64,
                  max_answer_length=30):
         super().__init__(model, tokenizer, max_seq_length, vocab_asset)
-        if not 0 < max_query_length < max_seq_length - 3:
+        if not 0 < max_query_length < max_seq_length - tokenizer.packer.num_special_tokens(2):
             raise ValueError(f"max_query_length={max_query_length} leaves no room for context in "
                              f"max_seq_length={max_seq_length}.")
         if doc_stride < 1 or max_answer_length < 1:
@@ -56,8 +56,7 @@ class SquadServing(ServingModule):
         piece_word = tf.repeat(tf.range(tf.size(pieces.values.row_lengths(), out_type=tf.int64)),
                                pieces.values.row_lengths())
         windows = self._windows(questions, document)
-        inputs = dense_model_inputs(windows["ids"], windows["type_ids"])
-        outputs = self.model(inputs, training=False)
+        outputs = self.model(windows["inputs"], training=False)
         best = self._best_spans(outputs["start_logits"], outputs["end_logits"], windows, document)
         # Gathers below read one dummy entry so that examples without an answer stay in range.
         start_piece = tf.gather(tf.concat([document.row_starts(), [0]], 0), best["example_index"]) + best["start"]
@@ -72,9 +71,10 @@ class SquadServing(ServingModule):
         return {"answer": answer, "start": start, "end": end, "score": tf.where(found, best["score"], 0.0)}
 
     def _windows(self, questions, document):
-        """[CLS] question [SEP] window [SEP] for every doc-stride window of every example."""
+        """[CLS] question [SEP] window [SEP] (the packer's layout) for every doc-stride window of every example."""
+        packer = self.tokenizer.packer
         doc_length = document.row_lengths()
-        room = self.max_seq_length - 3 - tf.cast(questions.row_lengths(), tf.int64)
+        room = self.max_seq_length - packer.num_special_tokens(2) - tf.cast(questions.row_lengths(), tf.int64)
         extra = tf.maximum(doc_length - room, 0)
         count = 1 + (extra + self.doc_stride - 1) // self.doc_stride
         example = tf.repeat(tf.range(tf.size(count, out_type=tf.int64)), count)
@@ -83,14 +83,9 @@ class SquadServing(ServingModule):
         first = tf.gather(document.row_starts(), example) + start
         context = tf.gather(document.flat_values, tf.ragged.range(first, first + length))
         question = tf.gather(questions, example)
-        num_windows = tf.size(example)
-        cls = tf.fill([num_windows, 1], self.tokenizer.cls_id)
-        sep = tf.fill([num_windows, 1], self.tokenizer.sep_id)
-        ids = tf.concat([cls, question, sep, context, sep], axis=1)
-        segment_a = tf.zeros_like(tf.concat([cls, question, sep], axis=1))
-        type_ids = tf.concat([segment_a, tf.ones_like(tf.concat([context, sep], axis=1))], axis=1)
-        return {"ids": ids, "type_ids": type_ids, "example": example, "start": start, "length": length,
-                "context_offset": 2 + question.row_lengths(), "num_examples": tf.size(count)}
+        return {"inputs": packer.pack([question, context], self.max_seq_length), "example": example, "start": start,
+                "length": length, "context_offset": packer.segment_starts([question.row_lengths(), length])[1],
+                "num_examples": tf.size(count)}
 
     def _best_spans(self, start_logits, end_logits, windows, document):
         """The best allowed span of each example: its window, start, length and score."""

@@ -14,6 +14,7 @@ from keras_bert_zoo.files import write_json_atomic, write_text_atomic
 from keras_bert_zoo.text.bert_char_classes import ASCII_PATTERN, NON_ASCII_WORD_PATTERN
 from keras_bert_zoo.text.bert_text_normalizer import BertTextNormalizer
 from keras_bert_zoo.text.python_word_pieces import PythonWordPieces
+from keras_bert_zoo.text.segment_packer import SegmentPacker
 from keras_bert_zoo.text.vocab_files import locate_vocab, read_vocab, vocab_is_lower_case
 
 
@@ -33,7 +34,9 @@ class BertTokenizer(tf.Module):
 
     Unlike HF's default, "[SEP]" or "[CLS]" typed inside a text are ordinary
     characters (as in google-research's tokenizer), so user text can't inject
-    segment boundaries.
+    segment boundaries. Its `packer`, a `SegmentPacker`, holds the
+    `[CLS] a [SEP] b [SEP]` layout that `__call__`, the data builders and
+    the serving modules pack with.
 
     Args:
         vocab_file: Path of a vocab.txt (one token per line), or a list of tokens.
@@ -57,6 +60,7 @@ class BertTokenizer(tf.Module):
         self.cls_id = token_ids["[CLS]"]
         self.sep_id = token_ids["[SEP]"]
         self.mask_id = token_ids["[MASK]"]
+        self.packer = SegmentPacker([self.cls_id], [self.sep_id], [self.sep_id], self.pad_id)
         self.normalizer = BertTextNormalizer(self.lower_case)
         # ASCII has no accents to strip, so the fast path lower-cases with tf.strings.lower and
         # skips FastBertTokenizer's Unicode normalizer (a tenth of FastBertTokenizer's time on ASCII).
@@ -124,6 +128,41 @@ class BertTokenizer(tf.Module):
     def words(self, texts):
         """Normalizes and splits texts [B] into words (see `BertTextNormalizer`)."""
         return self.normalizer.words(texts)
+
+    def continues_word(self):
+        """bool NumPy [vocab_size]: which tokens only ever continue a word, WordPiece's "##" pieces.
+
+        Whole-word masking groups a word's pieces with this; a tokenizer
+        whose pieces mark word starts instead (BPE's "Ġ", SentencePiece's
+        "▁") defines it the other way round.
+        """
+        return np.array([token.startswith("##") for token in self.vocab], bool)
+
+    def tokenize_with_alignment(self, texts, offsets_unit="BYTE"):
+        """WordPiece ids of texts with each piece's word and its place in that word.
+
+        Words are those of `words(texts)`: the pre-tokenization split at
+        whitespace, around each punctuation character and CJK ideograph, after
+        normalization. A piece's offsets index its word as normalized there; a
+        word that WordPiece can't cover, or longer than `max_chars_per_word`,
+        is one [UNK] spanning the whole word. The ids equal `tokenize`'s, which
+        is faster where the alignment isn't needed.
+
+        Args:
+            texts: A string or a [B] batch of strings (list, array or tensor).
+            offsets_unit: "BYTE" (UTF-8 bytes) or "UTF8_CHAR" (characters).
+
+        Returns:
+            Dict of `ids` (int32), `word_ids` (int64, the index of the piece's
+            word among its text's words), `starts` and `ends` (int64, the piece
+            is its word's [start, end)): RaggedTensors [B, (pieces)], or 1-D
+            tensors for one string.
+        """
+        if offsets_unit not in ("BYTE", "UTF8_CHAR"):
+            raise ValueError(f"offsets_unit must be 'BYTE' or 'UTF8_CHAR', got {offsets_unit!r}.")
+        texts = _strings(texts)
+        return (self._compiled("tokenize_with_alignment", texts, offsets_unit) if tf.executing_eagerly()
+                else self._tokenize_with_alignment(texts, offsets_unit))
 
     def tokenize(self, texts):
         """WordPiece ids of texts, without special tokens.
@@ -194,20 +233,7 @@ class BertTokenizer(tf.Module):
         """`__call__` on one Python string (and pair): the ids from `PythonWordPieces`, packed with NumPy."""
         word_pieces = self._untracked.word_pieces
         segments = [word_pieces.ids(text)] + ([] if text_pair is None else [word_pieces.ids(text_pair)])
-        kept = _kept_lengths([len(segment) for segment in segments], _budget(max_length, len(segments)), min, max)
-        word_ids = np.full(max_length, self.pad_id, np.int32)
-        type_ids = np.zeros(max_length, np.int32)
-        word_ids[0] = self.cls_id
-        start = 1
-        for type_id, (segment, count) in enumerate(zip(segments, kept)):
-            word_ids[start:start + count] = segment[:count]
-            word_ids[start + count] = self.sep_id
-            type_ids[start:start + count + 1] = type_id
-            start += count + 1
-        mask = np.zeros(max_length, np.int32)
-        mask[:start] = 1
-        return {"input_word_ids": _eager_tensor(word_ids), "input_mask": _eager_tensor(mask),
-                "input_type_ids": _eager_tensor(type_ids)}
+        return {name: _eager_tensor(values) for name, values in self.packer.pack_row(segments, max_length).items()}
 
     def _compiled(self, name, *args):
         """Runs the method `_<name>` on `args` as a graph traced once per kind of input.
@@ -276,28 +302,7 @@ class BertTokenizer(tf.Module):
     def _packed(self, texts, text_pairs, max_length, length, slices):
         """Dense [CLS] a [SEP] (b [SEP]) rows of `length` columns (None: the longest row, at least 2)."""
         segments = [self._tokenize(part, slices) for part in (texts, text_pairs) if part is not None]
-        kept = _kept_lengths([segment.row_lengths() for segment in segments], _budget(max_length, len(segments)),
-                             tf.minimum, tf.maximum)
-        total = 1 + sum(k + 1 for k in kept)
-        if length is None:
-            length = tf.reduce_max(tf.concat([total, [2]], 0))
-        position = tf.range(tf.cast(length, tf.int64))[None, :]
-        word_ids = tf.where(position == 0, tf.constant(self.cls_id, tf.int64), tf.constant(self.pad_id, tf.int64))
-        type_ids = tf.zeros_like(position) + tf.zeros_like(total)[:, None]
-        start = tf.ones_like(total)  # Column of each segment's first token.
-        for type_id, (segment, count) in enumerate(zip(segments, kept)):
-            offset = position - start[:, None]
-            inside = (offset >= 0) & (offset < count[:, None])
-            # A trailing [PAD] keeps the gather in range for empty batches and rows.
-            values = tf.concat([tf.cast(segment.flat_values, tf.int64), tf.constant([self.pad_id], tf.int64)], 0)
-            index = tf.clip_by_value(segment.row_splits[:-1, None] + offset, 0, tf.size(values, tf.int64) - 1)
-            word_ids = tf.where(inside, tf.gather(values, index), word_ids)
-            word_ids = tf.where(offset == count[:, None], tf.constant(self.sep_id, tf.int64), word_ids)
-            type_ids = tf.where(inside | (offset == count[:, None]), tf.constant(type_id, tf.int64), type_ids)
-            start = start + count + 1
-        mask = position < total[:, None]
-        return {"input_word_ids": tf.cast(word_ids, tf.int32), "input_mask": tf.cast(mask, tf.int32),
-                "input_type_ids": tf.cast(type_ids, tf.int32)}
+        return self.packer.pack(segments, max_length, length)
 
     def _tokenize_ascii(self, texts):
         """Fast-path ids of printable-ASCII texts."""
@@ -334,29 +339,39 @@ class BertTokenizer(tf.Module):
         return tf.gather(_concat_rows([ascii_ids, other_ids]), rows)
 
     def _tokenize_unicode(self, texts):
-        words = self.words(texts)
-        too_long = tf.strings.length(words.flat_values, unit="UTF8_CHAR") > self.max_chars_per_word
-        words = words.with_flat_values(tf.where(too_long, "[UNK]", words.flat_values))
+        words, _ = self._unknown_if_too_long(self.words(texts))
         return _merge_inner(self._wordpiece.tokenize(words))
 
+    def _unknown_if_too_long(self, words):
+        """Words [B, (W)] with those over `max_chars_per_word` made "[UNK]", and bool [B * W] which those are."""
+        too_long = tf.strings.length(words.flat_values, unit="UTF8_CHAR") > self.max_chars_per_word
+        return words.with_flat_values(tf.where(too_long, "[UNK]", words.flat_values)), too_long
 
-def _budget(max_length, num_segments):
-    """Tokens left for the segments once [CLS] and a [SEP] each are in."""
-    budget = max_length - 1 - num_segments
-    if budget < num_segments:
-        raise ValueError(f"max_length={max_length} leaves no room for tokens after [CLS]/[SEP].")
-    return budget
+    def _tokenize_with_alignment(self, texts, offsets_unit):
+        if texts.shape.rank == 0:
+            aligned = self._tokenize_with_alignment(texts[None], offsets_unit)
+            return {name: values[0] for name, values in aligned.items()}
+        words = self.words(texts)
+        wordpiece_words, too_long = self._unknown_if_too_long(words)
+        ids, starts, ends = self._wordpiece.tokenize_with_offsets(wordpiece_words)  # [B, (W), (P)]
+        piece_word = ids.values.value_rowids()  # Index into words.flat_values.
+        word_of_piece = tf.gather(words.flat_values, piece_word)
+        starts, ends = tf.cast(starts.flat_values, tf.int64), tf.cast(ends.flat_values, tf.int64)
+        # The [UNK] of a too long word spans the word, not the "[UNK]" string it was replaced by.
+        ends = tf.where(tf.gather(too_long, piece_word), tf.cast(tf.strings.length(word_of_piece), tf.int64), ends)
+        if offsets_unit == "UTF8_CHAR":
+            starts, ends = (_utf8_chars_before(word_of_piece, offsets) for offsets in (starts, ends))
+        word_in_text = tf.range(tf.size(words.flat_values, tf.int64)) - tf.gather(words.row_starts(),
+                                                                                  words.value_rowids())
+        per_piece = {"ids": ids.flat_values, "word_ids": tf.gather(word_in_text, piece_word), "starts": starts,
+                     "ends": ends}
+        return {name: _merge_inner(ids.with_flat_values(values)) for name, values in per_piece.items()}
 
 
-def _kept_lengths(lengths, budget, minimum, maximum):
-    """Tokens kept of each segment (one or two) within `budget`, in ints or tensors (given their min and max)."""
-    if len(lengths) == 1:
-        return [minimum(lengths[0], budget)]
-    # _truncate_seq_pair's result in closed form: the shorter segment keeps what it has while
-    # it fits in half the budget, the longer gets the rest; past that, ceil/floor halves.
-    first, second = lengths
-    return [minimum(first, maximum(budget - second, (budget + 1) // 2)),
-            minimum(second, maximum(budget - first, budget // 2))]
+def _utf8_chars_before(strings, byte_offsets):
+    """int64 characters in the first `byte_offsets` bytes of each string."""
+    prefixes = tf.strings.substr(strings, tf.zeros_like(byte_offsets), byte_offsets)
+    return tf.cast(tf.strings.length(prefixes, unit="UTF8_CHAR"), tf.int64)
 
 
 def _pieces(texts):
