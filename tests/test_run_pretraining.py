@@ -93,6 +93,7 @@ def test_electra_replaced_token_detection_from_raw_text(corpus, tmp_path, minilm
     assert "ElectraPretrainer" in result.stdout
     mlm, rtd = _logged(result.stdout, "mlm_loss"), _logged(result.stdout, "rtd_loss")
     assert len(mlm) == len(rtd) == 6 and mlm[-1] < 0.7 * mlm[0] and rtd[-1] < rtd[0], (mlm, rtd)
+    assert min(_logged(result.stdout, "examples_per_second")) > 0
     pretrainer = kbz.Pretrainer.from_pretrained(str(tmp_path / "model"))
     assert type(pretrainer) is kbz.ElectraPretrainer
     classifier = kbz.Classifier.from_pretrained(str(tmp_path / "model"), num_classes=2)

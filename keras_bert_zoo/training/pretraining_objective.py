@@ -56,8 +56,8 @@ class PretrainingObjective:
 
     def __init__(self, next_sentence=True):
         self.next_sentence = next_sentence
-        self.stat_names = ("mlm_loss_sum", "mlm_weight", "mlm_correct") + (
-            ("nsp_loss_sum", "nsp_correct", "examples") if next_sentence else ())
+        self.stat_names = ("mlm_loss_sum", "mlm_weight", "mlm_correct", "examples") + (
+            ("nsp_loss_sum", "nsp_correct") if next_sentence else ())
 
     @classmethod
     def for_model(cls, model):
@@ -74,15 +74,15 @@ class PretrainingObjective:
         loss = mlm_loss_sum / (mlm_weight + 1e-5)
         mlm_hits = tf.cast(tf.equal(tf.argmax(mlm_logits, -1, output_type=tf.int32), mlm_ids), tf.float32)
         stats = {"mlm_loss_sum": mlm_loss_sum, "mlm_weight": mlm_weight,
-                 "mlm_correct": tf.reduce_sum(mlm_hits * weights)}
+                 "mlm_correct": tf.reduce_sum(mlm_hits * weights),
+                 "examples": tf.cast(tf.shape(mlm_ids)[0], tf.float32)}
         if self.next_sentence:
             nsp_logits = tf.cast(outputs["nsp_logits"], tf.float32)
             nsp_labels = tf.cast(labels["next_sentence_labels"], tf.int32)
             nsp_ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=nsp_labels, logits=nsp_logits)
             loss += tf.reduce_mean(nsp_ce)
             nsp_hits = tf.cast(tf.equal(tf.argmax(nsp_logits, -1, output_type=tf.int32), nsp_labels), tf.float32)
-            stats.update({"nsp_loss_sum": tf.reduce_sum(nsp_ce), "nsp_correct": tf.reduce_sum(nsp_hits),
-                          "examples": tf.cast(tf.shape(nsp_labels)[0], tf.float32)})
+            stats.update({"nsp_loss_sum": tf.reduce_sum(nsp_ce), "nsp_correct": tf.reduce_sum(nsp_hits)})
         return loss, stats
 
     def metrics(self, stats):

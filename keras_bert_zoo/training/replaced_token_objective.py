@@ -19,7 +19,7 @@ class ReplacedTokenObjective:
     """
 
     stat_names = ("mlm_loss_sum", "mlm_weight", "mlm_correct", "rtd_loss_sum", "rtd_tokens", "rtd_correct",
-                  "rtd_replaced")
+                  "rtd_replaced", "examples")
 
     def __init__(self, generator_weight=1.0, discriminator_weight=50.0):
         self.generator_weight = generator_weight
@@ -48,6 +48,7 @@ class ReplacedTokenObjective:
             "rtd_tokens": rtd_tokens,
             "rtd_correct": tf.reduce_sum(rtd_hits * tokens),
             "rtd_replaced": tf.reduce_sum(replaced * tokens),
+            "examples": tf.cast(tf.shape(mlm_ids)[0], tf.float32),
         }
         return loss, stats
 
