@@ -6,6 +6,8 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
+
 from conftest import REPO_ROOT
 
 _NER_SENTENCES = [[("Alice", "B-PER"), ("visited", "O"), ("Paris", "B-LOC"), (".", "O")],
@@ -30,6 +32,33 @@ def seeded(model_class, config):
         for parameter in model.parameters():
             parameter.add_(0.05 * torch.randn_like(parameter))
     return model.eval()
+
+
+def masked_positions(inputs):
+    """The positions a masked LM predicts in a `conftest.random_inputs` batch (0: an unused slot)."""
+    return np.tile(np.array([[1, 2, 0]], "int32"), (len(inputs["input_word_ids"]), 1))
+
+
+def outputs_as_transformers(model, inputs):
+    """`model`'s outputs on `inputs` under transformers' names (a masked LM's at `masked_positions`)."""
+    if "masked_lm_positions" in model.input:
+        return {"logits": model(dict(inputs, masked_lm_positions=masked_positions(inputs)))["mlm_logits"].numpy()}
+    outputs = {name: value.numpy() for name, value in model(inputs).items() if name != "encoder_outputs"}
+    if "sequence_output" in outputs:
+        return {"last_hidden_state": outputs["sequence_output"]}
+    return outputs
+
+
+def assert_like_transformers(got, expected, inputs):
+    """Each output in `got` (`outputs_as_transformers`) within 1e-5 of transformers' `expected` on the same
+    inputs: per-token outputs on real tokens, a masked LM's at the masked positions."""
+    real = inputs["input_mask"].astype(bool)
+    for name, value in got.items():
+        want = getattr(expected, name).numpy()
+        if value.shape != want.shape:  # A masked LM predicts at its positions only.
+            want = np.take_along_axis(want, masked_positions(inputs)[:, :, None], axis=1)
+        rows = real if value.shape[:2] == real.shape else slice(None)
+        np.testing.assert_allclose(value[rows], want[rows], atol=1e-5, rtol=0)
 
 
 def user_checkpoint(directory, model, minilm_dir):

@@ -9,7 +9,8 @@ import transformers
 
 import keras_bert_zoo as kbz
 from conftest import random_inputs
-from family_tools import fine_tune_export_serve_and_distil, seeded, user_checkpoint
+from family_tools import (assert_like_transformers, fine_tune_export_serve_and_distil, outputs_as_transformers,
+                          seeded, user_checkpoint)
 
 SENTENCES = ["DistilBERT keeps half of BERT's layers.", "Short one.",
              "It was distilled from bert-base-uncased by Hugging Face in 2019, and runs about sixty percent faster."]
@@ -46,30 +47,28 @@ def test_encoder_matches_distilbert_model_on_real_sentences(tmp_path, minilm_dir
     np.testing.assert_array_equal(ours(changed)["sequence_output"].numpy(), outputs["sequence_output"].numpy())
 
 
-@pytest.mark.parametrize("ours_class,hf_class,output_names", [
-    (kbz.BertClassifier, transformers.DistilBertForSequenceClassification, ("logits",)),
-    (kbz.BertTokenClassifier, transformers.DistilBertForTokenClassification, ("logits",)),
-    (kbz.BertQuestionAnswerer, transformers.DistilBertForQuestionAnswering, ("start_logits", "end_logits")),
+@pytest.mark.parametrize("ours_class,hf_class", [
+    (kbz.BertClassifier, transformers.DistilBertForSequenceClassification),
+    (kbz.BertTokenClassifier, transformers.DistilBertForTokenClassification),
+    (kbz.BertQuestionAnswerer, transformers.DistilBertForQuestionAnswering),
+    (kbz.MaskedLM, transformers.DistilBertForMaskedLM),
 ])
-def test_task_heads_match_distilbert_heads(tmp_path, ours_class, hf_class, output_names):
+def test_task_heads_match_distilbert_heads(tmp_path, ours_class, hf_class):
     reference = seeded(hf_class, _hf_config(num_labels=2 if ours_class is kbz.BertQuestionAnswerer else 5))
     reference.save_pretrained(tmp_path, safe_serialization=True)
     ours = ours_class.from_pretrained(str(tmp_path), require_head=True)
     assert type(ours.encoder) is kbz.DistilBertEncoder
     inputs = random_inputs(vocab_size=99)
-    outputs = ours(inputs)
     with torch.no_grad():
         expected = reference(**_torch_inputs(inputs))
-    real = inputs["input_mask"].astype(bool) if ours_class is not kbz.BertClassifier else slice(None)
-    for name in output_names:
-        np.testing.assert_allclose(outputs[name].numpy()[real], getattr(expected, name).numpy()[real],
-                                   atol=1e-5, rtol=0)
+    assert_like_transformers(outputs_as_transformers(ours, inputs), expected, inputs)
 
 
 @pytest.mark.parametrize("ours_class,hf_class,kwargs", [
     (kbz.Encoder, transformers.DistilBertModel, {}),
     (kbz.BertClassifier, transformers.DistilBertForSequenceClassification, {"num_classes": 3}),
     (kbz.BertTokenClassifier, transformers.DistilBertForTokenClassification, {"num_classes": 3}),
+    (kbz.MaskedLM, transformers.DistilBertForMaskedLM, {}),
 ])
 def test_save_pretrained_loads_in_transformers(tmp_path, ours_class, hf_class, kwargs):
     config = kbz.DistilBertConfig(vocab_size=64, hidden_size=16, num_layers=2, num_heads=2, intermediate_size=32,
@@ -82,14 +81,12 @@ def test_save_pretrained_loads_in_transformers(tmp_path, ours_class, hf_class, k
     inputs = random_inputs(vocab_size=64)
     with torch.no_grad():
         expected = reference(**_torch_inputs(inputs))
-    real = inputs["input_mask"].astype(bool) if ours_class is not kbz.BertClassifier else slice(None)
-    got = ours(inputs)["sequence_output" if ours_class is kbz.Encoder else "logits"].numpy()
-    want = expected.last_hidden_state if ours_class is kbz.Encoder else expected.logits
-    np.testing.assert_allclose(got[real], want.numpy()[real], atol=1e-5, rtol=0)
+    got = outputs_as_transformers(ours, inputs)
+    assert_like_transformers(got, expected, inputs)
     # And back: our reader takes what we wrote.
-    again = type(ours).from_pretrained(str(tmp_path / "saved"))
-    np.testing.assert_array_equal(again(inputs)["sequence_output" if ours_class is kbz.Encoder else "logits"],
-                                  got)
+    again = outputs_as_transformers(type(ours).from_pretrained(str(tmp_path / "saved")), inputs)
+    for name, value in again.items():
+        np.testing.assert_array_equal(value, got[name])
 
 
 def test_encoder_picks_the_family_and_names_unsupported_ones(tmp_path, minilm_dir):

@@ -9,7 +9,8 @@ import transformers
 
 import keras_bert_zoo as kbz
 from conftest import random_inputs
-from family_tools import fine_tune_export_serve_and_distil, seeded, user_checkpoint
+from family_tools import (assert_like_transformers, fine_tune_export_serve_and_distil, outputs_as_transformers,
+                          seeded, user_checkpoint)
 
 SENTENCES = ["ELECTRA trains a discriminator to spot replaced tokens.", "Short one.",
              "Its generator is a small masked language model, and only the discriminator is kept for fine-tuning."]
@@ -26,10 +27,6 @@ def _torch_inputs(inputs):
     return {"input_ids": torch.tensor(inputs["input_word_ids"]).long(),
             "attention_mask": torch.tensor(inputs["input_mask"]).long(),
             "token_type_ids": torch.tensor(inputs["input_type_ids"]).long()}
-
-
-def _masked_positions(inputs):
-    return np.tile(np.array([[1, 2, 0]], "int32"), (len(inputs["input_word_ids"]), 1))
 
 
 def test_encoder_matches_electra_model_on_real_sentences(tmp_path, minilm_dir):
@@ -51,13 +48,13 @@ def test_encoder_matches_electra_model_on_real_sentences(tmp_path, minilm_dir):
         np.testing.assert_allclose(ours_layer.numpy()[real], hf_layer.numpy()[real], atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("ours_class,hf_class,output_names", [
-    (kbz.Classifier, transformers.ElectraForSequenceClassification, ("logits",)),
-    (kbz.TokenClassifier, transformers.ElectraForTokenClassification, ("logits",)),
-    (kbz.QuestionAnswerer, transformers.ElectraForQuestionAnswering, ("start_logits", "end_logits")),
-    (kbz.MaskedLM, transformers.ElectraForMaskedLM, ("logits",)),
+@pytest.mark.parametrize("ours_class,hf_class", [
+    (kbz.Classifier, transformers.ElectraForSequenceClassification),
+    (kbz.TokenClassifier, transformers.ElectraForTokenClassification),
+    (kbz.QuestionAnswerer, transformers.ElectraForQuestionAnswering),
+    (kbz.MaskedLM, transformers.ElectraForMaskedLM),
 ])
-def test_task_heads_match_electra_heads(tmp_path, ours_class, hf_class, output_names):
+def test_task_heads_match_electra_heads(tmp_path, ours_class, hf_class):
     # tanh GELU in the layers: ELECTRA's generator head keeps exact GELU whatever hidden_act says.
     reference = seeded(hf_class, _hf_config(num_labels=2 if ours_class is kbz.QuestionAnswerer else 5,
                                              hidden_act="gelu_new"))
@@ -67,17 +64,7 @@ def test_task_heads_match_electra_heads(tmp_path, ours_class, hf_class, output_n
     inputs = random_inputs(vocab_size=99)
     with torch.no_grad():
         expected = reference(**_torch_inputs(inputs))
-    if ours_class is kbz.MaskedLM:
-        positions = _masked_positions(inputs)
-        got = ours(dict(inputs, masked_lm_positions=positions))["mlm_logits"].numpy()
-        want = np.take_along_axis(expected.logits.numpy(), positions[:, :, None], axis=1)
-        np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)
-        return
-    outputs = ours(inputs)
-    real = inputs["input_mask"].astype(bool) if ours_class is not kbz.Classifier else slice(None)
-    for name in output_names:
-        np.testing.assert_allclose(outputs[name].numpy()[real], getattr(expected, name).numpy()[real],
-                                   atol=1e-5, rtol=0)
+    assert_like_transformers(outputs_as_transformers(ours, inputs), expected, inputs)
 
 
 @pytest.mark.parametrize("ours_class,hf_class,kwargs", [
@@ -98,25 +85,12 @@ def test_save_pretrained_loads_in_transformers(tmp_path, ours_class, hf_class, k
     inputs = random_inputs(vocab_size=64)
     with torch.no_grad():
         expected = reference(**_torch_inputs(inputs))
-    real = inputs["input_mask"].astype(bool)
-
-    def outputs_of(model):
-        if ours_class is kbz.MaskedLM:
-            return {"logits": model(dict(inputs, masked_lm_positions=_masked_positions(inputs)))["mlm_logits"]}
-        outputs = model(inputs)
-        return {"last_hidden_state": outputs["sequence_output"]} if ours_class is kbz.Encoder else outputs
-
-    got = {name: value.numpy() for name, value in outputs_of(ours).items()}
-    for name, value in got.items():
-        want = getattr(expected, name).numpy()
-        if ours_class is kbz.MaskedLM:
-            want = np.take_along_axis(want, _masked_positions(inputs)[:, :, None], axis=1)
-        rows = real if value.ndim > 1 and value.shape[:2] == real.shape else slice(None)
-        np.testing.assert_allclose(value[rows], want[rows], atol=1e-5, rtol=0)
+    got = outputs_as_transformers(ours, inputs)
+    assert_like_transformers(got, expected, inputs)
     # And back: our reader takes what we wrote.
-    again = type(ours).from_pretrained(str(tmp_path / "saved"))
-    for name, value in outputs_of(again).items():
-        np.testing.assert_array_equal(value.numpy(), got[name])
+    again = outputs_as_transformers(type(ours).from_pretrained(str(tmp_path / "saved")), inputs)
+    for name, value in again.items():
+        np.testing.assert_array_equal(value, got[name])
 
 
 def _google_name(hf_key):
