@@ -130,3 +130,18 @@ def test_bad_json_names_file(tmp_path):
         kbz.BertConfig.from_json_file(str(path))
     with pytest.raises(ValueError, match="c2.json lacks the required key 'hidden_size'"):
         kbz.BertConfig.from_json_file(_write(tmp_path / "c2.json", {"vocab_size": 10}))
+
+
+def test_electra_config_reads_both_layouts_and_checks_its_embedding_size(tmp_path):
+    config = kbz.ElectraConfig(vocab_size=50, embedding_size=8, hidden_size=16, num_layers=2, num_heads=2,
+                               intermediate_size=32)
+    config.to_json_file(str(tmp_path / "config.json"))
+    assert kbz.ElectraConfig.from_json_file(str(tmp_path / "config.json")) == config
+    google = {"vocab_size": 50, "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 2,
+              "intermediate_size": 32, "hidden_act": "gelu"}
+    (tmp_path / "bert_config.json").write_text(json.dumps(google))
+    read = kbz.ElectraConfig.from_json_file(str(tmp_path / "bert_config.json"))
+    # Google's hparams leave the embeddings at the hidden width, and its "gelu" is the tanh approximation.
+    assert (read.embedding_size, read.hidden_act) == (16, "gelu_approx")
+    with pytest.raises(ValueError, match=r"embedding_size must be an integer in \[1, 16384\], got 0"):
+        kbz.ElectraConfig(embedding_size=0)

@@ -3,7 +3,7 @@
 import dataclasses
 import typing
 
-from keras_bert_zoo.config.bert_config import BertConfig
+from keras_bert_zoo.config.bert_config import MAX_HIDDEN_SIZE, BertConfig
 
 
 @dataclasses.dataclass
@@ -37,8 +37,9 @@ class ElectraConfig(BertConfig):
 
     def __post_init__(self):
         if isinstance(self.embedding_size, bool) or not isinstance(self.embedding_size, int) or not (
-                0 < self.embedding_size <= self.hidden_size * 16):
-            raise ValueError(f"ElectraConfig.embedding_size must be a positive integer, got {self.embedding_size!r}.")
+                0 < self.embedding_size <= MAX_HIDDEN_SIZE):
+            raise ValueError(f"ElectraConfig.embedding_size must be an integer in [1, {MAX_HIDDEN_SIZE}], got "
+                             f"{self.embedding_size!r}.")
         super().__post_init__()
 
     @classmethod
