@@ -34,8 +34,9 @@ _OURS_OF_OUTPUT = {"classifier.out_proj.weight": "output_weights", "classifier.o
                    "classifier.weight": "output_weights", "classifier.bias": "output_bias"}
 # Tied to the word embeddings, or buffers: no weight of ours.
 _IGNORED_KEYS = ("generator_lm_head.weight",)
-# Google's generator head, under our MLM head's names.
-_GOOGLE_GENERATOR = ("generator_predictions/", "cls/predictions/transform/")
+# Google's generator head (its transform), and ours: the MLM head's.
+_GOOGLE_GENERATOR_HEAD = "generator_predictions/"
+_OUR_MLM_TRANSFORM = "cls/predictions/transform/"
 
 
 def hf_key(name, task=None):
@@ -74,8 +75,8 @@ def from_google_name(name):
         return "bert/" + name.removeprefix("electra/")
     if name == "generator_predictions/output_bias":
         return "cls/predictions/output_bias"
-    if name.startswith(_GOOGLE_GENERATOR[0]):
-        return _GOOGLE_GENERATOR[1] + name.removeprefix(_GOOGLE_GENERATOR[0])
+    if name.startswith(_GOOGLE_GENERATOR_HEAD):
+        return _OUR_MLM_TRANSFORM + name.removeprefix(_GOOGLE_GENERATOR_HEAD)
     if name.startswith(("discriminator_predictions/", "generator/")):
         return name  # ELECTRA's heads and the generator's own layers: ours are Google's names.
     return None
@@ -87,8 +88,8 @@ def to_google_name(name):
         return "electra/" + name.removeprefix("bert/")
     if name == "cls/predictions/output_bias":
         return "generator_predictions/output_bias"
-    if name.startswith(_GOOGLE_GENERATOR[1]):
-        return _GOOGLE_GENERATOR[0] + name.removeprefix(_GOOGLE_GENERATOR[1])
+    if name.startswith(_OUR_MLM_TRANSFORM):
+        return _GOOGLE_GENERATOR_HEAD + name.removeprefix(_OUR_MLM_TRANSFORM)
     return name
 
 

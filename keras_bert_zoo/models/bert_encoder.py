@@ -50,7 +50,7 @@ class BertEncoder(PretrainedModel, keras.Model):
         if not isinstance(config, self.config_class):
             raise TypeError(f"{type(self).__name__} takes a {self.config_class.__name__}, got a "
                             f"{type(config).__name__}; kbz.Encoder builds any family's encoder.")
-        self.embeddings = shared_embeddings or BertEmbeddings(
+        self.embeddings = shared_embeddings if shared_embeddings is not None else BertEmbeddings(
             vocab_size=config.vocab_size,
             hidden_size=config.embedding_size,
             max_position_embeddings=config.max_position_embeddings,

@@ -1,11 +1,9 @@
 """`kbz.Tokenizer`: the tokenizer of whichever kind a checkpoint's files are."""
 
 import glob
-import json
 import os
 
 from keras_bert_zoo.text.bert_tokenizer import BertTokenizer
-from keras_bert_zoo.text.vocab_files import HF_TOKENIZER_FILE
 
 
 class Tokenizer:
@@ -14,7 +12,8 @@ class Tokenizer:
     WordPiece (vocab.txt, or a WordPiece tokenizer.json alone, as transformers
     5 saves BERT tokenizers) gives a `kbz.BertTokenizer`. Byte-level BPE
     (vocab.json + merges.txt) and SentencePiece (*.model) directories are
-    recognized and refused by name until those tokenizers land.
+    recognized and refused by name until those tokenizers land, as the vocab
+    reader refuses a tokenizer.json of another kind.
     """
 
     @staticmethod
@@ -42,10 +41,4 @@ def _non_wordpiece_kind(path):
     models = glob.glob(os.path.join(path, "*.model"))
     if models:
         return f"SentencePiece ({os.path.basename(models[0])})"
-    tokenizer_file = os.path.join(path, HF_TOKENIZER_FILE)
-    if os.path.isfile(tokenizer_file):
-        with open(tokenizer_file, encoding="utf-8") as f:
-            model_type = (json.load(f).get("model") or {}).get("type")
-        if model_type in ("BPE", "Unigram"):
-            return f"{model_type} ({HF_TOKENIZER_FILE})"
     return None
