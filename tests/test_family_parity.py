@@ -144,8 +144,8 @@ def test_save_pretrained_loads_in_transformers(tmp_path, name, ours_class, suffi
 
 
 @pytest.mark.parametrize("name", FAMILIES)
-@pytest.mark.parametrize("task,quantize", [("ner", ("none", "int8")), ("classifier", ("none",)),
-                                           ("squad", ("none",))])
+@pytest.mark.parametrize("task,quantize", [("ner", ("none", "int8")), ("classifier", ("none", "int8")),
+                                           ("squad", ("none", "int8"))])
 def test_tools_train_export_serve_and_distil(tmp_path, minilm_dir, name, task, quantize):
     """run_ner / run_classifier / run_squad as a user runs them on a directory of the family; the exports
     answer through TF Serving's C++ loader, and distill.py makes a student of the family."""

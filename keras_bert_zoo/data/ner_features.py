@@ -111,7 +111,7 @@ def ner_features(tokenizer, sentences, tags, label_names, max_seq_length):
     sentence_lengths = np.array([len(words) for words in sentences], np.int32)
     sentence_starts = np.concatenate([[0], np.cumsum(sentence_lengths)])
     tag_ids = None if tags is None else _tag_ids(tags, label_names, sentence_lengths)
-    ids, splits = tokenize_batched(tokenizer, [word for words in sentences for word in words])
+    ids, splits = tokenize_batched(tokenizer, [word for words in sentences for word in words], words=True)
     piece_counts = np.diff(splits)
     if (piece_counts > budget).any():
         logging.warning("%d words have more than %d pieces; their windows keep their first %d pieces.",

@@ -12,18 +12,20 @@ _TOKENIZE_BATCH = 16384
 _PLAIN_ASCII = re.compile(r"[!-~]*")
 
 
-def tokenize_batched(tokenizer, texts):
-    """WordPiece ids of many texts, a few large tokenizer calls in all.
+def tokenize_batched(tokenizer, texts, words=False):
+    """Token ids of many texts, a few large tokenizer calls in all.
 
     Args:
-        tokenizer: A `keras_bert_zoo.text.BertTokenizer`.
+        tokenizer: A tokenizer of `keras_bert_zoo.text`.
         texts: A list of strings.
+        words: The texts are words of running text (`tokenizer.tokenize_words`).
 
     Returns:
         (ids, splits): int32 [P] ids of all texts in order, and int64
         [len(texts) + 1] offsets; text i has ids[splits[i]:splits[i + 1]].
     """
-    values, splits = _in_batches(lambda batch: {"ids": tokenizer.tokenize(batch)}, texts)
+    tokenize = tokenizer.tokenize_words if words else tokenizer.tokenize
+    values, splits = _in_batches(lambda batch: {"ids": tokenize(batch)}, texts)
     return values["ids"].astype(np.int32), splits
 
 

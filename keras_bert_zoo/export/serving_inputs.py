@@ -28,17 +28,17 @@ def split_words_with_offsets(texts):
 
 
 def word_pieces(tokenizer, words, max_pieces_per_word=None):
-    """WordPiece ids of each word, never empty: a word that normalizes to nothing becomes [UNK].
+    """Token ids of each word as in running text, never empty: a word that normalizes to nothing becomes [UNK].
 
     Args:
-        tokenizer: A `BertTokenizer`.
+        tokenizer: A tokenizer of `keras_bert_zoo.text`.
         words: RaggedTensor [B, (W)] of words.
         max_pieces_per_word: Keep at most this many pieces of a word.
 
     Returns:
         RaggedTensor [B, (W), (P)] of int32 ids.
     """
-    pieces = tokenizer.tokenize(words.flat_values)
+    pieces = tokenizer.tokenize_words(words.flat_values)
     if max_pieces_per_word:
         pieces = pieces[:, :max_pieces_per_word]
     lengths = pieces.row_lengths()

@@ -180,6 +180,21 @@ class BertTokenizer(tf.Module):
         return (self._compiled("tokenize", texts, self._untracked.slices) if tf.executing_eagerly()
                 else self._tokenize(texts))
 
+    def tokenize_words(self, words):
+        """Ids of each word as it reads inside running text: WordPiece sees no context, so `tokenize`'s.
+
+        Tokenizers whose pieces carry the space before a word (BPE's "Ġ",
+        SentencePiece's "▁") tokenize each word as if a space preceded it, so
+        the data builders and serving modules call this for words.
+
+        Args:
+            words: A [N] batch of words (list, array or tensor).
+
+        Returns:
+            int32 RaggedTensor [N, (pieces)].
+        """
+        return self.tokenize(words)
+
     def detokenize(self, ids, skip_special_tokens=True):
         """Text of WordPiece ids: tokens joined by spaces, "##" continuations glued to the piece before.
 
