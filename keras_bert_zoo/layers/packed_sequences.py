@@ -60,7 +60,7 @@ def packed_position_ids(input_mask, padding_position_id=None):
     # The first sequence counts only real tokens, so that left padding shifts no position.
     first = ops.cumsum(ops.cast(input_mask > 0, "int32"), axis=1) - 1
     counted = ops.where(input_mask >= 2, packed, first) + (padding_position_id + 1)
-    return ops.where(input_mask == 0, padding_position_id, counted)
+    return ops.where(ops.equal(input_mask, 0), padding_position_id, counted)
 
 
 def sequence_count(input_mask):
