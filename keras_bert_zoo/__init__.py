@@ -1,6 +1,7 @@
 """keras_bert_zoo: the BERT lifecycle on TensorFlow and Keras 3."""
 
-from keras_bert_zoo.config import BertConfig, DistilBertConfig, ElectraConfig, list_presets
+from keras_bert_zoo.config import (BertConfig, DistilBertConfig, ElectraConfig, RobertaConfig, XlmRobertaConfig,
+                                   list_presets)
 from keras_bert_zoo.models import (
     BertClassifier,
     BertEncoder,
@@ -16,7 +17,9 @@ from keras_bert_zoo.models import (
     MaskedLM,
     Pretrainer,
     QuestionAnswerer,
+    RobertaEncoder,
     TokenClassifier,
+    XlmRobertaEncoder,
 )
 from keras_bert_zoo import tasks
 

@@ -45,7 +45,10 @@ def outputs_as_transformers(model, inputs):
         return {"logits": model(dict(inputs, masked_lm_positions=masked_positions(inputs)))["mlm_logits"].numpy()}
     outputs = {name: value.numpy() for name, value in model(inputs).items() if name != "encoder_outputs"}
     if "sequence_output" in outputs:
-        return {"last_hidden_state": outputs["sequence_output"]}
+        renamed = {"last_hidden_state": outputs["sequence_output"]}
+        if "pooled_output" in outputs:
+            renamed["pooler_output"] = outputs["pooled_output"]
+        return renamed
     return outputs
 
 

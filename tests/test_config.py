@@ -145,3 +145,40 @@ def test_electra_config_reads_both_layouts_and_checks_its_embedding_size(tmp_pat
     assert (read.embedding_size, read.hidden_act) == (16, "gelu_approx")
     with pytest.raises(ValueError, match=r"embedding_size must be an integer in \[1, 16384\], got 0"):
         kbz.ElectraConfig(embedding_size=0)
+
+
+@pytest.mark.parametrize("ours,theirs", [("RobertaConfig", "RobertaConfig"), ("XlmRobertaConfig", "XLMRobertaConfig")])
+def test_roberta_configs_round_trip_transformers_config_json(tmp_path, ours, theirs):
+    """transformers' config.json counts the position table's rows, ours the tokens past the pad id; each reads
+    what the other writes, and the parameter counts agree with transformers' model."""
+    import transformers
+
+    ours, theirs = getattr(kbz, ours), getattr(transformers, theirs)
+    theirs(vocab_size=120, hidden_size=32, num_hidden_layers=3, num_attention_heads=4, intermediate_size=48,
+           max_position_embeddings=130, type_vocab_size=1, layer_norm_eps=1e-5, hidden_act="gelu_new",
+           pad_token_id=3).save_pretrained(tmp_path / "theirs")
+    config = kbz.config.architecture_registry.config_from_json_file(str(tmp_path / "theirs" / "config.json"))
+    assert type(config) is ours and config == ours(
+        vocab_size=120, hidden_size=32, num_layers=3, num_heads=4, intermediate_size=48, max_position_embeddings=126,
+        hidden_act="gelu_approx", pad_token_id=3)
+    assert (config.position_table_size, config.reads_token_types) == (130, False)
+
+    config.to_json_file(str(tmp_path / "config.json"))
+    back = theirs.from_pretrained(str(tmp_path))
+    assert back.model_type == ours.model_type
+    assert (back.max_position_embeddings, back.pad_token_id, back.bos_token_id, back.eos_token_id) == (130, 3, 0, 2)
+    assert (back.type_vocab_size, back.layer_norm_eps, back.hidden_act) == (1, 1e-5, "gelu_new")
+    assert ours.from_json_file(str(tmp_path / "config.json")) == config
+    model_class = getattr(transformers, theirs.__name__.removesuffix("Config") + "Model")
+    assert config.num_parameters() == model_class(back).num_parameters()
+
+
+def test_roberta_config_checks_its_file_and_pad_id(tmp_path):
+    kbz.XlmRobertaConfig(vocab_size=50, hidden_size=16, num_layers=1, num_heads=2, intermediate_size=32).to_json_file(
+        str(tmp_path / "config.json"))
+    with pytest.raises(ValueError, match=re.escape(str(tmp_path / "config.json")) + ".*model_type 'roberta'"):
+        kbz.RobertaConfig.from_json_file(str(tmp_path / "config.json"))
+    with pytest.raises(ValueError, match=r"pad_token_id must be an integer in \[0, vocab_size=50\), got 50"):
+        kbz.RobertaConfig(vocab_size=50, pad_token_id=50)
+    with pytest.raises(ValueError, match="roberta has no google-research checkpoint layout"):
+        kbz.RobertaConfig().to_google_dict()

@@ -69,10 +69,15 @@ def test_layer_copy_reproduces_the_chosen_teacher_layers(tiny_config):
                          max_position_embeddings=32),
     kbz.ElectraConfig(vocab_size=64, embedding_size=8, hidden_size=16, num_layers=3, num_heads=2,
                       intermediate_size=32, max_position_embeddings=32),
-], ids=["distilbert", "electra"])
+    kbz.RobertaConfig(vocab_size=64, hidden_size=16, num_layers=3, num_heads=2, intermediate_size=32,
+                      max_position_embeddings=32),
+    kbz.XlmRobertaConfig(vocab_size=64, hidden_size=16, num_layers=3, num_heads=2, intermediate_size=32,
+                         max_position_embeddings=32),
+], ids=["distilbert", "electra", "roberta", "xlm-roberta"])
 def test_layer_copy_keeps_the_family(family_config):
     """A student of another family's teacher is that family's, with its own parts (ELECTRA's embedding
-    projection, the pre-classifier) copied: with every layer kept it is the teacher."""
+    projection, RoBERTa's position rows past the pad id, the pre-classifier) copied: with every layer kept it
+    is the teacher."""
     teacher = kbz.Classifier(kbz.Encoder(family_config), num_classes=3)
     student = student_from_teacher_layers(teacher, 2)
     assert type(student.encoder) is type(teacher.encoder) and student.encoder.config.num_layers == 2

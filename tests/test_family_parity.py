@@ -26,6 +26,7 @@ class Family:
     config: typing.Any  # A small config of ours, for models we build and save.
     encoder_class: type
     token_types: bool  # Whether the family reads input_type_ids.
+    pooler: bool = False  # Whether its XModel has a pooler (its heads then still don't read it).
     head_config: typing.Dict[str, typing.Any] = dataclasses.field(default_factory=dict)  # For the heads' parity.
 
     def hf_class(self, suffix):
@@ -50,6 +51,25 @@ FAMILIES = {
         kbz.ElectraConfig(vocab_size=64, embedding_size=8, hidden_size=16, num_layers=2, num_heads=2,
                           intermediate_size=32, max_position_embeddings=32, dropout=0.0),
         kbz.ElectraEncoder, token_types=True, head_config={"hidden_act": "gelu_new"}),
+    # RoBERTa's real layout: one token type, positions past the pad id (66 rows: 64 tokens), LayerNorm eps 1e-5.
+    # Its masked-LM head keeps exact GELU whatever hidden_act says.
+    "roberta": Family(
+        "Roberta",
+        lambda vocab_size, **kwargs: transformers.RobertaConfig(**{**dict(
+            vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
+            max_position_embeddings=66, type_vocab_size=1, layer_norm_eps=1e-5), **kwargs}),
+        kbz.RobertaConfig(vocab_size=64, hidden_size=16, num_layers=2, num_heads=2, intermediate_size=32,
+                          max_position_embeddings=32, dropout=0.0),
+        kbz.RobertaEncoder, token_types=False, pooler=True, head_config={"hidden_act": "gelu_new"}),
+    # transformers' default of two token types: the first row is still the only one used.
+    "xlm-roberta": Family(
+        "XLMRoberta",
+        lambda vocab_size, **kwargs: transformers.XLMRobertaConfig(**{**dict(
+            vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
+            max_position_embeddings=66, type_vocab_size=2, layer_norm_eps=1e-5), **kwargs}),
+        kbz.XlmRobertaConfig(vocab_size=64, hidden_size=16, num_layers=2, num_heads=2, intermediate_size=32,
+                             max_position_embeddings=32, dropout=0.0),
+        kbz.XlmRobertaEncoder, token_types=False, pooler=True),
 }
 # Ours, and transformers' class suffix.
 HEADS = [(kbz.Classifier, "ForSequenceClassification"), (kbz.TokenClassifier, "ForTokenClassification"),
@@ -71,11 +91,11 @@ def test_encoder_picks_the_family_and_names_unsupported_ones(tmp_path, minilm_di
     assert type(kbz.Encoder.from_pretrained(minilm_dir)) is kbz.BertEncoder
     assert type(kbz.Encoder(kbz.BertConfig(vocab_size=10, hidden_size=8, num_layers=1, num_heads=2,
                                            intermediate_size=8))) is kbz.BertEncoder
-    transformers.RobertaModel(transformers.RobertaConfig(
-        vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=16)
-    ).save_pretrained(tmp_path, safe_serialization=True)
-    with pytest.raises(ValueError, match=r"config\.json: model_type 'roberta' is not supported; supported: bert, "
-                                         r"distilbert, electra"):
+    transformers.AlbertModel(transformers.AlbertConfig(
+        vocab_size=50, embedding_size=8, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=16)).save_pretrained(tmp_path, safe_serialization=True)
+    with pytest.raises(ValueError, match=r"config\.json: model_type 'albert' is not supported; supported: bert, "
+                                         r"distilbert, electra, roberta, xlm-roberta\."):
         kbz.Encoder.from_pretrained(str(tmp_path))
     with pytest.raises(TypeError, match="DistilBertEncoder takes a DistilBertConfig"):
         kbz.DistilBertEncoder(kbz.BertConfig(vocab_size=10, hidden_size=8, num_layers=1, num_heads=2,
@@ -92,9 +112,12 @@ def test_encoder_matches_on_real_sentences(tmp_path, minilm_dir, name):
     ours = kbz.Encoder.from_pretrained(str(tmp_path))
     assert type(ours) is family.encoder_class and type(ours.config) is type(family.config)
     outputs = ours(inputs)
-    assert "pooled_output" not in outputs  # Neither family has a pooler.
     with torch.no_grad():
         expected = reference(**torch_inputs(family, inputs), output_hidden_states=True)
+    if family.pooler:
+        np.testing.assert_allclose(outputs["pooled_output"].numpy(), expected.pooler_output.numpy(), atol=1e-5, rtol=0)
+    else:
+        assert "pooled_output" not in outputs
     real = inputs["input_mask"].astype(bool)
     np.testing.assert_allclose(outputs["sequence_output"].numpy()[real], expected.last_hidden_state.numpy()[real],
                                atol=1e-5, rtol=0)
@@ -143,7 +166,8 @@ def test_save_pretrained_loads_in_transformers(tmp_path, name, ours_class, suffi
         np.testing.assert_array_equal(value, got[key])
 
 
-@pytest.mark.parametrize("name", FAMILIES)
+# Tokenizers land with the BPE/SentencePiece work.
+@pytest.mark.parametrize("name", [name for name in FAMILIES if name not in ("roberta", "xlm-roberta")])
 @pytest.mark.parametrize("task,quantize", [("ner", ("none", "int8")), ("classifier", ("none", "int8")),
                                            ("squad", ("none", "int8"))])
 def test_tools_train_export_serve_and_distil(tmp_path, minilm_dir, name, task, quantize):

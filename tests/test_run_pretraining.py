@@ -105,10 +105,11 @@ def test_electra_replaced_token_detection_from_raw_text(corpus, tmp_path, minilm
     assert result.returncode == 2 and "--objective: Replaced-token detection needs ELECTRA's encoder" in result.stderr
 
 
-def test_distilbert_pretrains_with_masked_lm_alone(corpus, tmp_path, minilm_dir):
-    config = tmp_path / "distilbert_config.json"
-    kbz.DistilBertConfig(vocab_size=30522, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64,
-                         max_position_embeddings=64).to_json_file(str(config))
+@pytest.mark.parametrize("config_class", [kbz.DistilBertConfig, kbz.RobertaConfig], ids=["distilbert", "roberta"])
+def test_masked_lm_families_pretrain_with_masked_lm_alone(corpus, tmp_path, config_class):
+    config = tmp_path / "config.json"
+    config_class(vocab_size=30522, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64,
+                 max_position_embeddings=64).to_json_file(str(config))
     result = _run("run_pretraining.py", *_pretrain_args(
         corpus, tmp_path / "model", f"--input_file={corpus / 'data.tfrecord'}", f"--bert_config_file={config}",
         "--num_train_steps=40", "--log_steps=20"))
@@ -116,7 +117,8 @@ def test_distilbert_pretrains_with_masked_lm_alone(corpus, tmp_path, minilm_dir)
     assert "MaskedLM" in result.stdout and "nsp_loss" not in result.stdout
     losses = _logged(result.stdout, "mlm_loss")
     assert len(losses) == 2 and losses[1] < losses[0]
-    assert type(kbz.Pretrainer.from_pretrained(str(tmp_path / "model"))) is kbz.MaskedLM
+    pretrainer = kbz.Pretrainer.from_pretrained(str(tmp_path / "model"))
+    assert type(pretrainer) is kbz.MaskedLM and type(pretrainer.encoder.config) is config_class
 
 
 def test_mirrored_on_two_cpu_devices(corpus, tmp_path):

@@ -124,3 +124,11 @@ register(ArchitectureSpec("electra", ("electra",), f"{_CONFIG}.electra_config:El
                           f"{_CONVERT}.electra_names:hf_key", f"{_CONVERT}.electra_names:internal_name",
                           pretraining_objective="rtd", google_scope="electra",
                           google_names=f"{_CONVERT}.electra_names"))
+register(ArchitectureSpec("roberta", ("roberta",), f"{_CONFIG}.roberta_config:RobertaConfig",
+                          f"{_MODELS}.roberta_encoder:RobertaEncoder", "Roberta",
+                          f"{_CONVERT}.roberta_hf_names:hf_key", f"{_CONVERT}.roberta_hf_names:internal_name",
+                          tokenizer_kind="bpe"))
+register(ArchitectureSpec("xlm-roberta", ("xlm-roberta",), f"{_CONFIG}.xlm_roberta_config:XlmRobertaConfig",
+                          f"{_MODELS}.xlm_roberta_encoder:XlmRobertaEncoder", "XLMRoberta",
+                          f"{_CONVERT}.roberta_hf_names:hf_key", f"{_CONVERT}.roberta_hf_names:internal_name",
+                          tokenizer_kind="sentencepiece"))

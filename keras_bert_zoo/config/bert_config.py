@@ -86,7 +86,7 @@ class BertConfig:
     """
 
     # The family (see `architecture_registry`), whether its encoder has a pooler, and the activation
-    # of the dense layer its sentence classifier puts over [CLS] when the encoder has none.
+    # of the dense layer its sentence classifier puts over [CLS] in place of the pooler (None: the pooler).
     model_type: typing.ClassVar[str] = "bert"
     has_pooler: typing.ClassVar[bool] = True
     pre_classifier_activation: typing.ClassVar[typing.Optional[str]] = None
@@ -158,7 +158,7 @@ class BertConfig:
     def num_parameters(self):
         """Weights of the encoder (embeddings, their projection, layers, pooler), counted from the shapes."""
         h, i, e = self.hidden_size, self.intermediate_size, self.embedding_size
-        embeddings = (self.vocab_size + self.max_position_embeddings + self.type_vocab_size + 2) * e
+        embeddings = (self.vocab_size + self.position_table_size + self.type_vocab_size + 2) * e
         if e != h:
             embeddings += e * h + h
         layer = 4 * h * h + 2 * h * i + i + 9 * h
@@ -168,6 +168,22 @@ class BertConfig:
     def embedding_size(self):
         """Width of the embedding tables; the encoder projects them to `hidden_size` where they differ."""
         return self.hidden_size
+
+    @property
+    def padding_position_id(self):
+        """The position id of padding, real tokens counting on from the next; None: 0..T-1 along the row (BERT)."""
+        return None
+
+    @property
+    def position_table_size(self):
+        """Rows of the position table: `max_position_embeddings`, plus those up to `padding_position_id`."""
+        offset = 0 if self.padding_position_id is None else self.padding_position_id + 1
+        return self.max_position_embeddings + offset
+
+    @property
+    def reads_token_types(self):
+        """Whether the encoder reads `input_type_ids`; where not, it adds the type table's first row, if any."""
+        return self.type_vocab_size > 0
 
     @property
     def head_size(self):

@@ -7,9 +7,9 @@ projection; the heads are ELECTRA's own.
 import re
 
 from keras_bert_zoo.config.electra_config import ElectraConfig
-from keras_bert_zoo.convert.hf_format import google_to_hf_name, hf_to_google_name
+from keras_bert_zoo.convert.prefixed_hf_names import PrefixedHfNames
 
-# Head tensors: ours, HF's (HF's Linear weights are [out, in]; our dense kernels are [in, out]).
+# Head tensors besides the classifiers' output layers: ours, HF's.
 _HEAD_KEYS = (
     ("pre_classifier/dense/kernel", "classifier.dense.weight"),
     ("pre_classifier/dense/bias", "classifier.dense.bias"),
@@ -25,48 +25,13 @@ _HEAD_KEYS = (
     ("discriminator_predictions/dense_1/kernel", "discriminator_predictions.dense_prediction.weight"),
     ("discriminator_predictions/dense_1/bias", "discriminator_predictions.dense_prediction.bias"),
 )
-_HF_OF_HEAD = dict(_HEAD_KEYS)
-_OURS_OF_HEAD = {hf: ours for ours, hf in _HEAD_KEYS}
-# The sentence classifier's output layer is "classifier.out_proj" (behind its dense layer), the
-# token classifier's is "classifier" itself: both are our "output_weights".
-_OUTPUT_LAYER = {"classifier": "classifier.out_proj"}
-_OURS_OF_OUTPUT = {"classifier.out_proj.weight": "output_weights", "classifier.out_proj.bias": "output_bias",
-                   "classifier.weight": "output_weights", "classifier.bias": "output_bias"}
-# Tied to the word embeddings, or buffers: no weight of ours.
-_IGNORED_KEYS = ("generator_lm_head.weight",)
+# The generator's output layer is tied to the word embeddings.
+_NAMES = PrefixedHfNames("ELECTRA", "electra", _HEAD_KEYS, ignored_keys=("generator_lm_head.weight",))
+hf_key = _NAMES.hf_key
+internal_name = _NAMES.internal_name
 # Google's generator head (its transform), and ours: the MLM head's.
 _GOOGLE_GENERATOR_HEAD = "generator_predictions/"
 _OUR_MLM_TRANSFORM = "cls/predictions/transform/"
-
-
-def hf_key(name, task=None):
-    """Maps our weight name to (ELECTRA's HF state-dict key, whether to transpose).
-
-    Args:
-        name: Our weight name.
-        task: The model's task; it decides the name of the output layer
-            ("classifier.out_proj" of a sentence classifier, "classifier" of a tagger).
-    """
-    if name in _HF_OF_HEAD:
-        return _HF_OF_HEAD[name], name.endswith("/kernel")
-    if name in ("output_weights", "output_bias"):
-        layer = _OUTPUT_LAYER.get(task, "classifier")
-        return f"{layer}.{'weight' if name == 'output_weights' else 'bias'}", False
-    key, transpose = google_to_hf_name(name)
-    if not key.startswith("bert."):
-        raise ValueError(f"ELECTRA has no weight for {name!r}.")
-    return "electra." + key.removeprefix("bert."), transpose
-
-
-def internal_name(key):
-    """Maps an ELECTRA HF key to (our weight name, whether to transpose), or None if it holds none of ours."""
-    if key in _IGNORED_KEYS:
-        return None
-    if key in _OURS_OF_HEAD:
-        return _OURS_OF_HEAD[key], _OURS_OF_HEAD[key].endswith("/kernel")
-    if key in _OURS_OF_OUTPUT:
-        return _OURS_OF_OUTPUT[key], False
-    return hf_to_google_name("bert." + key.removeprefix("electra."))
 
 
 def from_google_name(name):

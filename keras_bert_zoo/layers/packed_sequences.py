@@ -34,14 +34,19 @@ def additive_attention_mask(input_mask, query_positions=None):
     return ops.cast(hidden, "float32")[:, None] * MASKED_SCORE
 
 
-def packed_position_ids(input_mask):
-    """int32 [B, T] position ids: from 0 at the start of every packed sequence numbered 2 or more.
+def packed_position_ids(input_mask, padding_position_id=None):
+    """int32 [B, T] position ids: from the start again at every packed sequence numbered 2 or more.
 
-    The first sequence of a row and padding keep their index in the row, so
-    0/1 masks give the positions 0..T-1 that BERT uses whatever the padding.
+    Without `padding_position_id`, the first sequence of a row and padding
+    keep their index in the row, so 0/1 masks give the positions 0..T-1 that
+    BERT uses whatever the padding. With it, padding sits at that id and each
+    sequence counts its tokens from the id after it, as RoBERTa's positions
+    do (transformers' `create_position_ids_from_input_ids`, where the pad ids
+    are the masked positions, left padding included).
 
     Args:
         input_mask: int [B, T] as in `additive_attention_mask`.
+        padding_position_id: Optional position id of padding (RoBERTa's pad id).
     """
     input_mask = ops.cast(input_mask, "int32")
     # 0..T-1 on every row; a cumulative sum, as the row length may be unknown until the call.
@@ -49,7 +54,13 @@ def packed_position_ids(input_mask):
     # [B, T]: the index of the first token of each token's sequence.
     same_sequence = ops.equal(input_mask[:, :, None], input_mask[:, None, :])
     sequence_start = ops.cast(ops.argmax(ops.cast(same_sequence, "int32"), axis=-1), "int32")
-    return ops.where(input_mask >= 2, index - sequence_start, index)
+    packed = index - sequence_start
+    if padding_position_id is None:
+        return ops.where(input_mask >= 2, packed, index)
+    # The first sequence counts only real tokens, so that left padding shifts no position.
+    first = ops.cumsum(ops.cast(input_mask > 0, "int32"), axis=1) - 1
+    counted = ops.where(input_mask >= 2, packed, first) + (padding_position_id + 1)
+    return ops.where(ops.equal(input_mask, 0), padding_position_id, counted)
 
 
 def sequence_count(input_mask):

@@ -16,10 +16,10 @@ class BertClassifier(BertTaskModel):
     a sigmoid score, trained with binary cross-entropy, or with
     `regression=True` a real-valued prediction (STS-B), trained with squared
     error; see `default_loss`. The encoder's last layer runs only at [CLS]
-    (the encoder's `output_positions`). For a family without a pooler the
-    head has its own dense layer over [CLS] (`pre_classifier`, with the
-    config's `pre_classifier_activation`: DistilBERT's ReLU, ELECTRA's GELU
-    behind dropout).
+    (the encoder's `output_positions`). A family whose classifier doesn't
+    read the pooler has its own dense layer over [CLS] (`pre_classifier`,
+    with the config's `pre_classifier_activation`: DistilBERT's ReLU,
+    ELECTRA's GELU and RoBERTa's tanh behind dropout).
 
     Args:
         encoder: A `BertEncoder` (exposed as `.encoder`).
@@ -45,9 +45,9 @@ class BertClassifier(BertTaskModel):
         self.classifier_head = BertClassificationHead(
             num_classes, self.dropout, encoder.config.initializer_range, dtype=encoder.dtype_policy,
             name="classifier_head")
-        # A family without a pooler (DistilBERT, ELECTRA) has its classifier's own dense layer over [CLS],
-        # ELECTRA's behind dropout too.
-        self.pre_classifier = None if encoder.pooler is not None else BertPooler(
+        # DistilBERT, ELECTRA and RoBERTa classify with a dense layer of their own over [CLS] (RoBERTa's encoder
+        # has a pooler, which its classifiers don't read), ELECTRA's and RoBERTa's behind dropout too.
+        self.pre_classifier = None if encoder.config.pre_classifier_activation is None else BertPooler(
             encoder.config.hidden_size, encoder.config.initializer_range,
             encoder.config.pre_classifier_activation, dtype=encoder.dtype_policy, name="pre_classifier")
         self.pre_classifier_dropout = SplitBitsDropout(
@@ -64,6 +64,10 @@ class BertClassifier(BertTaskModel):
                 cls_output = self.pre_classifier_dropout(cls_output)
             pooled = self.pre_classifier(cls_output)
         super().__init__(inputs=inputs, outputs={"logits": self.classifier_head(pooled)}, **kwargs)
+
+    @property
+    def uses_pooler(self):
+        return self.pre_classifier is None
 
     def default_loss(self):
         """Squared error for regression, binary cross-entropy for one logit, else sparse CE."""

@@ -50,10 +50,11 @@ class BertEncoder(PretrainedModel, keras.Model):
         if not isinstance(config, self.config_class):
             raise TypeError(f"{type(self).__name__} takes a {self.config_class.__name__}, got a "
                             f"{type(config).__name__}; kbz.Encoder builds any family's encoder.")
+        self.config = config  # Read by `embed` while the graph is built.
         self.embeddings = shared_embeddings if shared_embeddings is not None else BertEmbeddings(
             vocab_size=config.vocab_size,
             hidden_size=config.embedding_size,
-            max_position_embeddings=config.max_position_embeddings,
+            max_position_embeddings=config.position_table_size,
             type_vocab_size=config.type_vocab_size,
             dropout=config.dropout,
             layer_norm_eps=config.layer_norm_eps,
@@ -94,7 +95,6 @@ class BertEncoder(PretrainedModel, keras.Model):
         if self.pooler is not None:
             outputs["pooled_output"] = self.pooler(x)
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
-        self.config = config
 
     def call(self, inputs, training=None, mask=None, output_positions=None):
         """The encoder's outputs; with `output_positions`, only those the heads read.
@@ -130,8 +130,11 @@ class BertEncoder(PretrainedModel, keras.Model):
 
     def embed(self, inputs, training=None):
         """The embeddings [B, T, H] of the input dict, projected to the layers' width where narrower."""
-        x = self.embeddings(inputs["input_word_ids"], inputs["input_type_ids"], training=training,
-                            position_ids=packed_position_ids(inputs["input_mask"]))
+        # A family without token types (RoBERTa) adds its table's first row to every token.
+        type_ids = inputs["input_type_ids"] if self.config.reads_token_types else ops.zeros_like(
+            inputs["input_word_ids"])
+        position_ids = packed_position_ids(inputs["input_mask"], self.config.padding_position_id)
+        x = self.embeddings(inputs["input_word_ids"], type_ids, training=training, position_ids=position_ids)
         return x if self.embedding_projection is None else self.embedding_projection(x)
 
     def compute_output_spec(self, inputs, training=None, mask=None, output_positions=None):

@@ -116,7 +116,7 @@ class PretrainedModel:
         pooler = {name: slices.pop(name) for name in list(slices) if name.startswith("bert/pooler/")}
         assign_checkpoint_values(slices, checkpoint.weights, checkpoint.source)
         if not assign_checkpoint_values(pooler, checkpoint.weights, checkpoint.source, required=False):
-            if built.uses_pooler:
+            if model.uses_pooler:
                 logger.warning("%s has no pooler weights; the pooler is freshly initialized.", checkpoint.source)
         head = model.head_slices()
         if head:
