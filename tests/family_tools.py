@@ -101,6 +101,7 @@ def train_export_and_serve(tmp_path, checkpoint, task, quantize, hf_class_prefix
     """
     import tensorflow as tf
 
+    import keras_bert_zoo as kbz
     from serving_loaders import check_through_cc_loader
 
     if task == "ner":
@@ -136,6 +137,10 @@ def train_export_and_serve(tmp_path, checkpoint, task, quantize, hf_class_prefix
         if task == "ner" and kind == "none":  # int8 may round a close call either way.
             tags = python["serving_default"](text=tf.constant(["Alice visited Paris ."]))["tags"].numpy()[0]
             assert [t.decode() for t in tags[:4]] == ["B-PER", "O", "B-LOC", "O"]
+        if "serve_ids" in python:  # Its id checks fit the family: DistilBERT has no type ids, RoBERTa one.
+            ids = kbz.Tokenizer.from_pretrained(str(model_dir))(["Alice visited Paris ."], max_length=16)
+            outputs = python["serve_ids"](**ids)
+            assert outputs and all(value.shape[0] == 1 for value in outputs.values())
         assert check_through_cc_loader(str(export_dir / "1"), python) > 0
     return model_dir, data
 

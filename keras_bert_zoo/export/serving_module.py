@@ -82,15 +82,17 @@ class ServingModule(tf.Module):
         it is an InvalidArgument error that names the input.
         """
         config = self.encoder_config
-        limits = {"input_word_ids": config.vocab_size, "input_type_ids": config.type_vocab_size,
-                  "input_mask": 2}
+        # A family without token types (DistilBERT, RoBERTa) ignores input_type_ids: any non-negative id goes.
+        limits = {"input_word_ids": config.vocab_size,
+                  "input_type_ids": config.type_vocab_size if config.reads_token_types else None, "input_mask": 2}
         if "input_word_ids" in inputs:
             limits["masked_lm_positions"] = tf.shape(inputs["input_word_ids"])[1]
         checks = []
         for name, values in inputs.items():
             checks.append(tf.debugging.assert_greater_equal(values, 0, message=f"{name} must not be negative"))
-            checks.append(tf.debugging.assert_less(values, tf.cast(limits[name], values.dtype),
-                                                   message=f"{name} must be less than {limits[name]}"))
+            if limits[name] is not None:
+                checks.append(tf.debugging.assert_less(values, tf.cast(limits[name], values.dtype),
+                                                       message=f"{name} must be less than {limits[name]}"))
         with tf.control_dependencies(checks):
             return {name: tf.identity(values) for name, values in inputs.items()}
 
