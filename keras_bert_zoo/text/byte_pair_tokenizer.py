@@ -1,0 +1,461 @@
+"""In-graph byte-level BPE tokenizer (GPT-2 / RoBERTa) that reproduces transformers' ids."""
+
+import os
+import types
+
+import numpy as np
+import tensorflow as tf
+
+from keras_bert_zoo.text.bert_tokenizer import BertTokenizer, _concat_rows, _merge_inner, _strings
+from keras_bert_zoo.text.byte_pair_files import (byte_to_unicode, read_byte_pair_files, read_merges,
+                                                 read_vocab_json, token_bytes, write_byte_pair_files)
+from keras_bert_zoo.text.segment_packer import SegmentPacker
+
+
+def _class_items(ranges):
+    """RE2 class items of space-separated hex code points and FIRST-LAST ranges."""
+    return "".join("-".join(r"\x{%s}" % code for code in item.split("-")) for item in ranges.split())
+
+
+# The reference pre-tokenizer's regex runs on Oniguruma, whose Unicode 16 tables know letters and
+# numbers that RE2's (Unicode 15.1) don't; RE2's \p{L} and \p{N} are otherwise the same sets.
+_LETTERS = r"\p{L}" + _class_items(
+    "1C89-1C8A A7CB-A7CD A7DA-A7DC 105C0-105F3 10D4A-10D65 10D6F-10D85 10EC2-10EC4 11380-11389 1138B 1138E "
+    "11390-113B5 113B7 113D1 113D3 11BC0-11BE0 13460-143FA 16100-1611D 16D40-16D6C 18CFF 1E5D0-1E5ED 1E5F0 "
+    "2EBF0-2EE5D")
+_NUMBERS = r"\p{N}" + _class_items("10D40-10D49 116D0-116E3 11BF0-11BF9 16130-16139 16D70-16D79 1CCF0-1CCF9 "
+                                   "1E5F1-1E5FA")
+# Oniguruma's \s (RE2's is ASCII only); U+001C-U+001F, which Python's str.isspace() counts, aren't in it.
+_OTHER_SPACES = _class_items("9-D 85 A0 1680 2000-200A 2028-2029 202F 205F 3000")
+_SPACES = " " + _OTHER_SPACES
+# GPT-2's pattern but its whitespace alternatives `\s+(?!\S)|\s+`, which need a lookahead that RE2
+# lacks: whitespace is left between the matches, and `_words` cuts it as those alternatives would.
+_WORD_PATTERN = rf"'s|'t|'re|'ve|'m|'ll|'d| ?[{_LETTERS}]+| ?[{_NUMBERS}]+| ?[^{_SPACES}{_LETTERS}{_NUMBERS}]+"
+# A piece of `_words` whose leading whitespace makes words of its own: two characters or more, or
+# one that isn't a space (which would be the match's own).
+_CUT_PATTERN = rf"(?:[{_SPACES}]{{2,}}|[{_OTHER_SPACES}])[^{_SPACES}](?s).*"
+# Merge codes: rank << 32 | id of the merged token; pairs that don't merge get the largest int64.
+_ID_BITS = (1 << 32) - 1
+_NO_MERGE = np.iinfo(np.int64).max
+
+
+class BytePairTokenizer(tf.Module):
+    """Byte-level BPE tokenizer (GPT-2's, RoBERTa's) built from TF and tf-text ops, for tf.data and SavedModels.
+
+    Its ids equal transformers' `RobertaTokenizer` (the Rust `tokenizers`
+    ByteLevel pre-tokenizer and BPE model) with `add_prefix_space=False`.
+    Texts are split by GPT-2's regex (contractions, runs of letters, of
+    numbers, of other symbols, each with an optional leading space, and
+    whitespace), each word's UTF-8 bytes become byte tokens, and merges apply
+    by rank. Words whose BPE is a single vocab token are looked up in a static
+    table built at construction; the others are merged in the graph, all
+    words of a batch at once, one best pair per word and step.
+
+    Typed "<s>", "</s>" or "<mask>" are ordinary text (the reference with
+    `split_special_tokens=True`), so user text can't inject special tokens.
+    Any bytes are tokenized: invalid UTF-8 bytes count as symbol characters
+    (as a control character does) and keep their byte tokens, so
+    `detokenize` gives the input back. Its `packer` holds RoBERTa's
+    `<s> a </s></s> b </s>` layout, all type ids 0.
+
+    Args:
+        vocab: Path of a vocab.json ({token: id}), a {token: id} dict, or tokens by id.
+        merges: Path of a merges.txt, or (left, right) token pairs (or "left right" strings) by rank.
+        cls_token, sep_token, pad_token, unk_token, mask_token: The special tokens.
+    """
+
+    def __init__(self, vocab, merges, cls_token="<s>", sep_token="</s>", pad_token="<pad>", unk_token="<unk>",
+                 mask_token="<mask>"):
+        super().__init__(name="byte_pair_tokenizer")
+        if isinstance(vocab, (str, os.PathLike)):
+            vocab = read_vocab_json(vocab)
+        if isinstance(merges, (str, os.PathLike)):
+            merges = read_merges(merges)
+        if isinstance(vocab, dict):
+            vocab = [token for token, _ in sorted(vocab.items(), key=lambda item: item[1])]
+        # Python values live in a SimpleNamespace, which tf.Module doesn't track: tracking a list wraps
+        # every item (seconds for a 50k vocab), and SavedModels needn't hold them.
+        self._untracked = types.SimpleNamespace(
+            vocab=list(vocab),
+            merges=[tuple(merge.split(" ")) if isinstance(merge, str) else tuple(merge) for merge in merges],
+            special_tokens={"cls": cls_token, "sep": sep_token, "pad": pad_token, "unk": unk_token,
+                            "mask": mask_token},
+            functions={},
+            # Parts of an eager batch tokenized in parallel: one per core, up to 4.
+            slices=min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 4))
+        self.lower_case = False
+        token_ids = {token: i for i, token in enumerate(self.vocab)}
+        missing = [token for token in self.special_tokens.values() if token not in token_ids]
+        if missing:
+            raise ValueError(f"The vocab lacks the special tokens {missing}.")
+        self.cls_id, self.sep_id, self.pad_id, self.unk_id, self.mask_id = (
+            token_ids[self.special_tokens[role]] for role in ("cls", "sep", "pad", "unk", "mask"))
+        self.packer = SegmentPacker([self.cls_id], [self.sep_id, self.sep_id], [self.sep_id], self.pad_id,
+                                    second_type_id=0)
+        special = set(self.special_tokens.values())
+        # What each token stands for: its bytes, or the UTF-8 of a special or added token.
+        raw = [None if token in special else token_bytes(token) for token in self.vocab]
+        self._token_bytes = tf.constant([token.encode("utf-8") if b is None else b for token, b in zip(self.vocab, raw)])
+        self._token_lengths = tf.constant([len(b) for b in self._token_bytes.numpy()], tf.int64)
+        self._vocab_tensor = tf.constant(self.vocab)
+        byte_tokens = byte_to_unicode()
+        # Bytes whose character isn't in the vocab are dropped, as the reference BPE without an unk token does.
+        self._byte_ids = tf.constant([token_ids.get(byte_tokens[byte], -1) for byte in range(256)], tf.int32)
+        self._merge_table = self._merge_codes(token_ids)
+        self._word_table = self._single_token_words(raw)
+
+    @property
+    def vocab(self):
+        """Tokens by id."""
+        return self._untracked.vocab
+
+    @property
+    def merges(self):
+        """(left, right) token pairs by rank."""
+        return self._untracked.merges
+
+    @property
+    def special_tokens(self):
+        """{role: token} of the roles cls, sep, pad, unk and mask."""
+        return self._untracked.special_tokens
+
+    @property
+    def vocab_size(self):
+        return len(self.vocab)
+
+    @classmethod
+    def from_pretrained(cls, path):
+        """The tokenizer of a directory with vocab.json + merges.txt, or with (or of) a BPE tokenizer.json.
+
+        Special tokens are those tokenizer_config.json or special_tokens_map.json
+        name, else RoBERTa's.
+
+        Raises:
+            ValueError: naming the path, if it holds no byte-level BPE tokenizer.
+        """
+        vocab, merges, special = read_byte_pair_files(path)
+        return cls(vocab, merges, **{f"{role}_token": token for role, token in special.items()})
+
+    def save_pretrained(self, directory):
+        """Writes vocab.json, merges.txt and tokenizer_config.json (a RobertaTokenizer's) into `directory`."""
+        write_byte_pair_files(directory, self.vocab, self.merges, self.special_tokens)
+
+    def token_to_id(self, token):
+        return self.vocab.index(token)
+
+    def id_to_token(self, token_id):
+        """The token of an id: a str for a Python int, else a string tensor of the ids' shape."""
+        if isinstance(token_id, (int, np.integer)):
+            return self.vocab[token_id]
+        return tf.gather(self._vocab_tensor, token_id)
+
+    def continues_word(self):
+        """bool NumPy [vocab_size]: tokens that continue a word, for whole-word masking.
+
+        A word's first token starts with "Ġ" (its leading space); the others,
+        and words at the start of a text, don't. Special tokens never continue.
+        """
+        special = set(self.special_tokens.values())
+        return np.array([not token.startswith("Ġ") and token not in special for token in self.vocab], bool)
+
+    def tokenize(self, texts):
+        """BPE ids of texts, without special tokens.
+
+        Args:
+            texts: A string or a [B] batch of strings (list, array or tensor).
+
+        Returns:
+            int32 ids: a RaggedTensor [B, (tokens)], or a 1-D tensor for one string.
+        """
+        texts = _strings(texts)
+        return (self._compiled("tokenize", texts, self._untracked.slices) if tf.executing_eagerly()
+                else self._tokenize(texts))
+
+    def tokenize_with_offsets(self, texts):
+        """BPE ids of texts with the byte span of the input text that each token stands for.
+
+        A token covers its own bytes: "Ġworld" spans " world", its leading
+        space included (HF's offsets, with `trim_offsets`, leave the space
+        out). So `text[start:end]` (of the UTF-8 bytes) is the token's bytes,
+        which may be part of a multi-byte character, and a text's spans tile it
+        but for its dropped bytes (none with a full byte alphabet).
+
+        Args:
+            texts: A string or a [B] batch of strings.
+
+        Returns:
+            (int32 ids, int64 starts, int64 ends): RaggedTensors [B, (tokens)],
+            or 1-D tensors for one string.
+        """
+        texts = _strings(texts)
+        return (self._compiled("tokenize_with_offsets", texts) if tf.executing_eagerly()
+                else self._tokenize_with_offsets(texts))
+
+    def tokenize_words(self, words):
+        """Ids of each word as it is tokenized after a space in running text, never across words.
+
+        transformers' `is_split_into_words=True` (with `add_prefix_space=True`),
+        as NER tags words: a space is put before each word that doesn't start
+        with one, then each word is tokenized on its own.
+
+        Args:
+            words: A string, [N] strings, or a RaggedTensor [B, (N)] of them.
+
+        Returns:
+            int32 RaggedTensor [N, (pieces)] ([B, (N), (pieces)] for ragged
+            words), or a 1-D tensor for one word.
+        """
+        if isinstance(words, tf.RaggedTensor):
+            return words.with_flat_values(self.tokenize_words(words.flat_values))
+        words = _strings(words)
+        spaced = tf.where(tf.strings.substr(words, 0, 1) == " ", words, tf.strings.join([" ", words]))
+        return self.tokenize(spaced)
+
+    def detokenize(self, ids, skip_special_tokens=True):
+        """The bytes that ids stand for, joined: the original text of `tokenize`'s ids.
+
+        Args:
+            ids: int ids [T] (one text) or [B, T] / RaggedTensor [B, (T)].
+            skip_special_tokens: Leave out <pad>, <s>, </s> and <mask>.
+
+        Returns:
+            A string tensor: scalar for [T], else [B].
+        """
+        if not isinstance(ids, tf.RaggedTensor):
+            ids = tf.convert_to_tensor(ids)
+        ids = tf.cast(ids, tf.int32)
+        return (self._compiled("detokenize", ids, skip_special_tokens) if tf.executing_eagerly()
+                else self._detokenize(ids, skip_special_tokens))
+
+    def pack(self, texts, text_pairs=None, max_length=128):
+        """Model inputs padded to the longest packed text of the batch (at least 2), as serving needs.
+
+        The same as `__call__` but for the padded length.
+        """
+        texts, text_pairs = _strings(texts), _strings(text_pairs)
+        return (self._compiled("pack", texts, text_pairs, max_length, self._untracked.slices) if tf.executing_eagerly()
+                else self._pack(texts, text_pairs, max_length))
+
+    def __call__(self, texts, text_pairs=None, max_length=128):
+        """Packs texts (and pairs) into fixed-length model inputs: <s> a </s> (</s> b </s>).
+
+        Pairs too long for `max_length` are truncated longest first, one token
+        at a time (the second segment when they are equal), as transformers'
+        `truncation=True` does.
+
+        Args:
+            texts: A string or a [B] batch of strings.
+            text_pairs: Optional second segments, shaped as `texts`.
+            max_length: Output length T.
+
+        Returns:
+            Dict of int32 `input_word_ids`, `input_mask`, `input_type_ids` (all
+            0): [B, T], or [T] for one string.
+        """
+        texts, text_pairs = _strings(texts), _strings(text_pairs)
+        return (self._compiled("call", texts, text_pairs, max_length, self._untracked.slices) if tf.executing_eagerly()
+                else self._call(texts, text_pairs, max_length))
+
+    # Eager calls run graphs traced once per kind of input, as BertTokenizer's do.
+    _compiled = BertTokenizer._compiled
+    _call = BertTokenizer._call
+    _pack = BertTokenizer._pack
+    _packed = BertTokenizer._packed
+
+    def _tokenize(self, texts, slices=1):
+        """Ids of texts [B] (or one), their batch cut into `slices` contiguous parts that run in parallel."""
+        if texts.shape.rank == 0:
+            return self._tokenize(texts[None])[0]
+        if texts.shape.rank != 1:
+            raise ValueError(f"texts must be one string or a 1-D batch of strings, got shape {texts.shape}.")
+        if slices > 1:
+            # Each part has its own copy of the ops, which TF's executor runs on separate cores.
+            size = tf.size(texts)
+            bounds = [size * i // slices for i in range(slices + 1)]
+            return _concat_rows([self._tokenize(texts[start:end]) for start, end in zip(bounds, bounds[1:])])
+        words, _ = self._words(texts)
+        return _merge_inner(words.with_flat_values(self._word_pieces(words.flat_values)))
+
+    def _tokenize_with_offsets(self, texts):
+        if texts.shape.rank == 0:
+            return tuple(values[0] for values in self._tokenize_with_offsets(texts[None]))
+        words, word_starts = self._words(texts)
+        pieces = self._word_pieces(words.flat_values)
+        rows = pieces.value_rowids()
+        lengths = tf.gather(self._token_lengths, pieces.flat_values)
+        # A piece starts where its word does, plus the lengths of the word's pieces before it.
+        before = tf.cumsum(lengths, exclusive=True)
+        starts = tf.gather(word_starts.flat_values, rows) + before - tf.gather(before, tf.gather(pieces.row_starts(),
+                                                                                                 rows))
+        return tuple(_merge_inner(words.with_flat_values(pieces.with_flat_values(values)))
+                     for values in (pieces.flat_values, starts, starts + lengths))
+
+    def _words(self, texts):
+        """Texts [B] split as GPT-2's regex splits them: (words, byte offsets in the texts) [B, (words)].
+
+        A marker byte goes after each match of `_WORD_PATTERN` (0xFF, which
+        UTF-8 never holds), and the texts are split at the markers: each
+        piece is a match with the whitespace before it, and a text's last
+        piece is its trailing whitespace (or empty, then a word of no tokens).
+        The reference's `\\s+(?!\\S)|\\s+` make such whitespace a word of its
+        own but for its last character: that one starts the match when it is
+        the match's leading space (" b" of "a  b"), else it is one more word
+        ("a\\t\\tb" is "a", "\\t", "\\t", "b").
+        """
+        # RE2 skips invalid UTF-8 as it skips whitespace: such texts are split with each of
+        # those bytes read as U+0001, a control character (so the offsets hold), and their
+        # words cut from the original bytes.
+        valid = tf.reduce_all(tf.strings.regex_full_match(texts, "(?s).*"))
+        split_texts = tf.cond(valid, lambda: texts, lambda: _invalid_bytes_as_u0001(texts))
+        pieces = tf.strings.split(tf.strings.regex_replace(split_texts, _WORD_PATTERN, b"\\0\xff"), b"\xff")
+        flat = pieces.flat_values
+        ends = tf.cumsum(tf.cast(tf.strings.length(flat), tf.int64))  # In all texts joined.
+        starts = tf.concat([[0], ends[:-1]], 0)
+        # Pieces whose whitespace gives words of its own.
+        cut = tf.strings.regex_full_match(flat, _CUT_PATTERN)
+
+        def as_split():
+            return flat, starts, pieces.row_splits
+
+        def recut():
+            at = tf.where(cut)
+            cut_pieces = tf.gather_nd(flat, at)
+            spaces = tf.strings.regex_replace(cut_pieces, f"[^{_SPACES}](?s).*", "")
+            space_bytes = tf.strings.length(spaces)
+            chars = tf.strings.length(spaces, unit="UTF8_CHAR")
+            last = tf.strings.substr(spaces, chars - 1, tf.ones_like(chars), unit="UTF8_CHAR")
+            # Where the words after the first start in each piece (0: no such word).
+            cuts = tf.scatter_nd(at, tf.cast(tf.stack([space_bytes - tf.strings.length(last),
+                                                       tf.where(last == " ", 0, space_bytes)], 1), tf.int64),
+                                 tf.stack([tf.size(flat, tf.int64), 2]))
+            word_starts = tf.concat([starts[:, None], starts[:, None] + cuts], 1)
+            is_word = tf.concat([tf.ones_like(cuts[:, :1], tf.bool), cuts > 0], 1)
+            word_starts = tf.boolean_mask(word_starts, is_word)
+            splits = tf.gather(tf.concat([[0], tf.cumsum(tf.reduce_sum(tf.cast(is_word, tf.int64), 1))], 0),
+                               pieces.row_splits)
+            # Words tile the joined texts, which substr reads without copying them per word.
+            lengths = tf.concat([word_starts[1:], ends[-1:]], 0) - word_starts
+            return tf.strings.substr(tf.strings.reduce_join(texts), word_starts, lengths), word_starts, splits
+
+        words, starts, splits = tf.cond(valid & ~tf.reduce_any(cut), as_split, recut)
+        text_starts = tf.cumsum(tf.cast(tf.strings.length(texts), tf.int64), exclusive=True)
+        rows = tf.repeat(tf.range(tf.size(splits, tf.int64) - 1), splits[1:] - splits[:-1])
+        return (tf.RaggedTensor.from_row_splits(words, splits, validate=False),
+                tf.RaggedTensor.from_row_splits(starts - tf.gather(text_starts, rows), splits, validate=False))
+
+    def _word_pieces(self, words):
+        """BPE ids of words [N]: int32 RaggedTensor [N, (pieces)]."""
+        ids = tf.cast(self._word_table.lookup(words), tf.int32)
+        missed = ids < 0
+        missed_words, missed_index = tf.unique(tf.boolean_mask(words, missed))
+        merged = tf.gather(self._merge_words(missed_words), missed_index)  # [missed words, (pieces)]
+        at = tf.where(missed)
+        lengths = tf.tensor_scatter_nd_update(tf.ones_like(ids, tf.int64), at, merged.row_lengths())
+        splits = tf.concat([[0], tf.cumsum(lengths)], 0)
+        rows = merged.value_rowids()
+        merged_at = (tf.gather(tf.gather(splits, at[:, 0]), rows) + tf.range(tf.size(rows, tf.int64))
+                     - tf.gather(merged.row_starts(), rows))
+        values = tf.scatter_nd(tf.concat([tf.boolean_mask(splits[:-1], ~missed), merged_at], 0)[:, None],
+                               tf.concat([tf.boolean_mask(ids, ~missed), merged.flat_values], 0), splits[-1:])
+        return tf.RaggedTensor.from_row_splits(values, splits, validate=False)
+
+    def _merge_words(self, words):
+        """BPE of words [U] from their bytes, merging each word's best ranked pair a step at a time.
+
+        All words step together in one flat array of symbols, each word
+        behind a separator that pairs with nothing. Every occurrence of a
+        word's best pair merges in one step, left to right: of a run
+        "a a a" only the first "a a" does, as in the reference. Each step
+        also writes its merges into `tokens`, where a token sits at its first
+        byte, and drops the words that have no pair left to merge.
+
+        Returns:
+            int32 RaggedTensor [U, (pieces)], int64 row splits.
+        """
+        count = tf.size(words)
+        byte_ids = tf.gather(self._byte_ids, tf.cast(tf.io.decode_raw(tf.strings.reduce_join(words), tf.uint8),
+                                                     tf.int32))
+        word_of_byte = tf.repeat(tf.range(count), tf.strings.length(words))
+        known = byte_ids >= 0
+        byte_ids, word_of_byte = tf.boolean_mask(byte_ids, known), tf.boolean_mask(word_of_byte, known)
+        # Symbols behind separators: a word's bytes move right by the separators up to its own.
+        size = tf.size(byte_ids) + count
+        at = (tf.range(tf.size(byte_ids)) + word_of_byte + 1)[:, None]
+        symbols = tf.tensor_scatter_nd_update(tf.fill([size], tf.constant(self.vocab_size, tf.int64)), at,
+                                              tf.cast(byte_ids, tf.int64))
+        symbol_words = tf.tensor_scatter_nd_update(tf.repeat(tf.range(count), tf.math.bincount(
+            word_of_byte, minlength=count, maxlength=count) + 1), at, word_of_byte)
+
+        def step(values, words, origins, tokens):
+            codes = self._merge_table.lookup(values[:-1] * (self.vocab_size + 1) + values[1:])
+            pair_words = words[:-1]
+            best = tf.math.unsorted_segment_min(codes, pair_words, count)
+            chosen = (codes == tf.gather(best, pair_words)) & (codes < _NO_MERGE)
+            # Chosen pairs overlap only in runs of one symbol: there the 1st, 3rd... pair of the run merges.
+            index = tf.range(tf.size(codes))
+            skipped = tf.cumsum(tf.cast(~chosen, tf.int32))
+            last_skipped = tf.gather(tf.math.segment_min(index, skipped), skipped) - tf.cast(skipped == 0, tf.int32)
+            chosen &= tf.bitwise.bitwise_and(index - last_skipped, 1) > 0
+            into = tf.concat([chosen, [False]], 0)
+            removed = tf.concat([[False], chosen], 0)
+            values = tf.where(into, tf.concat([tf.bitwise.bitwise_and(codes, _ID_BITS), [0]], 0), values)
+            changed = tf.where(into | removed)[:, 0]
+            tokens = tf.tensor_scatter_nd_update(tokens, tf.gather(origins, changed)[:, None],
+                                                 tf.gather(tf.where(removed, tf.constant(-1, tf.int64), values), changed))
+            # Finished words leave: their tokens are in place.
+            kept = tf.where(~removed & (tf.gather(best, words) < _NO_MERGE))[:, 0]
+            return tf.gather(values, kept), tf.gather(words, kept), tf.gather(origins, kept), tokens
+
+        _, _, _, tokens = tf.while_loop(
+            lambda values, *_: tf.size(values) > 0, step,
+            (symbols, symbol_words, tf.range(size), tf.where(symbols < self.vocab_size, symbols, -1)),
+            shape_invariants=(tf.TensorShape([None]),) * 3 + (symbols.shape,))
+        is_token = tokens >= 0
+        return tf.RaggedTensor.from_value_rowids(tf.cast(tf.boolean_mask(tokens, is_token), tf.int32),
+                                                 tf.cast(tf.boolean_mask(symbol_words, is_token), tf.int64),
+                                                 tf.cast(count, tf.int64), validate=False)
+
+    def _merge_codes(self, token_ids):
+        """StaticHashTable of left id * (vocab_size + 1) + right id -> rank << 32 | merged id."""
+        codes = {}
+        for rank, (left, right) in enumerate(self.merges):
+            ids = [token_ids.get(token) for token in (left, right, left + right)]
+            if None in ids:
+                raise ValueError(f"Merge {rank} ({left!r} {right!r}) has a token missing from the vocab.")
+            # A repeated pair takes its last rank, as in the reference.
+            codes[ids[0] * (self.vocab_size + 1) + ids[1]] = rank << 32 | ids[2]
+        return tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
+            tf.constant(list(codes), tf.int64), tf.constant(list(codes.values()), tf.int64)), _NO_MERGE)
+
+    def _single_token_words(self, raw):
+        """StaticHashTable of word bytes -> id, for the tokens whose bytes as a word are that one token."""
+        candidates = [(i, b) for i, b in enumerate(raw) if b]
+        ids = np.array([i for i, _ in candidates], np.int64)
+        keys = tf.constant([b for _, b in candidates], tf.string)
+        pieces = tf.function(self._merge_words, autograph=False)(keys)
+        single = (pieces.row_lengths().numpy() == 1) & (pieces[:, :1].to_tensor(-1).numpy()[:, 0] == ids)
+        return tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
+            tf.boolean_mask(keys, single), tf.constant(ids[single])), -1)
+
+    def _detokenize(self, ids, skip_special_tokens):
+        if ids.shape.rank == 1:
+            return self._detokenize(ids[None], skip_special_tokens)[0]
+        if not isinstance(ids, tf.RaggedTensor):
+            ids = tf.RaggedTensor.from_tensor(ids)
+        if skip_special_tokens:
+            special = tf.constant([self.pad_id, self.cls_id, self.sep_id, self.mask_id])
+            ids = tf.ragged.boolean_mask(ids, tf.reduce_all(ids[..., None] != special, -1))
+        return tf.strings.reduce_join(tf.gather(self._token_bytes, ids), axis=-1)
+
+
+def _invalid_bytes_as_u0001(texts):
+    """Texts [B] with each byte of invalid UTF-8 made U+0001, keeping every offset."""
+    codes, starts = tf.strings.unicode_decode_with_offsets(texts, "UTF-8", errors="replace", replacement_char=1)
+    # Each character's bytes run up to the next one's start, or the text's end.
+    rows = codes.value_rowids()
+    last = tf.range(tf.size(rows, tf.int64)) + 1 == tf.gather(codes.row_splits[1:], rows)
+    ends = tf.where(last, tf.gather(tf.cast(tf.strings.length(texts), tf.int64), rows),
+                    tf.concat([starts.flat_values[1:], [0]], 0))
+    repeats = tf.where(codes.flat_values == 1, ends - starts.flat_values, 1)
+    return tf.strings.unicode_encode(tf.RaggedTensor.from_row_lengths(
+        tf.repeat(codes.flat_values, repeats), tf.reduce_sum(codes.with_flat_values(repeats), 1)), "UTF-8")
