@@ -216,7 +216,7 @@ def test_one_string_and_batches_agree_eagerly_and_traced(minilm_tokenizer):
     for size in (1, 3, 7):
         assert ours.tokenize(TEXTS[:size]).to_list() == batch_ids[:size]
     # One string eagerly takes plain Python (`PythonWordPieces`), which traces nothing.
-    assert [key[:2] for key in ours._untracked.functions if key[0] == "tokenize"] == [("tokenize", ("tensor", "string", 1))]
+    assert [key[:2] for key in ours._untracked.compiled.functions if key[0] == "tokenize"] == [("tokenize", ("tensor", "string", 1))]
 
 
 @pytest.mark.parametrize("lower", [True, False])

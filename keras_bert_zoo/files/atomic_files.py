@@ -29,19 +29,24 @@ def make_staging_dir(parent, prefix):
     return staging
 
 
-def write_text_atomic(path, text):
-    """Writes `text` (UTF-8) to a temp file beside `path`, then renames it over `path`."""
+def write_bytes_atomic(path, data):
+    """Writes `data` to a temp file beside `path`, then renames it over `path`."""
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.tmp-")
     try:
         os.fchmod(fd, 0o666 & ~current_umask())
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def write_text_atomic(path, text):
+    """Writes `text` (UTF-8) via `write_bytes_atomic`."""
+    write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def write_json_atomic(path, values):

@@ -6,13 +6,13 @@ import types
 import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
-from tensorflow.python.eager import context as eager_context
-from tensorflow.python.framework.constant_op import convert_to_eager_tensor
 from tensorflow_text.python.ops.regex_split_ops import gen_regex_split_ops
 
 from keras_bert_zoo.files import write_json_atomic, write_text_atomic
 from keras_bert_zoo.text.bert_char_classes import ASCII_PATTERN, NON_ASCII_WORD_PATTERN
 from keras_bert_zoo.text.bert_text_normalizer import BertTextNormalizer
+from keras_bert_zoo.text.graph_calls import (EAGER_SLICES, CompiledCalls, concat_rows, eager_tensor, in_slices,
+                                             merge_inner, one_eager_text, strings)
 from keras_bert_zoo.text.python_word_pieces import PythonWordPieces
 from keras_bert_zoo.text.segment_packer import SegmentPacker
 from keras_bert_zoo.text.vocab_files import locate_vocab, read_vocab, vocab_is_lower_case
@@ -79,14 +79,13 @@ class BertTokenizer(tf.Module):
         self._vocab_tensor = tf.constant(self.vocab)
         # Helpers kept in a SimpleNamespace, which tf.Module doesn't track, so SavedModels that hold
         # the tokenizer don't save them too. Eager calls run graphs instead of op by op (see
-        # `_compiled`), or on one string plain Python, which skips TF's per-call overhead.
+        # `CompiledCalls`), or on one string plain Python, which skips TF's per-call overhead.
         self._untracked = types.SimpleNamespace(
-            functions={},
+            compiled=CompiledCalls(self),
             # Mixed batches' ops sit behind one call op: in the branch that a batch of printable ASCII
             # doesn't take, each op would still be visited, which cost a quarter of the fast path's time.
             tokenize_mixed=tf.function(self._tokenize_mixed, input_signature=[tf.TensorSpec([None], tf.string)]),
-            # Parts of an eager batch tokenized in parallel: one per core, up to 4 (2 gave 1.2-1.5x on 2 cores).
-            slices=min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 4),
+            slices=EAGER_SLICES,
             word_pieces=PythonWordPieces(token_ids, self.unk_id, self.lower_case, max_chars_per_word))
 
     @property
@@ -160,8 +159,8 @@ class BertTokenizer(tf.Module):
         """
         if offsets_unit not in ("BYTE", "UTF8_CHAR"):
             raise ValueError(f"offsets_unit must be 'BYTE' or 'UTF8_CHAR', got {offsets_unit!r}.")
-        texts = _strings(texts)
-        return (self._compiled("tokenize_with_alignment", texts, offsets_unit) if tf.executing_eagerly()
+        texts = strings(texts)
+        return (self._untracked.compiled("tokenize_with_alignment", texts, offsets_unit) if tf.executing_eagerly()
                 else self._tokenize_with_alignment(texts, offsets_unit))
 
     def tokenize(self, texts):
@@ -173,11 +172,11 @@ class BertTokenizer(tf.Module):
         Returns:
             int32 ids: a RaggedTensor [B, (tokens)], or a 1-D tensor for one string.
         """
-        text = _one_eager_text(texts)
+        text = one_eager_text(texts)
         if text is not None:
-            return _eager_tensor(np.array(self._untracked.word_pieces.ids(text), np.int32))
-        texts = _strings(texts)
-        return (self._compiled("tokenize", texts, self._untracked.slices) if tf.executing_eagerly()
+            return eager_tensor(np.array(self._untracked.word_pieces.ids(text), np.int32))
+        texts = strings(texts)
+        return (self._untracked.compiled("tokenize", texts, self._untracked.slices) if tf.executing_eagerly()
                 else self._tokenize(texts))
 
     def tokenize_words(self, words):
@@ -208,7 +207,7 @@ class BertTokenizer(tf.Module):
         if not isinstance(ids, tf.RaggedTensor):
             ids = tf.convert_to_tensor(ids)
         ids = tf.cast(ids, tf.int32)
-        return (self._compiled("detokenize", ids, skip_special_tokens) if tf.executing_eagerly()
+        return (self._untracked.compiled("detokenize", ids, skip_special_tokens) if tf.executing_eagerly()
                 else self._detokenize(ids, skip_special_tokens))
 
     def pack(self, texts, text_pairs=None, max_length=128):
@@ -216,9 +215,9 @@ class BertTokenizer(tf.Module):
 
         The same as `__call__` but for the padded length.
         """
-        texts, text_pairs = _strings(texts), _strings(text_pairs)
-        return (self._compiled("pack", texts, text_pairs, max_length, self._untracked.slices) if tf.executing_eagerly()
-                else self._pack(texts, text_pairs, max_length))
+        texts, text_pairs = strings(texts), strings(text_pairs)
+        return (self._untracked.compiled("pack", texts, text_pairs, max_length, self._untracked.slices)
+                if tf.executing_eagerly() else self._pack(texts, text_pairs, max_length))
 
     def __call__(self, texts, text_pairs=None, max_length=128):
         """Packs texts (and pairs) into fixed-length model inputs: [CLS] a [SEP] (b [SEP]).
@@ -236,43 +235,19 @@ class BertTokenizer(tf.Module):
             Dict of int32 `input_word_ids`, `input_mask`, `input_type_ids`:
             [B, T], or [T] for one string.
         """
-        text = _one_eager_text(texts)
-        text_pair = None if text_pairs is None else _one_eager_text(text_pairs)
+        text = one_eager_text(texts)
+        text_pair = None if text_pairs is None else one_eager_text(text_pairs)
         if text is not None and (text_pairs is None or text_pair is not None):
             return self._call_one(text, text_pair, max_length)
-        texts, text_pairs = _strings(texts), _strings(text_pairs)
-        return (self._compiled("call", texts, text_pairs, max_length, self._untracked.slices) if tf.executing_eagerly()
-                else self._call(texts, text_pairs, max_length))
+        texts, text_pairs = strings(texts), strings(text_pairs)
+        return (self._untracked.compiled("call", texts, text_pairs, max_length, self._untracked.slices)
+                if tf.executing_eagerly() else self._call(texts, text_pairs, max_length))
 
     def _call_one(self, text, text_pair, max_length):
         """`__call__` on one Python string (and pair): the ids from `PythonWordPieces`, packed with NumPy."""
         word_pieces = self._untracked.word_pieces
         segments = [word_pieces.ids(text)] + ([] if text_pair is None else [word_pieces.ids(text_pair)])
-        return {name: _eager_tensor(values) for name, values in self.packer.pack_row(segments, max_length).items()}
-
-    def _compiled(self, name, *args):
-        """Runs the method `_<name>` on `args` as a graph traced once per kind of input.
-
-        A kind is each tensor's type, dtype and rank (every dimension left
-        unknown, so any batch size reuses the graph) plus the other
-        arguments' values. Calling the concrete function directly skips most
-        of tf.function's per-call dispatch, half of a short text's latency.
-        """
-        positions = [i for i, arg in enumerate(args) if isinstance(arg, (tf.Tensor, tf.RaggedTensor))]
-        key = (name,) + tuple(_input_kind(arg) for arg in args)
-        function = self._untracked.functions.get(key)
-        if function is None:
-            method = getattr(self, f"_{name}")
-
-            def call(*tensors):
-                merged = list(args)
-                for position, tensor in zip(positions, tensors):
-                    merged[position] = tensor
-                return method(*merged)
-
-            function = tf.function(call).get_concrete_function(*(_relaxed_spec(args[i]) for i in positions))
-            self._untracked.functions[key] = function
-        return function(*(args[i] for i in positions))
+        return {name: eager_tensor(values) for name, values in self.packer.pack_row(segments, max_length).items()}
 
     def _tokenize(self, texts, slices=1):
         """Ids of texts [B] (or one), their batch cut into `slices` contiguous parts that run in parallel."""
@@ -281,11 +256,7 @@ class BertTokenizer(tf.Module):
         if texts.shape.rank != 1:
             raise ValueError(f"texts must be one string or a 1-D batch of strings, got shape {texts.shape}.")
         if slices > 1:
-            # Each part has its own copy of the ops, which TF's executor runs on separate cores. Only
-            # eager calls take parts: every new tf.data iterator instantiates each copy again.
-            size = tf.size(texts)
-            bounds = [size * i // slices for i in range(slices + 1)]
-            return _concat_rows([self._tokenize(texts[start:end]) for start, end in zip(bounds, bounds[1:])])
+            return in_slices(self._tokenize, texts, slices)
         # One match over the joined batch costs half as much as one per text, which only mixed batches need.
         all_ascii = tf.strings.regex_full_match(tf.strings.reduce_join(texts), ASCII_PATTERN)
         return tf.cond(all_ascii, lambda: self._tokenize_ascii(texts), lambda: self._untracked.tokenize_mixed(texts))
@@ -338,7 +309,7 @@ class BertTokenizer(tf.Module):
         pieces = _pieces(texts)
         ids = self._by_path(pieces.flat_values, tf.strings.regex_full_match(pieces.flat_values, ASCII_PATTERN),
                             self._tokenize_unicode)
-        return _merge_inner(pieces.with_flat_values(ids))
+        return merge_inner(pieces.with_flat_values(ids))
 
     def _by_path(self, texts, is_ascii, tokenize_others):
         """Fast-path ids for the ASCII `texts`, `tokenize_others` ids for the rest, in order.
@@ -351,11 +322,11 @@ class BertTokenizer(tf.Module):
         rank_in_path = tf.cumsum(is_ascii, exclusive=True)
         rank_among_others = tf.range(tf.size(is_ascii, out_type=tf.int64)) - rank_in_path
         rows = tf.where(is_ascii > 0, rank_in_path, tf.reduce_sum(is_ascii) + rank_among_others)
-        return tf.gather(_concat_rows([ascii_ids, other_ids]), rows)
+        return tf.gather(concat_rows([ascii_ids, other_ids]), rows)
 
     def _tokenize_unicode(self, texts):
         words, _ = self._unknown_if_too_long(self.words(texts))
-        return _merge_inner(self._wordpiece.tokenize(words))
+        return merge_inner(self._wordpiece.tokenize(words))
 
     def _unknown_if_too_long(self, words):
         """Words [B, (W)] with those over `max_chars_per_word` made "[UNK]", and bool [B * W] which those are."""
@@ -380,7 +351,7 @@ class BertTokenizer(tf.Module):
                                                                                   words.value_rowids())
         per_piece = {"ids": ids.flat_values, "word_ids": tf.gather(word_in_text, piece_word), "starts": starts,
                      "ends": ends}
-        return {name: _merge_inner(ids.with_flat_values(values)) for name, values in per_piece.items()}
+        return {name: merge_inner(ids.with_flat_values(values)) for name, values in per_piece.items()}
 
 
 def _utf8_chars_before(strings, byte_offsets):
@@ -400,55 +371,3 @@ def _pieces(texts):
     pattern = f"({NON_ASCII_WORD_PATTERN})"
     flat, _, _, splits = gen_regex_split_ops.regex_split_with_offsets(texts, pattern, pattern)
     return tf.RaggedTensor.from_row_splits(flat, splits, validate=False)
-
-
-def _merge_inner(ragged):
-    """[B, (W), (P)] -> [B, (W*P)], unvalidated: the splits come straight from ragged ops."""
-    return tf.RaggedTensor.from_row_splits(ragged.flat_values, tf.gather(ragged.values.row_splits, ragged.row_splits),
-                                           validate=False)
-
-
-def _concat_rows(parts):
-    """Rows of ragged [B_i, (N)] parts one after another, unvalidated (tf.concat asserts on ragged)."""
-    starts = tf.cumsum([tf.size(part.flat_values, tf.int64) for part in parts], exclusive=True)
-    splits = [parts[0].row_splits[:1]] + [part.row_splits[1:] + start for part, start in zip(parts, tf.unstack(starts))]
-    return tf.RaggedTensor.from_row_splits(tf.concat([part.flat_values for part in parts], 0), tf.concat(splits, 0),
-                                           validate=False)
-
-
-def _input_kind(value):
-    """What a compiled entry point is traced for: a tensor's type, dtype and rank, else the value."""
-    if isinstance(value, tf.RaggedTensor):
-        return ("ragged", value.dtype.name, value.shape.rank, value.ragged_rank, value.row_splits.dtype.name)
-    if isinstance(value, tf.Tensor):
-        return ("tensor", value.dtype.name, value.shape.rank)
-    return value
-
-
-def _relaxed_spec(value):
-    """The spec of a tensor like `value` of any size."""
-    shape = [None] * value.shape.rank
-    if isinstance(value, tf.RaggedTensor):
-        return tf.RaggedTensorSpec(shape, value.dtype, value.ragged_rank, value.row_splits.dtype)
-    return tf.TensorSpec(shape, value.dtype)
-
-
-def _one_eager_text(texts):
-    """`texts` as a str or bytes if it's one string in eager code, else None."""
-    if not tf.executing_eagerly():
-        return None
-    if isinstance(texts, (str, bytes)):
-        return texts
-    if isinstance(texts, tf.Tensor) and texts.dtype == tf.string and texts.shape.rank == 0:
-        return texts.numpy()
-    return None
-
-
-def _eager_tensor(array):
-    """An EagerTensor of a NumPy array, without `tf.constant`'s dispatch, which costs a sentence's tokenization."""
-    return convert_to_eager_tensor(array, eager_context.context())
-
-
-def _strings(texts):
-    """Texts as a string tensor; None stays None."""
-    return None if texts is None else tf.convert_to_tensor(texts, tf.string)

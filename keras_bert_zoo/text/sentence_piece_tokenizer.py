@@ -1,0 +1,506 @@
+"""In-graph SentencePiece tokenizer (XLM-RoBERTa, ALBERT) that reproduces transformers' ids."""
+
+import glob
+import json
+import os
+import types
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+from keras_bert_zoo.files import write_bytes_atomic, write_json_atomic
+from keras_bert_zoo.text.graph_calls import EAGER_SLICES, CompiledCalls, in_slices, one_eager_text, strings
+from keras_bert_zoo.text.segment_packer import SegmentPacker
+from keras_bert_zoo.text.sentence_piece_model import BYTE, CONTROL, NORMAL, UNKNOWN, USER_DEFINED, read_model
+
+# How a family numbers the model's pieces, names its special tokens and packs pairs. The vocab is
+# `leading_tokens`, the model's pieces from `replaced_pieces` on, then `trailing_tokens`.
+ID_LAYOUTS = {
+    # fairseq's dictionary: its four specials take the place of the model's <unk>, <s>, </s>, so
+    # every other piece's id is one more than SentencePiece's; <mask> comes last.
+    "xlm-roberta": {
+        "leading_tokens": ("<s>", "<pad>", "</s>", "<unk>"), "replaced_pieces": 3, "trailing_tokens": ("<mask>",),
+        "pad": "<pad>", "unk": "<unk>", "cls": "<s>", "sep": "</s>", "mask": "<mask>",
+        "separators_between": 2, "second_type_id": 0, "lower_case": False, "strip_accents": False,
+        "model_file": "sentencepiece.bpe.model", "tokenizer_class": "XLMRobertaTokenizer"},
+    # The special tokens are pieces of the model itself; transformers' AlbertTokenizer also turns ``
+    # and '' into ", strips accents (NFKD, then combining marks go) and lower-cases, in that order.
+    "albert": {
+        "leading_tokens": (), "replaced_pieces": 0, "trailing_tokens": (),
+        "pad": "<pad>", "unk": "<unk>", "cls": "[CLS]", "sep": "[SEP]", "mask": "[MASK]",
+        "separators_between": 1, "second_type_id": 1, "lower_case": True, "strip_accents": True,
+        "model_file": "spiece.model", "tokenizer_class": "AlbertTokenizer"},
+}
+# The names HF repos give the model file, and the layout each implies without a tokenizer_config.json.
+_MODEL_FILES = {layout["model_file"]: name for name, layout in ID_LAYOUTS.items()}
+_TOKENIZER_CLASSES = {layout["tokenizer_class"]: name for name, layout in ID_LAYOUTS.items()}
+# What transformers' pre-tokenizer splits words at (Rust's char::is_whitespace, Unicode White_Space).
+_WHITESPACE = ("\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+               + "\u2028\u2029\u202f\u205f\u3000")
+
+
+class SentencePieceTokenizer(tf.Module):
+    """SentencePiece tokenizer built from TF and tf-text ops, for tf.data and SavedModels.
+
+    It runs tf-text's SentencePiece op on the model file's bytes (unigram or
+    BPE models; the model is saved inside SavedModels that hold the
+    tokenizer) and numbers the pieces as the model family does (`ID_LAYOUTS`:
+    XLM-RoBERTa's fairseq ids, ALBERT's own). Its ids equal those of
+    transformers' tokenizer of the family, which re-implements the model in
+    the `tokenizers` library, on real text. Two things are added to the op
+    for that:
+
+    - Unigram segmentations with equal scores are broken as `tokenizers`
+      does. They are orderings of the same pieces of a repeated string, as
+      "!" "!!" against "!!" "!" in "!!!": SentencePiece sums scores in
+      float32, so which ordering wins depends on rounding, while
+      `tokenizers` (float64) always puts the shorter piece first. The pieces
+      of such runs are sorted by length.
+    - Characters that transformers splits words at (Unicode White_Space) but
+      the model's normalizer keeps, such as U+0085, become spaces.
+
+    "<mask>", "</s>" and the like typed in a text stay text: SentencePiece
+    cuts them into ordinary pieces (transformers would give the special ids).
+    Invalid UTF-8 is left to SentencePiece, which makes each bad byte run one
+    unknown piece.
+
+    Args:
+        model_file: Path of a SentencePiece model file, or its bytes.
+        lower_case: Whether to lower-case texts first; None: the layout's
+            default (ALBERT's do_lower_case=True).
+        layout: A name in `ID_LAYOUTS`, or a dict with the same keys.
+        strip_accents: Whether to strip accents first (NFKD, then combining
+            marks go); None: the layout's default (ALBERT's keep_accents=False).
+    """
+
+    def __init__(self, model_file, lower_case=None, layout="xlm-roberta", strip_accents=None):
+        super().__init__(name="sentence_piece_tokenizer")
+        self.layout = _layout(layout)
+        if isinstance(model_file, bytes):
+            self.model_file, proto = None, model_file
+        else:
+            self.model_file = os.fspath(model_file)
+            try:
+                with open(self.model_file, "rb") as f:
+                    proto = f.read()
+            except OSError as e:
+                raise ValueError(f"Cannot read SentencePiece model file {self.model_file}: {e}") from e
+        name = self.model_file or "the SentencePiece model"
+        model = read_model(proto, name)
+        self.model_type = model.model_type
+        self.lower_case = bool(self.layout["lower_case"] if lower_case is None else lower_case)
+        self.strip_accents = bool(self.layout["strip_accents"] if strip_accents is None else strip_accents)
+        replaced = self.layout["replaced_pieces"]
+        self.vocab = (list(self.layout["leading_tokens"]) + model.pieces[replaced:]
+                      + list(self.layout["trailing_tokens"]))
+        self._token_ids = {}
+        for token_id, token in enumerate(self.vocab):
+            self._token_ids.setdefault(token, token_id)
+        missing = [self.layout[key] for key in ("pad", "unk", "cls", "sep", "mask")
+                   if self.layout[key] not in self._token_ids]
+        if missing:
+            raise ValueError(f"{name} has no piece {', '.join(missing)} for the {layout!r} layout.")
+        self.pad_id, self.unk_id, self.cls_id, self.sep_id, self.mask_id = (
+            self._token_ids[self.layout[key]] for key in ("pad", "unk", "cls", "sep", "mask"))
+        self.packer = SegmentPacker([self.cls_id], [self.sep_id] * self.layout["separators_between"], [self.sep_id],
+                                    self.pad_id, second_type_id=self.layout["second_type_id"])
+        # Pieces of the model that the layout replaces or that SentencePiece never emits for text.
+        special_types = (UNKNOWN, CONTROL)
+        self._special = np.zeros(len(self.vocab), bool)
+        self._special[:len(self.layout["leading_tokens"])] = True
+        self._special[len(self.vocab) - len(self.layout["trailing_tokens"]):] = True
+        shift = len(self.layout["leading_tokens"]) - replaced
+        for piece_id, piece_type in enumerate(model.types[replaced:], start=replaced):
+            self._special[piece_id + shift] |= piece_type in special_types
+        self._word_starts = np.array([token.startswith("\u2581") for token in self.vocab], bool)
+        self._byte_pieces = np.zeros(len(self.vocab), bool)
+        for piece_id, piece_type in enumerate(model.types[replaced:], start=replaced):
+            self._byte_pieces[piece_id + shift] = piece_type == BYTE
+        # Model ids to ours: a shift, and the model's unknown piece to the layout's.
+        self._id_shift = shift
+        self._model_unk_id = model.unk_id
+        self._add_dummy_prefix = model.add_dummy_prefix
+        self._sentencepiece = tf_text.SentencepieceTokenizer(model=proto, out_type=tf.int32)
+        self._vocab_tensor = tf.constant(self.vocab)
+        runs = _commuting_runs(model) if model.model_type == "unigram" else None
+        self._run_keys, self._run_powers = (None, None) if runs is None else (tf.constant(runs[0]),
+                                                                               tf.constant(runs[1]))
+        # Helpers kept in a SimpleNamespace, which tf.Module doesn't track, so SavedModels that hold
+        # the tokenizer don't save them too. Eager calls run graphs instead of op by op.
+        self._untracked = types.SimpleNamespace(compiled=CompiledCalls(self), slices=EAGER_SLICES,
+                                                kept_whitespace=self._whitespace_kept_by_model())
+
+    @property
+    def vocab_size(self):
+        return len(self.vocab)
+
+    @classmethod
+    def from_pretrained(cls, path, lower_case=None, **kwargs):
+        """The tokenizer of a Hugging Face directory, or of a model file.
+
+        The directory holds sentencepiece.bpe.model (XLM-RoBERTa),
+        spiece.model (ALBERT) or one other *.model file, and optionally a
+        tokenizer_config.json whose `tokenizer_class` picks the layout (else
+        the file name does; XLM-RoBERTa's by default) and whose
+        `do_lower_case` / `keep_accents` set the casing and accents.
+
+        Args:
+            path: The directory or the model file.
+            lower_case: Overrides the casing the config states.
+            **kwargs: Passed to the constructor.
+
+        Raises:
+            ValueError: No single model file is found; the message names `path`.
+        """
+        path = os.fspath(path)
+        directory, model_file = (path, _model_file_in(path)) if os.path.isdir(path) else (os.path.dirname(path), path)
+        config = _tokenizer_config(directory)
+        layout = (kwargs.pop("layout", None) or _TOKENIZER_CLASSES.get(config.get("tokenizer_class"))
+                  or _MODEL_FILES.get(os.path.basename(model_file), "xlm-roberta"))
+        if lower_case is None:
+            lower_case = config.get("do_lower_case")
+        if "strip_accents" not in kwargs and "keep_accents" in config:
+            kwargs["strip_accents"] = not config["keep_accents"]
+        return cls(model_file, lower_case=lower_case, layout=layout, **kwargs)
+
+    def save_pretrained(self, directory):
+        """Writes the model file (under the layout's name) and tokenizer_config.json into `directory`, atomically.
+
+        transformers' `from_pretrained(directory)` of the layout's tokenizer class loads them.
+        """
+        os.makedirs(directory, exist_ok=True)
+        proto = self._sentencepiece._model_resource._model  # The bytes the op was built from.
+        write_bytes_atomic(os.path.join(directory, self.layout["model_file"]), proto)
+        write_json_atomic(os.path.join(directory, "tokenizer_config.json"),
+                          {"tokenizer_class": self.layout["tokenizer_class"], "do_lower_case": self.lower_case,
+                           "keep_accents": not self.strip_accents, "model_max_length": 512})
+
+    def token_to_id(self, token):
+        return self._token_ids[token]
+
+    def id_to_token(self, token_id):
+        """The token of an id: a str for a Python int, else a string tensor of the ids' shape."""
+        if isinstance(token_id, (int, np.integer)):
+            return self.vocab[token_id]
+        return tf.gather(self._vocab_tensor, token_id)
+
+    def continues_word(self):
+        """bool NumPy [vocab_size]: which tokens continue a word: no leading "▁", not special, not a byte."""
+        return ~(self._word_starts | self._special | self._byte_pieces)
+
+    def tokenize(self, texts):
+        """SentencePiece ids of texts, without special tokens.
+
+        Args:
+            texts: A string or a [B] batch of strings (list, array or tensor).
+
+        Returns:
+            int32 ids: a RaggedTensor [B, (tokens)], or a 1-D tensor for one string.
+        """
+        texts = strings(texts)
+        return (self._untracked.compiled("tokenize", texts, self._untracked.slices) if tf.executing_eagerly()
+                else self._tokenize(texts))
+
+    def tokenize_with_offsets(self, texts):
+        """Ids of texts with the byte span of the original text each token covers.
+
+        A token covers the characters its piece was normalized from
+        (SentencePiece's NFKC alignment), without whitespace: the "▁" a word's
+        first piece starts with covers nothing, so that piece starts at the
+        word's first character, and a lone "▁" piece is an empty span where
+        its word begins. Characters that normalization removes belong to a
+        neighbouring token. Where one character normalizes to several pieces
+        (a ligature as "ﬁ"), each of them spans the character.
+
+        Args:
+            texts: A string or a [B] batch of strings.
+
+        Returns:
+            (ids int32, starts int64, ends int64): RaggedTensors [B, (tokens)],
+            or 1-D tensors for one string; text[start:end] is the token's text.
+        """
+        texts = strings(texts)
+        return (self._untracked.compiled("tokenize_with_offsets", texts) if tf.executing_eagerly()
+                else self._tokenize_with_offsets(texts))
+
+    def tokenize_words(self, words):
+        """Each word's ids as it appears after a space in running text, for aligning word labels.
+
+        A word's ids never reach into another word; an empty word has none.
+
+        Args:
+            words: A [N] batch of words (list, array or tensor).
+
+        Returns:
+            int32 RaggedTensor [N, (pieces)].
+        """
+        words = strings(words)
+        return (self._untracked.compiled("tokenize_words", words) if tf.executing_eagerly()
+                else self._tokenize_words(words))
+
+    def detokenize(self, ids, skip_special_tokens=True):
+        """Text of ids: the pieces joined, "▁" read as a space, without the first one's.
+
+        Args:
+            ids: int ids [T] (one text) or [B, T] / RaggedTensor [B, (T)].
+            skip_special_tokens: Leave out the layout's special tokens and the
+                model's control pieces ([PAD], <s>, </s>, <mask>, ...), but not <unk>.
+
+        Returns:
+            A string tensor: scalar for [T], else [B].
+        """
+        if not isinstance(ids, tf.RaggedTensor):
+            ids = tf.convert_to_tensor(ids)
+        ids = tf.cast(ids, tf.int32)
+        return (self._untracked.compiled("detokenize", ids, skip_special_tokens) if tf.executing_eagerly()
+                else self._detokenize(ids, skip_special_tokens))
+
+    def pack(self, texts, text_pairs=None, max_length=128):
+        """Model inputs padded to the longest packed text of the batch (at least 2), as serving needs.
+
+        The same as `__call__` but for the padded length.
+        """
+        texts, text_pairs = strings(texts), strings(text_pairs)
+        return (self._untracked.compiled("pack", texts, text_pairs, max_length, self._untracked.slices)
+                if tf.executing_eagerly() else self._pack(texts, text_pairs, max_length))
+
+    def __call__(self, texts, text_pairs=None, max_length=128):
+        """Packs texts (and pairs) into fixed-length model inputs as the family does (see `packer`).
+
+        XLM-RoBERTa: `<s> a </s></s> b </s>`, type ids all 0; ALBERT:
+        `[CLS] a [SEP] b [SEP]`, type ids 0 then 1. Pairs too long for
+        `max_length` are truncated longest-first, one token at a time.
+
+        Args:
+            texts: A string or a [B] batch of strings.
+            text_pairs: Optional second segments, shaped as `texts`.
+            max_length: Output length T.
+
+        Returns:
+            Dict of int32 `input_word_ids`, `input_mask`, `input_type_ids`:
+            [B, T], or [T] for one string.
+        """
+        text = one_eager_text(texts)
+        if text is not None and text_pairs is not None and one_eager_text(text_pairs) is None:
+            raise ValueError("texts is one string, so text_pairs must be one string too.")
+        texts, text_pairs = strings(texts), strings(text_pairs)
+        return (self._untracked.compiled("call", texts, text_pairs, max_length, self._untracked.slices)
+                if tf.executing_eagerly() else self._call(texts, text_pairs, max_length))
+
+    def _tokenize(self, texts, slices=1):
+        """Ids of texts [B] (or one), their batch cut into `slices` parts that run in parallel."""
+        if texts.shape.rank == 0:
+            return self._tokenize(texts[None])[0]
+        _check_rank(texts)
+        return in_slices(lambda part: self._ids(self._pieces(part)), texts, slices)
+
+    def _tokenize_words(self, words):
+        _check_rank(words)
+        if not self._add_dummy_prefix:
+            # A literal "▁" reads as the space the model doesn't add itself.
+            words = tf.strings.join(["\u2581", words])
+        return self._ids(self._pieces(words))
+
+    def _tokenize_with_offsets(self, texts):
+        if texts.shape.rank == 0:
+            return tuple(values[0] for values in self._tokenize_with_offsets(texts[None]))
+        _check_rank(texts)
+        pieces, starts, ends = self._pieces(texts, with_offsets=True)
+        starts, ends = _without_whitespace(texts, tf.cast(starts, tf.int64), tf.cast(ends, tf.int64))
+        return self._ids(pieces), starts, ends
+
+    def _pieces(self, texts, with_offsets=False):
+        """The model's ids of texts [B] (and their byte offsets), ties broken as `tokenizers` does."""
+        texts = self._prepared(texts)
+        if with_offsets:
+            pieces, starts, ends = self._sentencepiece.tokenize_with_offsets(texts)
+            if self._run_keys is None:
+                return pieces, starts, ends
+            return _sorted_runs(pieces, self._run_keys, self._run_powers, starts, ends)
+        pieces = self._sentencepiece.tokenize(texts)
+        return pieces if self._run_keys is None else _sorted_runs(pieces, self._run_keys, self._run_powers)[0]
+
+    def _prepared(self, texts):
+        """Texts as the op should see them: whitespace it would keep made spaces, of the same byte length."""
+        for characters, spaces in self._untracked.kept_whitespace:
+            texts = tf.strings.regex_replace(texts, characters, spaces)
+        return texts
+
+    def _ids(self, pieces):
+        """Our ids of the model's ids (a RaggedTensor)."""
+        values = pieces.flat_values
+        if self._id_shift or self._model_unk_id + self._id_shift != self.unk_id:
+            values = tf.where(values == self._model_unk_id, self.unk_id, values + self._id_shift)
+        return pieces.with_flat_values(values)
+
+    def _detokenize(self, ids, skip_special_tokens):
+        if ids.shape.rank == 1:
+            return self._detokenize(ids[None], skip_special_tokens)[0]
+        if not isinstance(ids, tf.RaggedTensor):
+            ids = tf.RaggedTensor.from_tensor(ids)
+        if skip_special_tokens:
+            skipped = tf.constant(self._special & (np.arange(self.vocab_size) != self.unk_id))
+            ids = tf.ragged.boolean_mask(ids, ~tf.gather(skipped, ids))
+        joined = tf.strings.reduce_join(tf.gather(self._vocab_tensor, ids), axis=-1)
+        return tf.strings.regex_replace(tf.strings.regex_replace(joined, "\u2581", " "), "^ ", "")
+
+    def _call(self, texts, text_pairs, max_length, slices=1):
+        if texts.shape.rank == 0:
+            packed = self._call(texts[None], None if text_pairs is None else text_pairs[None], max_length)
+            return {name: values[0] for name, values in packed.items()}
+        return self._packed(texts, text_pairs, max_length, max_length, slices)
+
+    def _pack(self, texts, text_pairs, max_length, slices=1):
+        return self._packed(texts, text_pairs, max_length, None, slices)
+
+    def _packed(self, texts, text_pairs, max_length, length, slices):
+        segments = [self._tokenize(part, slices) for part in (texts, text_pairs) if part is not None]
+        return self.packer.pack(segments, max_length, length)
+
+    def _whitespace_kept_by_model(self):
+        """(pattern, spaces) replacements for the White_Space characters the model's normalizer keeps.
+
+        transformers splits words at them after normalizing; SentencePiece
+        only at spaces. Each becomes as many spaces as its UTF-8 bytes, which
+        keeps byte offsets, and the model collapses them into one.
+        """
+        probes = [f"a{character}a" for character in _WHITESPACE] + ["a a", "aa"]
+        with tf.init_scope():
+            ids = self._sentencepiece.tokenize(tf.constant(probes)).to_list()
+        # Neither a space nor removed (removed ones split no word in transformers either).
+        kept = [character for character, probe in zip(_WHITESPACE, ids) if probe not in ids[-2:]]
+        by_length = {}
+        for character in kept:
+            by_length.setdefault(len(character.encode("utf-8")), []).append(character)
+        return [(f"[{''.join(characters)}]", " " * length) for length, characters in sorted(by_length.items())]
+
+
+def _layout(layout):
+    """The layout dict of a name in ID_LAYOUTS or a dict with its keys."""
+    if isinstance(layout, str):
+        if layout not in ID_LAYOUTS:
+            raise ValueError(f"Unknown layout {layout!r}; known: {sorted(ID_LAYOUTS)}, or a dict with their keys.")
+        return ID_LAYOUTS[layout]
+    missing = set(ID_LAYOUTS["xlm-roberta"]) - set(layout)
+    if missing:
+        raise ValueError(f"The layout lacks the keys {sorted(missing)}.")
+    return dict(layout)
+
+
+def _check_rank(texts):
+    if texts.shape.rank != 1:
+        raise ValueError(f"texts must be one string or a 1-D batch of strings, got shape {texts.shape}.")
+
+
+def _commuting_runs(model):
+    """Per piece, a key shared by the pieces that are powers of one string (as "!" and "!!!"), and its power.
+
+    Only strings with two or more powers among the pieces share keys; any
+    other piece's key is its own id. None if no pieces share a key.
+    """
+    roots = {}
+    for piece_id, (piece, piece_type) in enumerate(zip(model.pieces, model.types)):
+        if piece_type in (NORMAL, USER_DEFINED):
+            # The shortest period of a string is where it first recurs in itself doubled.
+            period = (piece + piece).find(piece, 1)
+            roots.setdefault(piece[:period], []).append(piece_id)
+    keys = np.arange(len(model.pieces), dtype=np.int32)
+    powers = np.ones(len(model.pieces), np.int32)
+    shared = False
+    for root, piece_ids in roots.items():
+        if len(piece_ids) > 1:
+            shared = True
+            keys[piece_ids] = piece_ids[0]
+            powers[piece_ids] = [len(model.pieces[i]) // len(root) for i in piece_ids]
+    return (keys, powers) if shared else None
+
+
+def _sorted_runs(pieces, run_keys, run_powers, starts=None, ends=None):
+    """Pieces [B, (T)] with each run of powers of one string sorted shortest first (and their offsets).
+
+    A run's byte span is shared out in proportion to the pieces' lengths,
+    exact unless its characters have different byte lengths in the text.
+    """
+    values = pieces.flat_values
+    keys = tf.gather(run_keys, values)
+    rows = pieces.value_rowids()
+    same_as_previous = tf.concat([[False], (keys[1:] == keys[:-1]) & (rows[1:] == rows[:-1])], 0)
+    in_run = same_as_previous | tf.concat([same_as_previous[1:], [False]], 0)
+    positions = tf.where(in_run)[:, 0]
+    run_of = tf.gather(tf.cumsum(tf.cast(~same_as_previous, tf.int64)), positions)
+    old = tf.gather(values, positions)
+    order = tf.argsort(run_of * (tf.cast(tf.reduce_max(run_powers), tf.int64) + 1)
+                       + tf.cast(tf.gather(run_powers, old), tf.int64), stable=True)
+    new = tf.gather(old, order)
+    values = tf.tensor_scatter_nd_update(values, positions[:, None], new)
+    if starts is None:
+        return pieces.with_flat_values(values), None, None
+    # Each run's [first start, last end), shared out by the cumulative powers of its sorted pieces.
+    segments = tf.cumsum(tf.cast(tf.concat([[True], run_of[1:] != run_of[:-1]], 0), tf.int64)) - 1
+    flat_starts, flat_ends = starts.flat_values, ends.flat_values
+    run_start = tf.math.segment_min(tf.gather(flat_starts, positions), segments)
+    run_end = tf.math.segment_max(tf.gather(flat_ends, positions), segments)
+    powers = tf.cast(tf.gather(run_powers, new), tf.int64)
+    total = tf.math.segment_sum(powers, segments)
+    before = tf.cumsum(powers, exclusive=True)
+    before -= tf.gather(tf.math.segment_min(before, segments), segments)
+    span, first, total = (tf.gather(tf.cast(x, tf.int64), segments) for x in (run_end - run_start, run_start, total))
+    new_starts = first + span * before // total
+    new_ends = first + span * (before + powers) // total
+    flat_starts = tf.tensor_scatter_nd_update(tf.cast(flat_starts, tf.int64), positions[:, None], new_starts)
+    flat_ends = tf.tensor_scatter_nd_update(tf.cast(flat_ends, tf.int64), positions[:, None], new_ends)
+    return pieces.with_flat_values(values), starts.with_flat_values(flat_starts), ends.with_flat_values(flat_ends)
+
+
+def _without_whitespace(texts, starts, ends):
+    """Token spans [B, (T)] without the White_Space characters at their ends (all-space ones: empty at their end)."""
+    codepoints, char_starts = tf.strings.unicode_decode_with_offsets(texts, "UTF-8", errors="replace")
+    lengths = tf.cast(tf.strings.length(texts), tf.int64)
+    rows = codepoints.value_rowids()
+    char_starts = char_starts.flat_values
+    last_of_row = tf.concat([rows[1:] != rows[:-1], [True]], 0)
+    char_ends = tf.where(last_of_row, tf.gather(lengths, rows), tf.concat([char_starts[1:], [0]], 0))
+    # Offsets into the batch's texts laid end to end, so that one sorted search serves every row.
+    base = tf.cumsum(lengths, exclusive=True)
+    visible = tf.reduce_all(codepoints.flat_values[:, None] != [ord(c) for c in _WHITESPACE], -1)
+    char_base = tf.gather(base, rows)
+    visible_starts = tf.boolean_mask(char_starts + char_base, visible)
+    visible_ends = tf.boolean_mask(char_ends + char_base, visible)
+    token_base = tf.gather(base, starts.value_rowids())
+    token_starts, token_ends = starts.flat_values + token_base, ends.flat_values + token_base
+    beyond = tf.reduce_sum(lengths)[None] + 1
+    next_visible = tf.gather(tf.concat([visible_starts, beyond], 0), tf.searchsorted(visible_starts, token_starts))
+    new_starts = tf.minimum(next_visible, token_ends)
+    last_visible = tf.gather(tf.concat([[-1], visible_ends], 0),
+                             tf.searchsorted(visible_ends, token_ends, side="right"))
+    new_ends = tf.maximum(last_visible, new_starts)
+    return starts.with_flat_values(new_starts - token_base), ends.with_flat_values(new_ends - token_base)
+
+
+def _model_file_in(directory):
+    """The SentencePiece model file of a directory: a name HF repos use, else its only *.model."""
+    for name in _MODEL_FILES:
+        if os.path.isfile(os.path.join(directory, name)):
+            return os.path.join(directory, name)
+    models = sorted(glob.glob(os.path.join(directory, "*.model")))
+    if len(models) != 1:
+        found = ", ".join(os.path.basename(m) for m in models) or "none"
+        raise ValueError(f"{directory} should hold one SentencePiece model file ({', '.join(_MODEL_FILES)} or "
+                         f"another *.model); found {found}.")
+    return models[0]
+
+
+def _tokenizer_config(directory):
+    """tokenizer_config.json of a directory as a dict ({} if absent)."""
+    path = os.path.join(directory, "tokenizer_config.json")
+    if not os.path.isfile(path):
+        return {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            config = json.load(f)
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise ValueError(f"Cannot read {path}: {e}") from e
+    if not isinstance(config, dict):
+        raise ValueError(f"{path} should hold a JSON object.")
+    return config
