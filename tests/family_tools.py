@@ -2,6 +2,7 @@
 export, serve, distil."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -64,11 +65,55 @@ def assert_like_transformers(got, expected, inputs):
         np.testing.assert_allclose(value[rows], want[rows], atol=1e-5, rtol=0)
 
 
-def user_checkpoint(directory, model, minilm_dir):
-    """`model` saved by transformers (safetensors) with MiniLM's uncased vocab beside, as a user's would be."""
+def user_checkpoint(directory, model, tokenizer_dir):
+    """`model` saved by transformers (safetensors) with the tokenizer files of `tokenizer_dir` beside (MiniLM's
+    uncased vocab.txt, or a `write_tokenizer` directory), as a user's would be."""
     model.save_pretrained(directory, safe_serialization=True)
-    shutil.copy(f"{minilm_dir}/vocab.txt", directory / "vocab.txt")
+    for name in os.listdir(tokenizer_dir):
+        if name in ("vocab.txt", "vocab.json", "merges.txt", "tokenizer_config.json") or name.endswith(".model"):
+            shutil.copy(os.path.join(tokenizer_dir, name), directory / name)
     return directory
+
+
+def _tokenizer_corpus():
+    """The texts the tools tests train and ask about, with the package's sample corpus: a small vocab covers them."""
+    samples = REPO_ROOT / "keras_bert_zoo" / "data" / "samples" / "pretraining_corpus.txt"
+    texts = [line for line in samples.read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts += [" ".join(word for word, _ in sentence) for sentence in _NER_SENTENCES] + [t for t, _ in _REVIEWS]
+    return texts + [_CONTEXT] + [q for q, _ in _QUESTIONS]
+
+
+def write_tokenizer(kind, directory, minilm_dir):
+    """Writes a tokenizer of `kind` into `directory` and returns its vocab size, per transformers' tokenizer.
+
+    "wordpiece" is MiniLM's uncased vocab; "bpe" a byte-level BPE and "sentencepiece" a unigram model
+    (XLM-RoBERTa's file name), each trained by its reference trainer on `_tokenizer_corpus()`.
+    """
+    import transformers
+
+    directory.mkdir(parents=True, exist_ok=True)
+    if kind == "wordpiece":
+        shutil.copy(f"{minilm_dir}/vocab.txt", directory / "vocab.txt")
+        return transformers.BertTokenizerFast(str(directory / "vocab.txt")).vocab_size  # Positional (a trap).
+    if kind == "bpe":
+        from tokenizers import ByteLevelBPETokenizer
+
+        trainer = ByteLevelBPETokenizer()
+        trainer.train_from_iterator(_tokenizer_corpus(), vocab_size=600, min_frequency=1,
+                                    special_tokens=["<s>", "<pad>", "</s>", "<unk>"], show_progress=False)
+        trainer.save_model(str(directory))
+        vocab = json.loads((directory / "vocab.json").read_text(encoding="utf-8"))
+        vocab["<mask>"] = len(vocab)
+        (directory / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+        return len(transformers.RobertaTokenizer.from_pretrained(str(directory)))
+    import sentencepiece
+
+    (directory / "corpus.txt").write_text("\n".join(_tokenizer_corpus()), encoding="utf-8")
+    sentencepiece.SentencePieceTrainer.train(input=str(directory / "corpus.txt"), model_prefix=str(directory / "m"),
+                                             vocab_size=300, model_type="unigram", hard_vocab_limit=False, minloglevel=2,
+                                             num_threads=1)
+    (directory / "m.model").rename(directory / "sentencepiece.bpe.model")
+    return len(transformers.XLMRobertaTokenizer.from_pretrained(str(directory)))
 
 
 def fine_tune_export_serve_and_distil(tmp_path, checkpoint, task, quantize, hf_class_prefix, encoder_class):

@@ -59,7 +59,7 @@ def main(argv):
         usage_error(f"--{source_flag}: {e}")
     vocab_source = FLAGS.vocab_file or source
     try:
-        tokenizer = kbz.BertTokenizer.from_pretrained(vocab_source, lower_case=FLAGS.do_lower_case)
+        tokenizer = kbz.Tokenizer.from_pretrained(vocab_source, lower_case=FLAGS.do_lower_case)
     except (ValueError, OSError) as e:
         usage_error(f"--{'vocab_file' if FLAGS.vocab_file else source_flag}: {e}")
     if tokenizer.vocab_size != model.encoder_config.vocab_size:

@@ -90,7 +90,7 @@ def main(argv):
     except ValueError as e:
         usage_error(f"--{source_flag}: {e}")
     try:
-        tokenizer = kbz.BertTokenizer.from_pretrained(FLAGS.vocab_file or source, lower_case=FLAGS.do_lower_case)
+        tokenizer = kbz.Tokenizer.from_pretrained(FLAGS.vocab_file or source, lower_case=FLAGS.do_lower_case)
     except ValueError as e:
         usage_error(f"--vocab_file: {e}" if FLAGS.vocab_file else f"--{source_flag} has no usable vocab: {e}. "
                     "Pass --vocab_file.")

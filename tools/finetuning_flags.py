@@ -145,11 +145,10 @@ def checkpoint_max_positions():
 
 def load_tokenizer():
     """The tokenizer from --vocab_file, or the checkpoint's."""
-    from keras_bert_zoo.text import BertTokenizer
+    from keras_bert_zoo.text import Tokenizer
 
     try:
-        tokenizer = BertTokenizer.from_pretrained(FLAGS.vocab_file or FLAGS.init_checkpoint,
-                                                  lower_case=FLAGS.do_lower_case)
+        tokenizer = Tokenizer.from_pretrained(FLAGS.vocab_file or FLAGS.init_checkpoint, lower_case=FLAGS.do_lower_case)
     except ValueError as e:
         usage_error(f"--vocab_file: {e}" if FLAGS.vocab_file else f"--init_checkpoint has no usable vocab: {e}. "
                     "Pass --vocab_file.")

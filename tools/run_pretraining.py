@@ -29,7 +29,8 @@ flags.DEFINE_string("input_file", None, "TFRecords from create_pretraining_data 
 flags.DEFINE_string("text_file", None,
                     "Raw text instead of TFRecords (comma-separated globs): one sentence per line, blank "
                     "line between documents; instances are built on the fly with fresh masks each epoch.")
-flags.DEFINE_string("vocab_file", None, "WordPiece vocab (needed with --text_file; default: the checkpoint's).")
+flags.DEFINE_string("vocab_file", None, "WordPiece vocab file, or a directory of tokenizer files (BPE vocab.json + "
+                    "merges.txt, a SentencePiece *.model); needed with --text_file; default: the checkpoint's.")
 flags.DEFINE_bool("do_lower_case", True, "Lower-case text for the vocab (with --text_file).")
 flags.DEFINE_string("model_dir", None, "Checkpoints and summaries; reruns resume from here.")
 flags.DEFINE_integer("train_batch_size", 32, "Global batch size per optimizer update.")

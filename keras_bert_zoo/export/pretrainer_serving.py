@@ -8,8 +8,9 @@ from keras_bert_zoo.export.serving_module import IDS, TEXT, ServingModule
 class PretrainerServing(ServingModule):
     """`serving_default` {text} -> {masked_tokens [B, M] strings, masked_token_ids [B, M]}; `serve_ids`.
 
-    Each literal mask token ("[MASK]") in a text marks a position to predict
-    (only here: the tokenizer itself treats "[MASK]" as text); M is the most
+    Each literal mask token ("[MASK]", RoBERTa's "<mask>") in a text marks a
+    position to predict, taking the spaces before it (only here: the
+    tokenizer itself treats the mask token as text); M is the most
     masks in a text of the batch, padding is "" and -1. `serve_ids` takes the
     tokenized inputs plus `masked_lm_positions` and returns `mlm_logits` (and
     a BertPretrainer's `nsp_logits`).
@@ -24,13 +25,20 @@ class PretrainerServing(ServingModule):
                 "serve_ids": self.serve_ids.get_concrete_function()}
 
     def warmup_requests(self):
-        return {"serving_default": {"text": ["The capital of France is [MASK].", "No mask here."]}}
+        mask = self.tokenizer.id_to_token(self.tokenizer.mask_id)
+        return {"serving_default": {"text": [f"The capital of France is {mask}.", "No mask here."]}}
 
     @tf.function(input_signature=[TEXT])
     def serve_text(self, text):
         mask_id = self.tokenizer.mask_id
         segments = tf.strings.split(text, sep=self.tokenizer.id_to_token(mask_id))
-        pieces = tf.cast(self.tokenizer.tokenize(segments.flat_values), tf.int32)
+        # The mask takes the spaces before it, as RoBERTa's "<mask>" does: BPE and SentencePiece would
+        # otherwise make a piece of them (WordPiece drops them anyway).
+        before_mask = tf.range(tf.size(segments.flat_values, tf.int64)) < tf.gather(segments.row_limits() - 1,
+                                                                                     segments.value_rowids())
+        flat = tf.where(before_mask, tf.strings.regex_replace(segments.flat_values, r"\s+$", ""),
+                        segments.flat_values)
+        pieces = tf.cast(self.tokenizer.tokenize(flat), tf.int32)
         # Every segment but the last is followed by a mask.
         mask = tf.fill([pieces.nrows(), 1], mask_id)
         tokens = segments.with_flat_values(tf.concat([pieces, mask], axis=1)).merge_dims(1, 2)[:, :-1]

@@ -22,7 +22,7 @@ def versions(export_dir):
 
 
 def export_saved_model(model, tokenizer, export_dir, version=None, max_seq_length=128, **serving_kwargs):
-    """Writes `<export_dir>/<version>/` (saved_model.pb, variables/, assets/vocab.txt, warmup requests).
+    """Writes `<export_dir>/<version>/` (saved_model.pb, variables/, assets/ with the tokenizer's files, warmup).
 
     The version is written under a temporary name and renamed when complete,
     so TF Serving never sees half an export, and an existing version is never
@@ -32,7 +32,7 @@ def export_saved_model(model, tokenizer, export_dir, version=None, max_seq_lengt
     Args:
         model: A task model: an instance of a class registered in `kbz.tasks`,
             whose spec's serving module gives the signatures.
-        tokenizer: Its `BertTokenizer` (tokenization runs inside the graph).
+        tokenizer: Its tokenizer (tokenization runs inside the graph; its files go into assets/).
         export_dir: The model's base path in TF Serving (its last component
             names the model).
         version: Version number; default: one more than the newest.
@@ -61,10 +61,9 @@ def export_saved_model(model, tokenizer, export_dir, version=None, max_seq_lengt
     created_export_dir = not os.path.exists(export_dir)
     staging = None
     try:
-        vocab_file = os.path.join(vocab_dir, "vocab.txt")
-        write_text_atomic(vocab_file, "".join(token + "\n" for token in tokenizer.vocab))
-        module = spec.serving_module(model, tokenizer, max_seq_length, tf.saved_model.Asset(vocab_file),
-                                     **serving_kwargs)
+        vocab_asset, other_assets = _tokenizer_assets(tokenizer, vocab_dir)
+        module = spec.serving_module(model, tokenizer, max_seq_length, vocab_asset, **serving_kwargs)
+        module.tokenizer_assets = other_assets
         signatures = module.traced_signatures()
         _check_no_keras_variables(module)
         os.makedirs(export_dir, exist_ok=True)
@@ -81,6 +80,20 @@ def export_saved_model(model, tokenizer, export_dir, version=None, max_seq_lengt
     finally:
         shutil.rmtree(vocab_dir, ignore_errors=True)
     return final
+
+
+def _tokenizer_assets(tokenizer, directory):
+    """The tokenizer's files as SavedModel assets: (its vocab, the others), so clients can read the tokenizer back.
+
+    The vocab is vocab.txt (WordPiece), vocab.json (BPE, merges.txt among the
+    others) or the SentencePiece model.
+    """
+    tokenizer.save_pretrained(directory)
+    names = sorted(os.listdir(directory))
+    vocab = next((name for name in ("vocab.txt", "vocab.json") if name in names), None)
+    vocab = vocab or next(name for name in names if name.endswith(".model"))
+    return (tf.saved_model.Asset(os.path.join(directory, vocab)),
+            [tf.saved_model.Asset(os.path.join(directory, name)) for name in names if name != vocab])
 
 
 def require_tensorflow_backend():

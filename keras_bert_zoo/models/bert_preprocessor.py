@@ -1,6 +1,9 @@
 """Raw text to encoder inputs as a Keras layer, so task models take strings in fit, evaluate and predict."""
 
+import base64
+import os
 import sys
+import tempfile
 
 import keras
 import numpy as np
@@ -15,7 +18,7 @@ class BertPreprocessor(keras.layers.Layer):
     tf.data over raw strings.
 
     Args:
-        tokenizer: The checkpoint's `BertTokenizer`.
+        tokenizer: The checkpoint's tokenizer (`kbz.Tokenizer.from_pretrained`'s).
         sequence_length: Padded length T (default 128).
         max_length: The tokenizer's name for `sequence_length`; give either.
         **kwargs: Passed to `keras.layers.Layer`.
@@ -37,16 +40,45 @@ class BertPreprocessor(keras.layers.Layer):
         return self.tokenizer(texts, text_pairs, max_length=self.sequence_length)
 
     def get_config(self):
-        return {**super().get_config(), "vocabulary": self.tokenizer.vocab, "lower_case": self.tokenizer.lower_case,
-                "sequence_length": self.sequence_length}
+        from keras_bert_zoo.text import BertTokenizer
+
+        config = {**super().get_config(), "sequence_length": self.sequence_length}
+        if type(self.tokenizer) is BertTokenizer:  # The keys .keras files have always had.
+            return {**config, "vocabulary": self.tokenizer.vocab, "lower_case": self.tokenizer.lower_case}
+        return {**config, "tokenizer_files": _tokenizer_files(self.tokenizer)}
 
     @classmethod
     def from_config(cls, config):
         from keras_bert_zoo.text import BertTokenizer
 
         config = dict(config)
-        tokenizer = BertTokenizer(config.pop("vocabulary"), lower_case=config.pop("lower_case"))
+        if "tokenizer_files" in config:
+            tokenizer = _tokenizer_of_files(config.pop("tokenizer_files"))
+        else:
+            tokenizer = BertTokenizer(config.pop("vocabulary"), lower_case=config.pop("lower_case"))
         return cls(tokenizer, **config)
+
+
+def _tokenizer_files(tokenizer):
+    """{file name: base64 contents} of what the tokenizer's `save_pretrained` writes, for a JSON config."""
+    with tempfile.TemporaryDirectory(prefix="kbz-tokenizer-") as directory:
+        tokenizer.save_pretrained(directory)
+        files = {}
+        for name in sorted(os.listdir(directory)):
+            with open(os.path.join(directory, name), "rb") as f:
+                files[name] = base64.b64encode(f.read()).decode("ascii")
+    return files
+
+
+def _tokenizer_of_files(files):
+    """The tokenizer that `_tokenizer_files` described."""
+    from keras_bert_zoo.text import Tokenizer
+
+    with tempfile.TemporaryDirectory(prefix="kbz-tokenizer-") as directory:
+        for name, contents in files.items():
+            with open(os.path.join(directory, os.path.basename(name)), "wb") as f:
+                f.write(base64.b64decode(contents))
+        return Tokenizer.from_pretrained(directory)
 
 
 def _tensorflow():

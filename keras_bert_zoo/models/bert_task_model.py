@@ -51,10 +51,10 @@ class BertTaskModel(PretrainedModel, keras.Model):
         holder = self._text_inputs
         if holder.vocab_source is not None:
             source, holder.vocab_source = holder.vocab_source, None
-            from keras_bert_zoo.text import BertTokenizer  # TensorFlow and tf-text: not for JAX-only use.
+            from keras_bert_zoo.text import Tokenizer  # TensorFlow and tf-text: not for JAX-only use.
 
             try:
-                holder.preprocessor = BertPreprocessor(BertTokenizer.from_pretrained(source))
+                holder.preprocessor = BertPreprocessor(Tokenizer.from_pretrained(source))
             except ValueError as e:
                 logger.warning("%s: no tokenizer for raw-text inputs (%s).", source, e)
         return holder.preprocessor

@@ -6,7 +6,11 @@ import types
 import numpy as np
 import tensorflow as tf
 
-from keras_bert_zoo.text.bert_tokenizer import BertTokenizer, _concat_rows, _merge_inner, _strings
+from keras_bert_zoo.text.bert_tokenizer import BertTokenizer
+from keras_bert_zoo.text.graph_calls import CompiledCalls
+from keras_bert_zoo.text.graph_calls import concat_rows as _concat_rows
+from keras_bert_zoo.text.graph_calls import merge_inner as _merge_inner
+from keras_bert_zoo.text.graph_calls import strings as _strings
 from keras_bert_zoo.text.byte_pair_files import (byte_to_unicode, read_byte_pair_files, read_merges,
                                                  read_vocab_json, token_bytes, write_byte_pair_files)
 from keras_bert_zoo.text.segment_packer import SegmentPacker
@@ -80,7 +84,7 @@ class BytePairTokenizer(tf.Module):
             merges=[tuple(merge.split(" ")) if isinstance(merge, str) else tuple(merge) for merge in merges],
             special_tokens={"cls": cls_token, "sep": sep_token, "pad": pad_token, "unk": unk_token,
                             "mask": mask_token},
-            functions={},
+            compiled=CompiledCalls(self),
             # Parts of an eager batch tokenized in parallel: one per core, up to 4.
             slices=min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 4))
         self.lower_case = False
@@ -257,7 +261,9 @@ class BytePairTokenizer(tf.Module):
                 else self._call(texts, text_pairs, max_length))
 
     # Eager calls run graphs traced once per kind of input, as BertTokenizer's do.
-    _compiled = BertTokenizer._compiled
+    def _compiled(self, name, *args):
+        return self._untracked.compiled(name, *args)
+
     _call = BertTokenizer._call
     _pack = BertTokenizer._pack
     _packed = BertTokenizer._packed

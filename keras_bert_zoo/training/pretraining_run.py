@@ -13,7 +13,8 @@ from keras_bert_zoo.data.pretraining_records import read_pretraining_records
 from keras_bert_zoo.files import expand_globs
 from keras_bert_zoo.models import Pretrainer
 from keras_bert_zoo.models.pretrainer import OBJECTIVES, model_class_of_objective, pretrainer_class_for
-from keras_bert_zoo.text import BertTokenizer, locate_vocab, read_vocab
+from keras_bert_zoo.text import BertTokenizer, BytePairTokenizer, Tokenizer, locate_vocab, read_vocab
+from keras_bert_zoo.text.tokenizer import tokenizer_class_of
 from keras_bert_zoo.training.optimization import create_optimizer
 from keras_bert_zoo.training.pretraining_objective import objective_for_model, split_pretraining_features
 from keras_bert_zoo.training.trainer import Trainer, write_model_dir_files
@@ -36,8 +37,10 @@ class PretrainingSettings:
         input_files: TFRecords from create_pretraining_data (static masks).
         text_files: Raw text, one sentence per line, blank lines between
             documents (dynamic masking: fresh masks every epoch).
-        vocab_file: WordPiece vocab for text_files (and copied to model_dir).
-        lower_case: Whether text is lower-cased for the vocab.
+        vocab_file: WordPiece vocab, or a directory of any tokenizer's files,
+            for text_files (the tokenizer is saved into model_dir).
+        lower_case: Whether text is lower-cased for the vocab (None: as the
+            tokenizer's files state).
         train_batch_size: Global batch per optimizer update.
         max_seq_length: Tokens per example.
         max_predictions_per_seq: Masked positions per example.
@@ -69,7 +72,7 @@ class PretrainingSettings:
     input_files: typing.Sequence[str] = ()
     text_files: typing.Sequence[str] = ()
     vocab_file: typing.Optional[str] = None
-    lower_case: bool = True
+    lower_case: typing.Optional[bool] = True
     train_batch_size: int = 32
     max_seq_length: int = 128
     max_predictions_per_seq: int = 20
@@ -180,28 +183,37 @@ def _fresh_config(preset, bert_config_file, init_checkpoint):
 
 
 def _vocab(vocab_file, lower_case, needed, checkpoint, config):
-    """(vocab_file, lower_case) of the run, the vocab checked against a fresh model's config.
+    """(vocab source, lower_case) of the run, the vocab checked against a fresh model's config.
 
     Args:
-        vocab_file: --vocab_file, or None.
-        lower_case: --do_lower_case, unless the checkpoint's vocab states its own.
+        vocab_file: --vocab_file (a WordPiece vocab file, or a directory of
+            any tokenizer's files), or None.
+        lower_case: --do_lower_case, unless the checkpoint's vocab states its
+            own; None for byte-level BPE, which is cased.
         needed: Whether a vocab is needed (raw text is tokenized).
         checkpoint: The preset or init_checkpoint to take a vocab from, if any.
         config: The fresh model's BertConfig, or None.
     """
-    if vocab_file and not os.path.isfile(vocab_file):
+    if vocab_file and not os.path.exists(vocab_file):
         raise ValueError(f"--vocab_file={vocab_file} does not exist.")
     if needed and not vocab_file:
         if not checkpoint:
             raise ValueError("--vocab_file is required with --text_file and --bert_config_file.")
-        try:
-            vocab_file, stated = locate_vocab(checkpoint)
-        except ValueError as e:
-            raise ValueError("--vocab_file is required with --text_file (the checkpoint has no vocab.txt).") from e
-        lower_case = stated if stated is not None else lower_case
+        if tokenizer_class_of(checkpoint) is not BertTokenizer:
+            vocab_file = checkpoint
+        else:
+            try:
+                vocab_file, stated = locate_vocab(checkpoint)
+            except ValueError as e:
+                raise ValueError("--vocab_file is required with --text_file (the checkpoint has no tokenizer "
+                                 "files).") from e
+            lower_case = stated if stated is not None else lower_case
+    if vocab_file and tokenizer_class_of(vocab_file) is BytePairTokenizer:
+        lower_case = None
     if config is not None and vocab_file:
         try:
-            vocab_size = len(read_vocab(vocab_file))
+            vocab_size = (len(read_vocab(vocab_file)) if tokenizer_class_of(vocab_file) is BertTokenizer
+                          else Tokenizer.from_pretrained(vocab_file).vocab_size)
         except ValueError as e:
             raise ValueError(f"--vocab_file: {e}") from e
         if vocab_size != config.vocab_size:
@@ -244,7 +256,7 @@ def run_pretraining(settings, strategy, training_run=None):
     """
     accumulation = settings.gradient_accumulation_steps
     micro_batch = settings.train_batch_size // accumulation
-    tokenizer = BertTokenizer(settings.vocab_file, settings.lower_case) if settings.vocab_file else None
+    tokenizer = Tokenizer.from_pretrained(settings.vocab_file, lower_case=settings.lower_case) if settings.vocab_file else None
     with strategy.scope():
         model = _pretraining_model(settings)
         optimizer = create_optimizer(
