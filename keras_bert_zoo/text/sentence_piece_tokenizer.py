@@ -23,14 +23,14 @@ ID_LAYOUTS = {
         "leading_tokens": ("<s>", "<pad>", "</s>", "<unk>"), "replaced_pieces": 3, "trailing_tokens": ("<mask>",),
         "pad": "<pad>", "unk": "<unk>", "cls": "<s>", "sep": "</s>", "mask": "<mask>",
         "separators_between": 2, "second_type_id": 0, "lower_case": False, "strip_accents": False,
-        "model_file": "sentencepiece.bpe.model", "tokenizer_class": "XLMRobertaTokenizer"},
+        "quote_pairs": False, "model_file": "sentencepiece.bpe.model", "tokenizer_class": "XLMRobertaTokenizer"},
     # The special tokens are pieces of the model itself; transformers' AlbertTokenizer also turns ``
     # and '' into ", strips accents (NFKD, then combining marks go) and lower-cases, in that order.
     "albert": {
         "leading_tokens": (), "replaced_pieces": 0, "trailing_tokens": (),
         "pad": "<pad>", "unk": "<unk>", "cls": "[CLS]", "sep": "[SEP]", "mask": "[MASK]",
         "separators_between": 1, "second_type_id": 1, "lower_case": True, "strip_accents": True,
-        "model_file": "spiece.model", "tokenizer_class": "AlbertTokenizer"},
+        "quote_pairs": True, "model_file": "spiece.model", "tokenizer_class": "AlbertTokenizer"},
 }
 # The names HF repos give the model file, and the layout each implies without a tokenizer_config.json.
 _MODEL_FILES = {layout["model_file"]: name for name, layout in ID_LAYOUTS.items()}
@@ -76,6 +76,9 @@ class SentencePieceTokenizer(tf.Module):
 
     def __init__(self, model_file, lower_case=None, layout="xlm-roberta", strip_accents=None):
         super().__init__(name="sentence_piece_tokenizer")
+        # Python data in a SimpleNamespace, which tf.Module doesn't track, so SavedModels that hold
+        # the tokenizer don't save it. Eager calls run graphs instead of op by op.
+        self._untracked = types.SimpleNamespace(compiled=CompiledCalls(self), slices=EAGER_SLICES, token_ids={})
         self.layout = _layout(layout)
         if isinstance(model_file, bytes):
             self.model_file, proto = None, model_file
@@ -94,15 +97,15 @@ class SentencePieceTokenizer(tf.Module):
         replaced = self.layout["replaced_pieces"]
         self.vocab = (list(self.layout["leading_tokens"]) + model.pieces[replaced:]
                       + list(self.layout["trailing_tokens"]))
-        self._token_ids = {}
+        token_ids = self._untracked.token_ids
         for token_id, token in enumerate(self.vocab):
-            self._token_ids.setdefault(token, token_id)
-        missing = [self.layout[key] for key in ("pad", "unk", "cls", "sep", "mask")
-                   if self.layout[key] not in self._token_ids]
+            token_ids.setdefault(token, token_id)
+        names = ("pad", "unk", "cls", "sep", "mask")
+        missing = [self.layout[key] for key in names if self.layout[key] not in token_ids]
         if missing:
             raise ValueError(f"{name} has no piece {', '.join(missing)} for the {layout!r} layout.")
         self.pad_id, self.unk_id, self.cls_id, self.sep_id, self.mask_id = (
-            self._token_ids[self.layout[key]] for key in ("pad", "unk", "cls", "sep", "mask"))
+            token_ids[self.layout[key]] for key in names)
         self.packer = SegmentPacker([self.cls_id], [self.sep_id] * self.layout["separators_between"], [self.sep_id],
                                     self.pad_id, second_type_id=self.layout["second_type_id"])
         # Pieces of the model that the layout replaces or that SentencePiece never emits for text.
@@ -126,10 +129,7 @@ class SentencePieceTokenizer(tf.Module):
         runs = _commuting_runs(model) if model.model_type == "unigram" else None
         self._run_keys, self._run_powers = (None, None) if runs is None else (tf.constant(runs[0]),
                                                                                tf.constant(runs[1]))
-        # Helpers kept in a SimpleNamespace, which tf.Module doesn't track, so SavedModels that hold
-        # the tokenizer don't save them too. Eager calls run graphs instead of op by op.
-        self._untracked = types.SimpleNamespace(compiled=CompiledCalls(self), slices=EAGER_SLICES,
-                                                kept_whitespace=self._whitespace_kept_by_model())
+        self._untracked.kept_whitespace = self._whitespace_kept_by_model()
 
     @property
     def vocab_size(self):
@@ -177,7 +177,7 @@ class SentencePieceTokenizer(tf.Module):
                            "keep_accents": not self.strip_accents, "model_max_length": 512})
 
     def token_to_id(self, token):
-        return self._token_ids[token]
+        return self._untracked.token_ids[token]
 
     def id_to_token(self, token_id):
         """The token of an id: a str for a Python int, else a string tensor of the ids' shape."""
@@ -206,12 +206,13 @@ class SentencePieceTokenizer(tf.Module):
         """Ids of texts with the byte span of the original text each token covers.
 
         A token covers the characters its piece was normalized from
-        (SentencePiece's NFKC alignment), without whitespace: the "▁" a word's
-        first piece starts with covers nothing, so that piece starts at the
-        word's first character, and a lone "▁" piece is an empty span where
-        its word begins. Characters that normalization removes belong to a
-        neighbouring token. Where one character normalizes to several pieces
-        (a ligature as "ﬁ"), each of them spans the character.
+        (SentencePiece's alignment of its NFKC normalization), without
+        whitespace: the "▁" a word's first piece starts with covers nothing,
+        so that piece starts at the word's first character, and a lone "▁"
+        piece is an empty span where its word begins. Characters that
+        normalization removes belong to a neighbouring token. Where one
+        character normalizes to several pieces ("½" to "1" "⁄" "2"), the last
+        spans it and the others are empty before it.
 
         Args:
             texts: A string or a [B] batch of strings.
@@ -307,7 +308,10 @@ class SentencePieceTokenizer(tf.Module):
             return tuple(values[0] for values in self._tokenize_with_offsets(texts[None]))
         _check_rank(texts)
         pieces, starts, ends = self._pieces(texts, with_offsets=True)
-        starts, ends = _without_whitespace(texts, tf.cast(starts, tf.int64), tf.cast(ends, tf.int64))
+        starts, ends = tf.cast(starts, tf.int64), tf.cast(ends, tf.int64)
+        if self._changes_lengths():
+            starts, ends = self._source_offsets(texts, starts, ends)
+        starts, ends = _without_whitespace(texts, starts, ends)
         return self._ids(pieces), starts, ends
 
     def _pieces(self, texts, with_offsets=False):
@@ -322,10 +326,78 @@ class SentencePieceTokenizer(tf.Module):
         return pieces if self._run_keys is None else _sorted_runs(pieces, self._run_keys, self._run_powers)[0]
 
     def _prepared(self, texts):
-        """Texts as the op should see them: whitespace it would keep made spaces, of the same byte length."""
+        """Texts as the op should see them.
+
+        White_Space the model would keep becomes spaces of the same byte
+        length; then, if the layout says so, `` and '' become ", accents go
+        and letters are lower-cased, as transformers' normalizers do.
+        """
         for characters, spaces in self._untracked.kept_whitespace:
             texts = tf.strings.regex_replace(texts, characters, spaces)
+        return self._transformed(texts, self.layout["quote_pairs"])
+
+    def _transformed(self, texts, quote_pairs):
+        """Texts with `` and '' made " (if `quote_pairs`), accents stripped and lower-cased, as configured."""
+        if quote_pairs:
+            texts = tf.strings.regex_replace(texts, "``|''", '"')
+        if self.strip_accents:
+            texts = tf.strings.regex_replace(tf_text.normalize_utf8(texts, "NFKD"), r"\p{M}", "")
+        if self.lower_case:
+            # Character by character, as transformers does (a final capital sigma becomes σ, not ς);
+            # on whole texts the op would also stop at a NUL.
+            chars = tf.strings.unicode_split(texts, "UTF-8", errors="replace")
+            lowered = tf.where(chars.flat_values == "\x00", chars.flat_values,
+                               tf.strings.lower(chars.flat_values, encoding="utf-8"))
+            texts = tf.strings.reduce_join(chars.with_flat_values(lowered), axis=-1)
         return texts
+
+    def _changes_lengths(self):
+        return self.layout["quote_pairs"] or self.strip_accents or self.lower_case
+
+    def _source_offsets(self, texts, starts, ends):
+        """Byte offsets into the prepared texts [B] mapped back to `texts`, through each character's prepared length.
+
+        A token starts at the character its prepared text starts in, and ends
+        where the next character that prepares to anything begins: characters
+        that prepare to nothing (stripped accents, the second ` of ``) belong
+        to the token before. As SentencePiece does with its own normalization,
+        where one character prepares to several tokens ("™" to "t" "m"), the
+        last spans it and those before are empty at its start.
+        """
+        chars, char_starts = tf.strings.unicode_split_with_offsets(texts, "UTF-8", errors="replace")
+        rows = chars.value_rowids()
+        prepared_lengths = tf.cast(tf.strings.length(self._transformed(chars.flat_values, False)), tf.int64)
+        if self.layout["quote_pairs"]:
+            # Of each `` or '' (pairs taken from the left of a run), the first becomes " and the second goes.
+            flat = chars.flat_values
+            new_run = tf.concat([[True], (flat[1:] != flat[:-1]) | (rows[1:] != rows[:-1])], 0)
+            index = tf.range(tf.size(flat, tf.int64))
+            run_start = tf.gather(tf.boolean_mask(index, new_run), tf.cumsum(tf.cast(new_run, tf.int64)) - 1)
+            quote = (flat == "`") | (flat == "'")
+            prepared_lengths = tf.where(quote & ((index - run_start) % 2 == 1), tf.zeros_like(prepared_lengths),
+                                        prepared_lengths)
+        lengths = tf.cast(tf.strings.length(texts), tf.int64)
+        # Offsets into the texts and into the prepared texts, each laid end to end over the batch; only
+        # characters that prepare to something, so that their prepared starts increase strictly.
+        base = tf.cumsum(lengths, exclusive=True)
+        prepared_base = tf.cumsum(tf.math.unsorted_segment_sum(prepared_lengths, rows, tf.size(texts)), exclusive=True)
+        kept = prepared_lengths > 0
+        char_starts = tf.boolean_mask(char_starts.flat_values + tf.gather(base, rows), kept)
+        char_starts = tf.concat([char_starts, tf.reduce_sum(lengths)[None]], 0)
+        prepared_ends = tf.boolean_mask(tf.cumsum(prepared_lengths), kept)
+        prepared_starts = prepared_ends - tf.boolean_mask(prepared_lengths, kept)
+        token_rows = starts.value_rowids()
+        token_starts = starts.flat_values + tf.gather(prepared_base, token_rows)
+        token_ends = ends.flat_values + tf.gather(prepared_base, token_rows)
+        first = tf.maximum(tf.searchsorted(prepared_starts, token_starts, side="right") - 1, 0)
+        after = tf.searchsorted(prepared_starts, token_ends, side="left")
+        last = tf.maximum(after - 1, 0)
+        inside_last = (after > 0) & (tf.gather(prepared_ends, last) > token_ends)
+        source_ends = tf.where(inside_last, tf.gather(char_starts, last), tf.gather(char_starts, after))
+        row_base = tf.gather(base, token_rows)
+        # The next kept character may be in a later row, after characters of that row that prepare to nothing.
+        source_ends = tf.minimum(source_ends - row_base, tf.gather(lengths, token_rows))
+        return starts.with_flat_values(tf.gather(char_starts, first) - row_base), ends.with_flat_values(source_ends)
 
     def _ids(self, pieces):
         """Our ids of the model's ids (a RaggedTensor)."""
@@ -377,15 +449,18 @@ class SentencePieceTokenizer(tf.Module):
 
 
 def _layout(layout):
-    """The layout dict of a name in ID_LAYOUTS or a dict with its keys."""
+    """A read-only view of a layout named in ID_LAYOUTS or given as a dict with its keys.
+
+    Read-only, which also keeps tf.Module from tracking it as it tracks dicts.
+    """
     if isinstance(layout, str):
         if layout not in ID_LAYOUTS:
             raise ValueError(f"Unknown layout {layout!r}; known: {sorted(ID_LAYOUTS)}, or a dict with their keys.")
-        return ID_LAYOUTS[layout]
+        layout = ID_LAYOUTS[layout]
     missing = set(ID_LAYOUTS["xlm-roberta"]) - set(layout)
     if missing:
         raise ValueError(f"The layout lacks the keys {sorted(missing)}.")
-    return dict(layout)
+    return types.MappingProxyType(dict(layout))
 
 
 def _check_rank(texts):
@@ -419,8 +494,9 @@ def _commuting_runs(model):
 def _sorted_runs(pieces, run_keys, run_powers, starts=None, ends=None):
     """Pieces [B, (T)] with each run of powers of one string sorted shortest first (and their offsets).
 
-    A run's byte span is shared out in proportion to the pieces' lengths,
-    exact unless its characters have different byte lengths in the text.
+    A reordered run's byte span is shared out in proportion to the pieces'
+    lengths, exact unless its characters have different byte lengths in the
+    text.
     """
     values = pieces.flat_values
     keys = tf.gather(run_keys, values)
@@ -437,8 +513,8 @@ def _sorted_runs(pieces, run_keys, run_powers, starts=None, ends=None):
     if starts is None:
         return pieces.with_flat_values(values), None, None
     # Each run's [first start, last end), shared out by the cumulative powers of its sorted pieces.
-    segments = tf.cumsum(tf.cast(tf.concat([[True], run_of[1:] != run_of[:-1]], 0), tf.int64)) - 1
-    flat_starts, flat_ends = starts.flat_values, ends.flat_values
+    segments = tf.cumsum(tf.cast(run_of != tf.concat([[-1], run_of[:-1]], 0), tf.int64)) - 1
+    flat_starts, flat_ends = tf.cast(starts.flat_values, tf.int64), tf.cast(ends.flat_values, tf.int64)
     run_start = tf.math.segment_min(tf.gather(flat_starts, positions), segments)
     run_end = tf.math.segment_max(tf.gather(flat_ends, positions), segments)
     powers = tf.cast(tf.gather(run_powers, new), tf.int64)
@@ -446,10 +522,12 @@ def _sorted_runs(pieces, run_keys, run_powers, starts=None, ends=None):
     before = tf.cumsum(powers, exclusive=True)
     before -= tf.gather(tf.math.segment_min(before, segments), segments)
     span, first, total = (tf.gather(tf.cast(x, tf.int64), segments) for x in (run_end - run_start, run_start, total))
-    new_starts = first + span * before // total
-    new_ends = first + span * (before + powers) // total
-    flat_starts = tf.tensor_scatter_nd_update(tf.cast(flat_starts, tf.int64), positions[:, None], new_starts)
-    flat_ends = tf.tensor_scatter_nd_update(tf.cast(flat_ends, tf.int64), positions[:, None], new_ends)
+    # Runs that sorting left as they were keep the op's offsets.
+    changed = tf.gather(tf.math.segment_max(tf.cast(new != old, tf.int32), segments), segments) > 0
+    new_starts = tf.where(changed, first + span * before // total, tf.gather(flat_starts, positions))
+    new_ends = tf.where(changed, first + span * (before + powers) // total, tf.gather(flat_ends, positions))
+    flat_starts = tf.tensor_scatter_nd_update(flat_starts, positions[:, None], new_starts)
+    flat_ends = tf.tensor_scatter_nd_update(flat_ends, positions[:, None], new_ends)
     return pieces.with_flat_values(values), starts.with_flat_values(flat_starts), ends.with_flat_values(flat_ends)
 
 
