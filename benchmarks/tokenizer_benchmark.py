@@ -140,3 +140,51 @@ def benchmark_tokenizer(corpora, vocab_file, lower_case=True, batch_size=1024, r
                              "ours: tokenizer(texts, max_length=64); FastBertTokenizer: tokenize(texts)",
                              lower_is_better=True))
     return rows
+
+
+def benchmark_sentence_piece_tokenizer(corpora, tokenizer_dir, batch_size=1024, repeats=3):
+    """Times `SentencePieceTokenizer.tokenize(list_of_str)` eagerly against HF's Rust XLM-R tokenizer and keras-hub.
+
+    Per corpus, batch by batch, the sides taking turns within each repeat
+    (each side's fastest repeat counts): ours, transformers'
+    `XLMRobertaTokenizer` (tokenizers' Rust code) batch call, and keras-hub's
+    `SentencePieceTokenizer` (tf-text's op called eagerly), all giving ids
+    without special tokens. Notes give how often our ids equal transformers'.
+
+    Args:
+        corpora: {name: texts}.
+        tokenizer_dir: A directory with sentencepiece.bpe.model (XLM-R's layout).
+
+    Returns:
+        `BenchmarkRow`s: per corpus our texts/s against Rust's, then against keras-hub's.
+    """
+    import keras_hub
+    from transformers import XLMRobertaTokenizer
+
+    from keras_bert_zoo.text import SentencePieceTokenizer
+
+    ours = SentencePieceTokenizer.from_pretrained(tokenizer_dir)
+    rust = XLMRobertaTokenizer.from_pretrained(tokenizer_dir)
+    with open(ours.model_file, "rb") as f:
+        keras_hub_tokenizer = keras_hub.tokenizers.SentencePieceTokenizer(proto=f.read())
+    rows = []
+    for corpus, texts in corpora.items():
+        batches = [texts[i:i + batch_size] for i in range(0, len(texts), batch_size)]
+        runs = {"ours": lambda: [ours.tokenize(batch) for batch in batches],
+                "Rust": lambda: [rust(batch, add_special_tokens=False)["input_ids"] for batch in batches],
+                "keras-hub": lambda: [keras_hub_tokenizer(batch) for batch in batches]}
+        for run in runs.values():
+            run()  # Traces and warms up outside the timing.
+        rates = {name: len(texts) / min(seconds) for name, seconds in alternating_seconds(runs, repeats).items()}
+        ours_ids = [ids for batch in runs["ours"]() for ids in batch.to_list()]
+        rust_ids = [ids for batch in runs["Rust"]() for ids in batch]
+        agreement = float(np.mean([a == b for a, b in zip(ours_ids, rust_ids)]))
+        settings = {"corpus": corpus, "texts": len(texts), "batch": batch_size, "vocab": ours.vocab_size}
+        note = f"ids equal to transformers' XLMRobertaTokenizer: {agreement:.4%}"
+        rows += [
+            BenchmarkRow(f"sentencepiece tokenizer, {corpus}, eager tokenize(list)", "texts/s", rates["ours"],
+                         rates["Rust"], "HF XLMRobertaTokenizer (Rust), batch call", settings, note),
+            BenchmarkRow(f"sentencepiece tokenizer, {corpus}, eager tokenize(list)", "texts/s", rates["ours"],
+                         rates["keras-hub"], "keras-hub SentencePieceTokenizer, eager call", settings, note),
+        ]
+    return rows

