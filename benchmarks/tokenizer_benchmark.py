@@ -1,6 +1,7 @@
 """Tokenizer speed as users call it, and id agreement, against HF's Rust and tf-text's FastBertTokenizer."""
 
 import json
+import os
 import time
 
 import numpy as np
@@ -139,4 +140,68 @@ def benchmark_tokenizer(corpora, vocab_file, lower_case=True, batch_size=1024, r
                              1e3 * starts["FastBertTokenizer"], "tf-text FastBertTokenizer", {"map": "after batch"},
                              "ours: tokenizer(texts, max_length=64); FastBertTokenizer: tokenize(texts)",
                              lower_is_better=True))
+    return rows
+
+
+def benchmark_byte_pair_tokenizer(corpora, tokenizer_dir, batch_size=1024, repeats=3):
+    """Times `BytePairTokenizer.tokenize(list_of_str)` eagerly against HF's Rust and keras-hub's, per corpus.
+
+    All three tokenize the same batches without special tokens, taking
+    turns within each repeat (each side's fastest repeat counts): HF's
+    `RobertaTokenizer` (Rust) batch call, and keras-hub's
+    `BytePairTokenizer` (TF ops, its words cached in a MutableHashTable)
+    built from the same vocab.json and merges.txt. Notes give how often
+    ours and keras-hub's ids equal Rust's (with `split_special_tokens=True`,
+    as ours reads "<s>" as text) and how many of our tokens' byte offsets
+    slice back to the token's bytes.
+
+    Args:
+        corpora: {name: texts}.
+        tokenizer_dir: A directory with vocab.json + merges.txt.
+
+    Returns:
+        `BenchmarkRow`s: per corpus, eager texts/s against Rust, then against keras-hub.
+    """
+    import keras_hub
+    from transformers import RobertaTokenizer
+
+    from keras_bert_zoo.text import BytePairTokenizer
+    from keras_bert_zoo.text.byte_pair_files import token_bytes
+
+    ours = BytePairTokenizer.from_pretrained(tokenizer_dir)
+    covers = [token_bytes(token) for token in ours.vocab]  # Our tokens never are special ones.
+    rust = RobertaTokenizer.from_pretrained(tokenizer_dir)
+    hub = keras_hub.tokenizers.BytePairTokenizer(vocabulary=os.path.join(tokenizer_dir, "vocab.json"),
+                                                 merges=os.path.join(tokenizer_dir, "merges.txt"))
+    rows = []
+    for corpus, texts in corpora.items():
+        batches = [texts[i:i + batch_size] for i in range(0, len(texts), batch_size)]
+        runs = {
+            "ours": lambda: [ours.tokenize(batch) for batch in batches],
+            "Rust": lambda: [rust(batch, add_special_tokens=False, split_special_tokens=True)["input_ids"]
+                             for batch in batches],
+            "keras-hub": lambda: [hub(batch) for batch in batches],
+        }
+        for run in runs.values():
+            run()  # Traces, and fills keras-hub's cache as a server's would be.
+        rates = {name: len(texts) / min(seconds) for name, seconds in alternating_seconds(runs, repeats).items()}
+        ids = {name: [row for batch in run() for row in (batch if name == "Rust" else batch.to_list())]
+               for name, run in runs.items()}
+        agree = {name: float(np.mean([a == b for a, b in zip(ids[name], ids["Rust"])])) for name in ("ours", "keras-hub")}
+        sliced, tokens = 0, 0
+        for batch in batches:
+            pieces, starts, ends = ours.tokenize_with_offsets(batch)
+            for text, row, row_starts, row_ends in zip(batch, pieces.to_list(), starts.to_list(), ends.to_list()):
+                data = text.encode("utf-8")
+                sliced += sum(data[s:e] == covers[i] for i, s, e in zip(row, row_starts, row_ends))
+                tokens += len(row)
+        settings = {"corpus": corpus, "texts": len(texts), "batch": batch_size, "vocab": ours.vocab_size}
+        notes = (f"ids equal to Rust's: ours {agree['ours']:.4%}, keras-hub {agree['keras-hub']:.4%}; "
+                 f"our offsets slice back to the token on {sliced / max(tokens, 1):.4%} of {tokens} tokens")
+        rows += [
+            BenchmarkRow(f"bpe tokenizer, {corpus}, eager tokenize(list)", "texts/s", rates["ours"], rates["Rust"],
+                         "HF RobertaTokenizer (Rust), batch call", settings, notes),
+            BenchmarkRow(f"bpe tokenizer, {corpus}, eager tokenize(list)", "texts/s", rates["ours"],
+                         rates["keras-hub"], "keras-hub BytePairTokenizer, eager call", settings, notes),
+        ]
     return rows

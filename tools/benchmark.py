@@ -46,6 +46,9 @@ flags.DEFINE_list("corpora", [], "tokenizer: KIND=PATH corpora, each timed on it
 flags.DEFINE_string("eval_file", None, "ner_quality, compression (ner): the held-out CoNLL file (squad_quality "
                     "holds out the second half of --text_file's articles).")
 flags.DEFINE_string("vocab_file", None, "WordPiece vocab; default: the MiniLM checkpoint's, if installed.")
+flags.DEFINE_enum("tokenizer_kind", "wordpiece", ["wordpiece", "bpe"],
+                  "tokenizer: wordpiece (BertTokenizer, --vocab_file) or bpe (BytePairTokenizer, --tokenizer_dir).")
+flags.DEFINE_string("tokenizer_dir", None, "tokenizer, bpe: a directory with vocab.json + merges.txt.")
 flags.DEFINE_bool("do_lower_case", True, "Whether the vocab is uncased.")
 flags.DEFINE_integer("batch_size", 1024, "Texts per batch.")
 flags.DEFINE_integer("max_texts", 0, "Use at most this many texts (0: all).")
@@ -431,6 +434,12 @@ def _tokenizer_rows():
         corpora[os.path.basename(FLAGS.text_file)] = _texts()
     if not corpora:
         usage_error("--benchmark=tokenizer needs --text_file or --corpora.")
+    if FLAGS.tokenizer_kind == "bpe":
+        from benchmarks.tokenizer_benchmark import benchmark_byte_pair_tokenizer
+
+        if not FLAGS.tokenizer_dir:
+            usage_error("--tokenizer_kind=bpe needs --tokenizer_dir (vocab.json + merges.txt).")
+        return benchmark_byte_pair_tokenizer(corpora, FLAGS.tokenizer_dir, FLAGS.batch_size, FLAGS.repeats)
     return benchmark_tokenizer(corpora, FLAGS.vocab_file or _default_vocab(), FLAGS.do_lower_case,
                                FLAGS.batch_size, FLAGS.repeats)
 
