@@ -1,6 +1,7 @@
 """Tokenizer speed as users call it, and id agreement, against HF's Rust and tf-text's FastBertTokenizer."""
 
 import json
+import os
 import time
 
 import numpy as np
@@ -142,49 +143,79 @@ def benchmark_tokenizer(corpora, vocab_file, lower_case=True, batch_size=1024, r
     return rows
 
 
-def benchmark_sentence_piece_tokenizer(corpora, tokenizer_dir, batch_size=1024, repeats=3):
-    """Times `SentencePieceTokenizer.tokenize(list_of_str)` eagerly against HF's Rust XLM-R tokenizer and keras-hub.
+# Per kind: transformers' tokenizer class of the family (its Rust code), and keras-hub's tokenizer class.
+_FAMILY_TOKENIZERS = {"bpe": ("RobertaTokenizer", "BytePairTokenizer"),
+                      "sentencepiece": ("XLMRobertaTokenizer", "SentencePieceTokenizer")}
 
-    Per corpus, batch by batch, the sides taking turns within each repeat
-    (each side's fastest repeat counts): ours, transformers'
-    `XLMRobertaTokenizer` (tokenizers' Rust code) batch call, and keras-hub's
-    `SentencePieceTokenizer` (tf-text's op called eagerly), all giving ids
-    without special tokens. Notes give how often our ids equal transformers'.
+
+def benchmark_family_tokenizer(corpora, kind, tokenizer_dir, batch_size=1024, repeats=3):
+    """Times our BPE or SentencePiece `tokenize(list_of_str)` eagerly against HF's Rust and keras-hub's, per corpus.
+
+    All three tokenize the same batches without special tokens, taking turns
+    within each repeat (each side's fastest repeat counts): transformers'
+    `RobertaTokenizer` / `XLMRobertaTokenizer` (Rust) batch call, and
+    keras-hub's `BytePairTokenizer` (TF ops, its words cached in a
+    MutableHashTable) / `SentencePieceTokenizer` (tf-text's op, eager) built
+    from the same files. Notes give how often ours and keras-hub's ids equal
+    Rust's (with `split_special_tokens=True`, as ours reads "<s>" as text)
+    and, for BPE, how many of our tokens' byte offsets slice back to the
+    token's bytes.
 
     Args:
         corpora: {name: texts}.
-        tokenizer_dir: A directory with sentencepiece.bpe.model (XLM-R's layout).
+        kind: "bpe" (a directory with vocab.json + merges.txt) or
+            "sentencepiece" (one with sentencepiece.bpe.model, XLM-R's layout).
+        tokenizer_dir: The directory.
 
     Returns:
-        `BenchmarkRow`s: per corpus our texts/s against Rust's, then against keras-hub's.
+        `BenchmarkRow`s: per corpus, eager texts/s against Rust, then against keras-hub.
     """
     import keras_hub
-    from transformers import XLMRobertaTokenizer
+    import transformers
 
-    from keras_bert_zoo.text import SentencePieceTokenizer
+    from keras_bert_zoo.text import Tokenizer
+    from keras_bert_zoo.text.byte_pair_files import token_bytes
 
-    ours = SentencePieceTokenizer.from_pretrained(tokenizer_dir)
-    rust = XLMRobertaTokenizer.from_pretrained(tokenizer_dir)
-    with open(ours.model_file, "rb") as f:
-        keras_hub_tokenizer = keras_hub.tokenizers.SentencePieceTokenizer(proto=f.read())
+    rust_class, hub_class = _FAMILY_TOKENIZERS[kind]
+    ours = Tokenizer.from_pretrained(tokenizer_dir)
+    rust = getattr(transformers, rust_class).from_pretrained(tokenizer_dir)
+    if kind == "bpe":
+        hub = keras_hub.tokenizers.BytePairTokenizer(vocabulary=os.path.join(tokenizer_dir, "vocab.json"),
+                                                     merges=os.path.join(tokenizer_dir, "merges.txt"))
+    else:
+        with open(ours.model_file, "rb") as f:
+            hub = keras_hub.tokenizers.SentencePieceTokenizer(proto=f.read())
     rows = []
     for corpus, texts in corpora.items():
         batches = [texts[i:i + batch_size] for i in range(0, len(texts), batch_size)]
-        runs = {"ours": lambda: [ours.tokenize(batch) for batch in batches],
-                "Rust": lambda: [rust(batch, add_special_tokens=False)["input_ids"] for batch in batches],
-                "keras-hub": lambda: [keras_hub_tokenizer(batch) for batch in batches]}
+        runs = {
+            "ours": lambda: [ours.tokenize(batch) for batch in batches],
+            "Rust": lambda: [rust(batch, add_special_tokens=False, split_special_tokens=True)["input_ids"]
+                             for batch in batches],
+            "keras-hub": lambda: [hub(batch) for batch in batches],
+        }
         for run in runs.values():
-            run()  # Traces and warms up outside the timing.
+            run()  # Traces, and fills keras-hub's cache as a server's would be.
         rates = {name: len(texts) / min(seconds) for name, seconds in alternating_seconds(runs, repeats).items()}
-        ours_ids = [ids for batch in runs["ours"]() for ids in batch.to_list()]
-        rust_ids = [ids for batch in runs["Rust"]() for ids in batch]
-        agreement = float(np.mean([a == b for a, b in zip(ours_ids, rust_ids)]))
+        ids = {name: [row for batch in run() for row in (batch if name == "Rust" else batch.to_list())]
+               for name, run in runs.items()}
+        agree = {name: float(np.mean([a == b for a, b in zip(ids[name], ids["Rust"])])) for name in ("ours", "keras-hub")}
+        notes = f"ids equal to Rust's: ours {agree['ours']:.4%}, keras-hub {agree['keras-hub']:.4%}"
+        if kind == "bpe":
+            covers = [token_bytes(token) for token in ours.vocab]  # Our tokens never are special ones.
+            sliced, tokens = 0, 0
+            for batch in batches:
+                pieces, starts, ends = ours.tokenize_with_offsets(batch)
+                for text, row, row_starts, row_ends in zip(batch, pieces.to_list(), starts.to_list(), ends.to_list()):
+                    data = text.encode("utf-8")
+                    sliced += sum(data[s:e] == covers[i] for i, s, e in zip(row, row_starts, row_ends))
+                    tokens += len(row)
+            notes += f"; our offsets slice back to the token on {sliced / max(tokens, 1):.4%} of {tokens} tokens"
         settings = {"corpus": corpus, "texts": len(texts), "batch": batch_size, "vocab": ours.vocab_size}
-        note = f"ids equal to transformers' XLMRobertaTokenizer: {agreement:.4%}"
         rows += [
-            BenchmarkRow(f"sentencepiece tokenizer, {corpus}, eager tokenize(list)", "texts/s", rates["ours"],
-                         rates["Rust"], "HF XLMRobertaTokenizer (Rust), batch call", settings, note),
-            BenchmarkRow(f"sentencepiece tokenizer, {corpus}, eager tokenize(list)", "texts/s", rates["ours"],
-                         rates["keras-hub"], "keras-hub SentencePieceTokenizer, eager call", settings, note),
+            BenchmarkRow(f"{kind} tokenizer, {corpus}, eager tokenize(list)", "texts/s", rates["ours"], rates["Rust"],
+                         f"HF {rust_class} (Rust), batch call", settings, notes),
+            BenchmarkRow(f"{kind} tokenizer, {corpus}, eager tokenize(list)", "texts/s", rates["ours"],
+                         rates["keras-hub"], f"keras-hub {hub_class}, eager call", settings, notes),
         ]
     return rows

@@ -46,10 +46,12 @@ flags.DEFINE_list("corpora", [], "tokenizer: KIND=PATH corpora, each timed on it
 flags.DEFINE_string("eval_file", None, "ner_quality, compression (ner): the held-out CoNLL file (squad_quality "
                     "holds out the second half of --text_file's articles).")
 flags.DEFINE_string("vocab_file", None, "WordPiece vocab; default: the MiniLM checkpoint's, if installed.")
-flags.DEFINE_enum("tokenizer_kind", "wordpiece", ["wordpiece", "sentencepiece"],
-                  "tokenizer: which tokenizer to time (sentencepiece: against HF's XLM-R tokenizer and keras-hub).")
-flags.DEFINE_string("tokenizer_dir", None, "tokenizer, --tokenizer_kind=sentencepiece: a directory with "
-                    "sentencepiece.bpe.model.")
+flags.DEFINE_enum("tokenizer_kind", "wordpiece", ["wordpiece", "bpe", "sentencepiece"],
+                  "tokenizer: wordpiece (BertTokenizer, --vocab_file), bpe (BytePairTokenizer, --tokenizer_dir) or "
+                  "sentencepiece (SentencePieceTokenizer, --tokenizer_dir), each against HF's Rust tokenizer of the "
+                  "family and keras-hub's.")
+flags.DEFINE_string("tokenizer_dir", None, "tokenizer, bpe: a directory with vocab.json + merges.txt; sentencepiece: "
+                    "one with sentencepiece.bpe.model.")
 flags.DEFINE_bool("do_lower_case", True, "Whether the vocab is uncased.")
 flags.DEFINE_integer("batch_size", 1024, "Texts per batch.")
 flags.DEFINE_integer("max_texts", 0, "Use at most this many texts (0: all).")
@@ -419,7 +421,7 @@ def _texts():
 
 
 def _tokenizer_rows():
-    from benchmarks.tokenizer_benchmark import (CORPUS_KINDS, benchmark_sentence_piece_tokenizer, benchmark_tokenizer,
+    from benchmarks.tokenizer_benchmark import (CORPUS_KINDS, benchmark_family_tokenizer, benchmark_tokenizer,
                                                 read_corpus)
 
     corpora = {}
@@ -436,10 +438,11 @@ def _tokenizer_rows():
         corpora[os.path.basename(FLAGS.text_file)] = _texts()
     if not corpora:
         usage_error("--benchmark=tokenizer needs --text_file or --corpora.")
-    if FLAGS.tokenizer_kind == "sentencepiece":
+    if FLAGS.tokenizer_kind != "wordpiece":
         if not FLAGS.tokenizer_dir:
-            usage_error("--tokenizer_kind=sentencepiece needs --tokenizer_dir.")
-        return benchmark_sentence_piece_tokenizer(corpora, FLAGS.tokenizer_dir, FLAGS.batch_size, FLAGS.repeats)
+            usage_error(f"--tokenizer_kind={FLAGS.tokenizer_kind} needs --tokenizer_dir.")
+        return benchmark_family_tokenizer(corpora, FLAGS.tokenizer_kind, FLAGS.tokenizer_dir, FLAGS.batch_size,
+                                          FLAGS.repeats)
     return benchmark_tokenizer(corpora, FLAGS.vocab_file or _default_vocab(), FLAGS.do_lower_case,
                                FLAGS.batch_size, FLAGS.repeats)
 

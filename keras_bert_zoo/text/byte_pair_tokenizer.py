@@ -7,9 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_bert_zoo.text.bert_tokenizer import BertTokenizer
-from keras_bert_zoo.text.graph_calls import CompiledCalls
-from keras_bert_zoo.text.graph_calls import concat_rows as _concat_rows
-from keras_bert_zoo.text.graph_calls import merge_inner as _merge_inner
+from keras_bert_zoo.text.graph_calls import EAGER_SLICES, CompiledCalls, in_slices
 from keras_bert_zoo.text.graph_calls import strings as _strings
 from keras_bert_zoo.text.byte_pair_files import (byte_to_unicode, read_byte_pair_files, read_merges,
                                                  read_vocab_json, token_bytes, write_byte_pair_files)
@@ -86,7 +84,7 @@ class BytePairTokenizer(tf.Module):
                             "mask": mask_token},
             compiled=CompiledCalls(self),
             # Parts of an eager batch tokenized in parallel: one per core, up to 4.
-            slices=min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 4))
+            slices=EAGER_SLICES)
         self.lower_case = False
         token_ids = {token: i for i, token in enumerate(self.vocab)}
         missing = [token for token in self.special_tokens.values() if token not in token_ids]
@@ -95,7 +93,7 @@ class BytePairTokenizer(tf.Module):
         self.cls_id, self.sep_id, self.pad_id, self.unk_id, self.mask_id = (
             token_ids[self.special_tokens[role]] for role in ("cls", "sep", "pad", "unk", "mask"))
         self.packer = SegmentPacker([self.cls_id], [self.sep_id, self.sep_id], [self.sep_id], self.pad_id,
-                                    second_type_id=0)
+                                    second_type_id=0, truncation="tokenizers")
         special = set(self.special_tokens.values())
         # What each token stands for: its bytes, or the UTF-8 of a special or added token.
         raw = [None if token in special else token_bytes(token) for token in self.vocab]
@@ -107,6 +105,9 @@ class BytePairTokenizer(tf.Module):
         self._byte_ids = tf.constant([token_ids.get(byte_tokens[byte], -1) for byte in range(256)], tf.int32)
         self._merge_table = self._merge_codes(token_ids)
         self._word_table = self._single_token_words(raw)
+        # Not inlined: every graph that calls it would be optimized with its ops again (seconds each).
+        self._untracked.split = tf.function(self._split, input_signature=[tf.TensorSpec([None], tf.string)],
+                                            autograph=False, experimental_attributes={"_noinline": True})
 
     @property
     def vocab(self):
@@ -200,7 +201,7 @@ class BytePairTokenizer(tf.Module):
 
         transformers' `is_split_into_words=True` (with `add_prefix_space=True`),
         as NER tags words: a space is put before each word that doesn't start
-        with one, then each word is tokenized on its own.
+        with one (an empty word has no tokens), then each word is tokenized on its own.
 
         Args:
             words: A string, [N] strings, or a RaggedTensor [B, (N)] of them.
@@ -212,7 +213,8 @@ class BytePairTokenizer(tf.Module):
         if isinstance(words, tf.RaggedTensor):
             return words.with_flat_values(self.tokenize_words(words.flat_values))
         words = _strings(words)
-        spaced = tf.where(tf.strings.substr(words, 0, 1) == " ", words, tf.strings.join([" ", words]))
+        spaced = tf.where((tf.strings.substr(words, 0, 1) == " ") | (words == ""), words,
+                          tf.strings.join([" ", words]))
         return self.tokenize(spaced)
 
     def detokenize(self, ids, skip_special_tokens=True):
@@ -243,9 +245,8 @@ class BytePairTokenizer(tf.Module):
     def __call__(self, texts, text_pairs=None, max_length=128):
         """Packs texts (and pairs) into fixed-length model inputs: <s> a </s> (</s> b </s>).
 
-        Pairs too long for `max_length` are truncated longest first, one token
-        at a time (the second segment when they are equal), as transformers'
-        `truncation=True` does.
+        Pairs too long for `max_length` are truncated longest first, as
+        transformers' `truncation=True` does (see `SegmentPacker`'s "tokenizers").
 
         Args:
             texts: A string or a [B] batch of strings.
@@ -274,27 +275,34 @@ class BytePairTokenizer(tf.Module):
             return self._tokenize(texts[None])[0]
         if texts.shape.rank != 1:
             raise ValueError(f"texts must be one string or a 1-D batch of strings, got shape {texts.shape}.")
-        if slices > 1:
-            # Each part has its own copy of the ops, which TF's executor runs on separate cores.
-            size = tf.size(texts)
-            bounds = [size * i // slices for i in range(slices + 1)]
-            return _concat_rows([self._tokenize(texts[start:end]) for start, end in zip(bounds, bounds[1:])])
-        words, _ = self._words(texts)
-        return _merge_inner(words.with_flat_values(self._word_pieces(words.flat_values)))
+        return in_slices(self._tokenize_batch, texts, slices)
+
+    def _tokenize_batch(self, texts):
+        pieces, word_splits, _ = self._untracked.split(texts)
+        return tf.RaggedTensor.from_row_splits(pieces.flat_values, tf.gather(pieces.row_splits, word_splits),
+                                               validate=False)
 
     def _tokenize_with_offsets(self, texts):
         if texts.shape.rank == 0:
             return tuple(values[0] for values in self._tokenize_with_offsets(texts[None]))
-        words, word_starts = self._words(texts)
-        pieces = self._word_pieces(words.flat_values)
-        rows = pieces.value_rowids()
+        pieces, word_splits, word_starts = self._untracked.split(texts)
         lengths = tf.gather(self._token_lengths, pieces.flat_values)
         # A piece starts where its word does, plus the lengths of the word's pieces before it.
+        rows = pieces.value_rowids()
         before = tf.cumsum(lengths, exclusive=True)
-        starts = tf.gather(word_starts.flat_values, rows) + before - tf.gather(before, tf.gather(pieces.row_starts(),
-                                                                                                 rows))
-        return tuple(_merge_inner(words.with_flat_values(pieces.with_flat_values(values)))
+        starts = tf.gather(word_starts, rows) + before - tf.gather(before, tf.gather(pieces.row_starts(), rows))
+        splits = tf.gather(pieces.row_splits, word_splits)
+        return tuple(tf.RaggedTensor.from_row_splits(values, splits, validate=False)
                      for values in (pieces.flat_values, starts, starts + lengths))
+
+    def _split(self, texts):
+        """Texts [B] as BPE pieces of their words: (int32 pieces [words, (pieces)], the words' row splits [B + 1]
+        and their int64 byte offsets in their texts [words]).
+
+        Traced once (a tf.function in `_untracked`) for every call site of a tokenizer's graphs.
+        """
+        words, starts = self._words(texts)
+        return self._word_pieces(words.flat_values), words.row_splits, starts.flat_values
 
     def _words(self, texts):
         """Texts [B] split as GPT-2's regex splits them: (words, byte offsets in the texts) [B, (words)].
@@ -370,55 +378,54 @@ class BytePairTokenizer(tf.Module):
 
         All words step together in one flat array of symbols, each word
         behind a separator that pairs with nothing. Every occurrence of a
-        word's best pair merges in one step, left to right: of a run
-        "a a a" only the first "a a" does, as in the reference. Each step
-        also writes its merges into `tokens`, where a token sits at its first
-        byte, and drops the words that have no pair left to merge.
+        word's best pair merges in one step, left to right: of a run "a a a"
+        only the first "a a" does, as in the reference. Each step writes its
+        merges into `tokens`, where a token sits at its first byte, and drops
+        the words that have no pair left to merge.
 
         Returns:
             int32 RaggedTensor [U, (pieces)], int64 row splits.
         """
         count = tf.size(words)
-        byte_ids = tf.gather(self._byte_ids, tf.cast(tf.io.decode_raw(tf.strings.reduce_join(words), tf.uint8),
-                                                     tf.int32))
-        word_of_byte = tf.repeat(tf.range(count), tf.strings.length(words))
-        known = byte_ids >= 0
-        byte_ids, word_of_byte = tf.boolean_mask(byte_ids, known), tf.boolean_mask(word_of_byte, known)
-        # Symbols behind separators: a word's bytes move right by the separators up to its own.
-        size = tf.size(byte_ids) + count
-        at = (tf.range(tf.size(byte_ids)) + word_of_byte + 1)[:, None]
-        symbols = tf.tensor_scatter_nd_update(tf.fill([size], tf.constant(self.vocab_size, tf.int64)), at,
-                                              tf.cast(byte_ids, tf.int64))
-        symbol_words = tf.tensor_scatter_nd_update(tf.repeat(tf.range(count), tf.math.bincount(
-            word_of_byte, minlength=count, maxlength=count) + 1), at, word_of_byte)
+        lengths = tf.strings.length(words)
+        # The words' bytes, each word behind a NUL that becomes the separator.
+        joined = tf.strings.reduce_join(tf.strings.join([b"\x00", words]))
+        separators = tf.cumsum(lengths + 1, exclusive=True)[:, None]
+        is_separator = tf.scatter_nd(separators, tf.ones_like(lengths, tf.bool), tf.strings.length(joined)[None])
+        symbols = tf.where(is_separator, self.vocab_size,
+                           tf.gather(self._byte_ids, tf.cast(tf.io.decode_raw(joined, tf.uint8), tf.int32)))
+        # Bytes whose character isn't in the vocab are dropped, as the reference BPE without an unk token does.
+        known = tf.where(symbols >= 0)[:, 0]
+        symbols, is_separator = tf.gather(symbols, known), tf.gather(is_separator, known)
+        symbol_words = tf.cumsum(tf.cast(is_separator, tf.int32)) - 1
+        symbols = tf.cast(symbols, tf.int64)
 
         def step(values, words, origins, tokens):
             codes = self._merge_table.lookup(values[:-1] * (self.vocab_size + 1) + values[1:])
-            pair_words = words[:-1]
-            best = tf.math.unsorted_segment_min(codes, pair_words, count)
-            chosen = (codes == tf.gather(best, pair_words)) & (codes < _NO_MERGE)
-            # Chosen pairs overlap only in runs of one symbol: there the 1st, 3rd... pair of the run merges.
-            index = tf.range(tf.size(codes))
-            skipped = tf.cumsum(tf.cast(~chosen, tf.int32))
-            last_skipped = tf.gather(tf.math.segment_min(index, skipped), skipped) - tf.cast(skipped == 0, tf.int32)
-            chosen &= tf.bitwise.bitwise_and(index - last_skipped, 1) > 0
-            into = tf.concat([chosen, [False]], 0)
-            removed = tf.concat([[False], chosen], 0)
-            values = tf.where(into, tf.concat([tf.bitwise.bitwise_and(codes, _ID_BITS), [0]], 0), values)
-            changed = tf.where(into | removed)[:, 0]
-            tokens = tf.tensor_scatter_nd_update(tokens, tf.gather(origins, changed)[:, None],
-                                                 tf.gather(tf.where(removed, tf.constant(-1, tf.int64), values), changed))
-            # Finished words leave: their tokens are in place.
+            best = tf.math.unsorted_segment_min(codes, words[:-1], count)
+            at = tf.where((codes == tf.gather(best, words[:-1])) & (codes < _NO_MERGE))[:, 0]
+            # Chosen pairs overlap only in runs of one symbol ("a a a" of "a a"): there the 1st, 3rd... merge.
+            run_starts = at - tf.concat([[-2], at[:-1]], 0) > 1
+            run_firsts = tf.gather(tf.boolean_mask(at, run_starts), tf.cumsum(tf.cast(run_starts, tf.int32)) - 1)
+            at = tf.boolean_mask(at, tf.bitwise.bitwise_and(at - run_firsts, 1) == 0)
+            merged = tf.bitwise.bitwise_and(tf.gather(codes, at), _ID_BITS)
+            values = tf.tensor_scatter_nd_update(values, at[:, None], merged)
+            tokens = tf.tensor_scatter_nd_update(tokens, tf.gather(origins, tf.concat([at, at + 1], 0))[:, None],
+                                                 tf.concat([merged, tf.fill(tf.shape(at), tf.constant(-1, tf.int64))],
+                                                           0))
+            # Merged right halves and finished words leave: the tokens are in place.
+            removed = tf.scatter_nd(at[:, None] + 1, tf.ones_like(at, tf.bool), tf.shape(values, tf.int64))
             kept = tf.where(~removed & (tf.gather(best, words) < _NO_MERGE))[:, 0]
             return tf.gather(values, kept), tf.gather(words, kept), tf.gather(origins, kept), tokens
 
         _, _, _, tokens = tf.while_loop(
             lambda values, *_: tf.size(values) > 0, step,
-            (symbols, symbol_words, tf.range(size), tf.where(symbols < self.vocab_size, symbols, -1)),
+            (symbols, symbol_words, tf.range(tf.size(symbols)), tf.where(is_separator, tf.constant(-1, tf.int64),
+                                                                          symbols)),
             shape_invariants=(tf.TensorShape([None]),) * 3 + (symbols.shape,))
-        is_token = tokens >= 0
-        return tf.RaggedTensor.from_value_rowids(tf.cast(tf.boolean_mask(tokens, is_token), tf.int32),
-                                                 tf.cast(tf.boolean_mask(symbol_words, is_token), tf.int64),
+        is_token = tf.where(tokens >= 0)[:, 0]
+        return tf.RaggedTensor.from_value_rowids(tf.cast(tf.gather(tokens, is_token), tf.int32),
+                                                 tf.cast(tf.gather(symbol_words, is_token), tf.int64),
                                                  tf.cast(count, tf.int64), validate=False)
 
     def _merge_codes(self, token_ids):

@@ -36,8 +36,13 @@ class SegmentPacker:
 
     Rows are packed by the TensorFlow graph (`pack`, over RaggedTensors) or
     by NumPy (`pack_row`, `pack_spans`), both from these fields. Segments too
-    long for a row are truncated as the reference `_truncate_seq_pair`: one
-    token at a time from the longer segment (the second when they are equal).
+    long for a row are truncated longest first: with `truncation="seq_pair"`
+    as google-research's `_truncate_seq_pair`, one token at a time from the
+    longer segment (the second when they are equal); with
+    `truncation="tokenizers"` as Hugging Face tokenizers' `LongestFirst`
+    (transformers' Rust tokenizers), which differs when both segments are
+    cut to halves of an odd budget: the strictly longer segment gets the
+    extra token, else the second.
 
     Args:
         start_ids: Ids before the first segment.
@@ -45,14 +50,18 @@ class SegmentPacker:
         end_ids: Ids after the last segment.
         pad_id: Id of padding columns.
         second_type_id: Type id of the second segment and the ids after it.
+        truncation: "seq_pair" or "tokenizers", see above.
     """
 
-    def __init__(self, start_ids, between_ids, end_ids, pad_id, second_type_id=1):
+    def __init__(self, start_ids, between_ids, end_ids, pad_id, second_type_id=1, truncation="seq_pair"):
         self.start_ids = tuple(int(i) for i in start_ids)
         self.between_ids = tuple(int(i) for i in between_ids)
         self.end_ids = tuple(int(i) for i in end_ids)
         self.pad_id = int(pad_id)
         self.second_type_id = int(second_type_id)
+        if truncation not in ("seq_pair", "tokenizers"):
+            raise ValueError(f"truncation must be 'seq_pair' or 'tokenizers', got {truncation!r}.")
+        self.truncation = truncation
 
     def num_special_tokens(self, num_segments):
         """Special ids in a row of `num_segments` (1 or 2) segments."""
@@ -211,8 +220,11 @@ class SegmentPacker:
                              f"{num_special} special tokens.")
         if len(lengths) == 1:
             return [minimum(lengths[0], budget)]
-        # _truncate_seq_pair's result in closed form: the shorter segment keeps what it has while
-        # it fits in half the budget, the longer gets the rest; past that, ceil/floor halves.
+        # Both rules in closed form: the shorter segment keeps what it has while it fits in half the
+        # budget, the longer gets the rest; past that, halves, the first's rounded up for seq_pair,
+        # and for tokenizers only when it is the longer.
         first, second = lengths
-        return [minimum(first, maximum(budget - second, (budget + 1) // 2)),
-                minimum(second, maximum(budget - first, budget // 2))]
+        first_half = budget // 2 + budget % 2 * (1 if self.truncation == "seq_pair" else
+                                                 minimum(maximum(first - second, 0), 1))
+        return [minimum(first, maximum(budget - second, first_half)),
+                minimum(second, maximum(budget - first, budget - first_half))]
