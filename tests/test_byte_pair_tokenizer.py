@@ -38,8 +38,8 @@ TEXTS = [
 
 def _alphabet_texts(count, seed=0):
     """Random texts over characters that stress the pre-tokenizer's rules."""
-    alphabet = list("ab zZ1 9'strvmld.,!?-") + [" ", " ", "  ", "\t", "\n", "\u3000", "\u00a0", "\x0b", "é", "東", "😀",
-                                                 "'s", "'ll", "\x00", "\x1c", "٣"]
+    alphabet = list("ab zZ1 9'strvmld.,!?-") + [" ", " ", "  ", "\t", "\n", "\u3000", "\u00a0", "\x0b", "é", "東",
+                                                 "😀", "'s", "'ll", "\x00", "\x1c", "٣"]
     rng = random.Random(seed)
     return ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24))) for _ in range(count)]
 

@@ -51,7 +51,7 @@ class BytePairTokenizer(tf.Module):
     whitespace), each word's UTF-8 bytes become byte tokens, and merges apply
     by rank. Words whose BPE is a single vocab token are looked up in a static
     table built at construction; the others are merged in the graph, all
-    words of a batch at once, one best pair per word and step.
+    distinct words of a batch at once, each word's best pair per step.
 
     Typed "<s>", "</s>" or "<mask>" are ordinary text (the reference with
     `split_special_tokens=True`), so user text can't inject special tokens.
@@ -97,11 +97,13 @@ class BytePairTokenizer(tf.Module):
         special = set(self.special_tokens.values())
         # What each token stands for: its bytes, or the UTF-8 of a special or added token.
         raw = [None if token in special else token_bytes(token) for token in self.vocab]
-        self._token_bytes = tf.constant([token.encode("utf-8") if b is None else b for token, b in zip(self.vocab, raw)])
-        self._token_lengths = tf.constant([len(b) for b in self._token_bytes.numpy()], tf.int64)
+        covers = [token.encode("utf-8") if b is None else b for token, b in zip(self.vocab, raw)]
+        self._token_bytes = tf.constant(covers)
+        self._token_lengths = tf.constant([len(b) for b in covers], tf.int64)
         self._vocab_tensor = tf.constant(self.vocab)
         byte_tokens = byte_to_unicode()
-        # Bytes whose character isn't in the vocab are dropped, as the reference BPE without an unk token does.
+        # Bytes whose character isn't in the vocab are dropped (-1), as the reference BPE without an unk
+        # token does (no byte-level vocab trained with its initial alphabet lacks any).
         self._byte_ids = tf.constant([token_ids.get(byte_tokens[byte], -1) for byte in range(256)], tf.int32)
         self._merge_table = self._merge_codes(token_ids)
         self._word_table = self._single_token_words(raw)
@@ -296,10 +298,13 @@ class BytePairTokenizer(tf.Module):
                      for values in (pieces.flat_values, starts, starts + lengths))
 
     def _split(self, texts):
-        """Texts [B] as BPE pieces of their words: (int32 pieces [words, (pieces)], the words' row splits [B + 1]
-        and their int64 byte offsets in their texts [words]).
+        """The BPE pieces of the words of texts [B].
 
         Traced once (a tf.function in `_untracked`) for every call site of a tokenizer's graphs.
+
+        Returns:
+            (int32 pieces [words, (pieces)], the words' row splits [B + 1],
+            the words' int64 byte offsets in their texts [words]).
         """
         words, starts = self._words(texts)
         return self._word_pieces(words.flat_values), words.row_splits, starts.flat_values
@@ -378,8 +383,8 @@ class BytePairTokenizer(tf.Module):
 
         All words step together in one flat array of symbols, each word
         behind a separator that pairs with nothing. Every occurrence of a
-        word's best pair merges in one step, left to right: of a run "a a a"
-        only the first "a a" does, as in the reference. Each step writes its
+        word's best pair merges in one step, left to right: of a run
+        "a a a a" of the pair "a a", the 1st and 3rd, as in the reference. Each step writes its
         merges into `tokens`, where a token sits at its first byte, and drops
         the words that have no pair left to merge.
 
@@ -394,7 +399,6 @@ class BytePairTokenizer(tf.Module):
         is_separator = tf.scatter_nd(separators, tf.ones_like(lengths, tf.bool), tf.strings.length(joined)[None])
         symbols = tf.where(is_separator, self.vocab_size,
                            tf.gather(self._byte_ids, tf.cast(tf.io.decode_raw(joined, tf.uint8), tf.int32)))
-        # Bytes whose character isn't in the vocab are dropped, as the reference BPE without an unk token does.
         known = tf.where(symbols >= 0)[:, 0]
         symbols, is_separator = tf.gather(symbols, known), tf.gather(is_separator, known)
         symbol_words = tf.cumsum(tf.cast(is_separator, tf.int32)) - 1
