@@ -64,7 +64,9 @@ class SentencePieceTokenizer(GraphTokenizer):
     "<mask>", "</s>" and the like typed in a text stay text: SentencePiece
     cuts them into ordinary pieces (transformers would give the special ids).
     Invalid UTF-8 is left to SentencePiece, which makes each bad byte run one
-    unknown piece.
+    unknown piece. Its `packer` holds the layout's pairs (XLM-RoBERTa's
+    `<s> a </s></s> b </s>`, ALBERT's `[CLS] a [SEP] b [SEP]`), truncated as
+    transformers' `truncation=True` does (`SegmentPacker`'s "tokenizers").
 
     Args:
         model_file: Path of a SentencePiece model file, or its bytes.
@@ -98,8 +100,9 @@ class SentencePieceTokenizer(GraphTokenizer):
         self._index_vocab()
         self._set_special_ids({role: self.layout[role] for role in ("pad", "unk", "cls", "sep", "mask")},
                               f"{name} with the {layout!r} layout")
+        # Both families' transformers tokenizers truncate pairs in Rust, as `tokenizers`' LongestFirst.
         self.packer = SegmentPacker([self.cls_id], [self.sep_id] * self.layout["separators_between"], [self.sep_id],
-                                    self.pad_id, second_type_id=self.layout["second_type_id"])
+                                    self.pad_id, second_type_id=self.layout["second_type_id"], truncation="tokenizers")
         # Each token's piece type; the layout's own tokens count as control pieces.
         shift = len(self.layout["leading_tokens"]) - replaced
         piece_types = np.full(len(self.vocab), CONTROL)
