@@ -1,10 +1,15 @@
 """Pretrains an encoder with its family's objective from TFRecords or raw text.
 
 BERT: masked LM + next-sentence prediction; ELECTRA: replaced-token detection
-with a generator; DistilBERT: masked LM (--objective picks another).
+with a generator; RoBERTa, XLM-RoBERTa and DistilBERT: masked LM (--objective
+picks another). From --text_file, masked LM alone packs RoBERTa's full
+sentences across documents; the other objectives train on sentence pairs.
 
   python tools/run_pretraining.py --preset=bert_tiny_uncased --input_file='data/*.tfrecord' \
       --model_dir=/tmp/pretraining --num_train_steps=1000 --num_warmup_steps=100
+
+  python tools/run_pretraining.py --bert_config_file=roberta_config.json --vocab_file=bpe_dir \
+      --text_file=corpus.txt --model_dir=/tmp/roberta --num_train_steps=1000 --num_warmup_steps=100
 
 Flags follow google-research/bert's run_pretraining.py. Rerunning with the same
 --model_dir, data and flags resumes from its newest checkpoint; other data or flags stop
@@ -28,7 +33,8 @@ flags.DEFINE_enum("objective", None, ["mlm_nsp", "mlm", "rtd"],
 flags.DEFINE_string("input_file", None, "TFRecords from create_pretraining_data (comma-separated globs).")
 flags.DEFINE_string("text_file", None,
                     "Raw text instead of TFRecords (comma-separated globs): one sentence per line, blank "
-                    "line between documents; instances are built on the fly with fresh masks each epoch.")
+                    "line between documents; instances are built on the fly with fresh masks each epoch "
+                    "(masked LM alone: full sentences across documents, as RoBERTa; else sentence pairs).")
 flags.DEFINE_string("vocab_file", None, "WordPiece vocab file, or a directory of tokenizer files (BPE vocab.json + "
                     "merges.txt, a SentencePiece *.model); needed with --text_file; default: the checkpoint's.")
 flags.DEFINE_bool("do_lower_case", True, "Lower-case text for the vocab (with --text_file).")
@@ -43,7 +49,7 @@ flags.DEFINE_integer("gradient_accumulation_steps", 1, "Micro-batches accumulate
 flags.DEFINE_integer("save_checkpoints_steps", 1000, "Updates between checkpoints.")
 flags.DEFINE_integer("log_steps", 100, "Updates between progress lines and TensorBoard scalars.")
 flags.DEFINE_float("masked_lm_prob", 0.15, "Masking rate (with --text_file).")
-flags.DEFINE_float("short_seq_prob", 0.1, "Share of shorter examples (with --text_file).")
+flags.DEFINE_float("short_seq_prob", 0.1, "Share of shorter sentence pairs (with --text_file).")
 flags.DEFINE_bool("do_whole_word_mask", False, "Mask whole words (with --text_file).")
 
 
