@@ -13,7 +13,8 @@ from training_flags import FLAGS
 flags.DEFINE_string("init_checkpoint", None,
                     "Starting weights: any from_pretrained source (HF, Google or keras-hub directory, "
                     "a save_pretrained or --model_dir directory) or a preset name.")
-flags.DEFINE_string("vocab_file", None, "WordPiece vocab; default: the one beside --init_checkpoint.")
+flags.DEFINE_string("vocab_file", None, "WordPiece vocab.txt, or a directory of tokenizer files (BPE vocab.json + "
+                    "merges.txt, SentencePiece *.model, or tokenizer.json); default: the checkpoint's.")
 flags.DEFINE_bool("do_lower_case", None, "Lower-case text; default: what the checkpoint states.")
 flags.DEFINE_bool("do_train", False, "Fine-tune on --train_file.")
 flags.DEFINE_bool("do_eval", False, "Evaluate on --eval_file and write <model_dir>/eval_results.json.")
@@ -65,7 +66,7 @@ def check_finetuning_flags(max_position_embeddings=None):
         FLAGS.init_checkpoint = FLAGS.model_dir
     tool_runner.check_checkpoint("init_checkpoint", FLAGS.init_checkpoint)
     max_position_embeddings = max_position_embeddings or checkpoint_max_positions()
-    if FLAGS.vocab_file and not os.path.isfile(FLAGS.vocab_file):
+    if FLAGS.vocab_file and not os.path.exists(FLAGS.vocab_file):
         usage_error(f"--vocab_file={FLAGS.vocab_file} does not exist.")
     if not 8 <= FLAGS.max_seq_length <= max_position_embeddings:
         usage_error(f"--max_seq_length={FLAGS.max_seq_length} must be in [8, max_position_embeddings="

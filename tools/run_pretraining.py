@@ -16,8 +16,6 @@ Flags follow google-research/bert's run_pretraining.py. Rerunning with the same
 before any work unless --overwrite_model_dir.
 """
 
-import os
-
 from absl import flags
 
 import tool_runner
@@ -97,22 +95,13 @@ def _settings():
         usage_error(str(e))
 
 
-def _vocab_files():
-    """The files of --vocab_file, for the run record: the vocab file, or the files of a tokenizer directory."""
-    if not FLAGS.vocab_file:
-        return []
-    if os.path.isdir(FLAGS.vocab_file):
-        return sorted(entry.path for entry in os.scandir(FLAGS.vocab_file) if entry.is_file())
-    return [FLAGS.vocab_file]
-
-
 def main(argv):
     if len(argv) > 1:
         usage_error(f"Unexpected arguments: {argv[1:]}")
     settings = _settings()
     run = training_flags.check_model_dir({
         "input_file": settings.input_files, "text_file": settings.text_files,
-        "vocab_file": _vocab_files(),
+        "vocab_file": [FLAGS.vocab_file] if FLAGS.vocab_file else [],
         "bert_config_file": [FLAGS.bert_config_file] if FLAGS.bert_config_file else []})
     strategy = training_flags.set_up_strategy()
     from keras_bert_zoo.training.pretraining_run import run_pretraining

@@ -91,7 +91,8 @@ def check_model_dir(data_files):
     """Compares this run with the one --model_dir holds, before any work; exits 2 if they differ.
 
     Args:
-        data_files: {file flag (one of DATA_FILE_FLAGS): the files it names}.
+        data_files: {file flag (one of DATA_FILE_FLAGS): the files it names};
+            a directory (a tokenizer's) stands for the files in it.
 
     Returns:
         The run's `TrainingRun`, for the trainer to record; `status` says whether it is
@@ -101,6 +102,7 @@ def check_model_dir(data_files):
 
     tool_runner.check_output_path("model_dir", FLAGS.model_dir, is_directory=True)
     training = list(_training_flags())
+    data_files = {name: [file for path in paths for file in _files_of(path)] for name, paths in data_files.items()}
     run = TrainingRun(FLAGS.model_dir, data_files, {flag.name: flag.value for flag in training},
                       {flag.name: flag.default for flag in training})
     try:
@@ -111,3 +113,10 @@ def check_model_dir(data_files):
         print(f"--model_dir={FLAGS.model_dir} holds this run, finished at step {run.finished_metrics['step']}: "
               "nothing to train", flush=True)
     return run
+
+
+def _files_of(path):
+    """[path] for a file; the files directly in a directory, sorted."""
+    if os.path.isdir(path):
+        return sorted(entry.path for entry in os.scandir(path) if entry.is_file())
+    return [path]
