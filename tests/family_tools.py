@@ -188,6 +188,10 @@ def train_export_and_serve(tmp_path, checkpoint, task, quantize, hf_class_prefix
         if task == "ner" and kind == "none":  # int8 may round a close call either way.
             tags = python["serving_default"](text=tf.constant(["Alice visited Paris ."]))["tags"].numpy()[0]
             assert [t.decode() for t in tags[:4]] == ["B-PER", "O", "B-LOC", "O"]
+            # Special tokens typed by a user stay text: split at punctuation into words as any text is.
+            typed = "Alice <mask> </s> <s> [SEP] visited"
+            words = [w.decode() for w in python["serving_default"](text=tf.constant([typed]))["words"].numpy()[0]]
+            assert "".join(words) == typed.replace(" ", "") and words[1:4] == ["<", "mask", ">"]
         if "serve_ids" in python:  # Its id checks fit the family: DistilBERT has no type ids, RoBERTa one.
             ids = kbz.Tokenizer.from_pretrained(str(model_dir))(["Alice visited Paris ."], max_length=16)
             outputs = python["serve_ids"](**ids)

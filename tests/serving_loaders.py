@@ -9,7 +9,8 @@ from keras_bert_zoo.export.cc_saved_model_session import CcSavedModelSession
 REAL_TEXTS = ["A wonderful, heartfelt film.", "Angela Merkel met Emmanuel Macron in Paris on Tuesday.",
               "The Eiffel Tower was completed in 1889.", "naïve café — “quoted” … 東京タワー 😀"]
 HOSTILE_TEXTS = ["", " ", "x" * 100_000, "word " * 2_000, b"caf\xc3 \xff\xfe broken utf-8",
-                 "\x00\x01\t\r\x1b\x7f control\u200b", "[MASK] [SEP] [CLS] [PAD]"]
+                 "\x00\x01\t\r\x1b\x7f control\u200b", "[MASK] [SEP] [CLS] [PAD]",
+                 "<s> <mask> </s></s> <pad> <unk> typed by a user"]
 
 
 def strings(texts):

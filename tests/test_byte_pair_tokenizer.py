@@ -190,6 +190,8 @@ def test_continues_word_and_token_lookups(ours):
     for token, value in zip(ours.vocab, continues):
         assert value == (not token.startswith("Ġ") and token not in ours.special_tokens.values())
     assert ours.token_to_id("<mask>") == ours.mask_id and ours.id_to_token(ours.sep_id) == "</s>"
+    with pytest.raises(ValueError, match="not in the vocab"):
+        ours.token_to_id("[MASK]")
     assert ours.id_to_token(tf.constant([[0, 2]])).numpy().tolist() == [[b"<s>", b"</s>"]]
 
 

@@ -106,8 +106,8 @@ def test_packed_training_batches_hold_each_shuffled_example_whole():
     again = list(packed_training_batches(inputs, labels, 4, 64, seed=3).take(5))
     for (x, y), (x2, y2) in zip(batches, again):
         np.testing.assert_array_equal(x["input_mask"], x2["input_mask"])
-    with pytest.raises(ValueError, match="a label per token"):
-        packed_training_batches(inputs, {"labels": np.zeros(10, "int32")}, 4, 64)
+    with pytest.raises(ValueError, match="all per token or all per example"):
+        packed_training_batches(inputs, dict(labels, sentence_labels=np.zeros(10, "int32")), 4, 64)
     with pytest.raises(ValueError, match="doesn't fit"):
         packed_training_batches(inputs, labels, 4, 32)
 
@@ -137,6 +137,65 @@ def test_a_packed_batch_trains_as_the_same_examples_one_per_row():
             assert packed is None and "pooler" in variable.path
             continue
         np.testing.assert_allclose(tf.convert_to_tensor(packed), tf.convert_to_tensor(alone), rtol=1e-4, atol=1e-6)
+
+
+def test_packed_classification_batches_put_each_label_at_its_sequence():
+    lengths = [3, 60, 20, 9, 40, 1, 14, 30, 5, 50]
+    inputs = _sequences(lengths)
+    labels = {"labels": np.arange(10, dtype="int32") * 3}
+    seen = []
+    for batch_inputs, batch_labels in packed_training_batches(inputs, labels, 4, 64, seed=1).take(5):
+        mask, starts = batch_inputs["input_mask"].numpy(), batch_inputs["sequence_starts"].numpy()
+        weights, row_labels = batch_labels["label_weights"].numpy(), batch_labels["labels"].numpy()
+        assert starts.shape == weights.shape == row_labels.shape == (len(mask), mask.max())
+        assert weights.sum() == 4
+        for row, slot in zip(*np.nonzero(weights)):
+            # The slot's sequence starts at its [CLS] and is the example its label names.
+            example = row_labels[row, slot] // 3
+            assert mask[row, starts[row, slot]] == slot + 1 and (mask[row] == slot + 1).sum() == lengths[example] + 2
+            assert batch_inputs["input_word_ids"].numpy()[row, starts[row, slot]] == 2
+            seen.append(example)
+        assert (row_labels[weights == 0] == 0).all()
+    assert sorted(seen) == sorted(list(range(10)) * 2)
+
+
+@pytest.mark.parametrize("family", ["bert", "distilbert"])
+def test_a_packed_classifier_batch_trains_as_the_same_examples_one_per_row(family):
+    keras.utils.set_random_seed(4)
+    if family == "bert":
+        encoder = kbz.BertEncoder(BertConfig.from_dict(dict(CONFIG.to_dict(), dropout=0.0, attention_dropout=0.0)))
+    else:  # A pre-classifier dense layer instead of the pooler.
+        encoder = kbz.DistilBertEncoder(kbz.DistilBertConfig(
+            vocab_size=30, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64,
+            max_position_embeddings=64, dropout=0.0, attention_dropout=0.0))
+    model = kbz.BertClassifier(encoder, 3, dropout=0.0)
+    lengths = [12, 3, 25, 7, 30, 1]
+    inputs = _sequences(lengths, seed=5)
+    labels = {"labels": np.array([0, 2, 1, 1, 0, 2], "int32")}
+    packed_inputs, packed_labels = next(iter(packed_training_batches(inputs, labels, 6, 48, seed=0)))
+    assert len(packed_inputs["input_mask"]) < 6
+    objective = ClassificationObjective(3)
+
+    def loss_and_gradients(x, y):
+        with tf.GradientTape() as tape:
+            outputs = model(x, training=True)
+            loss, stats = objective(outputs, y)
+        return outputs["logits"], loss, stats, tape.gradient(loss, model.trainable_variables)
+
+    logits, loss, stats, gradients = loss_and_gradients(inputs, labels)
+    packed_logits, packed_loss, packed_stats, packed_gradients = loss_and_gradients(packed_inputs, packed_labels)
+    weights = packed_labels["label_weights"].numpy() > 0
+    # Each packed text's logits are those of the text alone, found by its label.
+    order = np.argsort(labels["labels"] * 10 + np.arange(6))
+    alone = {(int(labels["labels"][i]), round(float(logits[i, 0]), 3)) for i in order}
+    packed = {(int(label), round(float(row[0]), 3))
+              for label, row in zip(packed_labels["labels"].numpy()[weights], packed_logits.numpy()[weights])}
+    assert packed == alone
+    np.testing.assert_allclose(packed_loss, loss, rtol=1e-5)
+    assert packed_stats["examples"] == stats["examples"] == 6 and packed_stats["correct"] == stats["correct"]
+    for variable, packed_gradient, gradient in zip(model.trainable_variables, packed_gradients, gradients):
+        np.testing.assert_allclose(tf.convert_to_tensor(packed_gradient), tf.convert_to_tensor(gradient),
+                                   rtol=1e-4, atol=1e-6, err_msg=variable.path)
 
 
 def test_inference_batches_order_round_trips():
@@ -184,6 +243,16 @@ def test_classifier_learns_from_shuffled_batches_at_a_constant_rate(tmp_path):
         length_buckets=False)
     assert metrics["learning_rate"] == pytest.approx(1e-3)
     assert (outputs["logits"].argmax(-1) == labels).mean() > 0.9
+
+
+def test_classifier_learns_from_packed_batches(tmp_path):
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, 64).astype("int32")
+    inputs = _sequences(rng.integers(3, 40, 64), seed=1, classes=labels)
+    metrics, outputs = _train_and_predict(
+        tmp_path, lambda: kbz.BertClassifier(kbz.BertEncoder(CONFIG), num_classes=2), ClassificationObjective(2),
+        inputs, {"labels": labels}, pack_sequences=True)
+    assert metrics["accuracy"] > 0.9 and (outputs["logits"].argmax(-1) == labels).mean() > 0.9
 
 
 def test_token_loss_normalized_per_batch_or_per_average_batch():

@@ -121,6 +121,44 @@ def test_masked_lm_families_pretrain_with_masked_lm_alone(corpus, tmp_path, conf
     assert type(pretrainer) is kbz.MaskedLM and type(pretrainer.encoder.config) is config_class
 
 
+def test_roberta_from_raw_text_with_a_byte_pair_vocab(tmp_path):
+    """RoBERTa's masked LM on full sentences from raw text with a trained BPE vocab: the loss falls, and the model_dir
+    loads as kbz.MaskedLM, whose save_pretrained transformers' RobertaForMaskedLM reads with the same logits."""
+    import torch
+    import transformers
+
+    from family_tools import write_tokenizer
+
+    vocab_size = write_tokenizer("bpe", tmp_path / "bpe", minilm_dir=None)
+    config = tmp_path / "config.json"
+    kbz.RobertaConfig(vocab_size=vocab_size, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64,
+                      max_position_embeddings=64).to_json_file(str(config))
+    text = REPO_ROOT / "keras_bert_zoo" / "data" / "samples" / "pretraining_corpus.txt"
+    model_dir = tmp_path / "model"
+    result = _run("run_pretraining.py", f"--bert_config_file={config}", f"--model_dir={model_dir}",
+                  f"--text_file={text}", f"--vocab_file={tmp_path / 'bpe'}", "--do_whole_word_mask",
+                  "--train_batch_size=8", "--max_seq_length=48", "--max_predictions_per_seq=8",
+                  "--num_train_steps=60", "--num_warmup_steps=5", "--learning_rate=5e-3", "--log_steps=10")
+    assert result.returncode == 0, result.stderr
+    assert "MaskedLM" in result.stdout and "nsp_loss" not in result.stdout
+    losses = _logged(result.stdout, "mlm_loss")
+    assert len(losses) == 6 and losses[-1] < losses[0] - 0.7, losses
+
+    model = kbz.MaskedLM.from_pretrained(str(model_dir))
+    tokenizer = kbz.Tokenizer.from_pretrained(str(model_dir))
+    assert type(model.encoder) is kbz.RobertaEncoder and tokenizer.vocab_size == vocab_size
+    model.save_pretrained(str(tmp_path / "hf"))
+    reference = transformers.RobertaForMaskedLM.from_pretrained(str(tmp_path / "hf")).eval()
+    inputs = {name: value.numpy() for name, value in
+              tokenizer(["The lighthouse stands on a rocky point.", "Bread needs time."], max_length=16).items()}
+    positions = np.array([[1, 3, 5], [1, 2, 4]], "int32")
+    ours = model(dict(inputs, masked_lm_positions=positions))["mlm_logits"].numpy()
+    with torch.no_grad():
+        theirs = reference(input_ids=torch.tensor(inputs["input_word_ids"]).long(),
+                           attention_mask=torch.tensor(inputs["input_mask"]).long()).logits.numpy()
+    np.testing.assert_allclose(ours, np.take_along_axis(theirs, positions[:, :, None], axis=1), atol=1e-4, rtol=0)
+
+
 def test_mirrored_on_two_cpu_devices(corpus, tmp_path):
     result = _run("run_pretraining.py", *_pretrain_args(
         corpus, tmp_path / "model", f"--input_file={corpus / 'data.tfrecord'}", "--strategy=mirrored",

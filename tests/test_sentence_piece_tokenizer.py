@@ -12,7 +12,7 @@ import sentencepiece as spm
 import tensorflow as tf
 from transformers import AlbertTokenizer, XLMRobertaTokenizer
 
-from keras_bert_zoo.text import SentencePieceTokenizer
+from keras_bert_zoo.text import SegmentPacker, SentencePieceTokenizer
 from test_tokenizer import PAIRS, TEXTS
 
 SAMPLES = pathlib.Path(__file__).resolve().parent.parent / "keras_bert_zoo" / "data" / "samples"
@@ -162,18 +162,45 @@ def test_typed_special_tokens_stay_text(xlmr_dir, xlmr):
     assert not set(ids) & {ours.cls_id, ours.sep_id, ours.pad_id, ours.mask_id}
 
 
+def _truncated_pairs_equal_transformers(reference, ours, max_lengths, truncation):
+    """Asserts that pairs of every mix of lengths pack as `reference` packs them, for each max_length.
+
+    The pairs are both short, one side much longer, both long, equal or off
+    by one; the max_lengths leave odd and even budgets for the segments.
+    Where both segments are cut to an odd budget, transformers (Rust
+    `tokenizers`) gives the extra token to the longer one, google-research's
+    `_truncate_seq_pair` to the first: some rows must tell them apart.
+    """
+    words = " ".join(_sample_texts()).split()
+    counts = (1, 2, 3, 6, 7, 20, 60)
+    pairs = [(" ".join(words[:a]), " ".join(words[100:100 + b])) for a in counts for b in counts] + PAIRS
+    firsts, seconds = (list(side) for side in zip(*pairs))
+    segments = [ours.tokenize(firsts), ours.tokenize(seconds)]
+    packer = ours.packer
+    seq_pair = SegmentPacker(packer.start_ids, packer.between_ids, packer.end_ids, packer.pad_id,
+                             packer.second_type_id, truncation="seq_pair")
+    told_apart = 0
+    for max_length in max_lengths:
+        # The first through `__call__`, the others through its packer alone: each max_length is one more trace.
+        packed = (ours(firsts, seconds, max_length=max_length) if max_length == max_lengths[0]
+                  else packer.pack(segments, max_length))
+        expected = reference(firsts, seconds, max_length=max_length, truncation=truncation, padding="max_length",
+                             return_token_type_ids=True)
+        for name, key in (("input_word_ids", "input_ids"), ("input_type_ids", "token_type_ids"),
+                          ("input_mask", "attention_mask")):
+            np.testing.assert_array_equal(packed[name].numpy(), expected[key], err_msg=f"{name} at {max_length}")
+        told_apart += int((seq_pair.pack(segments, max_length)["input_word_ids"].numpy()
+                           != expected["input_ids"]).any(1).sum())
+    assert told_apart > 10
+    one = ours(firsts[10], seconds[10], max_length=max_lengths[0])
+    assert {name: values.numpy().tolist() for name, values in one.items()} == {
+        name: values[10].numpy().tolist() for name, values in ours(firsts, seconds, max_length=max_lengths[0]).items()}
+
+
 def test_pairs_and_truncation_equal_transformers(xlmr):
     reference, ours = xlmr
-    firsts, seconds = (list(side) for side in zip(*PAIRS))
-    # Budgets for the segments (max_length less 4 special ids) are even: where both segments are cut to an odd
-    # budget, transformers' Rust code gives the extra token to the longer, `SegmentPacker` to the first.
-    for max_length in (8, 40):
-        packed = ours(firsts, seconds, max_length=max_length)
-        expected = reference(firsts, seconds, max_length=max_length, truncation="longest_first",
-                             padding="max_length")
-        np.testing.assert_array_equal(packed["input_word_ids"].numpy(), expected["input_ids"])
-        np.testing.assert_array_equal(packed["input_mask"].numpy(), expected["attention_mask"])
-        assert not packed["input_type_ids"].numpy().any()
+    # Budgets (max_length less 4 special ids) 5, 4, 9, 8, 23 and 36.
+    _truncated_pairs_equal_transformers(reference, ours, (9, 8, 13, 12, 27, 40), truncation=True)
     texts = _texts()[:50]
     packed = ours(texts, max_length=20)
     expected = reference(texts, max_length=20, truncation=True, padding="max_length")
@@ -318,13 +345,8 @@ def test_albert_layout_equals_transformers(albert_dir):
     # model's character map looks up graphemes of 6 bytes or more character by character; SentencePiece
     # composes them back.
     assert [t for t in mismatched if not re.search("[\u1100-\u11ff]", normalize(t))] == []
-    firsts, seconds = (list(side) for side in zip(*PAIRS))
-    packed = ours(firsts, seconds, max_length=25)  # An even budget, as in the XLM-R pairs test.
-    expected = reference(firsts, seconds, max_length=25, truncation="longest_first", padding="max_length",
-                         return_token_type_ids=True)
-    for name, key in (("input_word_ids", "input_ids"), ("input_type_ids", "token_type_ids"),
-                      ("input_mask", "attention_mask")):
-        np.testing.assert_array_equal(packed[name].numpy(), expected[key])
+    # Budgets (max_length less 3 special ids) 5, 6, 11, 22 and 37.
+    _truncated_pairs_equal_transformers(reference, ours, (8, 9, 14, 25, 40), truncation="longest_first")
     # Offsets index the original text even where lower-casing and accent stripping change its bytes.
     texts = [t for t in texts if t not in mismatched]
     ids, starts, ends = ours.tokenize_with_offsets(texts)

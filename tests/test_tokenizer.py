@@ -277,6 +277,11 @@ def test_detokenize_and_tensor_id_to_token(minilm_tokenizer):
     assert tokens.to_list()[0] == [ours.id_to_token(i).encode() for i in ids[0].numpy().tolist()]
     assert ours.id_to_token(np.array([101, 102])).numpy().tolist() == [b"[CLS]", b"[SEP]"]
     assert ours.id_to_token(101) == "[CLS]"
+    assert ours.token_to_id("[CLS]") == 101
+    with pytest.raises(ValueError, match="'no-such-token' is not in the vocab"):
+        ours.token_to_id("no-such-token")
+    with pytest.raises(ValueError, match="texts is one string, so text_pairs must be one string too"):
+        ours("one text", ["a batch", "of pairs"])
 
 
 def test_from_pretrained_sources_and_save(tmp_path, minilm_dir):

@@ -159,6 +159,15 @@ def load_tokenizer():
     return tokenizer
 
 
+def define_pack_sequences(texts):
+    """Defines --pack_sequences (on by default) for a tool whose training examples are `texts`."""
+    flags.DEFINE_bool("pack_sequences", True,
+                      f"Pack the {texts} of each shuffled training batch into as few --max_seq_length rows as hold "
+                      "them, each attending only to itself: the same updates as one per row, in random order "
+                      "(HF's Trainer's) with little padding. --nopack_sequences batches by --length_buckets; "
+                      "--fixed_length (and TPUs) pads one per row.")
+
+
 def set_tool_defaults(defaults):
     """Makes {flag name: value} this tool's defaults; values given on the command line stay."""
     for name, value in defaults.items():
@@ -204,6 +213,8 @@ def finetuning_settings():
         max_seq_length=FLAGS.max_seq_length,
         fixed_length=_fixed_length(),
         length_buckets=FLAGS.length_buckets,
+        # Only the tools that define it (define_pack_sequences) pack.
+        pack_sequences="pack_sequences" in FLAGS and FLAGS.pack_sequences,
         steps_per_execution=FLAGS.steps_per_execution,
         jit_compile=FLAGS.jit_compile,
         save_checkpoints_steps=FLAGS.save_checkpoints_steps,

@@ -25,6 +25,7 @@ flags.DEFINE_list("label_names", None, "Class names in id order; default: those 
 flags.DEFINE_bool("regression", False, "Real-valued labels (STS-B): one output, squared error.")
 flags.DEFINE_integer("num_classes", 0,
                      "Output width: 0 means one per label; 1 gives a single sigmoid logit for two labels.")
+finetuning_flags.define_pack_sequences("texts")
 finetuning_flags.set_tool_defaults(classifier_flags.DEFAULTS)
 
 

@@ -9,7 +9,6 @@ lines between documents; IOB1, IOB2 or BIOES tags. Writes
 and predictions.txt (word, predicted tag).
 """
 
-import dataclasses
 import os
 
 from absl import flags
@@ -24,11 +23,7 @@ from training_flags import FLAGS
 
 finetuning_flags.set_tool_defaults(ner_flags.DEFAULTS)
 flags.DEFINE_list("label_names", None, "Tag names in id order; default: the tags of the training file.")
-flags.DEFINE_bool("pack_sequences", True,
-                  "Pack the sentences of each shuffled training batch into as few --max_seq_length rows as hold "
-                  "them, each attending only to itself: the same updates as one sentence per row, with little "
-                  "padding and batches that mix lengths. --nopack_sequences batches by --length_buckets; "
-                  "--fixed_length (and TPUs) pads one sentence per row.")
+finetuning_flags.define_pack_sequences("sentences")
 flags.DEFINE_enum("token_loss_normalization", "batch", ["batch", "dataset"],
                   "dataset: a batch's summed loss over the labelled tokens an average batch of the training set "
                   "holds, so every token weighs the same however batches are drawn; batch: the mean over each "
@@ -87,8 +82,7 @@ def main(argv):
             float(train_features.label_weights.sum(axis=1).mean()) * replica_batch_size)
             if FLAGS.token_loss_normalization == "dataset" else spec.objective(model))
         finetune(model, objective, train_features.model_inputs(), train_features.training_labels(),
-                 dataclasses.replace(finetuning_flags.finetuning_settings(), pack_sequences=FLAGS.pack_sequences),
-                 strategy, tokenizer, training_run=run)
+                 finetuning_flags.finetuning_settings(), strategy, tokenizer, training_run=run)
 
     if FLAGS.do_eval:
         sentences, tags, features = splits["eval_file"]

@@ -1,15 +1,22 @@
 """Pretrains an encoder with its family's objective from TFRecords or raw text.
 
 BERT: masked LM + next-sentence prediction; ELECTRA: replaced-token detection
-with a generator; DistilBERT: masked LM (--objective picks another).
+with a generator; RoBERTa, XLM-RoBERTa and DistilBERT: masked LM (--objective
+picks another). From --text_file, masked LM alone packs RoBERTa's full
+sentences across documents; the other objectives train on sentence pairs.
 
   python tools/run_pretraining.py --preset=bert_tiny_uncased --input_file='data/*.tfrecord' \
       --model_dir=/tmp/pretraining --num_train_steps=1000 --num_warmup_steps=100
+
+  python tools/run_pretraining.py --bert_config_file=roberta_config.json --vocab_file=bpe_dir \
+      --text_file=corpus.txt --model_dir=/tmp/roberta --num_train_steps=1000 --num_warmup_steps=100
 
 Flags follow google-research/bert's run_pretraining.py. Rerunning with the same
 --model_dir, data and flags resumes from its newest checkpoint; other data or flags stop
 before any work unless --overwrite_model_dir.
 """
+
+import os
 
 from absl import flags
 
@@ -28,7 +35,8 @@ flags.DEFINE_enum("objective", None, ["mlm_nsp", "mlm", "rtd"],
 flags.DEFINE_string("input_file", None, "TFRecords from create_pretraining_data (comma-separated globs).")
 flags.DEFINE_string("text_file", None,
                     "Raw text instead of TFRecords (comma-separated globs): one sentence per line, blank "
-                    "line between documents; instances are built on the fly with fresh masks each epoch.")
+                    "line between documents; instances are built on the fly with fresh masks each epoch "
+                    "(masked LM alone: full sentences across documents, as RoBERTa; else sentence pairs).")
 flags.DEFINE_string("vocab_file", None, "WordPiece vocab file, or a directory of tokenizer files (BPE vocab.json + "
                     "merges.txt, a SentencePiece *.model); needed with --text_file; default: the checkpoint's.")
 flags.DEFINE_bool("do_lower_case", True, "Lower-case text for the vocab (with --text_file).")
@@ -43,7 +51,7 @@ flags.DEFINE_integer("gradient_accumulation_steps", 1, "Micro-batches accumulate
 flags.DEFINE_integer("save_checkpoints_steps", 1000, "Updates between checkpoints.")
 flags.DEFINE_integer("log_steps", 100, "Updates between progress lines and TensorBoard scalars.")
 flags.DEFINE_float("masked_lm_prob", 0.15, "Masking rate (with --text_file).")
-flags.DEFINE_float("short_seq_prob", 0.1, "Share of shorter examples (with --text_file).")
+flags.DEFINE_float("short_seq_prob", 0.1, "Share of shorter sentence pairs (with --text_file).")
 flags.DEFINE_bool("do_whole_word_mask", False, "Mask whole words (with --text_file).")
 
 
@@ -89,13 +97,22 @@ def _settings():
         usage_error(str(e))
 
 
+def _vocab_files():
+    """The files of --vocab_file, for the run record: the vocab file, or the files of a tokenizer directory."""
+    if not FLAGS.vocab_file:
+        return []
+    if os.path.isdir(FLAGS.vocab_file):
+        return sorted(entry.path for entry in os.scandir(FLAGS.vocab_file) if entry.is_file())
+    return [FLAGS.vocab_file]
+
+
 def main(argv):
     if len(argv) > 1:
         usage_error(f"Unexpected arguments: {argv[1:]}")
     settings = _settings()
     run = training_flags.check_model_dir({
         "input_file": settings.input_files, "text_file": settings.text_files,
-        "vocab_file": [FLAGS.vocab_file] if FLAGS.vocab_file else [],
+        "vocab_file": _vocab_files(),
         "bert_config_file": [FLAGS.bert_config_file] if FLAGS.bert_config_file else []})
     strategy = training_flags.set_up_strategy()
     from keras_bert_zoo.training.pretraining_run import run_pretraining

@@ -7,6 +7,8 @@ import tensorflow as tf
 
 from keras_bert_zoo.data.masked_lm_masker import MaskedLmMasker
 from keras_bert_zoo.data.pretraining_corpus import read_corpus
+from keras_bert_zoo.data.pretraining_full_sentences import (make_full_sentence_instances, pack_full_sentences,
+                                                            split_long_sentences)
 from keras_bert_zoo.data.pretraining_instances import check_pretraining_options, make_instances, pair_segments
 from keras_bert_zoo.data.pretraining_records import pretraining_element_spec
 
@@ -17,34 +19,43 @@ _INSTANCES_PER_STEP = 1024
 
 def dynamic_pretraining_dataset(text_files, tokenizer, max_seq_length=128, max_predictions_per_seq=20,
                                 masked_lm_prob=0.15, short_seq_prob=0.1, do_whole_word_mask=False, seed=12345,
-                                input_context=None):
+                                input_context=None, full_sentences=False):
     """An endless, unbatched dataset of pretraining instances with dynamic masking.
 
     Every epoch (one pass over the documents) cuts the documents into new
-    sentence pairs and draws new masks, with the semantics of
-    tools/create_pretraining_data.py for one round (dupe_factor=1), in shuffled
-    order. The text is read and tokenized once, when the dataset is made.
+    instances and draws new masks, in shuffled order. The instances are
+    sentence pairs for next-sentence prediction, with the semantics of
+    tools/create_pretraining_data.py for one round (dupe_factor=1); or, with
+    `full_sentences`, RoBERTa's full sentences for masked LM alone: whole
+    sentences packed up to max_seq_length across documents (a separator
+    between two) in one `<s> ... </s>` segment, the documents in a new order
+    each epoch (see `pretraining_full_sentences`), and random replacements
+    never special ids, as RoBERTa's. The text is read and tokenized once,
+    when the dataset is made.
 
     Args:
         text_files: Comma-separated glob patterns (or a list of them) of UTF-8
             text, one sentence per line, a blank line between documents.
-        tokenizer: A `keras_bert_zoo.text.BertTokenizer`.
+        tokenizer: Any `kbz.Tokenizer` (WordPiece, byte-level BPE or SentencePiece).
         max_seq_length: T, tokens per instance.
         max_predictions_per_seq: P, most masked-LM predictions per instance.
         masked_lm_prob: Fraction of tokens to predict.
-        short_seq_prob: How often a document aims at a shorter random length.
+        short_seq_prob: How often a document aims at a shorter random length
+            (sentence pairs only).
         do_whole_word_mask: Mask whole words (a word and its continuation pieces).
         seed: Seed of the pairs and masks; None for a random one.
         input_context: Optional `tf.distribute.InputContext`: each input
             pipeline makes instances from its share of the documents (every
             num_input_pipelines-th one), with its own random stream.
+        full_sentences: Pack full sentences for masked LM alone rather than
+            sentence pairs.
 
     Returns:
         A `tf.data.Dataset` of dicts: int32 `input_ids`, `input_mask`,
         `segment_ids` [T]; int32 `masked_lm_positions`, `masked_lm_ids` and
         float32 `masked_lm_weights` [P]; int32 scalar `next_sentence_labels`
-        (1: B is a random next sentence), the features of the TFRecords and of
-        `read_pretraining_records`.
+        (1: B is a random next sentence; always 0 for full sentences), the
+        features of the TFRecords and of `read_pretraining_records`.
 
     Raises:
         ValueError: An option is out of range, the text is missing or empty,
@@ -59,18 +70,34 @@ def dynamic_pretraining_dataset(text_files, tokenizer, max_seq_length=128, max_p
                          f"{num_pipelines} input pipelines.")
     if num_pipelines > 1:
         corpus = corpus.shard(pipeline, num_pipelines)
-    masker = MaskedLmMasker(tokenizer, max_predictions_per_seq, masked_lm_prob, do_whole_word_mask)
+    packer = tokenizer.packer
+    room = max_seq_length - packer.num_special_tokens(1)
+    if full_sentences:
+        corpus = split_long_sentences(corpus, room)
+    masker = MaskedLmMasker(tokenizer, max_predictions_per_seq, masked_lm_prob, do_whole_word_mask,
+                            random_special_ids=not full_sentences)
     seed = np.random.SeedSequence().entropy if seed is None else seed
+
+    def epoch_batches(rng):
+        """One epoch's instances in shuffled order, in numpy batches."""
+        if full_sentences:
+            instances = pack_full_sentences(corpus, room, tokenizer.sep_id, rng)
+            for chunk in _chunks(rng.permutation(len(instances))):
+                yield make_full_sentence_instances(instances, chunk, max_seq_length, masker, packer, rng)
+        else:
+            spans = pair_segments(corpus, max_seq_length, short_seq_prob, 1, rng)
+            for chunk in _chunks(rng.permutation(len(spans))):
+                yield make_instances(corpus.token_ids, spans[chunk], max_seq_length, masker, packer, rng)
 
     def instance_batches():
         for epoch in itertools.count():
-            rng = np.random.default_rng([seed, pipeline, epoch])
-            spans = pair_segments(corpus, max_seq_length, short_seq_prob, 1, rng)
-            spans = spans[rng.permutation(len(spans))]
-            for start in range(0, len(spans), _INSTANCES_PER_STEP):
-                yield make_instances(corpus.token_ids, spans[start:start + _INSTANCES_PER_STEP], max_seq_length,
-                                     masker, tokenizer.packer, rng)
+            yield from epoch_batches(np.random.default_rng([seed, pipeline, epoch]))
 
     batch_spec = {name: tf.TensorSpec([None, *spec.shape], spec.dtype)
                   for name, spec in pretraining_element_spec(max_seq_length, max_predictions_per_seq).items()}
     return tf.data.Dataset.from_generator(instance_batches, output_signature=batch_spec).unbatch()
+
+
+def _chunks(order):
+    """`order` in consecutive parts of _INSTANCES_PER_STEP."""
+    return (order[start:start + _INSTANCES_PER_STEP] for start in range(0, len(order), _INSTANCES_PER_STEP))

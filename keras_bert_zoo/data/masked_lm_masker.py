@@ -14,26 +14,35 @@ class MaskedLmMasker:
     are chosen together, and a word that would overshoot the count is
     skipped, as the original (whose words can also reach back across a
     [SEP]; here a continuation piece right after [SEP] starts a word of its
-    own). Each chosen token becomes [MASK] 80% of the time, a uniformly
-    random vocabulary id 10%, and stays unchanged 10%.
+    own, and so does any piece the caller marks, such as a sentence's first:
+    byte-level BPE gives it no leading "Ġ"). Each chosen token becomes [MASK]
+    80% of the time, a uniformly random id 10%, and stays unchanged 10%.
 
     Args:
-        tokenizer: A `keras_bert_zoo.text.BertTokenizer`: the vocab size,
-            [MASK] id and continuation pieces.
+        tokenizer: A `keras_bert_zoo.text.BertTokenizer` (or any tokenizer
+            with its ids and `continues_word`): the vocab size, special ids
+            and continuation pieces.
         max_predictions_per_seq: P, the most predictions per instance.
         masked_lm_prob: Fraction of tokens to predict.
-        do_whole_word_mask: Mask whole words rather than single WordPieces.
+        do_whole_word_mask: Mask whole words rather than single pieces.
+        random_special_ids: Whether a random replacement may be a special id
+            ([PAD], [CLS], [SEP], [MASK], [UNK]): google-research/bert draws
+            from the whole vocab; fairseq's RoBERTa never picks a special one.
     """
 
-    def __init__(self, tokenizer, max_predictions_per_seq=20, masked_lm_prob=0.15, do_whole_word_mask=False):
-        self.vocab_size = tokenizer.vocab_size
+    def __init__(self, tokenizer, max_predictions_per_seq=20, masked_lm_prob=0.15, do_whole_word_mask=False,
+                 random_special_ids=True):
         self.mask_id = tokenizer.mask_id
         self.max_predictions_per_seq = max_predictions_per_seq
         self.masked_lm_prob = masked_lm_prob
         self.do_whole_word_mask = do_whole_word_mask
         self.is_continuation = tokenizer.continues_word()
+        self.replacement_ids = np.arange(tokenizer.vocab_size, dtype=np.int32)
+        if not random_special_ids:
+            special_ids = [tokenizer.pad_id, tokenizer.unk_id, tokenizer.cls_id, tokenizer.sep_id, tokenizer.mask_id]
+            self.replacement_ids = np.setdiff1d(self.replacement_ids, special_ids)
 
-    def __call__(self, input_ids, lengths, candidates, rng):
+    def __call__(self, input_ids, lengths, candidates, rng, word_starts=None):
         """Masks a batch.
 
         Args:
@@ -41,18 +50,21 @@ class MaskedLmMasker:
             lengths: [N] tokens per instance, [CLS] and [SEP] included.
             candidates: bool [N, T], the positions that may be masked.
             rng: A `np.random.Generator`.
+            word_starts: Optional bool [N, T]: positions that start a word
+                whatever their piece (for whole-word masking).
 
         Returns:
             Dict of `input_ids` (the corrupted copy, int32 [N, T]), and int32
             `masked_lm_positions`, `masked_lm_ids` and float32 `masked_lm_weights`
             [N, P]: predictions in position order, then zero padding.
         """
-        chosen = self._choose(input_ids, lengths, candidates, rng)
+        chosen = self._choose(input_ids, lengths, candidates, rng, word_starts)
         rows, columns = np.nonzero(chosen)  # Row-major: each row's positions ascending.
         slots = (np.cumsum(chosen, axis=1, dtype=np.int16) - 1)[rows, columns]
         original = input_ids[rows, columns]
         choice = rng.random(len(rows))
-        random_ids = rng.integers(0, self.vocab_size, len(rows), dtype=np.int32)
+        # With every id allowed this indexes the identity: the draws are those of the whole vocab.
+        random_ids = self.replacement_ids[rng.integers(0, len(self.replacement_ids), len(rows), dtype=np.int32)]
         corrupted = np.where(choice < 0.8, self.mask_id, np.where(choice < 0.9, original, random_ids))
         masked_ids = input_ids.copy()
         masked_ids[rows, columns] = corrupted
@@ -67,7 +79,7 @@ class MaskedLmMasker:
         return {"input_ids": masked_ids, "masked_lm_positions": positions, "masked_lm_ids": label_ids,
                 "masked_lm_weights": weights}
 
-    def _choose(self, input_ids, lengths, candidates, rng):
+    def _choose(self, input_ids, lengths, candidates, rng, forced_starts):
         """bool [N, T]: the positions to predict."""
         budget = np.minimum(self.max_predictions_per_seq,
                             np.maximum(1, np.rint(lengths * self.masked_lm_prob))).astype(np.int64)
@@ -79,7 +91,7 @@ class MaskedLmMasker:
             chosen = np.zeros_like(candidates)
             np.put_along_axis(chosen, ranked, taken, axis=1)
             return chosen
-        word_starts, word_of_token, word_lengths = self._words(input_ids, candidates)
+        word_starts, word_of_token, word_lengths = self._words(input_ids, candidates, forced_starts)
         # Visit words in random order; take each one that still fits in the budget.
         word_order = np.argsort(np.where(word_starts, rng.random(word_starts.shape), 2.0), axis=1)
         ordered_lengths = np.take_along_axis(word_lengths, word_order, axis=1)
@@ -96,8 +108,10 @@ class MaskedLmMasker:
             taken += np.where(fits, ordered_lengths[:, rank], 0)
         return candidates & np.take_along_axis(chosen_starts, word_of_token, axis=1)
 
-    def _words(self, input_ids, candidates):
+    def _words(self, input_ids, candidates, forced_starts):
         """Whole words among the candidates: a word is a piece and the continuation pieces right after it.
+
+        A piece of `forced_starts` (None: none) starts a word even if it is a continuation piece.
 
         Returns:
             (word_starts, word_of_token, word_lengths): bool [N, T] whether a
@@ -107,7 +121,10 @@ class MaskedLmMasker:
         num_rows, seq_length = input_ids.shape
         follows_candidate = np.zeros_like(candidates)
         follows_candidate[:, 1:] = candidates[:, :-1]
-        word_starts = candidates & ~(self.is_continuation[input_ids] & follows_candidate)
+        continues = self.is_continuation[input_ids] & follows_candidate
+        if forced_starts is not None:
+            continues &= ~forced_starts
+        word_starts = candidates & ~continues
         positions = np.arange(seq_length)
         word_of_token = np.maximum.accumulate(np.where(word_starts, positions, 0), axis=1)
         row_base = np.arange(num_rows)[:, None] * seq_length

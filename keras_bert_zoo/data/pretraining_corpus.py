@@ -47,8 +47,8 @@ class TokenizedCorpus:
     def shard(self, index, count):
         """The sub-corpus of documents `index`, `index + count`, ... (one input pipeline's share)."""
         documents = np.arange(index, self.num_documents, count)
-        segments = _concatenate_ranges(self.document_offsets[documents], self.document_offsets[documents + 1])
-        tokens = _concatenate_ranges(self.segment_offsets[segments], self.segment_offsets[segments + 1])
+        segments = concatenate_ranges(self.document_offsets[documents], self.document_offsets[documents + 1])
+        tokens = concatenate_ranges(self.segment_offsets[segments], self.segment_offsets[segments + 1])
         segment_lengths = np.diff(self.segment_offsets)[segments]
         document_lengths = np.diff(self.document_offsets)[documents]
         return TokenizedCorpus(
@@ -57,7 +57,7 @@ class TokenizedCorpus:
             document_offsets=np.concatenate([[0], np.cumsum(document_lengths)]))
 
 
-def _concatenate_ranges(starts, ends):
+def concatenate_ranges(starts, ends):
     """np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)]), vectorized."""
     lengths = ends - starts
     shifts = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)

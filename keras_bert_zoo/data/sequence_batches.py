@@ -77,8 +77,8 @@ def training_batches(inputs, labels, batch_size, max_seq_length, seed=None, fixe
         input_context: tf.distribute.InputContext; each input pipeline then
             reads its own shard of the examples.
         length_buckets: Fill each batch from one length bucket.
-        pack_sequences: Pack each batch into few rows (per-token labels
-            only); `fixed_length` takes precedence.
+        pack_sequences: Pack each batch into few rows (see
+            `packed_training_batches`); `fixed_length` takes precedence.
     """
     if pack_sequences and not fixed_length:
         return packed_training_batches(inputs, labels, batch_size, max_seq_length, seed, pad_id, input_context)
@@ -118,10 +118,19 @@ def packed_training_batches(inputs, labels, batch_size, max_seq_length, seed=Non
     padded one per row, at a fraction of the padding. Rows are padded to the
     length bucket of the longest; the number of rows varies by batch.
 
+    Labels of one value per example (a sentence's class) become [R, S]: the
+    label of the s-th sequence of row r, where S is the most sequences a row
+    of the batch holds; `label_weights` [R, S] is 1 where a sequence is and
+    0 in the empty slots, and the input `sequence_starts` [R, S] holds the
+    position of each sequence's first token ([CLS], which the classifier
+    reads; 0 in empty slots). Such labels must not be positions in the
+    sequence (a span's start), as those would need shifting along the row.
+
     Args:
         inputs: Dict of padded int32 arrays [N, T] as in `training_batches`.
-        labels: Dict of per-token label arrays [N, T]; the loss must weigh
-            tokens by their own labels (padding gets 0), not by row.
+        labels: Dict of label arrays, all per token [N, T] (the loss must
+            weigh tokens by their own labels, padding 0, not by row) or all
+            per example [N].
         batch_size: Examples per batch.
         max_seq_length: Row length; at least T's longest example.
         seed: Shuffle seed (reshuffled every epoch, deterministically).
@@ -131,10 +140,15 @@ def packed_training_batches(inputs, labels, batch_size, max_seq_length, seed=Non
     """
     time_steps = np.asarray(inputs["input_word_ids"]).shape[1]
     per_example = [name for name, values in labels.items() if np.asarray(values).shape[1:2] != (time_steps,)]
-    if per_example:
-        raise ValueError(f"Packing needs a label per token; {per_example} have one per example.")
-    arrays = {name: np.asarray(values) for name, values in {**inputs, **labels}.items()}
-    lengths = arrays["input_mask"].sum(axis=1)
+    if per_example and len(per_example) != len(labels):
+        raise ValueError(f"Packing needs labels all per token or all per example; {per_example} are per example, "
+                         f"{sorted(set(labels) - set(per_example))} per token.")
+    if "label_weights" in per_example:
+        raise ValueError("Packed per-example labels get their own label_weights (1 where a sequence is).")
+    token_arrays = {name: np.asarray(values) for name, values in {**inputs, **labels}.items()
+                    if name not in per_example}
+    example_arrays = {name: np.asarray(labels[name]) for name in per_example}
+    lengths = token_arrays["input_mask"].sum(axis=1)
     if lengths.max() > max_seq_length:
         raise ValueError(f"An example of {lengths.max()} tokens doesn't fit a row of {max_seq_length}.")
     shard = np.arange(len(lengths))
@@ -143,7 +157,7 @@ def packed_training_batches(inputs, labels, batch_size, max_seq_length, seed=Non
     if len(shard) < batch_size:
         raise ValueError(f"{len(shard)} examples can't fill a batch of {batch_size}.")
     bucket_sizes = bucket_lengths(max_seq_length)
-    padding = {name: pad_id if name == "input_word_ids" else 0 for name in arrays}
+    padding = {name: pad_id if name == "input_word_ids" else 0 for name in token_arrays}
 
     def batches():
         rng = np.random.default_rng(seed)
@@ -152,15 +166,27 @@ def packed_training_batches(inputs, labels, batch_size, max_seq_length, seed=Non
             while len(order) < batch_size:
                 order = np.concatenate([order, rng.permutation(shard)])
             batch, order = order[:batch_size], order[batch_size:]
-            yield _packed_batch(arrays, lengths, batch, max_seq_length, bucket_sizes, padding)
+            yield _packed_batch(token_arrays, example_arrays, lengths, batch, max_seq_length, bucket_sizes, padding)
 
-    signature = {name: tf.TensorSpec([None, None], tf.as_dtype(values.dtype)) for name, values in arrays.items()}
+    signature = {name: tf.TensorSpec([None, None], tf.as_dtype(values.dtype)) for name, values in token_arrays.items()}
+    input_names = list(inputs)
+    if per_example:
+        signature.update({name: tf.TensorSpec([None, None, *values.shape[1:]], tf.as_dtype(values.dtype))
+                          for name, values in example_arrays.items()})
+        signature["sequence_starts"] = tf.TensorSpec([None, None], tf.int32)
+        signature["label_weights"] = tf.TensorSpec([None, None], tf.float32)
+        input_names.append("sequence_starts")
+    label_names = [name for name in signature if name not in input_names]
     dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
-    return dataset.map(lambda row: ({name: row[name] for name in inputs}, {name: row[name] for name in labels}))
+    return dataset.map(lambda row: ({name: row[name] for name in input_names}, {name: row[name] for name in label_names}))
 
 
-def _packed_batch(arrays, lengths, batch, max_seq_length, bucket_sizes, padding):
-    """Dict of [R, L] arrays: the examples `batch` packed first-fit decreasing into rows of max_seq_length."""
+def _packed_batch(token_arrays, example_arrays, lengths, batch, max_seq_length, bucket_sizes, padding):
+    """Dict of arrays: the examples `batch` packed first-fit decreasing into rows of max_seq_length.
+
+    Per-token arrays become [R, L]; per-example ones [R, S] with
+    `sequence_starts` and `label_weights` (see `packed_training_batches`).
+    """
     rows = []  # Per row: its examples.
     free = []
     for example in sorted(batch, key=lambda i: -lengths[i]):
@@ -172,13 +198,24 @@ def _packed_batch(arrays, lengths, batch, max_seq_length, bucket_sizes, padding)
         free[row] -= lengths[example]
     row_length = min(length for length in bucket_sizes if length >= max_seq_length - min(free))
     packed = {name: np.full((len(rows), row_length), padding[name], values.dtype)
-              for name, values in arrays.items()}
+              for name, values in token_arrays.items()}
+    slots = max(len(examples) for examples in rows)
+    if example_arrays:
+        packed.update({name: np.zeros((len(rows), slots, *values.shape[1:]), values.dtype)
+                       for name, values in example_arrays.items()})
+        packed["sequence_starts"] = np.zeros((len(rows), slots), np.int32)
+        packed["label_weights"] = np.zeros((len(rows), slots), np.float32)
     for r, examples in enumerate(rows):
         start = 0
         for number, example in enumerate(examples, 1):
             end = start + lengths[example]
-            for name, values in arrays.items():
+            for name, values in token_arrays.items():
                 packed[name][r, start:end] = number if name == "input_mask" else values[example, :lengths[example]]
+            for name, values in example_arrays.items():
+                packed[name][r, number - 1] = values[example]
+            if example_arrays:
+                packed["sequence_starts"][r, number - 1] = start
+                packed["label_weights"][r, number - 1] = 1.0
             start = end
     return packed
 

@@ -1,10 +1,11 @@
 """Sentence (pair) classification on the pooled [CLS] vector."""
 
 import keras
+from keras import ops
 
 from keras_bert_zoo.layers import BertClassificationHead, BertPooler, SplitBitsDropout
 from keras_bert_zoo.layers.checkpoint_slice import prefixed
-from keras_bert_zoo.models.bert_encoder import encoder_inputs
+from keras_bert_zoo.models.bert_encoder import INPUT_NAMES, encoder_inputs
 from keras_bert_zoo.models.bert_task_model import BertTaskModel
 
 
@@ -20,6 +21,11 @@ class BertClassifier(BertTaskModel):
     read the pooler has its own dense layer over [CLS] (`pre_classifier`,
     with the config's `pre_classifier_activation`: DistilBERT's ReLU,
     ELECTRA's GELU and RoBERTa's tanh behind dropout).
+
+    Packed training batches (`data.sequence_batches.packed_training_batches`)
+    hold several texts per row and add the input `sequence_starts` [R, S],
+    the position of each text's [CLS]: `logits` are then [R, S, C], one per
+    packed text, each equal to the text's logits alone in a row.
 
     Args:
         encoder: A `BertEncoder` (exposed as `.encoder`).
@@ -64,6 +70,24 @@ class BertClassifier(BertTaskModel):
                 cls_output = self.pre_classifier_dropout(cls_output)
             pooled = self.pre_classifier(cls_output)
         super().__init__(inputs=inputs, outputs={"logits": self.classifier_head(pooled)}, **kwargs)
+
+    def call(self, inputs, training=None, mask=None):
+        if "sequence_starts" not in inputs:
+            return super().call(inputs, training=training, mask=mask)
+        # The functional graph reads one [CLS] per row; packed rows have one per text.
+        starts = inputs["sequence_starts"]
+        encoded = self.encoder({name: inputs[name] for name in INPUT_NAMES}, output_positions=starts,
+                               training=training)["sequence_output"]
+        rows, slots = ops.shape(starts)[0], ops.shape(starts)[1]
+        cls_outputs = ops.reshape(encoded, (-1, 1, encoded.shape[-1]))  # One text per row, as the heads expect.
+        if self.pre_classifier is None:
+            pooled = self.encoder.pooler(cls_outputs)
+        else:
+            if self.pre_classifier_dropout is not None:
+                cls_outputs = self.pre_classifier_dropout(cls_outputs, training=training)
+            pooled = self.pre_classifier(cls_outputs)
+        logits = self.classifier_head(pooled, training=training)
+        return {"logits": ops.reshape(logits, (rows, slots, logits.shape[-1]))}
 
     @property
     def uses_pooler(self):

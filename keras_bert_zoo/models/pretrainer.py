@@ -45,9 +45,9 @@ class Pretrainer(BertTaskModel):
     family: `BertPretrainer` (masked LM + next sentence) for BERT,
     `ElectraPretrainer` (replaced-token detection with a generator) for
     ELECTRA, and `MaskedLM` for families pretrained by masked LM alone
-    (DistilBERT). `kbz.Pretrainer.from_pretrained(path)` does the same for
-    the checkpoint's family. Every one takes the encoder's inputs plus
-    `masked_lm_positions` and returns `mlm_logits` [B, P, V].
+    (RoBERTa, XLM-RoBERTa, DistilBERT). `kbz.Pretrainer.from_pretrained(path)`
+    does the same for the checkpoint's family. Every one takes the encoder's
+    inputs plus `masked_lm_positions` and returns `mlm_logits` [B, P, V].
     """
 
     task = "pretrainer"

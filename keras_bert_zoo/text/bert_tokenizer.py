@@ -1,7 +1,6 @@
 """In-graph BERT tokenizer that reproduces the reference tokenizer's ids."""
 
 import os
-import types
 
 import numpy as np
 import tensorflow as tf
@@ -11,15 +10,14 @@ from tensorflow_text.python.ops.regex_split_ops import gen_regex_split_ops
 from keras_bert_zoo.files import write_json_atomic, write_text_atomic
 from keras_bert_zoo.text.bert_char_classes import ASCII_PATTERN, NON_ASCII_WORD_PATTERN
 from keras_bert_zoo.text.bert_text_normalizer import BertTextNormalizer
-from keras_bert_zoo.text.graph_calls import (EAGER_SLICES, CompiledCalls, concat_rows, eager_tensor, in_slices,
-                                             merge_inner, one_eager_text, strings)
+from keras_bert_zoo.text.graph_calls import concat_rows, merge_inner, per_batch, strings
+from keras_bert_zoo.text.graph_tokenizer import GraphTokenizer
 from keras_bert_zoo.text.python_word_pieces import PythonWordPieces
 from keras_bert_zoo.text.segment_packer import SegmentPacker
 from keras_bert_zoo.text.vocab_files import locate_vocab, read_vocab, vocab_is_lower_case
 
 
-
-class BertTokenizer(tf.Module):
+class BertTokenizer(GraphTokenizer):
     """WordPiece tokenizer built from TF and tf-text ops, for tf.data and SavedModels.
 
     Its ids equal those of the reference BERT tokenizer (Hugging Face's Python
@@ -45,7 +43,7 @@ class BertTokenizer(tf.Module):
     """
 
     def __init__(self, vocab_file, lower_case=True, max_chars_per_word=100):
-        super().__init__(name="bert_tokenizer")
+        super().__init__("bert_tokenizer")
         if isinstance(vocab_file, (list, tuple)):
             self.vocab = list(vocab_file)
             self.vocab_file = None
@@ -54,12 +52,9 @@ class BertTokenizer(tf.Module):
             self.vocab = read_vocab(self.vocab_file)
         self.lower_case = bool(lower_case)
         self.max_chars_per_word = max_chars_per_word
-        token_ids = {token: i for i, token in enumerate(self.vocab)}
-        self.pad_id = token_ids["[PAD]"]
-        self.unk_id = token_ids["[UNK]"]
-        self.cls_id = token_ids["[CLS]"]
-        self.sep_id = token_ids["[SEP]"]
-        self.mask_id = token_ids["[MASK]"]
+        token_ids = self._index_vocab()
+        self._set_special_ids({"pad": "[PAD]", "unk": "[UNK]", "cls": "[CLS]", "sep": "[SEP]", "mask": "[MASK]"},
+                              self.vocab_file or "The vocab")
         self.packer = SegmentPacker([self.cls_id], [self.sep_id], [self.sep_id], self.pad_id)
         self.normalizer = BertTextNormalizer(self.lower_case)
         # ASCII has no accents to strip, so the fast path lower-cases with tf.strings.lower and
@@ -76,21 +71,12 @@ class BertTokenizer(tf.Module):
             no_pretokenization=True,
             max_bytes_per_word=4 * max_chars_per_word,  # The character limit is applied before.
         )
-        self._vocab_tensor = tf.constant(self.vocab)
-        # Helpers kept in a SimpleNamespace, which tf.Module doesn't track, so SavedModels that hold
-        # the tokenizer don't save them too. Eager calls run graphs instead of op by op (see
-        # `CompiledCalls`), or on one string plain Python, which skips TF's per-call overhead.
-        self._untracked = types.SimpleNamespace(
-            compiled=CompiledCalls(self),
-            # Mixed batches' ops sit behind one call op: in the branch that a batch of printable ASCII
-            # doesn't take, each op would still be visited, which cost a quarter of the fast path's time.
-            tokenize_mixed=tf.function(self._tokenize_mixed, input_signature=[tf.TensorSpec([None], tf.string)]),
-            slices=EAGER_SLICES,
-            word_pieces=PythonWordPieces(token_ids, self.unk_id, self.lower_case, max_chars_per_word))
-
-    @property
-    def vocab_size(self):
-        return len(self.vocab)
+        # Mixed batches' ops sit behind one call op: in the branch that a batch of printable ASCII
+        # doesn't take, each op would still be visited, which cost a quarter of the fast path's time.
+        self._untracked.tokenize_mixed = tf.function(self._tokenize_mixed,
+                                                     input_signature=[tf.TensorSpec([None], tf.string)])
+        # One eager string takes plain Python, which skips TF's per-call overhead.
+        self._untracked.word_pieces = PythonWordPieces(token_ids, self.unk_id, self.lower_case, max_chars_per_word)
 
     @classmethod
     def from_pretrained(cls, path_or_preset, lower_case=None, **kwargs):
@@ -114,15 +100,6 @@ class BertTokenizer(tf.Module):
         write_json_atomic(os.path.join(directory, "tokenizer_config.json"),
                           {"do_lower_case": self.lower_case, "tokenizer_class": "BertTokenizer",
                            "model_max_length": 512})
-
-    def token_to_id(self, token):
-        return self.vocab.index(token)
-
-    def id_to_token(self, token_id):
-        """The token of an id: a str for a Python int, else a string tensor of the ids' shape."""
-        if isinstance(token_id, (int, np.integer)):
-            return self.vocab[token_id]
-        return tf.gather(self._vocab_tensor, token_id)
 
     def words(self, texts):
         """Normalizes and splits texts [B] into words (see `BertTextNormalizer`)."""
@@ -159,25 +136,7 @@ class BertTokenizer(tf.Module):
         """
         if offsets_unit not in ("BYTE", "UTF8_CHAR"):
             raise ValueError(f"offsets_unit must be 'BYTE' or 'UTF8_CHAR', got {offsets_unit!r}.")
-        texts = strings(texts)
-        return (self._untracked.compiled("tokenize_with_alignment", texts, offsets_unit) if tf.executing_eagerly()
-                else self._tokenize_with_alignment(texts, offsets_unit))
-
-    def tokenize(self, texts):
-        """WordPiece ids of texts, without special tokens.
-
-        Args:
-            texts: A string or a [B] batch of strings (list, array or tensor).
-
-        Returns:
-            int32 ids: a RaggedTensor [B, (tokens)], or a 1-D tensor for one string.
-        """
-        text = one_eager_text(texts)
-        if text is not None:
-            return eager_tensor(np.array(self._untracked.word_pieces.ids(text), np.int32))
-        texts = strings(texts)
-        return (self._untracked.compiled("tokenize", texts, self._untracked.slices) if tf.executing_eagerly()
-                else self._tokenize(texts))
+        return self._run("tokenize_with_alignment", strings(texts), offsets_unit)
 
     def tokenize_words(self, words):
         """Ids of each word as it reads inside running text: WordPiece sees no context, so `tokenize`'s.
@@ -194,69 +153,10 @@ class BertTokenizer(tf.Module):
         """
         return self.tokenize(words)
 
-    def detokenize(self, ids, skip_special_tokens=True):
-        """Text of WordPiece ids: tokens joined by spaces, "##" continuations glued to the piece before.
+    def _python_ids(self, text):
+        return self._untracked.word_pieces.ids(text)
 
-        Args:
-            ids: int ids [T] (one text) or [B, T] / RaggedTensor [B, (T)].
-            skip_special_tokens: Leave out [PAD], [CLS], [SEP] and [MASK].
-
-        Returns:
-            A string tensor: scalar for [T], else [B].
-        """
-        if not isinstance(ids, tf.RaggedTensor):
-            ids = tf.convert_to_tensor(ids)
-        ids = tf.cast(ids, tf.int32)
-        return (self._untracked.compiled("detokenize", ids, skip_special_tokens) if tf.executing_eagerly()
-                else self._detokenize(ids, skip_special_tokens))
-
-    def pack(self, texts, text_pairs=None, max_length=128):
-        """Model inputs padded to the longest packed text of the batch (at least 2), as serving needs.
-
-        The same as `__call__` but for the padded length.
-        """
-        texts, text_pairs = strings(texts), strings(text_pairs)
-        return (self._untracked.compiled("pack", texts, text_pairs, max_length, self._untracked.slices)
-                if tf.executing_eagerly() else self._pack(texts, text_pairs, max_length))
-
-    def __call__(self, texts, text_pairs=None, max_length=128):
-        """Packs texts (and pairs) into fixed-length model inputs: [CLS] a [SEP] (b [SEP]).
-
-        Pairs too long for `max_length` are truncated as the reference
-        `_truncate_seq_pair` does: one token at a time from the longer
-        segment (the second when they are equal).
-
-        Args:
-            texts: A string or a [B] batch of strings.
-            text_pairs: Optional second segments, shaped as `texts`.
-            max_length: Output length T.
-
-        Returns:
-            Dict of int32 `input_word_ids`, `input_mask`, `input_type_ids`:
-            [B, T], or [T] for one string.
-        """
-        text = one_eager_text(texts)
-        text_pair = None if text_pairs is None else one_eager_text(text_pairs)
-        if text is not None and (text_pairs is None or text_pair is not None):
-            return self._call_one(text, text_pair, max_length)
-        texts, text_pairs = strings(texts), strings(text_pairs)
-        return (self._untracked.compiled("call", texts, text_pairs, max_length, self._untracked.slices)
-                if tf.executing_eagerly() else self._call(texts, text_pairs, max_length))
-
-    def _call_one(self, text, text_pair, max_length):
-        """`__call__` on one Python string (and pair): the ids from `PythonWordPieces`, packed with NumPy."""
-        word_pieces = self._untracked.word_pieces
-        segments = [word_pieces.ids(text)] + ([] if text_pair is None else [word_pieces.ids(text_pair)])
-        return {name: eager_tensor(values) for name, values in self.packer.pack_row(segments, max_length).items()}
-
-    def _tokenize(self, texts, slices=1):
-        """Ids of texts [B] (or one), their batch cut into `slices` contiguous parts that run in parallel."""
-        if texts.shape.rank == 0:
-            return self._tokenize(texts[None])[0]
-        if texts.shape.rank != 1:
-            raise ValueError(f"texts must be one string or a 1-D batch of strings, got shape {texts.shape}.")
-        if slices > 1:
-            return in_slices(self._tokenize, texts, slices)
+    def _tokenize_batch(self, texts):
         # One match over the joined batch costs half as much as one per text, which only mixed batches need.
         all_ascii = tf.strings.regex_full_match(tf.strings.reduce_join(texts), ASCII_PATTERN)
         return tf.cond(all_ascii, lambda: self._tokenize_ascii(texts), lambda: self._untracked.tokenize_mixed(texts))
@@ -265,30 +165,10 @@ class BertTokenizer(tf.Module):
         """Ids of a batch with non-ASCII texts: the ASCII ones on the fast path, the others cut into pieces."""
         return self._by_path(texts, tf.strings.regex_full_match(texts, ASCII_PATTERN), self._tokenize_by_pieces)
 
-    def _detokenize(self, ids, skip_special_tokens):
-        if ids.shape.rank == 1:
-            return self._detokenize(ids[None], skip_special_tokens)[0]
-        if not isinstance(ids, tf.RaggedTensor):
-            ids = tf.RaggedTensor.from_tensor(ids)
-        if skip_special_tokens:
-            special = tf.constant([self.pad_id, self.cls_id, self.sep_id, self.mask_id])
-            ids = tf.ragged.boolean_mask(ids, tf.reduce_all(ids[..., None] != special, -1))
+    def _joined(self, ids):
+        """Tokens joined by spaces, "##" continuations glued to the piece before."""
         joined = tf.strings.reduce_join(tf.gather(self._vocab_tensor, ids), axis=-1, separator=" ")
         return tf.strings.regex_replace(joined, " ##", "")
-
-    def _call(self, texts, text_pairs, max_length, slices=1):
-        if texts.shape.rank == 0:
-            packed = self._call(texts[None], None if text_pairs is None else text_pairs[None], max_length)
-            return {name: values[0] for name, values in packed.items()}
-        return self._packed(texts, text_pairs, max_length, max_length, slices)
-
-    def _pack(self, texts, text_pairs, max_length, slices=1):
-        return self._packed(texts, text_pairs, max_length, None, slices)
-
-    def _packed(self, texts, text_pairs, max_length, length, slices):
-        """Dense [CLS] a [SEP] (b [SEP]) rows of `length` columns (None: the longest row, at least 2)."""
-        segments = [self._tokenize(part, slices) for part in (texts, text_pairs) if part is not None]
-        return self.packer.pack(segments, max_length, length)
 
     def _tokenize_ascii(self, texts):
         """Fast-path ids of printable-ASCII texts."""
@@ -334,9 +214,9 @@ class BertTokenizer(tf.Module):
         return words.with_flat_values(tf.where(too_long, "[UNK]", words.flat_values)), too_long
 
     def _tokenize_with_alignment(self, texts, offsets_unit):
-        if texts.shape.rank == 0:
-            aligned = self._tokenize_with_alignment(texts[None], offsets_unit)
-            return {name: values[0] for name, values in aligned.items()}
+        return per_batch(self._aligned, texts, offsets_unit)
+
+    def _aligned(self, texts, offsets_unit):
         words = self.words(texts)
         wordpiece_words, too_long = self._unknown_if_too_long(words)
         ids, starts, ends = self._wordpiece.tokenize_with_offsets(wordpiece_words)  # [B, (W), (P)]

@@ -1,16 +1,14 @@
 """In-graph byte-level BPE tokenizer (GPT-2 / RoBERTa) that reproduces transformers' ids."""
 
 import os
-import types
 
 import numpy as np
 import tensorflow as tf
 
-from keras_bert_zoo.text.bert_tokenizer import BertTokenizer
-from keras_bert_zoo.text.graph_calls import EAGER_SLICES, CompiledCalls, in_slices
-from keras_bert_zoo.text.graph_calls import strings as _strings
 from keras_bert_zoo.text.byte_pair_files import (byte_to_unicode, read_byte_pair_files, read_merges,
                                                  read_vocab_json, token_bytes, write_byte_pair_files)
+from keras_bert_zoo.text.graph_calls import per_batch, strings
+from keras_bert_zoo.text.graph_tokenizer import GraphTokenizer
 from keras_bert_zoo.text.segment_packer import SegmentPacker
 
 
@@ -41,7 +39,7 @@ _ID_BITS = (1 << 32) - 1
 _NO_MERGE = np.iinfo(np.int64).max
 
 
-class BytePairTokenizer(tf.Module):
+class BytePairTokenizer(GraphTokenizer):
     """Byte-level BPE tokenizer (GPT-2's, RoBERTa's) built from TF and tf-text ops, for tf.data and SavedModels.
 
     Its ids equal transformers' `RobertaTokenizer` (the Rust `tokenizers`
@@ -68,30 +66,22 @@ class BytePairTokenizer(tf.Module):
 
     def __init__(self, vocab, merges, cls_token="<s>", sep_token="</s>", pad_token="<pad>", unk_token="<unk>",
                  mask_token="<mask>"):
-        super().__init__(name="byte_pair_tokenizer")
+        super().__init__("byte_pair_tokenizer")
         if isinstance(vocab, (str, os.PathLike)):
             vocab = read_vocab_json(vocab)
         if isinstance(merges, (str, os.PathLike)):
             merges = read_merges(merges)
         if isinstance(vocab, dict):
             vocab = [token for token, _ in sorted(vocab.items(), key=lambda item: item[1])]
-        # Python values live in a SimpleNamespace, which tf.Module doesn't track: tracking a list wraps
-        # every item (seconds for a 50k vocab), and SavedModels needn't hold them.
-        self._untracked = types.SimpleNamespace(
-            vocab=list(vocab),
-            merges=[tuple(merge.split(" ")) if isinstance(merge, str) else tuple(merge) for merge in merges],
-            special_tokens={"cls": cls_token, "sep": sep_token, "pad": pad_token, "unk": unk_token,
-                            "mask": mask_token},
-            compiled=CompiledCalls(self),
-            # Parts of an eager batch tokenized in parallel: one per core, up to 4.
-            slices=EAGER_SLICES)
+        # Kept untracked, as the base class's other Python data.
+        self._untracked.vocab = list(vocab)
+        self._untracked.merges = [tuple(merge.split(" ")) if isinstance(merge, str) else tuple(merge)
+                                  for merge in merges]
+        self._untracked.special_tokens = {"cls": cls_token, "sep": sep_token, "pad": pad_token, "unk": unk_token,
+                                          "mask": mask_token}
         self.lower_case = False
-        token_ids = {token: i for i, token in enumerate(self.vocab)}
-        missing = [token for token in self.special_tokens.values() if token not in token_ids]
-        if missing:
-            raise ValueError(f"The vocab lacks the special tokens {missing}.")
-        self.cls_id, self.sep_id, self.pad_id, self.unk_id, self.mask_id = (
-            token_ids[self.special_tokens[role]] for role in ("cls", "sep", "pad", "unk", "mask"))
+        token_ids = self._index_vocab()
+        self._set_special_ids(self.special_tokens, "The vocab")
         self.packer = SegmentPacker([self.cls_id], [self.sep_id, self.sep_id], [self.sep_id], self.pad_id,
                                     second_type_id=0, truncation="tokenizers")
         special = set(self.special_tokens.values())
@@ -100,7 +90,6 @@ class BytePairTokenizer(tf.Module):
         covers = [token.encode("utf-8") if b is None else b for token, b in zip(self.vocab, raw)]
         self._token_bytes = tf.constant(covers)
         self._token_lengths = tf.constant([len(b) for b in covers], tf.int64)
-        self._vocab_tensor = tf.constant(self.vocab)
         byte_tokens = byte_to_unicode()
         # Bytes whose character isn't in the vocab are dropped (-1), as the reference BPE without an unk
         # token does (no byte-level vocab trained with its initial alphabet lacks any).
@@ -126,10 +115,6 @@ class BytePairTokenizer(tf.Module):
         """{role: token} of the roles cls, sep, pad, unk and mask."""
         return self._untracked.special_tokens
 
-    @property
-    def vocab_size(self):
-        return len(self.vocab)
-
     @classmethod
     def from_pretrained(cls, path):
         """The tokenizer of a directory with vocab.json + merges.txt, or with (or of) a BPE tokenizer.json.
@@ -147,15 +132,6 @@ class BytePairTokenizer(tf.Module):
         """Writes vocab.json, merges.txt and tokenizer_config.json (a RobertaTokenizer's) into `directory`."""
         write_byte_pair_files(directory, self.vocab, self.merges, self.special_tokens)
 
-    def token_to_id(self, token):
-        return self.vocab.index(token)
-
-    def id_to_token(self, token_id):
-        """The token of an id: a str for a Python int, else a string tensor of the ids' shape."""
-        if isinstance(token_id, (int, np.integer)):
-            return self.vocab[token_id]
-        return tf.gather(self._vocab_tensor, token_id)
-
     def continues_word(self):
         """bool NumPy [vocab_size]: tokens that continue a word, for whole-word masking.
 
@@ -164,19 +140,6 @@ class BytePairTokenizer(tf.Module):
         """
         special = set(self.special_tokens.values())
         return np.array([not token.startswith("Ġ") and token not in special for token in self.vocab], bool)
-
-    def tokenize(self, texts):
-        """BPE ids of texts, without special tokens.
-
-        Args:
-            texts: A string or a [B] batch of strings (list, array or tensor).
-
-        Returns:
-            int32 ids: a RaggedTensor [B, (tokens)], or a 1-D tensor for one string.
-        """
-        texts = _strings(texts)
-        return (self._compiled("tokenize", texts, self._untracked.slices) if tf.executing_eagerly()
-                else self._tokenize(texts))
 
     def tokenize_with_offsets(self, texts):
         """BPE ids of texts with the byte span of the input text that each token stands for.
@@ -194,9 +157,7 @@ class BytePairTokenizer(tf.Module):
             (int32 ids, int64 starts, int64 ends): RaggedTensors [B, (tokens)],
             or 1-D tensors for one string.
         """
-        texts = _strings(texts)
-        return (self._compiled("tokenize_with_offsets", texts) if tf.executing_eagerly()
-                else self._tokenize_with_offsets(texts))
+        return self._run("tokenize_with_offsets", strings(texts))
 
     def tokenize_words(self, words):
         """Ids of each word as it is tokenized after a space in running text, never across words.
@@ -214,70 +175,10 @@ class BytePairTokenizer(tf.Module):
         """
         if isinstance(words, tf.RaggedTensor):
             return words.with_flat_values(self.tokenize_words(words.flat_values))
-        words = _strings(words)
+        words = strings(words)
         spaced = tf.where((tf.strings.substr(words, 0, 1) == " ") | (words == ""), words,
                           tf.strings.join([" ", words]))
         return self.tokenize(spaced)
-
-    def detokenize(self, ids, skip_special_tokens=True):
-        """The bytes that ids stand for, joined: the original text of `tokenize`'s ids.
-
-        Args:
-            ids: int ids [T] (one text) or [B, T] / RaggedTensor [B, (T)].
-            skip_special_tokens: Leave out <pad>, <s>, </s> and <mask>.
-
-        Returns:
-            A string tensor: scalar for [T], else [B].
-        """
-        if not isinstance(ids, tf.RaggedTensor):
-            ids = tf.convert_to_tensor(ids)
-        ids = tf.cast(ids, tf.int32)
-        return (self._compiled("detokenize", ids, skip_special_tokens) if tf.executing_eagerly()
-                else self._detokenize(ids, skip_special_tokens))
-
-    def pack(self, texts, text_pairs=None, max_length=128):
-        """Model inputs padded to the longest packed text of the batch (at least 2), as serving needs.
-
-        The same as `__call__` but for the padded length.
-        """
-        texts, text_pairs = _strings(texts), _strings(text_pairs)
-        return (self._compiled("pack", texts, text_pairs, max_length, self._untracked.slices) if tf.executing_eagerly()
-                else self._pack(texts, text_pairs, max_length))
-
-    def __call__(self, texts, text_pairs=None, max_length=128):
-        """Packs texts (and pairs) into fixed-length model inputs: <s> a </s> (</s> b </s>).
-
-        Pairs too long for `max_length` are truncated longest first, as
-        transformers' `truncation=True` does (see `SegmentPacker`'s "tokenizers").
-
-        Args:
-            texts: A string or a [B] batch of strings.
-            text_pairs: Optional second segments, shaped as `texts`.
-            max_length: Output length T.
-
-        Returns:
-            Dict of int32 `input_word_ids`, `input_mask`, `input_type_ids` (all
-            0): [B, T], or [T] for one string.
-        """
-        texts, text_pairs = _strings(texts), _strings(text_pairs)
-        return (self._compiled("call", texts, text_pairs, max_length, self._untracked.slices) if tf.executing_eagerly()
-                else self._call(texts, text_pairs, max_length))
-
-    # Eager calls run graphs traced once per kind of input, as BertTokenizer's do.
-    def _compiled(self, name, *args):
-        return self._untracked.compiled(name, *args)
-
-    _call = BertTokenizer._call
-    _pack = BertTokenizer._pack
-    _packed = BertTokenizer._packed
-
-    def _tokenize(self, texts, slices=1):
-        """Ids of texts [B] (or one), their batch cut into `slices` contiguous parts that run in parallel."""
-        if texts.shape.rank == 0:
-            return self._tokenize(texts[None])[0]
-        if texts.shape.rank != 1:
-            raise ValueError(f"texts must be one string or a 1-D batch of strings, got shape {texts.shape}.")
-        return in_slices(self._tokenize_batch, texts, slices)
 
     def _tokenize_batch(self, texts):
         pieces, word_splits, _ = self._untracked.split(texts)
@@ -285,8 +186,9 @@ class BytePairTokenizer(tf.Module):
                                                validate=False)
 
     def _tokenize_with_offsets(self, texts):
-        if texts.shape.rank == 0:
-            return tuple(values[0] for values in self._tokenize_with_offsets(texts[None]))
+        return per_batch(self._with_offsets, texts)
+
+    def _with_offsets(self, texts):
         pieces, word_splits, word_starts = self._untracked.split(texts)
         lengths = tf.gather(self._token_lengths, pieces.flat_values)
         # A piece starts where its word does, plus the lengths of the word's pieces before it.
@@ -454,14 +356,8 @@ class BytePairTokenizer(tf.Module):
         return tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
             tf.boolean_mask(keys, single), tf.constant(ids[single])), -1)
 
-    def _detokenize(self, ids, skip_special_tokens):
-        if ids.shape.rank == 1:
-            return self._detokenize(ids[None], skip_special_tokens)[0]
-        if not isinstance(ids, tf.RaggedTensor):
-            ids = tf.RaggedTensor.from_tensor(ids)
-        if skip_special_tokens:
-            special = tf.constant([self.pad_id, self.cls_id, self.sep_id, self.mask_id])
-            ids = tf.ragged.boolean_mask(ids, tf.reduce_all(ids[..., None] != special, -1))
+    def _joined(self, ids):
+        """The bytes the tokens stand for, joined."""
         return tf.strings.reduce_join(tf.gather(self._token_bytes, ids), axis=-1)
 
 

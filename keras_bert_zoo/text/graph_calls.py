@@ -72,6 +72,19 @@ def in_slices(tokenize, texts, slices):
     return concat_rows([tokenize(texts[start:end]) for start, end in zip(bounds, bounds[1:])])
 
 
+def per_batch(method, texts, *args):
+    """`method(texts, *args)` of a [B] batch of strings; of one string, each output's first row for texts[None].
+
+    Raises:
+        ValueError: `texts` has a rank over 1.
+    """
+    if texts.shape.rank == 0:
+        return tf.nest.map_structure(lambda values: values[0], method(texts[None], *args))
+    if texts.shape.rank != 1:
+        raise ValueError(f"texts must be one string or a 1-D batch of strings, got shape {texts.shape}.")
+    return method(texts, *args)
+
+
 def one_eager_text(texts):
     """`texts` as a str or bytes if it's one string in eager code, else None."""
     if not tf.executing_eagerly():

@@ -10,7 +10,8 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 
 from keras_bert_zoo.files import write_bytes_atomic, write_json_atomic
-from keras_bert_zoo.text.graph_calls import EAGER_SLICES, CompiledCalls, in_slices, one_eager_text, strings
+from keras_bert_zoo.text.graph_calls import per_batch, strings
+from keras_bert_zoo.text.graph_tokenizer import GraphTokenizer
 from keras_bert_zoo.text.segment_packer import SegmentPacker
 from keras_bert_zoo.text.sentence_piece_model import CONTROL, NORMAL, UNKNOWN, USER_DEFINED, read_model
 
@@ -40,7 +41,7 @@ _WHITESPACE = ("\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 
                + "\u2028\u2029\u202f\u205f\u3000")
 
 
-class SentencePieceTokenizer(tf.Module):
+class SentencePieceTokenizer(GraphTokenizer):
     """SentencePiece tokenizer built from TF and tf-text ops, for tf.data and SavedModels.
 
     It runs tf-text's SentencePiece op on the model file's bytes (unigram or
@@ -63,7 +64,9 @@ class SentencePieceTokenizer(tf.Module):
     "<mask>", "</s>" and the like typed in a text stay text: SentencePiece
     cuts them into ordinary pieces (transformers would give the special ids).
     Invalid UTF-8 is left to SentencePiece, which makes each bad byte run one
-    unknown piece.
+    unknown piece. Its `packer` holds the layout's pairs (XLM-RoBERTa's
+    `<s> a </s></s> b </s>`, ALBERT's `[CLS] a [SEP] b [SEP]`), truncated as
+    transformers' `truncation=True` does (`SegmentPacker`'s "tokenizers").
 
     Args:
         model_file: Path of a SentencePiece model file, or its bytes.
@@ -75,10 +78,7 @@ class SentencePieceTokenizer(tf.Module):
     """
 
     def __init__(self, model_file, lower_case=None, layout="xlm-roberta", strip_accents=None):
-        super().__init__(name="sentence_piece_tokenizer")
-        # Python data in a SimpleNamespace, which tf.Module doesn't track, so SavedModels that hold
-        # the tokenizer don't save it. Eager calls run graphs instead of op by op.
-        self._untracked = types.SimpleNamespace(compiled=CompiledCalls(self), slices=EAGER_SLICES, token_ids={})
+        super().__init__("sentence_piece_tokenizer")
         self.layout = _layout(layout)
         if isinstance(model_file, bytes):
             self.model_file, proto = None, model_file
@@ -97,17 +97,12 @@ class SentencePieceTokenizer(tf.Module):
         replaced = self.layout["replaced_pieces"]
         self.vocab = (list(self.layout["leading_tokens"]) + model.pieces[replaced:]
                       + list(self.layout["trailing_tokens"]))
-        token_ids = self._untracked.token_ids
-        for token_id, token in enumerate(self.vocab):
-            token_ids.setdefault(token, token_id)
-        names = ("pad", "unk", "cls", "sep", "mask")
-        missing = [self.layout[key] for key in names if self.layout[key] not in token_ids]
-        if missing:
-            raise ValueError(f"{name} has no piece {', '.join(missing)} for the {layout!r} layout.")
-        self.pad_id, self.unk_id, self.cls_id, self.sep_id, self.mask_id = (
-            token_ids[self.layout[key]] for key in names)
+        self._index_vocab()
+        self._set_special_ids({role: self.layout[role] for role in ("pad", "unk", "cls", "sep", "mask")},
+                              f"{name} with the {layout!r} layout")
+        # Both families' transformers tokenizers truncate pairs in Rust, as `tokenizers`' LongestFirst.
         self.packer = SegmentPacker([self.cls_id], [self.sep_id] * self.layout["separators_between"], [self.sep_id],
-                                    self.pad_id, second_type_id=self.layout["second_type_id"])
+                                    self.pad_id, second_type_id=self.layout["second_type_id"], truncation="tokenizers")
         # Each token's piece type; the layout's own tokens count as control pieces.
         shift = len(self.layout["leading_tokens"]) - replaced
         piece_types = np.full(len(self.vocab), CONTROL)
@@ -120,15 +115,10 @@ class SentencePieceTokenizer(tf.Module):
         self._model_unk_id = model.unk_id
         self._add_dummy_prefix = model.add_dummy_prefix
         self._sentencepiece = tf_text.SentencepieceTokenizer(model=proto, out_type=tf.int32)
-        self._vocab_tensor = tf.constant(self.vocab)
         runs = _commuting_runs(model) if model.model_type == "unigram" else None
         self._run_keys, self._run_powers = (None, None) if runs is None else (tf.constant(runs[0]),
                                                                                tf.constant(runs[1]))
         self._untracked.kept_whitespace = self._whitespace_kept_by_model()
-
-    @property
-    def vocab_size(self):
-        return len(self.vocab)
 
     @classmethod
     def from_pretrained(cls, path, lower_case=None, **kwargs):
@@ -170,15 +160,6 @@ class SentencePieceTokenizer(tf.Module):
                           {"tokenizer_class": self.layout["tokenizer_class"], "do_lower_case": self.lower_case,
                            "keep_accents": not self.strip_accents, "model_max_length": 512})
 
-    def token_to_id(self, token):
-        return self._untracked.token_ids[token]
-
-    def id_to_token(self, token_id):
-        """The token of an id: a str for a Python int, else a string tensor of the ids' shape."""
-        if isinstance(token_id, (int, np.integer)):
-            return self.vocab[token_id]
-        return tf.gather(self._vocab_tensor, token_id)
-
     def continues_word(self):
         """bool NumPy [vocab_size]: which tokens continue a word: pieces of text without a leading "▁".
 
@@ -186,19 +167,6 @@ class SentencePieceTokenizer(tf.Module):
         """
         starts_word = np.array([token.startswith("\u2581") for token in self.vocab], bool)
         return ~starts_word & np.isin(self._untracked.piece_types, (NORMAL, USER_DEFINED))
-
-    def tokenize(self, texts):
-        """SentencePiece ids of texts, without special tokens.
-
-        Args:
-            texts: A string or a [B] batch of strings (list, array or tensor).
-
-        Returns:
-            int32 ids: a RaggedTensor [B, (tokens)], or a 1-D tensor for one string.
-        """
-        texts = strings(texts)
-        return (self._untracked.compiled("tokenize", texts, self._untracked.slices) if tf.executing_eagerly()
-                else self._tokenize(texts))
 
     def tokenize_with_offsets(self, texts):
         """Ids of texts with the byte span of the original text each token covers.
@@ -219,9 +187,7 @@ class SentencePieceTokenizer(tf.Module):
             (ids int32, starts int64, ends int64): RaggedTensors [B, (tokens)],
             or 1-D tensors for one string; text[start:end] is the token's text.
         """
-        texts = strings(texts)
-        return (self._untracked.compiled("tokenize_with_offsets", texts) if tf.executing_eagerly()
-                else self._tokenize_with_offsets(texts))
+        return self._run("tokenize_with_offsets", strings(texts))
 
     def tokenize_words(self, words):
         """Each word's ids as it appears after a space in running text, for aligning word labels.
@@ -234,77 +200,25 @@ class SentencePieceTokenizer(tf.Module):
         Returns:
             int32 RaggedTensor [N, (pieces)].
         """
-        words = strings(words)
-        return (self._untracked.compiled("tokenize_words", words) if tf.executing_eagerly()
-                else self._tokenize_words(words))
+        return self._run("tokenize_words", strings(words))
 
-    def detokenize(self, ids, skip_special_tokens=True):
-        """Text of ids: the pieces joined, "▁" read as a space, without the first one's.
+    def _skipped_ids(self):
+        """The layout's special tokens and the model's control pieces ([PAD], <s>, </s>, <mask>, ...), not <unk>."""
+        return self._untracked.piece_types == CONTROL
 
-        Args:
-            ids: int ids [T] (one text) or [B, T] / RaggedTensor [B, (T)].
-            skip_special_tokens: Leave out the layout's special tokens and the
-                model's control pieces ([PAD], <s>, </s>, <mask>, ...), but not <unk>.
-
-        Returns:
-            A string tensor: scalar for [T], else [B].
-        """
-        if not isinstance(ids, tf.RaggedTensor):
-            ids = tf.convert_to_tensor(ids)
-        ids = tf.cast(ids, tf.int32)
-        return (self._untracked.compiled("detokenize", ids, skip_special_tokens) if tf.executing_eagerly()
-                else self._detokenize(ids, skip_special_tokens))
-
-    def pack(self, texts, text_pairs=None, max_length=128):
-        """Model inputs padded to the longest packed text of the batch (at least 2), as serving needs.
-
-        The same as `__call__` but for the padded length.
-        """
-        texts, text_pairs = strings(texts), strings(text_pairs)
-        return (self._untracked.compiled("pack", texts, text_pairs, max_length, self._untracked.slices)
-                if tf.executing_eagerly() else self._pack(texts, text_pairs, max_length))
-
-    def __call__(self, texts, text_pairs=None, max_length=128):
-        """Packs texts (and pairs) into fixed-length model inputs as the family does (see `packer`).
-
-        XLM-RoBERTa: `<s> a </s></s> b </s>`, type ids all 0; ALBERT:
-        `[CLS] a [SEP] b [SEP]`, type ids 0 then 1. Pairs too long for
-        `max_length` are truncated longest-first, one token at a time.
-
-        Args:
-            texts: A string or a [B] batch of strings.
-            text_pairs: Optional second segments, shaped as `texts`.
-            max_length: Output length T.
-
-        Returns:
-            Dict of int32 `input_word_ids`, `input_mask`, `input_type_ids`:
-            [B, T], or [T] for one string.
-        """
-        text = one_eager_text(texts)
-        if text is not None and text_pairs is not None and one_eager_text(text_pairs) is None:
-            raise ValueError("texts is one string, so text_pairs must be one string too.")
-        texts, text_pairs = strings(texts), strings(text_pairs)
-        return (self._untracked.compiled("call", texts, text_pairs, max_length, self._untracked.slices)
-                if tf.executing_eagerly() else self._call(texts, text_pairs, max_length))
-
-    def _tokenize(self, texts, slices=1):
-        """Ids of texts [B] (or one), their batch cut into `slices` parts that run in parallel."""
-        if texts.shape.rank == 0:
-            return self._tokenize(texts[None])[0]
-        _check_rank(texts)
-        return in_slices(lambda part: self._ids(self._pieces(part)), texts, slices)
+    def _tokenize_batch(self, texts):
+        return self._ids(self._pieces(texts))
 
     def _tokenize_words(self, words):
-        _check_rank(words)
         if not self._add_dummy_prefix:
             # A literal "▁" reads as the space the model doesn't add itself.
             words = tf.strings.join(["\u2581", words])
-        return self._ids(self._pieces(words))
+        return per_batch(self._tokenize_batch, words)
 
     def _tokenize_with_offsets(self, texts):
-        if texts.shape.rank == 0:
-            return tuple(values[0] for values in self._tokenize_with_offsets(texts[None]))
-        _check_rank(texts)
+        return per_batch(self._with_offsets, texts)
+
+    def _with_offsets(self, texts):
         pieces, starts, ends = self._pieces(texts, with_offsets=True)
         starts, ends = tf.cast(starts, tf.int64), tf.cast(ends, tf.int64)
         if self._changes_lengths():
@@ -404,29 +318,10 @@ class SentencePieceTokenizer(tf.Module):
             values = tf.where(values == self._model_unk_id, self.unk_id, values + self._id_shift)
         return pieces.with_flat_values(values)
 
-    def _detokenize(self, ids, skip_special_tokens):
-        if ids.shape.rank == 1:
-            return self._detokenize(ids[None], skip_special_tokens)[0]
-        if not isinstance(ids, tf.RaggedTensor):
-            ids = tf.RaggedTensor.from_tensor(ids)
-        if skip_special_tokens:
-            skipped = tf.constant(self._untracked.piece_types == CONTROL)
-            ids = tf.ragged.boolean_mask(ids, ~tf.gather(skipped, ids))
+    def _joined(self, ids):
+        """The pieces joined, "▁" read as a space, without the first one's."""
         joined = tf.strings.reduce_join(tf.gather(self._vocab_tensor, ids), axis=-1)
         return tf.strings.regex_replace(tf.strings.regex_replace(joined, "\u2581", " "), "^ ", "")
-
-    def _call(self, texts, text_pairs, max_length, slices=1):
-        if texts.shape.rank == 0:
-            packed = self._call(texts[None], None if text_pairs is None else text_pairs[None], max_length)
-            return {name: values[0] for name, values in packed.items()}
-        return self._packed(texts, text_pairs, max_length, max_length, slices)
-
-    def _pack(self, texts, text_pairs, max_length, slices=1):
-        return self._packed(texts, text_pairs, max_length, None, slices)
-
-    def _packed(self, texts, text_pairs, max_length, length, slices):
-        segments = [self._tokenize(part, slices) for part in (texts, text_pairs) if part is not None]
-        return self.packer.pack(segments, max_length, length)
 
     def _whitespace_kept_by_model(self):
         """(pattern, spaces) replacements for the White_Space characters the model's normalizer keeps.
@@ -459,11 +354,6 @@ def _layout(layout):
     if missing:
         raise ValueError(f"The layout lacks the keys {sorted(missing)}.")
     return types.MappingProxyType(dict(layout))
-
-
-def _check_rank(texts):
-    if texts.shape.rank != 1:
-        raise ValueError(f"texts must be one string or a 1-D batch of strings, got shape {texts.shape}.")
 
 
 def _commuting_runs(model):

@@ -36,7 +36,9 @@ class PretrainingSettings:
             detection); None: the encoder family's own.
         input_files: TFRecords from create_pretraining_data (static masks).
         text_files: Raw text, one sentence per line, blank lines between
-            documents (dynamic masking: fresh masks every epoch).
+            documents (dynamic masking: fresh masks every epoch; sentence
+            pairs for next-sentence prediction and ELECTRA, else RoBERTa's
+            full sentences across documents).
         vocab_file: WordPiece vocab, or a directory of any tokenizer's files,
             for text_files (the tokenizer is saved into model_dir).
         lower_case: Whether text is lower-cased for the vocab (None: as the
@@ -58,7 +60,7 @@ class PretrainingSettings:
         steps_per_execution: Micro-steps per tf.function call.
         jit_compile: XLA-compile the forward/backward pass.
         masked_lm_prob: Masking rate for text_files.
-        short_seq_prob: Share of shorter target lengths for text_files.
+        short_seq_prob: Share of shorter target lengths for text_files' sentence pairs.
         do_whole_word_mask: Mask whole words for text_files.
         seed: Seed of data shuffling and masking.
         mixed_float16: Whether the global policy is mixed_float16 (loss scaling).
@@ -266,6 +268,8 @@ def run_pretraining(settings, strategy, training_run=None):
             epsilon=settings.adam_epsilon)
     objective = objective_for_model(model)
     replaced_token_detection = "rtd_logits" in model.output  # ELECTRA's model takes the original ids too.
+    # Masked LM alone trains on RoBERTa's full sentences; next-sentence prediction and ELECTRA on pairs.
+    full_sentences = not (replaced_token_detection or "nsp_logits" in model.output)
     if strategy.extended.should_checkpoint:
         write_model_dir_files(model, settings.model_dir, tokenizer)
 
@@ -274,7 +278,8 @@ def run_pretraining(settings, strategy, training_run=None):
             examples = dynamic_pretraining_dataset(
                 settings.text_files, tokenizer, settings.max_seq_length, settings.max_predictions_per_seq,
                 masked_lm_prob=settings.masked_lm_prob, short_seq_prob=settings.short_seq_prob,
-                do_whole_word_mask=settings.do_whole_word_mask, seed=settings.seed, input_context=context)
+                do_whole_word_mask=settings.do_whole_word_mask, seed=settings.seed, input_context=context,
+                full_sentences=full_sentences)
         else:
             examples = read_pretraining_records(
                 settings.input_files, settings.max_seq_length, settings.max_predictions_per_seq,
