@@ -169,12 +169,17 @@ def train_export_and_serve(tmp_path, checkpoint, task, quantize, hf_class_prefix
     # NER's serving keeps at most a quarter of a window's room per word: BPE cuts rare names into 4 pieces.
     shape = {"squad": ["--max_seq_length=48", "--max_query_length=12", "--doc_stride=16"],
              "ner": ["--max_seq_length=32"]}.get(task, ["--max_seq_length=16"])
+    predict = ["--do_predict", f"--predict_file={data}"] if task == "squad" else []
     _run(tool, f"--init_checkpoint={checkpoint}", f"--model_dir={model_dir}", "--do_train", "--do_eval",
          f"--train_file={data}", f"--eval_file={data}", f"--num_train_epochs={epochs}", *shape,
-         "--train_batch_size=8", "--learning_rate=1e-3")
+         "--train_batch_size=8", "--learning_rate=1e-3", *predict)
     assert json.loads((model_dir / "config.json").read_text())["architectures"] == [hf_class_prefix + architecture]
     results = json.loads((model_dir / "eval_results.json").read_text())
     assert results[metric] > (50 if task == "squad" else 0.5), results
+    if task == "squad":  # Answers are cut from the context, and --do_predict answers as --do_eval does.
+        answers = json.loads((model_dir / "predictions.json").read_text())
+        assert all(answer in _CONTEXT for answer in answers.values()), answers
+        assert json.loads((model_dir / "predict_predictions.json").read_text()) == answers
     for kind in quantize:
         export_dir = tmp_path / f"export_{kind}"
         _run("export_saved_model.py", f"--model_dir={model_dir}", f"--task={task}", f"--export_dir={export_dir}",

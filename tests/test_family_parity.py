@@ -168,12 +168,9 @@ def test_save_pretrained_loads_in_transformers(tmp_path, name, ours_class, suffi
         np.testing.assert_array_equal(value, got[key])
 
 
-# run_squad aligns answers through WordPiece's word alignment so far; BPE and SentencePiece answers come with
-# offsets into the context.
-TOOL_CASES = [(name, task, quantize) for name, family in FAMILIES.items()
+TOOL_CASES = [(name, task, quantize) for name in FAMILIES
               for task, quantize in (("ner", ("none", "int8")), ("classifier", ("none", "int8")),
-                                     ("squad", ("none", "int8")))
-              if task != "squad" or family.tokenizer_kind == "wordpiece"]
+                                     ("squad", ("none", "int8")))]
 
 
 @pytest.mark.parametrize("name,task,quantize", TOOL_CASES)

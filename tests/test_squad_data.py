@@ -5,9 +5,11 @@ import re
 
 import numpy as np
 import pytest
+import transformers
 
 import keras_bert_zoo as kbz
 from conftest import minilm_path, write_vocab
+from family_tools import write_tokenizer
 from keras_bert_zoo.training.squad_decoding import decode_squad_predictions
 from keras_bert_zoo.data.squad_examples import SquadExample, read_squad_file, squad_gold_answers
 from keras_bert_zoo.data.squad_features import squad_features
@@ -170,3 +172,101 @@ def test_answer_mask_marks_cls_and_every_label(uncased):
     # Nothing outside the context: no question piece, [SEP] or padding.
     assert (mask[:, 1:] == (features.token_char_starts[:, 1:] >= 0)).all()
     assert (mask * (1 - features.input_type_ids))[:, 1:].sum() == 0
+
+
+# Byte-level BPE and SentencePiece contexts, the vocabs of `family_tools.write_tokenizer` (trained on its small
+# corpus, so rare words split into many pieces and SentencePiece knows no CJK): answers at the start and end of
+# a context, after punctuation, inside a word of several pieces, accented and CJK, and one of many windows.
+FAMILY_CONTEXTS = [
+    "Paris is the capital of France; the Eiffel Tower (completed in 1889) stands in Paris",
+    "Antonín Dvořák wrote the «New World» Symphony, and Müller's café reviews followed.",
+    "東京は日本の首都です。 Tokyo has about 14 million people (2020), said the report.",
+    "The tower was completed in 1889.  It is about 330 metres tall, and it stands in Paris. " * 3
+    + "At last the answer came: forty-two",
+]
+FAMILY_ANSWERS = [
+    (0, "Paris", 0), (0, "1889", 1), (0, "France", 1), (0, "Eiffel Tower", 1), (0, "iffel", 1),
+    (0, "stands in Paris", -1), (1, "Antonín", 0), (1, "Dvořák", 1), (1, "New World", 1), (1, "Müller", 1),
+    (1, "café", 1), (2, "東京", 0), (2, "首都", 1), (2, "Tokyo", 1), (2, "14 million", 1), (2, "2020", 1),
+    (3, "330 metres", -1), (3, "forty-two", -1), (3, "Paris", 1),
+]
+FAMILY_QUESTIONS = ["What is it?", "Who wrote the symphony?", "Où est Müller?", "When was the tower completed?"]
+
+
+def _family_examples():
+    """One question per answer: the first (0), second (1) or last (-1) place its text appears in the context."""
+    examples = []
+    for i, (c, text, which) in enumerate(FAMILY_ANSWERS):
+        context = FAMILY_CONTEXTS[c]
+        places = [m.start() for m in re.finditer(re.escape(text), context)]
+        examples.append(SquadExample(f"q{i}", FAMILY_QUESTIONS[i % len(FAMILY_QUESTIONS)], context, [text],
+                                     [places[min(which, len(places) - 1)] if which >= 0 else places[-1]]))
+    return examples
+
+
+@pytest.fixture(scope="module", params=[("bpe", "RobertaTokenizer"), ("sentencepiece", "XLMRobertaTokenizer")],
+                ids=["roberta", "xlm-roberta"])
+def family_tokenizers(request, tmp_path_factory):
+    """Ours and transformers' tokenizer of the family (`from_pretrained` of one directory), vocab sizes equal."""
+    kind, reference_class = request.param
+    directory = tmp_path_factory.mktemp(kind)
+    vocab_size = write_tokenizer(kind, directory, None)
+    ours = kbz.Tokenizer.from_pretrained(str(directory))
+    assert ours.vocab_size == vocab_size
+    return ours, getattr(transformers, reference_class).from_pretrained(str(directory))
+
+
+def _run_qa_positions(encoding, window, start_char, end_char):
+    """transformers' run_qa (prepare_train_features) label of a window of `encoding` (offsets, overflow, padded).
+
+    The answer's first token is the last context token starting at or before its first character, its last
+    token the first context token ending at or after its end, and both 0 (<s>) unless the window's context
+    covers it. run_qa's own loop for the first token runs on past the context into </s> and padding (their
+    offsets are (0, 0)) when the answer starts on the window's last context token; that slip isn't copied.
+    """
+    offsets = encoding["offset_mapping"][window]
+    context = [i for i, sequence in enumerate(encoding.sequence_ids(window)) if sequence == 1]
+    if not (offsets[context[0]][0] <= start_char and offsets[context[-1]][1] >= end_char):
+        return 0, 0
+    start = max(i for i in context if offsets[i][0] <= start_char)
+    end = min(i for i in context if offsets[i][1] >= end_char)
+    return start, end
+
+
+def test_family_windows_and_labels_equal_transformers_run_qa(family_tokenizers):
+    """Windows (ids, mask) and answer positions as transformers' run_qa computes them with the family's
+    tokenizer, offset mapping and overflowing windows; decoding those positions slices the context."""
+    ours, reference = family_tokenizers
+    examples = _family_examples()
+    seq, stride = 40, 8
+    features = squad_features(ours, examples, max_seq_length=seq, doc_stride=stride, max_query_length=24,
+                              is_training=True)
+    assert features.num_answers_not_found == 0
+    start_logits = np.zeros(features.input_word_ids.shape)
+    end_logits = np.zeros(features.input_word_ids.shape)
+    expected_answers = {}
+    for index, example in enumerate(examples):
+        start_char = example.answer_starts[0]
+        end_char = start_char + len(example.answer_texts[0])
+        query = reference(example.question_text, add_special_tokens=False)["input_ids"]
+        room = seq - len(query) - 4  # <s> q </s></s> c </s>
+        # transformers' stride is the overlap of consecutive windows; ours the step between their starts.
+        encoding = reference(example.question_text, example.context_text, truncation="only_second", max_length=seq,
+                             stride=room - stride, return_overflowing_tokens=True, return_offsets_mapping=True,
+                             padding="max_length")
+        rows = np.flatnonzero(features.example_index == index)
+        assert len(rows) == len(encoding["input_ids"]), example.qas_id
+        for window, row in enumerate(rows):
+            assert features.input_word_ids[row].tolist() == encoding["input_ids"][window], example.qas_id
+            assert features.input_mask[row].tolist() == encoding["attention_mask"][window], example.qas_id
+            start, end = _run_qa_positions(encoding, window, start_char, end_char)
+            assert (features.start_positions[row], features.end_positions[row]) == (start, end), example.qas_id
+            if start:
+                offsets = encoding["offset_mapping"][window]
+                expected_answers[example.qas_id] = example.context_text[offsets[start][0]:offsets[end][1]]
+                start_logits[row, start] = end_logits[row, end] = 10.0
+    assert len(expected_answers) == len(examples) and (np.bincount(features.example_index) > 2).any()
+    predictions = decode_squad_predictions(examples, features, start_logits, end_logits)
+    assert predictions.answers == expected_answers
+    exact = [e.qas_id for e in examples if predictions.answers[e.qas_id] == e.answer_texts[0]]
+    assert len(exact) >= len(examples) - 4, (exact, predictions.answers)

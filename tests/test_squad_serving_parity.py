@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 import keras_bert_zoo as kbz
+from family_tools import write_tokenizer
 from keras_bert_zoo.training.squad_decoding import decode_squad_predictions
 from keras_bert_zoo.data.squad_examples import SquadExample
 from keras_bert_zoo.data.squad_features import squad_features
@@ -30,7 +31,23 @@ QUESTIONS = ["Who won?", "Who wrote the symphony, and when?", "What is the capit
 def test_served_answers_equal_run_squads(minilm_dir, seed):
     keras.utils.set_random_seed(seed)  # a random head: arbitrary but fixed logits, all that decoding equality needs
     model = kbz.BertQuestionAnswerer.from_pretrained(minilm_dir)
-    tokenizer = kbz.BertTokenizer.from_pretrained(minilm_dir)
+    _assert_served_answers_equal_run_squads(model, kbz.BertTokenizer.from_pretrained(minilm_dir))
+
+
+@pytest.mark.parametrize("kind,config_class", [("bpe", kbz.RobertaConfig), ("sentencepiece", kbz.XlmRobertaConfig)],
+                         ids=["roberta", "xlm-roberta"])
+def test_family_served_answers_equal_run_squads(tmp_path, kind, config_class):
+    """Byte-level BPE and SentencePiece: whole-context tokens, answers cut at token (not word) edges, widened to whole
+    characters where BPE splits one into byte tokens; a tiny random model of the family."""
+    vocab_size = write_tokenizer(kind, tmp_path, None)
+    keras.utils.set_random_seed(0)
+    model = kbz.QuestionAnswerer(kbz.Encoder(config_class(
+        vocab_size=vocab_size, hidden_size=16, num_layers=1, num_heads=2, intermediate_size=32,
+        max_position_embeddings=SEQ)))
+    _assert_served_answers_equal_run_squads(model, kbz.Tokenizer.from_pretrained(str(tmp_path)))
+
+
+def _assert_served_answers_equal_run_squads(model, tokenizer):
     examples = [SquadExample(f"q{i}", q, c, [], []) for i, (q, c) in enumerate(zip(QUESTIONS, CONTEXTS))]
     features = squad_features(tokenizer, examples, max_seq_length=SEQ, doc_stride=STRIDE, max_query_length=QUERY)
     outputs = model(features.model_inputs(), training=False)
@@ -49,6 +66,7 @@ def test_served_answers_equal_run_squads(minilm_dir, seed):
         assert served["answer"].numpy()[i].decode() == predictions.answers[example.qas_id], example.qas_id
         if start >= 0:
             assert context[start:end].decode() == predictions.answers[example.qas_id]
+        assert predictions.answers[example.qas_id].strip() == predictions.answers[example.qas_id], example.qas_id
         first_window_end = features.token_char_ends[np.flatnonzero(features.example_index == i)[0]].max()
         later_windows += start_char >= first_window_end
     assert later_windows >= 1  # some best span lies past the first window

@@ -8,10 +8,10 @@ from tool_runner import usage_error
 import finetuning_flags
 from training_flags import FLAGS
 
-flags.DEFINE_integer("doc_stride", 128, "Stride between windows of a long context, in wordpieces.")
-flags.DEFINE_integer("max_query_length", 64, "Question wordpieces kept.")
+flags.DEFINE_integer("doc_stride", 128, "Stride between windows of a long context, in tokens (wordpieces).")
+flags.DEFINE_integer("max_query_length", 64, "Question tokens kept.")
 flags.DEFINE_integer("n_best_size", 20, "Candidate spans kept per question.")
-flags.DEFINE_integer("max_answer_length", 30, "Longest answer, in wordpieces.")
+flags.DEFINE_integer("max_answer_length", 30, "Longest answer, in tokens.")
 flags.DEFINE_bool("version_2_with_negative", False, "SQuAD v2.0: questions may have no answer.")
 flags.DEFINE_float("null_score_diff_threshold", 0.0, "Predict no answer when null score - best > this (v2.0).")
 flags.DEFINE_enum("span_loss_positions", "context", ["context", "all"],
@@ -47,6 +47,12 @@ def read_split(split_flag):
 def features(tokenizer, examples, is_training):
     """`squad_features` with --max_seq_length, --doc_stride and --max_query_length."""
     from keras_bert_zoo.data.squad_features import squad_features
+
+    # check_flags allows for BERT's three special tokens; RoBERTa's and XLM-R's pairs have four.
+    if FLAGS.max_query_length >= FLAGS.max_seq_length - tokenizer.packer.num_special_tokens(2):
+        usage_error(f"--max_query_length={FLAGS.max_query_length} must leave room for the context in "
+                    f"--max_seq_length={FLAGS.max_seq_length} beside the tokenizer's "
+                    f"{tokenizer.packer.num_special_tokens(2)} special tokens.")
 
     windows = squad_features(tokenizer, examples, FLAGS.max_seq_length, FLAGS.doc_stride, FLAGS.max_query_length,
                              is_training=is_training)

@@ -5,8 +5,10 @@ import logging
 import re
 
 import numpy as np
+import tensorflow as tf
 
-from keras_bert_zoo.data.word_pieces import tokenize_batched, word_pieces
+from keras_bert_zoo.data.squad_context_pieces import context_pieces, tokenizes_doc_tokens
+from keras_bert_zoo.data.word_pieces import in_batches, tokenize_batched, word_pieces
 
 # The original run_squad.py's whitespace: doc tokens are what lies between these.
 _DOC_TOKEN = re.compile(r"[^ \t\r\n\u202f]+")
@@ -14,7 +16,10 @@ _DOC_TOKEN = re.compile(r"[^ \t\r\n\u202f]+")
 
 @dataclasses.dataclass
 class SquadFeatures:
-    """Fixed-length windows `[CLS] question [SEP] context piece span [SEP]` of SQuAD examples.
+    """Fixed-length windows of SQuAD examples: question and a span of context pieces, packed the family's way.
+
+    BERT packs `[CLS] question [SEP] context [SEP]`, RoBERTa and XLM-R
+    `<s> question </s></s> context </s>`; position 0 holds [CLS] (<s>).
 
     Long contexts give several windows, `doc_stride` pieces apart. Each
     context piece records its characters in the example's context, which
@@ -23,14 +28,14 @@ class SquadFeatures:
     Args:
         input_word_ids: int32 [N, T].
         input_mask: int32 [N, T].
-        input_type_ids: int32 [N, T], 1 on the context and its [SEP].
+        input_type_ids: int32 [N, T], the family's: BERT's 1 on the context and its [SEP].
         start_positions: int32 [N], position of the first gold answer's first
             piece; 0 ([CLS]) when the window doesn't hold the whole answer,
             the question is unanswerable, or the answer wasn't found.
         end_positions: int32 [N], the same for its last piece.
         example_index: int32 [N], index of the window's example in the list given.
         token_char_starts: int32 [N, T], first context character of each
-            context piece; -1 on [CLS], question, [SEP] and padding.
+            context piece; -1 on special tokens, question and padding.
         token_char_ends: int32 [N, T], one past its last character; -1 likewise.
         token_is_max_context: bool [N, T], whether this window gives the piece
             its most context (of all windows holding it), as the original's
@@ -82,18 +87,22 @@ def squad_features(tokenizer, examples, max_seq_length=384, doc_stride=128, max_
                    is_training=False):
     """Turns SQuAD examples into model windows, as google-research/bert's run_squad.py does.
 
-    The context is split into whitespace doc tokens (as the original); the
-    doc tokens of all distinct contexts and all questions are tokenized in a
-    few large calls. The question keeps its first `max_query_length`
-    pieces. The context pieces are covered by windows of the room left,
-    each starting `doc_stride` pieces after the previous one. The gold
-    answer span is the tightest piece span covering its characters (the
-    original's `_improve_answer_span`, done on character offsets). A gold
-    answer whose text isn't at answer_start in the context is counted, one
-    example is logged, and with `is_training` the example is left out.
+    WordPiece splits the context into whitespace doc tokens (as the
+    original); byte-level BPE and SentencePiece tokenize it whole, as
+    transformers' run_qa (`tokenizes_doc_tokens`). The contexts of all
+    distinct examples and all questions are tokenized in a few large calls.
+    The question keeps its first `max_query_length` pieces. The context
+    pieces are covered by windows of the room left beside the family's
+    special tokens, each starting `doc_stride` pieces after the previous
+    one. The gold answer span is the tightest piece span covering its
+    characters (the original's `_improve_answer_span`, done on character
+    offsets; for BPE and SentencePiece what transformers' run_qa computes
+    from offset mappings). A gold answer whose text isn't at answer_start in
+    the context is counted, one example is logged, and with `is_training`
+    the example is left out.
 
     Args:
-        tokenizer: A `keras_bert_zoo.text.BertTokenizer`.
+        tokenizer: A `keras_bert_zoo.text` tokenizer (`kbz.Tokenizer.from_pretrained`).
         examples: `SquadExample`s.
         max_seq_length: Window length T.
         doc_stride: Pieces between the starts of consecutive windows.
@@ -106,6 +115,7 @@ def squad_features(tokenizer, examples, max_seq_length=384, doc_stride=128, max_
     if doc_stride <= 0:
         raise ValueError(f"doc_stride={doc_stride} must be positive.")
     packer = tokenizer.packer
+    window_answer = _doc_token_answer if tokenizes_doc_tokens(tokenizer) else _run_qa_answer
     contexts = _tokenize_contexts(tokenizer, {e.context_text: None for e in examples})
     query_ids, query_splits = tokenize_batched(tokenizer, [e.question_text for e in examples])
 
@@ -158,14 +168,17 @@ def squad_features(tokenizer, examples, max_seq_length=384, doc_stride=128, max_
         features.token_char_starts[row, offset:offset + end - start] = char_starts[start:end]
         features.token_char_ends[row, offset:offset + end - start] = char_ends[start:end]
         features.token_is_max_context[row, offset:offset + end - start] = best_window[start:end] == window
-        if answer is not None and start <= answer[0] and answer[1] < end:
-            features.start_positions[row] = answer[0] - start + offset
-            features.end_positions[row] = answer[1] - start + offset
+        pieces = None if answer is None else window_answer(answer, char_starts, char_ends, start, end)
+        if pieces is not None:
+            features.start_positions[row] = pieces[0] - start + offset
+            features.end_positions[row] = pieces[1] - start + offset
     return features
 
 
 def _tokenize_contexts(tokenizer, contexts):
     """{context: (piece ids, piece char starts, piece char ends)}, offsets into the context."""
+    if not tokenizes_doc_tokens(tokenizer):
+        return _tokenize_whole_contexts(tokenizer, list(contexts))
     token_spans = [[m.span() for m in _DOC_TOKEN.finditer(context)] for context in contexts]
     doc_tokens = [context[s:e] for context, spans in zip(contexts, token_spans) for s, e in spans]
     pieces = word_pieces(tokenizer, doc_tokens)
@@ -185,8 +198,30 @@ def _tokenize_contexts(tokenizer, contexts):
     return result
 
 
+def _tokenize_whole_contexts(tokenizer, contexts):
+    """`_tokenize_contexts` of tokenizers with offsets into the text: `context_pieces`' byte spans as characters."""
+    values, splits = in_batches(
+        lambda batch: dict(zip(("ids", "starts", "ends"), context_pieces(tokenizer, tf.constant(batch, tf.string)))),
+        contexts)
+    result = {}
+    for context, first, last in zip(contexts, splits[:-1], splits[1:]):
+        encoded = np.frombuffer(context.encode("utf-8"), np.uint8)
+        # Characters before each byte offset; the spans start and end on character boundaries.
+        chars_before = np.concatenate([[0], np.cumsum((encoded & 0xC0) != 0x80)]).astype(np.int32)
+        result[context] = (values["ids"][first:last].astype(np.int32), chars_before[values["starts"][first:last]],
+                           chars_before[values["ends"][first:last]])
+    return result
+
+
 def _answer_pieces(example, char_starts, char_ends):
-    """(first, last) context pieces of the first gold answer, or None if it isn't at answer_start."""
+    """Where the first gold answer lies among the context pieces, or None if it isn't at answer_start.
+
+    Returns:
+        A dict: "chars", the answer's (start, end) characters; "tightest", the
+        first and last pieces overlapping it; "run_qa", the last piece starting
+        at or before its start and the first ending at or after its end
+        (piece offsets never decrease, so sorted searches find them).
+    """
     text, start = example.answer_texts[0], example.answer_starts[0]
     end = start + len(text)
     if start < 0 or example.context_text[start:end] != text:
@@ -194,7 +229,31 @@ def _answer_pieces(example, char_starts, char_ends):
     overlapping = np.flatnonzero((char_ends > start) & (char_starts < end))
     if not len(overlapping):
         return None  # Only whitespace or characters the tokenizer drops.
-    return overlapping[0], overlapping[-1]
+    return {"chars": (start, end), "tightest": (overlapping[0], overlapping[-1]),
+            "run_qa": (np.searchsorted(char_starts, start, side="right") - 1, np.searchsorted(char_ends, end))}
+
+
+def _doc_token_answer(answer, char_starts, char_ends, window_start, window_end):
+    """The answer's (first, last) pieces in a window, as google-research/bert's run_squad: the tightest
+    span, if the window holds it; else None."""
+    first, last = answer["tightest"]
+    return (first, last) if window_start <= first and last < window_end else None
+
+
+def _run_qa_answer(answer, char_starts, char_ends, window_start, window_end):
+    """The answer's (first, last) pieces in a window, as transformers' run_qa (prepare_train_features) labels it.
+
+    The window must cover the answer's characters; its last piece starting
+    at or before the answer and its first piece ending at or after it are
+    the span. Where those cross (an answer within one character whose bytes
+    are several tokens), they are swapped, which gives the tightest span.
+    """
+    start, end = answer["chars"]
+    if not (char_starts[window_start] <= start and char_ends[window_end - 1] >= end):
+        return None
+    first, last = answer["run_qa"]
+    first, last = min(first, window_end - 1), max(last, window_start)
+    return (first, last) if first <= last else (last, first)
 
 
 def _window_starts(num_pieces, window_length, doc_stride):

@@ -25,11 +25,11 @@ def tokenize_batched(tokenizer, texts, words=False):
         [len(texts) + 1] offsets; text i has ids[splits[i]:splits[i + 1]].
     """
     tokenize = tokenizer.tokenize_words if words else tokenizer.tokenize
-    values, splits = _in_batches(lambda batch: {"ids": tokenize(batch)}, texts)
+    values, splits = in_batches(lambda batch: {"ids": tokenize(batch)}, texts)
     return values["ids"].astype(np.int32), splits
 
 
-def _in_batches(tokenize, texts):
+def in_batches(tokenize, texts):
     """Runs `tokenize` on batches of texts and concatenates its outputs.
 
     Args:
@@ -97,7 +97,7 @@ def word_pieces(tokenizer, words):
     Returns:
         A `WordPieces`.
     """
-    aligned, splits = _in_batches(lambda batch: tokenizer.tokenize_with_alignment(batch, "UTF8_CHAR"), words)
+    aligned, splits = in_batches(lambda batch: tokenizer.tokenize_with_alignment(batch, "UTF8_CHAR"), words)
     ids = aligned["ids"]
     piece_lengths = aligned["ends"] - aligned["starts"]
     word_of_piece = np.repeat(np.arange(len(words)), np.diff(splits))
