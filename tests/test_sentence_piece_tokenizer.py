@@ -237,6 +237,18 @@ def test_one_string_batches_tf_function_and_tf_data_agree(xlmr):
     assert ours._tokenize(tf.constant(texts), 3).to_list() == batch
 
 
+def test_a_tokenizer_built_before_seeding_still_runs(xlmr_dir):
+    import keras
+
+    ours = SentencePieceTokenizer.from_pretrained(xlmr_dir)
+    texts = _texts()[:4]
+    before = ours.tokenize(texts).to_list()
+    # Seeding clears TF's eager kernel cache, where tf-text keeps its own model resource.
+    keras.utils.set_random_seed(3)
+    assert ours.tokenize(texts).to_list() == before
+    assert tf.function(ours.tokenize)(tf.constant(texts)).to_list() == before
+
+
 def _check_offsets(texts, tokens, starts, ends, normalize):
     """Asserts that each token's span is its piece's text before normalization; returns the spans checked.
 

@@ -1,6 +1,7 @@
 """In-graph SentencePiece tokenizer (XLM-RoBERTa, ALBERT) that reproduces transformers' ids."""
 
 import glob
+import hashlib
 import json
 import os
 import types
@@ -8,6 +9,7 @@ import types
 import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
+from tensorflow_text.python.ops.sentencepiece_tokenizer import gen_sentencepiece_tokenizer
 
 from keras_bert_zoo.files import write_bytes_atomic, write_json_atomic
 from keras_bert_zoo.text.graph_calls import per_batch, strings
@@ -115,6 +117,7 @@ class SentencePieceTokenizer(GraphTokenizer):
         self._model_unk_id = model.unk_id
         self._add_dummy_prefix = model.add_dummy_prefix
         self._sentencepiece = tf_text.SentencepieceTokenizer(model=proto, out_type=tf.int32)
+        self._sentencepiece._model_resource = _SharedModelResource(proto)
         runs = _commuting_runs(model) if model.model_type == "unigram" else None
         self._run_keys, self._run_powers = (None, None) if runs is None else (tf.constant(runs[0]),
                                                                                tf.constant(runs[1]))
@@ -470,3 +473,23 @@ def _tokenizer_config(directory):
     if not isinstance(config, dict):
         raise ValueError(f"{path} should hold a JSON object.")
     return config
+
+
+class _SharedModelResource(tf.saved_model.experimental.TrackableResource):
+    """tf-text's SentencePiece model resource under a shared name.
+
+    tf-text's own resource belongs to the kernel that made it, and dies with
+    it when the eager kernel cache is cleared (`keras.utils.set_random_seed`
+    does): a tokenizer built before seeding then fails with "Resource ...
+    SentencepieceResource does not exist". A shared name, from the model's
+    hash, keeps it in the resource manager, where a new kernel finds it.
+    """
+
+    def __init__(self, proto):
+        super().__init__()
+        self._proto = proto
+        self._shared_name = "kbz_sentencepiece_" + hashlib.sha256(proto).hexdigest()[:24]
+        _ = self.resource_handle  # Creates the resource now, as tf-text's does.
+
+    def _create_resource(self):
+        return gen_sentencepiece_tokenizer.sentencepiece_op(model=self._proto, shared_name=self._shared_name)
