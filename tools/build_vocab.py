@@ -2,7 +2,7 @@
 
   python tools/build_vocab.py --input_files='corpus/*.txt' --output_vocab=vocab.txt --vocab_size=30522
   python tools/build_vocab.py --input_files=zh.txt --output_vocab=vocab.txt --vocab_size=30000 --chinese_characters=all
-  python tools/build_vocab.py --kind=bpe --input_files='corpus/*.txt' --output_vocab=roberta_tokenizer --vocab_size=50265
+  python tools/build_vocab.py --kind=bpe --input_files='corpus/*.txt' --output_vocab=my_roberta --vocab_size=50265
   python tools/build_vocab.py --kind=sentencepiece --input_files='corpus/*.txt' --output_vocab=xlmr_tokenizer
 """
 
@@ -21,8 +21,8 @@ flags.DEFINE_enum("kind", "wordpiece", ["wordpiece", "bpe", "sentencepiece"],
                   "model (the sentencepiece trainer; fairseq ids). bpe and sentencepiece write a tokenizer directory "
                   "that kbz.Tokenizer and transformers' RobertaTokenizer / XLMRobertaTokenizer load.")
 flags.DEFINE_string("input_files", None, "Text files (comma-separated globs), read line by line.")
-flags.DEFINE_string("output_vocab", None, "Where the vocab is written: the vocab.txt file (wordpiece), or the directory "
-                    "(bpe, sentencepiece: new, empty, or an earlier output of this tool, replaced whole).")
+flags.DEFINE_string("output_vocab", None, "Where the vocab is written: the vocab.txt file (wordpiece), or the "
+                    "directory (bpe, sentencepiece: new, empty, or an earlier output of this tool, replaced whole).")
 flags.DEFINE_integer("vocab_size", 30522, "Vocabulary size, special tokens included.")
 flags.DEFINE_bool("do_lower_case", None, "Learn an uncased vocab. Default: true for wordpiece (lower-case and strip "
                   "accents, as BERT's uncased models), false for sentencepiece (true: the model case-folds, its "
