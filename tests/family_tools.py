@@ -86,33 +86,26 @@ def _tokenizer_corpus():
 def write_tokenizer(kind, directory, minilm_dir):
     """Writes a tokenizer of `kind` into `directory` and returns its vocab size, per transformers' tokenizer.
 
-    "wordpiece" is MiniLM's uncased vocab; "bpe" a byte-level BPE and "sentencepiece" a unigram model
-    (XLM-RoBERTa's file name), each trained by its reference trainer on `_tokenizer_corpus()`.
+    "wordpiece" is MiniLM's uncased vocab; "bpe" a byte-level BPE (RoBERTa's ids) and "sentencepiece" a unigram
+    model (XLM-RoBERTa's file name and ids), each trained by the library's wrapper of its reference trainer
+    (build_vocab.py's) on `_tokenizer_corpus()`.
     """
     import transformers
 
-    directory.mkdir(parents=True, exist_ok=True)
     if kind == "wordpiece":
+        directory.mkdir(parents=True, exist_ok=True)
         shutil.copy(f"{minilm_dir}/vocab.txt", directory / "vocab.txt")
         return transformers.BertTokenizerFast(str(directory / "vocab.txt")).vocab_size  # Positional (a trap).
+    corpus = directory.parent / f"{directory.name}_corpus.txt"
+    corpus.write_text("\n".join(_tokenizer_corpus()), encoding="utf-8")
     if kind == "bpe":
-        from tokenizers import ByteLevelBPETokenizer
+        from keras_bert_zoo.text.byte_pair_trainer import train_byte_pair_vocab
 
-        trainer = ByteLevelBPETokenizer()
-        trainer.train_from_iterator(_tokenizer_corpus(), vocab_size=600, min_frequency=1,
-                                    special_tokens=["<s>", "<pad>", "</s>", "<unk>"], show_progress=False)
-        trainer.save_model(str(directory))
-        vocab = json.loads((directory / "vocab.json").read_text(encoding="utf-8"))
-        vocab["<mask>"] = len(vocab)
-        (directory / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+        train_byte_pair_vocab([str(corpus)], directory, vocab_size=601, min_frequency=1)
         return len(transformers.RobertaTokenizer.from_pretrained(str(directory)))
-    import sentencepiece
+    from keras_bert_zoo.text.sentence_piece_trainer import train_sentence_piece_vocab
 
-    (directory / "corpus.txt").write_text("\n".join(_tokenizer_corpus()), encoding="utf-8")
-    sentencepiece.SentencePieceTrainer.train(input=str(directory / "corpus.txt"), model_prefix=str(directory / "m"),
-                                             vocab_size=300, model_type="unigram", hard_vocab_limit=False, minloglevel=2,
-                                             num_threads=1)
-    (directory / "m.model").rename(directory / "sentencepiece.bpe.model")
+    train_sentence_piece_vocab([str(corpus)], directory, vocab_size=302, hard_vocab_limit=False, num_threads=1)
     return len(transformers.XLMRobertaTokenizer.from_pretrained(str(directory)))
 
 

@@ -8,6 +8,7 @@ another user (TF Serving in Kubernetes, a systemd service) can read the outputs.
 
 import json
 import os
+import shutil
 import tempfile
 import threading
 
@@ -52,3 +53,32 @@ def write_text_atomic(path, text):
 def write_json_atomic(path, values):
     """Writes `values` as indented JSON via `write_text_atomic`."""
     write_text_atomic(path, json.dumps(values, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def write_directory_atomically(directory, write):
+    """Calls `write(staging)` on a fresh sibling directory, then renames it to `directory`, replacing an old one whole.
+
+    A failure in `write` leaves `directory` as it was and no staging directory behind.
+    """
+    directory = os.path.abspath(directory)
+    parent = os.path.dirname(directory)
+    os.makedirs(parent, exist_ok=True)
+    staging = make_staging_dir(parent, prefix=f".{os.path.basename(directory)}.tmp-")
+    try:
+        write(staging)
+        _replace_directory(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _replace_directory(staging, directory):
+    """Renames `staging` to `directory`, moving an old `directory` out of the way first."""
+    if not os.path.exists(directory):
+        os.replace(staging, directory)
+        return
+    retired = tempfile.mkdtemp(dir=os.path.dirname(directory), prefix=f".{os.path.basename(directory)}.old-")
+    os.rmdir(retired)
+    os.replace(directory, retired)
+    os.replace(staging, directory)
+    shutil.rmtree(retired, ignore_errors=True)
