@@ -3,8 +3,6 @@
 import inspect
 import logging
 import os
-import shutil
-import tempfile
 
 from keras_bert_zoo.convert import (
     find_training_checkpoint,
@@ -14,7 +12,7 @@ from keras_bert_zoo.convert import (
     write_hf_config,
     write_hf_directory,
 )
-from keras_bert_zoo.files import make_staging_dir, write_json_atomic
+from keras_bert_zoo.files import write_directory_atomically, write_json_atomic
 from keras_bert_zoo.models.checkpoint_weights import assign_checkpoint_values, checkpoint_values
 
 logger = logging.getLogger("keras_bert_zoo")
@@ -221,7 +219,7 @@ class PretrainedModel:
             if tokenizer is not None:
                 tokenizer.save_pretrained(staging)
 
-        _write_directory_atomically(directory, write)
+        write_directory_atomically(directory, write)
 
     def hf_directories(self):
         """What `save_pretrained` writes: (subdirectory, encoder config, CheckpointSlices, task, head config) of
@@ -253,30 +251,5 @@ class PretrainedModel:
             if tokenizer is not None:
                 tokenizer.save_pretrained(staging)  # vocab.txt, and the casing in tokenizer_config.json
 
-        _write_directory_atomically(directory, write)
+        write_directory_atomically(directory, write)
 
-
-def _write_directory_atomically(directory, write):
-    """Calls `write(staging)` on a fresh sibling directory, then renames it to `directory`."""
-    directory = os.path.abspath(directory)
-    parent = os.path.dirname(directory)
-    os.makedirs(parent, exist_ok=True)
-    staging = make_staging_dir(parent, prefix=f".{os.path.basename(directory)}.tmp-")
-    try:
-        write(staging)
-        _replace_directory(staging, directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-def _replace_directory(staging, directory):
-    """Renames `staging` to `directory`, moving an old `directory` out of the way first."""
-    if not os.path.exists(directory):
-        os.replace(staging, directory)
-        return
-    retired = tempfile.mkdtemp(dir=os.path.dirname(directory), prefix=f".{os.path.basename(directory)}.old-")
-    os.rmdir(retired)
-    os.replace(directory, retired)
-    os.replace(staging, directory)
-    shutil.rmtree(retired, ignore_errors=True)
