@@ -233,25 +233,18 @@ def test_classifier_learns_a_token_rule(tmp_path, num_classes):
     assert metrics["accuracy"] > 0.9 and (predicted == labels).mean() > 0.9
 
 
-def test_classifier_learns_from_shuffled_batches_at_a_constant_rate(tmp_path):
+@pytest.mark.parametrize("batching", [
+    # Random order padded per batch, at keras-hub's constant rate.
+    dict(learning_rate=1e-3, warmup_proportion=0.0, learning_rate_decay="none", length_buckets=False),
+    dict(pack_sequences=True)], ids=["shuffled_constant_rate", "packed"])
+def test_classifier_learns_from_shuffled_or_packed_batches(tmp_path, batching):
     rng = np.random.default_rng(1)
     labels = rng.integers(0, 2, 64).astype("int32")
     inputs = _sequences(rng.integers(3, 40, 64), seed=1, classes=labels)
     metrics, outputs = _train_and_predict(
         tmp_path, lambda: kbz.BertClassifier(kbz.BertEncoder(CONFIG), num_classes=2), ClassificationObjective(2),
-        inputs, {"labels": labels}, learning_rate=1e-3, warmup_proportion=0.0, learning_rate_decay="none",
-        length_buckets=False)
-    assert metrics["learning_rate"] == pytest.approx(1e-3)
-    assert (outputs["logits"].argmax(-1) == labels).mean() > 0.9
-
-
-def test_classifier_learns_from_packed_batches(tmp_path):
-    rng = np.random.default_rng(1)
-    labels = rng.integers(0, 2, 64).astype("int32")
-    inputs = _sequences(rng.integers(3, 40, 64), seed=1, classes=labels)
-    metrics, outputs = _train_and_predict(
-        tmp_path, lambda: kbz.BertClassifier(kbz.BertEncoder(CONFIG), num_classes=2), ClassificationObjective(2),
-        inputs, {"labels": labels}, pack_sequences=True)
+        inputs, {"labels": labels}, **batching)
+    assert metrics["learning_rate"] == pytest.approx(batching.get("learning_rate", 0.0))
     assert metrics["accuracy"] > 0.9 and (outputs["logits"].argmax(-1) == labels).mean() > 0.9
 
 

@@ -14,6 +14,7 @@ from keras_bert_zoo.data import dynamic_pretraining_dataset
 from keras_bert_zoo.text import BytePairTokenizer
 from keras_bert_zoo.training import create_optimizer
 from keras_bert_zoo.training.pretraining_objective import objective_for_model, split_pretraining_features
+from test_dynamic_pretraining import _unmasked
 from test_optimizer_parity import _our_losses
 
 CORPUS = REPO_ROOT / "keras_bert_zoo" / "data" / "samples" / "pretraining_corpus.txt"
@@ -47,13 +48,6 @@ def _take(tokenizer, count, **options):
     dataset = dynamic_pretraining_dataset(str(CORPUS), tokenizer, SEQ_LENGTH, PREDICTIONS, full_sentences=True,
                                           **options)
     return {name: value.numpy() for name, value in next(iter(dataset.batch(count))).items()}
-
-
-def _unmasked(features):
-    ids = features["input_ids"].copy()
-    rows, slots = np.nonzero(features["masked_lm_weights"])
-    ids[rows, features["masked_lm_positions"][rows, slots]] = features["masked_lm_ids"][rows, slots]
-    return ids
 
 
 def _parse(content, sentences, separator):
