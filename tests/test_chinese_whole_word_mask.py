@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import unicodedata
 
 import jieba
 import numpy as np
@@ -181,6 +182,32 @@ def test_segmenter_marks_the_later_characters_of_jieba_words(chinese):
         expected.append(continues)
     np.testing.assert_array_equal(marks, np.concatenate(expected))
     assert marks.sum() > 100
+
+
+# A compatibility ideograph (U+F900, which NFC makes U+8C48), a combining accent after an ideograph, CJK
+# extension A, an emoji, a control character, a full-width letter and whitespace between Chinese words.
+UNUSUAL_LINES = ["\uf900有此理，他竟然這樣做！", "中\u0301文字处理", "\u3400\u3401研究生命", "\U0001f600测试一下",
+                 "\x07控制字符的处理", "Ａ全角字母和中华人民共和国", "北京 大学  学生\t会议"]
+
+
+def test_marks_stay_on_their_characters_around_unusual_characters(tmp_path):
+    characters = {char for line in UNUSUAL_LINES for char in unicodedata.normalize("NFC", line)
+                  if unicodedata.category(char) in ("Lo", "Po")}  # Ideographs and their punctuation.
+    vocab_file = write_vocab(tmp_path / "vocab.txt", sorted(characters))
+    hf_tokenizer = transformers.BertTokenizer(vocab_file, do_lower_case=True)
+    tokenizer = BertTokenizer(vocab_file)
+    ids = tokenizer.tokenize(UNUSUAL_LINES).flat_values.numpy()
+    expected = []
+    for line in UNUSUAL_LINES:
+        tokens, groups = _reference_groups(line, hf_tokenizer)
+        continues = np.zeros(len(tokens), bool)
+        for group, is_chinese in groups:
+            continues[group[1:]] = is_chinese
+        expected.append(continues)
+    np.testing.assert_array_equal(ids, hf_tokenizer.convert_tokens_to_ids(
+        [token for line in UNUSUAL_LINES for token in hf_tokenizer.tokenize(line)]))
+    np.testing.assert_array_equal(ChineseWordSegmenter("jieba").word_continuations(UNUSUAL_LINES, ids, tokenizer),
+                                  np.concatenate(expected))
 
 
 def _records(chinese, name, **options):

@@ -1,9 +1,12 @@
 """Chinese words for whole-word masking, marked on BERT's character-level ids (as Chinese-BERT-wwm)."""
 
+import re
+import sys
 import unicodedata
 
 import numpy as np
 
+from keras_bert_zoo.data.pretraining_corpus import concatenate_ranges
 from keras_bert_zoo.text.bert_char_classes import python_patterns
 from keras_bert_zoo.text.bert_tokenizer import BertTokenizer
 
@@ -46,7 +49,7 @@ class ChineseWordSegmenter:
                               "pip install jieba (or pip install keras-bert-zoo[chinese]).") from e
         self.name = name
         self._jieba = jieba.Tokenizer()  # Its own instance of the default dictionary, loaded on first use.
-        self._cjk = python_patterns()["cjk"]
+        self._chinese_word = re.compile(python_patterns()["cjk"].pattern + "+")
         self._vocab, self._tables = None, None
 
     def word_continuations(self, sentences, token_ids, tokenizer):
@@ -60,22 +63,25 @@ class ChineseWordSegmenter:
         Raises:
             ValueError: The tokenizer isn't WordPiece, whose CJK ideographs are tokens of their own.
         """
-        is_character, characters = self._vocab_characters(tokenizer)
-        continues = []  # One per in-vocab CJK character of the text, in order.
-        for sentence in sentences:
-            # The tokenizer's NFC maps CJK compatibility ideographs one to one onto unified ones (in the vocab).
-            for word in self._jieba.cut(unicodedata.normalize("NFC", sentence)):
-                cjk = self._cjk.findall(word)
-                if not cjk:
-                    continue
-                known = [char in characters for char in cjk]
-                if len(cjk) == len(word) > 1 and all(known):
-                    continues.append(False)
-                    continues.extend([True] * (len(cjk) - 1))
-                else:
-                    continues.extend([False] * sum(known))
+        is_character_token, is_character_code, characters = self._vocab_characters(tokenizer)
+        # The tokenizer's NFC maps CJK compatibility ideographs one to one onto unified ones (in the vocab).
+        texts = [unicodedata.normalize("NFC", sentence) for sentence in sentences]
+        starts, ends = [], []  # Character offsets in the joined texts of the later characters of grouped words.
+        text_start = 0
+        for text in texts:
+            word_start = text_start
+            for word in self._jieba.cut(text):  # The words cover the text, in order.
+                if len(word) > 1 and self._chinese_word.fullmatch(word) and characters.issuperset(word):
+                    starts.append(word_start + 1)
+                    ends.append(word_start + len(word))
+                word_start += len(word)
+            text_start += len(text)
+        codes = np.frombuffer("".join(texts).encode("utf-32-le"), np.uint32)
+        continues = np.zeros(len(codes), bool)
+        continues[concatenate_ranges(np.asarray(starts, np.int64), np.asarray(ends, np.int64))] = True
+        continues = continues[is_character_code[codes]]  # One per in-vocab CJK character, in order.
         # Each in-vocab CJK ideograph is one word of BERT's, one token; no other word has CJK characters.
-        positions = np.flatnonzero(is_character[token_ids])
+        positions = np.flatnonzero(is_character_token[token_ids])
         if len(positions) != len(continues):
             raise RuntimeError(f"{len(continues)} CJK characters of the text in the vocab, but {len(positions)} "
                                "such tokens: the tokenizer splits the text unlike BERT's.")
@@ -84,12 +90,20 @@ class ChineseWordSegmenter:
         return marks
 
     def _vocab_characters(self, tokenizer):
-        """(bool [vocab_size] whether a token is one CJK ideograph, the set of those tokens), cached per vocab."""
+        """The vocab's CJK ideographs, cached per vocab: bool [vocab_size] by token, bool by code point, and a set.
+
+        Raises:
+            ValueError: The tokenizer isn't WordPiece.
+        """
         if not isinstance(tokenizer, BertTokenizer):
             raise ValueError(f"chinese_word_segmenter={self.name} needs a WordPiece (BERT) vocab, whose Chinese "
                              f"characters are tokens of their own, not a {type(tokenizer).__name__}.")
         if self._vocab is not tokenizer.vocab:
             vocab = tokenizer.vocab
-            is_character = np.array([len(token) == 1 and self._cjk.match(token) is not None for token in vocab], bool)
-            self._vocab, self._tables = vocab, (is_character, {vocab[i] for i in np.flatnonzero(is_character)})
+            is_token = np.array([len(token) == 1 and self._chinese_word.fullmatch(token) is not None
+                                 for token in vocab], bool)
+            characters = {vocab[i] for i in np.flatnonzero(is_token)}
+            is_code = np.zeros(sys.maxunicode + 1, bool)
+            is_code[[ord(char) for char in characters]] = True
+            self._vocab, self._tables = vocab, (is_token, is_code, characters)
         return self._tables

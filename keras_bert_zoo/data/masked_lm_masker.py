@@ -18,8 +18,8 @@ class MaskedLmMasker:
     byte-level BPE gives it no leading "Ġ"). The caller may also mark pieces
     that continue the word before them whatever their id: the characters of a
     segmented Chinese word after its first (see `ChineseWordSegmenter`), as
-    Chinese-BERT-wwm. Each chosen token becomes [MASK]
-    80% of the time, a uniformly random id 10%, and stays unchanged 10%.
+    Chinese-BERT-wwm. Each chosen token becomes [MASK] 80% of the time, a
+    uniformly random id 10%, and stays unchanged 10%.
 
     Args:
         tokenizer: A `keras_bert_zoo.text.BertTokenizer` (or any tokenizer
