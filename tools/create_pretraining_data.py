@@ -21,6 +21,9 @@ flags.DEFINE_integer("num_shards", 1, "Files to write into --output_dir.")
 flags.DEFINE_string("vocab_file", None, "The WordPiece vocab of the model to pretrain.")
 flags.DEFINE_bool("do_lower_case", True, "Lower-case the text (uncased models).")
 flags.DEFINE_bool("do_whole_word_mask", False, "Mask whole words (a word and its continuation pieces, WordPiece's ##) together.")
+flags.DEFINE_enum("chinese_word_segmenter", None, ["jieba"],
+                  "With --do_whole_word_mask: segment Chinese text into words with this segmenter (pip install "
+                  "jieba) and mask the characters of each word together, as Chinese-BERT-wwm; ids stay per character.")
 flags.DEFINE_integer("max_seq_length", 128, "Tokens per instance.")
 flags.DEFINE_integer("max_predictions_per_seq", 20, "Most masked-LM predictions per instance.")
 flags.DEFINE_float("masked_lm_prob", 0.15, "Fraction of tokens to predict.")
@@ -53,14 +56,18 @@ def main(argv):
     output_files = _output_files()
     import tensorflow as tf
 
+    from keras_bert_zoo.data.chinese_word_segmenter import ChineseWordSegmenter
     from keras_bert_zoo.data.create_pretraining_data import create_pretraining_data
     from keras_bert_zoo.data.pretraining_instances import check_pretraining_options
     from keras_bert_zoo.text import BertTokenizer
 
     try:
         check_pretraining_options(FLAGS.max_seq_length, FLAGS.max_predictions_per_seq, FLAGS.masked_lm_prob,
-                                  FLAGS.short_seq_prob, FLAGS.dupe_factor)
-    except ValueError as e:  # "name=value: why", named as the flag.
+                                  FLAGS.short_seq_prob, FLAGS.dupe_factor, FLAGS.do_whole_word_mask,
+                                  FLAGS.chinese_word_segmenter)
+        if FLAGS.chinese_word_segmenter:
+            ChineseWordSegmenter(FLAGS.chinese_word_segmenter)  # Installed?
+    except (ValueError, ImportError) as e:  # "name=value: why", named as the flag.
         raise app.UsageError(f"--{e}", exitcode=2)
     try:
         tokenizer = BertTokenizer(FLAGS.vocab_file, lower_case=FLAGS.do_lower_case)
@@ -72,7 +79,8 @@ def main(argv):
             FLAGS.input_file, output_files, tokenizer, max_seq_length=FLAGS.max_seq_length,
             max_predictions_per_seq=FLAGS.max_predictions_per_seq, masked_lm_prob=FLAGS.masked_lm_prob,
             short_seq_prob=FLAGS.short_seq_prob, dupe_factor=FLAGS.dupe_factor,
-            do_whole_word_mask=FLAGS.do_whole_word_mask, random_seed=FLAGS.random_seed)
+            do_whole_word_mask=FLAGS.do_whole_word_mask, random_seed=FLAGS.random_seed,
+            chinese_word_segmenter=FLAGS.chinese_word_segmenter)
     except ValueError as e:  # Unreadable or empty input: the message names the pattern, file or line.
         raise app.UsageError(str(e), exitcode=2)
     except tf.errors.OpError as e:

@@ -51,6 +51,9 @@ flags.DEFINE_integer("log_steps", 100, "Updates between progress lines and Tenso
 flags.DEFINE_float("masked_lm_prob", 0.15, "Masking rate (with --text_file).")
 flags.DEFINE_float("short_seq_prob", 0.1, "Share of shorter sentence pairs (with --text_file).")
 flags.DEFINE_bool("do_whole_word_mask", False, "Mask whole words (with --text_file).")
+flags.DEFINE_enum("chinese_word_segmenter", None, ["jieba"],
+                  "With --text_file and --do_whole_word_mask: segment Chinese text into words with this segmenter "
+                  "(pip install jieba) and mask the characters of each word together, as Chinese-BERT-wwm.")
 
 
 def _settings():
@@ -87,6 +90,7 @@ def _settings():
             masked_lm_prob=FLAGS.masked_lm_prob,
             short_seq_prob=FLAGS.short_seq_prob,
             do_whole_word_mask=FLAGS.do_whole_word_mask,
+            chinese_word_segmenter=FLAGS.chinese_word_segmenter,
             seed=FLAGS.seed,
             mixed_float16=FLAGS.mixed_precision == "mixed_float16",
             nan_policy=FLAGS.nan_policy,

@@ -4,11 +4,13 @@ import collections
 import concurrent.futures
 import contextlib
 import os
+import time
 import uuid
 
 import numpy as np
 import tensorflow as tf
 
+from keras_bert_zoo.data.chinese_word_segmenter import ChineseWordSegmenter
 from keras_bert_zoo.data.example_serialization import serialize_examples
 from keras_bert_zoo.data.masked_lm_masker import MaskedLmMasker
 from keras_bert_zoo.data.pretraining_corpus import read_corpus
@@ -24,7 +26,8 @@ PAIRING_STREAM, MASKING_STREAM = 0, 1
 
 def create_pretraining_data(input_patterns, output_files, tokenizer, max_seq_length=128,
                             max_predictions_per_seq=20, masked_lm_prob=0.15, short_seq_prob=0.1, dupe_factor=10,
-                            do_whole_word_mask=False, random_seed=12345, num_workers=None, log=print):
+                            do_whole_word_mask=False, random_seed=12345, num_workers=None, log=print,
+                            chinese_word_segmenter=None):
     """Writes pretraining instances of one-sentence-per-line text to TFRecord files.
 
     Instances follow google-research/bert: sentence pairs from `dupe_factor`
@@ -50,6 +53,9 @@ def create_pretraining_data(input_patterns, output_files, tokenizer, max_seq_len
         random_seed: Seed of everything random.
         num_workers: Threads; default: the CPU count.
         log: Receives progress lines.
+        chinese_word_segmenter: With do_whole_word_mask, a segmenter's name
+            ("jieba") whose Chinese words are masked whole, characters
+            together (see `ChineseWordSegmenter`); the ids stay the same.
 
     Returns:
         The number of instances written.
@@ -57,11 +63,16 @@ def create_pretraining_data(input_patterns, output_files, tokenizer, max_seq_len
     Raises:
         ValueError: An option is out of range ("name=value: why"), or the
             input is missing, unreadable or empty (naming the pattern, file or line).
+        ImportError: The Chinese word segmenter isn't installed.
     """
-    check_pretraining_options(max_seq_length, max_predictions_per_seq, masked_lm_prob, short_seq_prob, dupe_factor)
-    corpus, files = read_corpus(input_patterns, tokenizer)
+    check_pretraining_options(max_seq_length, max_predictions_per_seq, masked_lm_prob, short_seq_prob, dupe_factor,
+                              do_whole_word_mask, chinese_word_segmenter)
+    segmenter = ChineseWordSegmenter(chinese_word_segmenter) if chinese_word_segmenter else None
+    start = time.perf_counter()
+    corpus, files = read_corpus(input_patterns, tokenizer, segmenter)
+    segmented = f", segmented into words by {chinese_word_segmenter}," if segmenter else ""
     log(f"Read {corpus.num_documents:,} documents, {corpus.num_segments:,} sentences and "
-        f"{corpus.num_tokens:,} tokens from {len(files)} file(s).")
+        f"{corpus.num_tokens:,} tokens from {len(files)} file(s){segmented} in {time.perf_counter() - start:.1f} s.")
     rng = np.random.default_rng([random_seed, PAIRING_STREAM])
     spans = pair_segments(corpus, max_seq_length, short_seq_prob, dupe_factor, rng)
     spans = spans[rng.permutation(len(spans))]
@@ -73,7 +84,8 @@ def create_pretraining_data(input_patterns, output_files, tokenizer, max_seq_len
         first = chunk * CHUNK_SIZE
         chunk_spans = spans[first:first + CHUNK_SIZE]
         features = make_instances(corpus.token_ids, chunk_spans, max_seq_length, masker, tokenizer.packer,
-                                  np.random.default_rng([random_seed, MASKING_STREAM, chunk]))
+                                  np.random.default_rng([random_seed, MASKING_STREAM, chunk]),
+                                  corpus.word_continuations)
         output_of_row = (first + np.arange(len(chunk_spans))) % len(output_files)
         by_output = np.argsort(output_of_row, kind="stable")
         data, used = serialize_examples({name: value[by_output] for name, value in features.items()})

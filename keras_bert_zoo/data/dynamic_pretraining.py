@@ -5,6 +5,7 @@ import itertools
 import numpy as np
 import tensorflow as tf
 
+from keras_bert_zoo.data.chinese_word_segmenter import ChineseWordSegmenter
 from keras_bert_zoo.data.masked_lm_masker import MaskedLmMasker
 from keras_bert_zoo.data.pretraining_corpus import read_corpus
 from keras_bert_zoo.data.pretraining_full_sentences import (make_full_sentence_instances, pack_full_sentences,
@@ -19,7 +20,7 @@ _INSTANCES_PER_STEP = 1024
 
 def dynamic_pretraining_dataset(text_files, tokenizer, max_seq_length=128, max_predictions_per_seq=20,
                                 masked_lm_prob=0.15, short_seq_prob=0.1, do_whole_word_mask=False, seed=12345,
-                                input_context=None, full_sentences=False):
+                                input_context=None, full_sentences=False, chinese_word_segmenter=None):
     """An endless, unbatched dataset of pretraining instances with dynamic masking.
 
     Every epoch (one pass over the documents) cuts the documents into new
@@ -49,6 +50,10 @@ def dynamic_pretraining_dataset(text_files, tokenizer, max_seq_length=128, max_p
             num_input_pipelines-th one), with its own random stream.
         full_sentences: Pack full sentences for masked LM alone rather than
             sentence pairs.
+        chinese_word_segmenter: With do_whole_word_mask, a segmenter's name
+            ("jieba") whose Chinese words are masked whole, characters
+            together (see `ChineseWordSegmenter`); the ids stay the same.
+            The text is segmented once, with the tokenization.
 
     Returns:
         A `tf.data.Dataset` of dicts: int32 `input_ids`, `input_mask`,
@@ -60,9 +65,12 @@ def dynamic_pretraining_dataset(text_files, tokenizer, max_seq_length=128, max_p
     Raises:
         ValueError: An option is out of range, the text is missing or empty,
             or it has fewer documents than there are input pipelines.
+        ImportError: The Chinese word segmenter isn't installed.
     """
-    check_pretraining_options(max_seq_length, max_predictions_per_seq, masked_lm_prob, short_seq_prob)
-    corpus, files = read_corpus(text_files, tokenizer)
+    check_pretraining_options(max_seq_length, max_predictions_per_seq, masked_lm_prob, short_seq_prob,
+                              do_whole_word_mask=do_whole_word_mask, chinese_word_segmenter=chinese_word_segmenter)
+    segmenter = ChineseWordSegmenter(chinese_word_segmenter) if chinese_word_segmenter else None
+    corpus, files = read_corpus(text_files, tokenizer, segmenter)
     pipeline = input_context.input_pipeline_id if input_context else 0
     num_pipelines = input_context.num_input_pipelines if input_context else 1
     if corpus.num_documents < num_pipelines:
@@ -87,7 +95,8 @@ def dynamic_pretraining_dataset(text_files, tokenizer, max_seq_length=128, max_p
         else:
             spans = pair_segments(corpus, max_seq_length, short_seq_prob, 1, rng)
             for chunk in _chunks(rng.permutation(len(spans))):
-                yield make_instances(corpus.token_ids, spans[chunk], max_seq_length, masker, packer, rng)
+                yield make_instances(corpus.token_ids, spans[chunk], max_seq_length, masker, packer, rng,
+                                     corpus.word_continuations)
 
     def instance_batches():
         for epoch in itertools.count():

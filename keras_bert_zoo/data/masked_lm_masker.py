@@ -15,8 +15,11 @@ class MaskedLmMasker:
     skipped, as the original (whose words can also reach back across a
     [SEP]; here a continuation piece right after [SEP] starts a word of its
     own, and so does any piece the caller marks, such as a sentence's first:
-    byte-level BPE gives it no leading "Ġ"). Each chosen token becomes [MASK]
-    80% of the time, a uniformly random id 10%, and stays unchanged 10%.
+    byte-level BPE gives it no leading "Ġ"). The caller may also mark pieces
+    that continue the word before them whatever their id: the characters of a
+    segmented Chinese word after its first (see `ChineseWordSegmenter`), as
+    Chinese-BERT-wwm. Each chosen token becomes [MASK] 80% of the time, a
+    uniformly random id 10%, and stays unchanged 10%.
 
     Args:
         tokenizer: A `keras_bert_zoo.text.BertTokenizer` (or any tokenizer
@@ -42,7 +45,7 @@ class MaskedLmMasker:
             special_ids = [tokenizer.pad_id, tokenizer.unk_id, tokenizer.cls_id, tokenizer.sep_id, tokenizer.mask_id]
             self.replacement_ids = np.setdiff1d(self.replacement_ids, special_ids)
 
-    def __call__(self, input_ids, lengths, candidates, rng, word_starts=None):
+    def __call__(self, input_ids, lengths, candidates, rng, word_starts=None, word_continues=None):
         """Masks a batch.
 
         Args:
@@ -52,13 +55,16 @@ class MaskedLmMasker:
             rng: A `np.random.Generator`.
             word_starts: Optional bool [N, T]: positions that start a word
                 whatever their piece (for whole-word masking).
+            word_continues: Optional bool [N, T]: positions that continue the
+                word before them whatever their piece (for whole-word
+                masking; `word_starts` wins where both are marked).
 
         Returns:
             Dict of `input_ids` (the corrupted copy, int32 [N, T]), and int32
             `masked_lm_positions`, `masked_lm_ids` and float32 `masked_lm_weights`
             [N, P]: predictions in position order, then zero padding.
         """
-        chosen = self._choose(input_ids, lengths, candidates, rng, word_starts)
+        chosen = self._choose(input_ids, lengths, candidates, rng, word_starts, word_continues)
         rows, columns = np.nonzero(chosen)  # Row-major: each row's positions ascending.
         slots = (np.cumsum(chosen, axis=1, dtype=np.int16) - 1)[rows, columns]
         original = input_ids[rows, columns]
@@ -79,7 +85,7 @@ class MaskedLmMasker:
         return {"input_ids": masked_ids, "masked_lm_positions": positions, "masked_lm_ids": label_ids,
                 "masked_lm_weights": weights}
 
-    def _choose(self, input_ids, lengths, candidates, rng, forced_starts):
+    def _choose(self, input_ids, lengths, candidates, rng, forced_starts, forced_continues):
         """bool [N, T]: the positions to predict."""
         budget = np.minimum(self.max_predictions_per_seq,
                             np.maximum(1, np.rint(lengths * self.masked_lm_prob))).astype(np.int64)
@@ -91,7 +97,8 @@ class MaskedLmMasker:
             chosen = np.zeros_like(candidates)
             np.put_along_axis(chosen, ranked, taken, axis=1)
             return chosen
-        word_starts, word_of_token, word_lengths = self._words(input_ids, candidates, forced_starts)
+        word_starts, word_of_token, word_lengths = self._words(input_ids, candidates, forced_starts,
+                                                               forced_continues)
         # Visit words in random order; take each one that still fits in the budget.
         word_order = np.argsort(np.where(word_starts, rng.random(word_starts.shape), 2.0), axis=1)
         ordered_lengths = np.take_along_axis(word_lengths, word_order, axis=1)
@@ -108,10 +115,12 @@ class MaskedLmMasker:
             taken += np.where(fits, ordered_lengths[:, rank], 0)
         return candidates & np.take_along_axis(chosen_starts, word_of_token, axis=1)
 
-    def _words(self, input_ids, candidates, forced_starts):
+    def _words(self, input_ids, candidates, forced_starts, forced_continues):
         """Whole words among the candidates: a word is a piece and the continuation pieces right after it.
 
-        A piece of `forced_starts` (None: none) starts a word even if it is a continuation piece.
+        A piece of `forced_continues` (None: none) is a continuation piece
+        whatever its id; one of `forced_starts` (None: none) starts a word even
+        if it is a continuation piece.
 
         Returns:
             (word_starts, word_of_token, word_lengths): bool [N, T] whether a
@@ -121,7 +130,10 @@ class MaskedLmMasker:
         num_rows, seq_length = input_ids.shape
         follows_candidate = np.zeros_like(candidates)
         follows_candidate[:, 1:] = candidates[:, :-1]
-        continues = self.is_continuation[input_ids] & follows_candidate
+        continues = self.is_continuation[input_ids]
+        if forced_continues is not None:
+            continues = continues | forced_continues
+        continues &= follows_candidate
         if forced_starts is not None:
             continues &= ~forced_starts
         word_starts = candidates & ~continues

@@ -2,6 +2,7 @@
 
 import dataclasses
 import re
+import typing
 
 import numpy as np
 
@@ -26,11 +27,15 @@ class TokenizedCorpus:
         token_ids: int32 [tokens] WordPiece ids of all segments, in order.
         segment_offsets: int64 [segments + 1] token offsets of segments.
         document_offsets: int64 [documents + 1] segment offsets of documents.
+        word_continuations: Optional bool [tokens]: the tokens that continue
+            the word before them whatever their id (the characters of a
+            segmented Chinese word after its first), for whole-word masking.
     """
 
     token_ids: np.ndarray
     segment_offsets: np.ndarray
     document_offsets: np.ndarray
+    word_continuations: typing.Optional[np.ndarray] = None
 
     @property
     def num_documents(self):
@@ -54,7 +59,8 @@ class TokenizedCorpus:
         return TokenizedCorpus(
             token_ids=self.token_ids[tokens],
             segment_offsets=np.concatenate([[0], np.cumsum(segment_lengths)]),
-            document_offsets=np.concatenate([[0], np.cumsum(document_lengths)]))
+            document_offsets=np.concatenate([[0], np.cumsum(document_lengths)]),
+            word_continuations=None if self.word_continuations is None else self.word_continuations[tokens])
 
 
 def concatenate_ranges(starts, ends):
@@ -130,7 +136,7 @@ def read_documents(files):
     return sentences, np.asarray(document_ids, np.int64)
 
 
-def tokenize_documents(sentences, document_ids, tokenizer):
+def tokenize_documents(sentences, document_ids, tokenizer, word_segmenter=None):
     """Tokenizes sentences in large batches into a TokenizedCorpus.
 
     Sentences without tokens are dropped, then documents without sentences.
@@ -140,27 +146,37 @@ def tokenize_documents(sentences, document_ids, tokenizer):
         document_ids: Non-decreasing document index of each sentence.
         tokenizer: A `keras_bert_zoo.text.BertTokenizer` (or anything whose
             `tokenize(list_of_str)` returns a RaggedTensor of ids).
+        word_segmenter: Optional `ChineseWordSegmenter` that marks the
+            corpus' `word_continuations`, each sentence segmented once.
     """
-    ids, lengths = [], []
+    ids, lengths, continuations = [], [], []
     for start in range(0, len(sentences), _TOKENIZE_BATCH):
-        ragged = tokenizer.tokenize(sentences[start:start + _TOKENIZE_BATCH])
+        batch = sentences[start:start + _TOKENIZE_BATCH]
+        ragged = tokenizer.tokenize(batch)
         ids.append(ragged.flat_values.numpy().astype(np.int32))
         lengths.append(ragged.row_lengths().numpy())
+        if word_segmenter is not None:
+            continuations.append(word_segmenter.word_continuations(batch, ids[-1], tokenizer))
     lengths = np.concatenate(lengths) if lengths else np.zeros([0], np.int64)
     kept = lengths > 0
     _, segments_per_document = np.unique(np.asarray(document_ids)[kept], return_counts=True)
+    word_continuations = None
+    if word_segmenter is not None:
+        word_continuations = np.concatenate([np.zeros([0], bool), *continuations])
     return TokenizedCorpus(
         token_ids=np.concatenate(ids) if ids else np.zeros([0], np.int32),
         segment_offsets=np.concatenate([[0], np.cumsum(lengths[kept])]).astype(np.int64),
-        document_offsets=np.concatenate([[0], np.cumsum(segments_per_document)]).astype(np.int64))
+        document_offsets=np.concatenate([[0], np.cumsum(segments_per_document)]).astype(np.int64),
+        word_continuations=word_continuations)
 
 
-def read_corpus(file_patterns, tokenizer):
+def read_corpus(file_patterns, tokenizer, word_segmenter=None):
     """Reads and tokenizes one-sentence-per-line files (blank line between documents).
 
     Args:
         file_patterns: Comma-separated glob patterns, or a list of them.
         tokenizer: A `keras_bert_zoo.text.BertTokenizer`.
+        word_segmenter: Optional `ChineseWordSegmenter` for whole-word masking of Chinese words.
 
     Returns:
         (corpus, files): the TokenizedCorpus and the files read.
@@ -171,7 +187,7 @@ def read_corpus(file_patterns, tokenizer):
     """
     files = expand_file_patterns(file_patterns)
     sentences, document_ids = read_documents(files)
-    corpus = tokenize_documents(sentences, document_ids, tokenizer)
+    corpus = tokenize_documents(sentences, document_ids, tokenizer, word_segmenter)
     if corpus.num_documents == 0:
         raise ValueError(f"No text in {', '.join(files)}: every line is blank or has no tokens.")
     return corpus, files

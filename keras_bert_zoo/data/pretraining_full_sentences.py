@@ -12,10 +12,12 @@ cut into pieces of that room first.
 
 import bisect
 import dataclasses
+import typing
 
 import numpy as np
 
 from keras_bert_zoo.data.pretraining_corpus import TokenizedCorpus, concatenate_ranges
+from keras_bert_zoo.data.pretraining_instances import pack_marks
 
 
 @dataclasses.dataclass
@@ -30,6 +32,9 @@ class FullSentenceInstances:
         sentence_starts: int64 [sentences] ascending offsets in `tokens` of
             the sentences' first tokens.
         separator_id: The id between two documents.
+        word_continuations: Optional bool [stream] beside `tokens`: those
+            that continue a word whatever their id (the corpus' own; False on
+            separators).
     """
 
     tokens: np.ndarray
@@ -37,6 +42,7 @@ class FullSentenceInstances:
     ends: np.ndarray
     sentence_starts: np.ndarray
     separator_id: int
+    word_continuations: typing.Optional[np.ndarray] = None
 
     def __len__(self):
         return len(self.starts)
@@ -51,7 +57,8 @@ def split_long_sentences(corpus, room):
     piece_sentence = np.repeat(np.arange(len(lengths)), pieces)
     piece_starts = offsets[piece_sentence] + (np.arange(first_piece[-1]) - first_piece[piece_sentence]) * room
     return TokenizedCorpus(token_ids=corpus.token_ids, segment_offsets=np.append(piece_starts, offsets[-1]),
-                           document_offsets=first_piece[corpus.document_offsets])
+                           document_offsets=first_piece[corpus.document_offsets],
+                           word_continuations=corpus.word_continuations)
 
 
 def pack_full_sentences(corpus, room, separator_id, rng):
@@ -80,9 +87,14 @@ def pack_full_sentences(corpus, room, separator_id, rng):
     lengths = np.diff(segment_offsets)[sentences]
     ends = np.cumsum(lengths + opens_document)
     starts = ends - lengths
+    in_stream = concatenate_ranges(starts, ends)
+    in_corpus = concatenate_ranges(segment_offsets[sentences], segment_offsets[sentences + 1])
     tokens = np.full(ends[-1], separator_id, np.int32)
-    tokens[concatenate_ranges(starts, ends)] = corpus.token_ids[
-        concatenate_ranges(segment_offsets[sentences], segment_offsets[sentences + 1])]
+    tokens[in_stream] = corpus.token_ids[in_corpus]
+    word_continuations = None
+    if corpus.word_continuations is not None:
+        word_continuations = np.zeros(ends[-1], bool)
+        word_continuations[in_stream] = corpus.word_continuations[in_corpus]
 
     # Greedy and sequential: one binary search per instance.
     sentence_starts, sentence_ends = starts.tolist(), ends.tolist()
@@ -95,7 +107,7 @@ def pack_full_sentences(corpus, room, separator_id, rng):
         instance_ends.append(sentence_ends[last])
         first = last + 1
     return FullSentenceInstances(tokens, np.asarray(instance_starts, np.int64), np.asarray(instance_ends, np.int64),
-                                 starts, separator_id)
+                                 starts, separator_id, word_continuations)
 
 
 def make_full_sentence_instances(instances, indices, max_seq_length, masker, packer, rng):
@@ -117,7 +129,8 @@ def make_full_sentence_instances(instances, indices, max_seq_length, masker, pac
         `next_sentence_labels` 0.
     """
     starts, ends = instances.starts[indices], instances.ends[indices]
-    packed = packer.pack_spans(instances.tokens, [(starts, ends)], max_seq_length)
+    segments = [(starts, ends)]
+    packed = packer.pack_spans(instances.tokens, segments, max_seq_length)
     input_ids = packed["input_word_ids"]
     candidates = packed["segment_mask"] & (input_ids != instances.separator_id)
     first = np.searchsorted(instances.sentence_starts, starts)
@@ -126,7 +139,8 @@ def make_full_sentence_instances(instances, indices, max_seq_length, masker, pac
     columns = len(packer.start_ids) + instances.sentence_starts[concatenate_ranges(first, last)] - starts[rows]
     word_starts = np.zeros(input_ids.shape, bool)
     word_starts[rows, columns] = True
-    features = masker(input_ids, packed["input_mask"].sum(axis=1), candidates, rng, word_starts)
+    features = masker(input_ids, packed["input_mask"].sum(axis=1), candidates, rng, word_starts,
+                      pack_marks(instances.word_continuations, segments, max_seq_length, packer, packed))
     features["input_mask"] = packed["input_mask"]
     features["segment_ids"] = packed["input_type_ids"]
     features["next_sentence_labels"] = np.zeros(len(starts), np.int32)

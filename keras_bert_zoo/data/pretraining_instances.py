@@ -18,7 +18,7 @@ SPAN_DTYPE = np.dtype([("a_start", np.int64), ("a_end", np.int64), ("b_start", n
 
 
 def check_pretraining_options(max_seq_length, max_predictions_per_seq, masked_lm_prob, short_seq_prob,
-                              dupe_factor=1):
+                              dupe_factor=1, do_whole_word_mask=False, chinese_word_segmenter=None):
     """Checks pretraining options, as named by tools/create_pretraining_data.py's flags.
 
     Args:
@@ -27,6 +27,8 @@ def check_pretraining_options(max_seq_length, max_predictions_per_seq, masked_lm
         masked_lm_prob: In (0, 1].
         short_seq_prob: In [0, 1].
         dupe_factor: At least 1.
+        do_whole_word_mask: Whether whole words are masked.
+        chinese_word_segmenter: A segmenter's name, only with do_whole_word_mask.
 
     Raises:
         ValueError: "name=value: why", for the first unusable option.
@@ -41,6 +43,8 @@ def check_pretraining_options(max_seq_length, max_predictions_per_seq, masked_lm
         ("masked_lm_prob", masked_lm_prob, not 0 < masked_lm_prob <= 1, "must be in (0, 1]"),
         ("short_seq_prob", short_seq_prob, not 0 <= short_seq_prob <= 1, "must be in [0, 1]"),
         ("dupe_factor", dupe_factor, dupe_factor < 1, "must be at least 1"),
+        ("chinese_word_segmenter", chinese_word_segmenter, chinese_word_segmenter and not do_whole_word_mask,
+         "groups Chinese words for whole-word masking, so it needs do_whole_word_mask"),
     ]
     for name, value, is_bad, why in problems:
         if is_bad:
@@ -124,7 +128,7 @@ def _truncate(spans, max_num_tokens, rng):
     return spans
 
 
-def make_instances(token_ids, spans, max_seq_length, masker, packer, rng):
+def make_instances(token_ids, spans, max_seq_length, masker, packer, rng, word_continuations=None):
     """Packs spans as [CLS] A [SEP] B [SEP] (the packer's layout), padded, and masks them.
 
     Args:
@@ -134,6 +138,8 @@ def make_instances(token_ids, spans, max_seq_length, masker, packer, rng):
         masker: A `MaskedLmMasker`.
         packer: The tokenizer's `SegmentPacker`.
         rng: A `np.random.Generator` for the masks.
+        word_continuations: Optional bool array beside `token_ids`: tokens
+            that continue a word whatever their id (the corpus' own).
 
     Returns:
         Dict of the pretraining features: int32 `input_ids`, `input_mask`,
@@ -141,10 +147,27 @@ def make_instances(token_ids, spans, max_seq_length, masker, packer, rng):
         float32 `masked_lm_weights` [N, P]; int32 `next_sentence_labels` [N]
         (1 when B is random).
     """
-    packed = packer.pack_spans(token_ids, [(spans["a_start"], spans["a_end"]), (spans["b_start"], spans["b_end"])],
-                               max_seq_length)
-    features = masker(packed["input_word_ids"], packed["input_mask"].sum(axis=1), packed["segment_mask"], rng)
+    segments = [(spans["a_start"], spans["a_end"]), (spans["b_start"], spans["b_end"])]
+    packed = packer.pack_spans(token_ids, segments, max_seq_length)
+    features = masker(packed["input_word_ids"], packed["input_mask"].sum(axis=1), packed["segment_mask"], rng,
+                      word_continues=pack_marks(word_continuations, segments, max_seq_length, packer, packed))
     features["input_mask"] = packed["input_mask"]
     features["segment_ids"] = packed["input_type_ids"]
     features["next_sentence_labels"] = spans["is_random_next"].astype(np.int32)
     return features
+
+
+def pack_marks(marks, segments, max_seq_length, packer, packed):
+    """bool [N, T]: per-token `marks` where `packed` holds their tokens, False elsewhere; None for None.
+
+    Args:
+        marks: bool array beside the flat token ids that `packed` was packed from, or None.
+        segments: The (starts, ends) pairs that `packed` was packed with.
+        max_seq_length: T.
+        packer: The `SegmentPacker` that packed them.
+        packed: Its `pack_spans` result.
+    """
+    if marks is None:
+        return None
+    # The packer lays out any values as it does ids; its special ids fall outside the segments.
+    return packed["segment_mask"] & (packer.pack_spans(marks, segments, max_seq_length)["input_word_ids"] == 1)

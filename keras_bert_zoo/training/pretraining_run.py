@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from keras_bert_zoo.config import BertConfig, architecture_registry, is_preset, unknown_preset_hint
 from keras_bert_zoo.convert import checkpoint_exists
+from keras_bert_zoo.data.chinese_word_segmenter import ChineseWordSegmenter
 from keras_bert_zoo.data.dynamic_pretraining import dynamic_pretraining_dataset
 from keras_bert_zoo.data.pretraining_records import read_pretraining_records
 from keras_bert_zoo.files import expand_globs
@@ -62,6 +63,8 @@ class PretrainingSettings:
         masked_lm_prob: Masking rate for text_files.
         short_seq_prob: Share of shorter target lengths for text_files' sentence pairs.
         do_whole_word_mask: Mask whole words for text_files.
+        chinese_word_segmenter: With do_whole_word_mask, a segmenter ("jieba")
+            whose Chinese words text_files masks whole (WordPiece vocabs).
         seed: Seed of data shuffling and masking.
         mixed_float16: Whether the global policy is mixed_float16 (loss scaling).
         nan_policy: "stop" or "skip_step" (see `Trainer`).
@@ -93,6 +96,7 @@ class PretrainingSettings:
     masked_lm_prob: float = 0.15
     short_seq_prob: float = 0.1
     do_whole_word_mask: bool = False
+    chinese_word_segmenter: typing.Optional[str] = None
     seed: int = 12345
     mixed_float16: bool = False
     nan_policy: str = "stop"
@@ -120,6 +124,24 @@ class PretrainingSettings:
         if self.train_batch_size % self.gradient_accumulation_steps:
             raise ValueError(f"--train_batch_size={self.train_batch_size} is not divisible by "
                              f"--gradient_accumulation_steps={self.gradient_accumulation_steps}.")
+        if self.chinese_word_segmenter:
+            self._check_chinese_word_segmenter()
+
+    def _check_chinese_word_segmenter(self):
+        """Checks that the segmenter is installed and that the run masks whole words of WordPiece raw text."""
+        flag = f"--chinese_word_segmenter={self.chinese_word_segmenter}"
+        if self.input_files:
+            raise ValueError(f"{flag} works on --text_file: --input_file's TFRecords are masked already "
+                             "(create_pretraining_data.py takes it too).")
+        if not self.do_whole_word_mask:
+            raise ValueError(f"{flag} groups Chinese words for whole-word masking: it needs --do_whole_word_mask.")
+        if self.vocab_file and tokenizer_class_of(self.vocab_file) is not BertTokenizer:
+            raise ValueError(f"{flag} needs a WordPiece vocab, whose Chinese characters are tokens of their own; "
+                             f"--vocab_file={self.vocab_file} is not one.")
+        try:
+            ChineseWordSegmenter(self.chinese_word_segmenter)
+        except (ValueError, ImportError) as e:
+            raise ValueError(f"--{e}") from None
 
     @classmethod
     def from_flags(cls, model_dir, preset=None, bert_config_file=None, init_checkpoint=None, input_file=None,
@@ -279,7 +301,7 @@ def run_pretraining(settings, strategy, training_run=None):
                 settings.text_files, tokenizer, settings.max_seq_length, settings.max_predictions_per_seq,
                 masked_lm_prob=settings.masked_lm_prob, short_seq_prob=settings.short_seq_prob,
                 do_whole_word_mask=settings.do_whole_word_mask, seed=settings.seed, input_context=context,
-                full_sentences=full_sentences)
+                full_sentences=full_sentences, chinese_word_segmenter=settings.chinese_word_segmenter)
         else:
             examples = read_pretraining_records(
                 settings.input_files, settings.max_seq_length, settings.max_predictions_per_seq,
