@@ -42,7 +42,6 @@ class ModernBertConfig(BertConfig):
         attention_bias: Whether the attention's projections have biases.
         mlp_bias: Whether the feed-forward's projections have biases.
         classifier_bias: Whether the heads' dense layer has a bias.
-        decoder_bias: Whether the masked-LM output layer has a bias.
         pad_token_id: Id of the padding token (config.json's; the embedding
             of this id gets no gradient in transformers).
         cls_token_id: Id of [CLS].
@@ -51,7 +50,6 @@ class ModernBertConfig(BertConfig):
 
     model_type: typing.ClassVar[str] = "modernbert"
     has_pooler: typing.ClassVar[bool] = False
-    masked_lm_activation: typing.ClassVar[typing.Optional[str]] = None
     reference_keys: typing.ClassVar[typing.Dict[str, str]] = {
         "vocab_size": "vocab_size", "hidden_size": "hidden_size", "num_layers": "num_hidden_layers",
         "num_heads": "num_attention_heads", "intermediate_size": "intermediate_size",
@@ -61,9 +59,10 @@ class ModernBertConfig(BertConfig):
         "embedding_dropout": "embedding_dropout", "classifier_dropout": "classifier_dropout",
         "classifier_activation": "classifier_activation", "classifier_pooling": "classifier_pooling",
         "norm_bias": "norm_bias", "attention_bias": "attention_bias", "mlp_bias": "mlp_bias",
-        "classifier_bias": "classifier_bias", "decoder_bias": "decoder_bias", "pad_token_id": "pad_token_id",
+        "classifier_bias": "classifier_bias", "pad_token_id": "pad_token_id",
         "cls_token_id": "cls_token_id", "sep_token_id": "sep_token_id"}
-    constant_hf_keys: typing.ClassVar[typing.Dict[str, typing.Any]] = {"tie_word_embeddings": True}
+    constant_hf_keys: typing.ClassVar[typing.Dict[str, typing.Any]] = {"tie_word_embeddings": True,
+                                                                        "decoder_bias": True}
 
     vocab_size: int = 50368
     hidden_size: int = 768
@@ -88,7 +87,6 @@ class ModernBertConfig(BertConfig):
     attention_bias: bool = False
     mlp_bias: bool = False
     classifier_bias: bool = False
-    decoder_bias: bool = True
     pad_token_id: int = 50283
     cls_token_id: int = 50281
     sep_token_id: int = 50282
@@ -161,6 +159,11 @@ class ModernBertConfig(BertConfig):
         if flavor != "hf" or values.get("model_type") != cls.model_type:
             raise ValueError(f"{cls.__name__} reads Hugging Face config.json files with model_type "
                              f"{cls.model_type!r}.")
+        if values.get("decoder_bias", True) is not True:
+            raise ValueError("decoder_bias=false is not supported: the masked-LM output layer has a bias.")
+        if values.get("head_dim") not in (None, values.get("hidden_size", 0) // max(values.get(
+                "num_attention_heads", 1), 1)):
+            raise ValueError("head_dim must be hidden_size / num_attention_heads.")
 
     @classmethod
     def from_reference_dict(cls, values, flavor):
