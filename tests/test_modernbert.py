@@ -12,7 +12,7 @@ import torch
 import transformers
 
 import keras_bert_zoo as kbz
-from conftest import random_inputs
+from conftest import REPO_ROOT, random_inputs
 from family_tools import assert_like_transformers, outputs_as_transformers, seeded
 from keras_bert_zoo.layers.local_attention import banded_attention, dense_attention, sliding_window_mask
 
@@ -191,3 +191,35 @@ def test_unsupported_config_names_the_file(tmp_path, change, message):
     with pytest.raises(ValueError, match=message) as raised:
         kbz.ModernBertConfig.from_json_file(str(tmp_path / "config.json"))
     assert str(tmp_path / "config.json") in str(raised.value)
+
+
+def test_tokenizer_json_gives_transformers_ids(tmp_path):
+    """A byte-level BPE in ModernBERT's layout (its special tokens, `[CLS] a [SEP] b [SEP]` by a TemplateProcessing),
+    trained by `tokenizers` and saved by transformers as tokenizer.json alone: kbz.Tokenizer's ids, single and pair,
+    truncated, equal AutoTokenizer's; ours saved back is read by AutoTokenizer alike."""
+    import tokenizers
+    from tokenizers import pre_tokenizers, processors, trainers
+
+    texts = [line for line in (REPO_ROOT / "keras_bert_zoo" / "data" / "samples" / "pretraining_corpus.txt").read_text(
+        encoding="utf-8").splitlines() if line.strip()]
+    trained = tokenizers.Tokenizer(tokenizers.models.BPE())
+    trained.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    trained.decoder = tokenizers.decoders.ByteLevel()
+    trained.train_from_iterator(texts, trainers.BpeTrainer(
+        vocab_size=500, special_tokens=["|||IP_ADDRESS|||", "<|padding|>", "[UNK]", "[CLS]", "[SEP]", "[PAD]",
+                                        "[MASK]"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    trained.post_processor = processors.TemplateProcessing(
+        single="[CLS]:0 $A:0 [SEP]:0", pair="[CLS]:0 $A:0 [SEP]:0 $B:0 [SEP]:0",
+        special_tokens=[(token, trained.token_to_id(token)) for token in ("[CLS]", "[SEP]")])
+    transformers.PreTrainedTokenizerFast(
+        tokenizer_object=trained, cls_token="[CLS]", sep_token="[SEP]", pad_token="[PAD]", unk_token="[UNK]",
+        mask_token="[MASK]").save_pretrained(tmp_path / "hf")
+    assert sorted(path.name for path in (tmp_path / "hf").iterdir()) == ["tokenizer.json", "tokenizer_config.json"]
+    ours = kbz.Tokenizer.from_pretrained(str(tmp_path / "hf"))
+    ours.save_pretrained(str(tmp_path / "ours"))
+    firsts, seconds = texts[:-1], texts[1:]
+    for directory in ("hf", "ours"):
+        reference = transformers.AutoTokenizer.from_pretrained(str(tmp_path / directory))
+        for args in ((texts,), (firsts, seconds)):
+            expected = reference(*args, max_length=32, truncation=True, padding="max_length")["input_ids"]
+            assert ours(*args, max_length=32)["input_word_ids"].numpy().tolist() == expected
