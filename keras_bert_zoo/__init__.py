@@ -2,6 +2,7 @@
 
 from keras_bert_zoo.config import (BertConfig, DistilBertConfig, ElectraConfig, RobertaConfig, XlmRobertaConfig,
                                    list_presets)
+from keras_bert_zoo.config import ModernBertConfig
 from keras_bert_zoo.models import (
     BertClassifier,
     BertEncoder,
@@ -15,6 +16,7 @@ from keras_bert_zoo.models import (
     ElectraPretrainer,
     Encoder,
     MaskedLM,
+    ModernBertEncoder,
     Pretrainer,
     QuestionAnswerer,
     RobertaEncoder,

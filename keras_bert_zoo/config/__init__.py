@@ -3,6 +3,7 @@
 from keras_bert_zoo.config.bert_config import BertConfig
 from keras_bert_zoo.config.distilbert_config import DistilBertConfig
 from keras_bert_zoo.config.electra_config import ElectraConfig
+from keras_bert_zoo.config.modernbert_config import ModernBertConfig
 from keras_bert_zoo.config.roberta_config import RobertaConfig
 from keras_bert_zoo.config.xlm_roberta_config import XlmRobertaConfig
 from keras_bert_zoo.config.precisions import PRECISIONS

@@ -30,8 +30,10 @@ class ArchitectureSpec:
         hf_key: Import path of its function (name, task) -> (HF state-dict
             key, whether to transpose) of our weight names; the task decides
             where a family names one head's weights differently by task.
-        internal_name: Import path of its function key -> (our name, whether
-            to transpose), or None for keys that hold no weight of ours.
+        internal_name: Import path of its function (key, task) -> (our name,
+            whether to transpose), or None for keys that hold no weight of
+            ours; the checkpoint's task (or None) decides where a family names
+            one head's weights differently by task.
         tokenizer_kind: "wordpiece", "bpe" or "sentencepiece".
         pretraining_objective: "mlm_nsp", "mlm", "rtd" or "mlm_sop".
         google_scope: The root scope of its variables in Google's TF1
@@ -132,3 +134,7 @@ register(ArchitectureSpec("xlm-roberta", ("xlm-roberta",), f"{_CONFIG}.xlm_rober
                           f"{_MODELS}.xlm_roberta_encoder:XlmRobertaEncoder", "XLMRoberta",
                           f"{_CONVERT}.roberta_hf_names:hf_key", f"{_CONVERT}.roberta_hf_names:internal_name",
                           tokenizer_kind="sentencepiece"))
+register(ArchitectureSpec("modernbert", ("modernbert",), f"{_CONFIG}.modernbert_config:ModernBertConfig",
+                          f"{_MODELS}.modernbert_encoder:ModernBertEncoder", "ModernBert",
+                          f"{_CONVERT}.modernbert_names:hf_key", f"{_CONVERT}.modernbert_names:internal_name",
+                          tokenizer_kind="bpe"))

@@ -94,6 +94,8 @@ class BertConfig:
     # transform's activation where it is fixed rather than `hidden_act` (ELECTRA's generator: exact GELU).
     pre_classifier_dropout: typing.ClassVar[bool] = False
     masked_lm_activation: typing.ClassVar[typing.Optional[str]] = None
+    # What the sentence classifier reads of a text: its [CLS] output, or "mean" of its tokens' (ModernBERT's option).
+    classifier_pooling: typing.ClassVar[str] = "cls"
     # Our field: its key in the family's config.json (and in Google's bert_config.json for BERT).
     reference_keys: typing.ClassVar[typing.Dict[str, str]] = {
         "vocab_size": "vocab_size", "hidden_size": "hidden_size", "num_layers": "num_hidden_layers",

@@ -59,8 +59,8 @@ def hf_key(name, task=None):
     return f"{prefix}.{leaf}", leaf == "weight" and name.endswith("/kernel")
 
 
-def internal_name(key):
-    """Maps a DistilBERT HF key to (our weight name, whether to transpose), or None if it holds none of ours."""
+def internal_name(key, task=None):
+    """Maps a DistilBERT HF key to (our weight name, whether to transpose), or None; whatever the `task`."""
     if _IGNORED_KEYS.search(key):
         return None
     if key in _OURS_OF_HEAD:

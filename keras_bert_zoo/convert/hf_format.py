@@ -47,8 +47,8 @@ def google_to_hf_name(name, task=None):
     return key, False
 
 
-def hf_to_google_name(key):
-    """Maps an HF state-dict key to (Google variable name, whether to transpose), or None."""
+def hf_to_google_name(key, task=None):
+    """Maps an HF state-dict key to (Google variable name, whether to transpose), or None; whatever the `task`."""
     if _IGNORED_KEYS.search(key):
         return None
     key = key.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias")
@@ -121,7 +121,7 @@ def read_hf_directory(path):
         except Exception as e:  # safetensors raises its own error types.
             raise ValueError(f"Cannot read safetensors file {file}: {e}") from e
         for key, value in state.items():
-            mapped = internal_name(key)
+            mapped = internal_name(key, task)
             if mapped is None:
                 continue
             name, transpose = mapped

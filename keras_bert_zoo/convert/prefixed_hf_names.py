@@ -50,8 +50,11 @@ class PrefixedHfNames:
             raise ValueError(f"{self.family} has no weight for {name!r}.")
         return self.prefix + key.removeprefix("bert."), transpose
 
-    def internal_name(self, key):
-        """Maps the family's HF key to (our weight name, whether to transpose), or None if it holds none of ours."""
+    def internal_name(self, key, task=None):
+        """Maps the family's HF key to (our weight name, whether to transpose), or None if it holds none of ours.
+
+        The names don't depend on the checkpoint's `task`.
+        """
         if key in self.ignored_keys:
             return None
         if key in self.ours_of_head:

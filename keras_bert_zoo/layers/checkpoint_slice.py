@@ -30,3 +30,19 @@ class CheckpointSlice(typing.NamedTuple):
 def prefixed(prefix, slices):
     """`slices` with every name prefixed by `prefix`."""
     return {prefix + name: value for name, value in slices.items()}
+
+
+def layer_norm_slices(layer):
+    """Names relative to a LayerNorm's scope: gamma, and beta where it has one."""
+    slices = {"LayerNorm/gamma": CheckpointSlice(layer.gamma)}
+    if layer.center:
+        slices["LayerNorm/beta"] = CheckpointSlice(layer.beta)
+    return slices
+
+
+def dense_slices(layer):
+    """Names relative to a dense layer's scope: kernel, and bias where it has one."""
+    slices = {"kernel": CheckpointSlice(layer.kernel)}
+    if layer.use_bias:
+        slices["bias"] = CheckpointSlice(layer.bias)
+    return slices

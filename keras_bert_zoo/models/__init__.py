@@ -14,6 +14,7 @@ from keras_bert_zoo.models.electra_encoder import ElectraEncoder
 from keras_bert_zoo.models.electra_pretrainer import ElectraPretrainer
 from keras_bert_zoo.models.encoder import Encoder
 from keras_bert_zoo.models.masked_lm import MaskedLM
+from keras_bert_zoo.models.modernbert_encoder import ModernBertEncoder
 from keras_bert_zoo.models.roberta_encoder import RobertaEncoder
 from keras_bert_zoo.models.xlm_roberta_encoder import XlmRobertaEncoder
 from keras_bert_zoo.models.saved_task_model import load_saved_task_model

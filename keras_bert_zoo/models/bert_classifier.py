@@ -52,10 +52,13 @@ class BertClassifier(BertTaskModel):
             num_classes, self.dropout, encoder.config.initializer_range, dtype=encoder.dtype_policy,
             name="classifier_head")
         # DistilBERT, ELECTRA and RoBERTa classify with a dense layer of their own over [CLS] (RoBERTa's encoder
-        # has a pooler, which its classifiers don't read), ELECTRA's and RoBERTa's behind dropout too.
-        self.pre_classifier = None if encoder.config.pre_classifier_activation is None else BertPooler(
-            encoder.config.hidden_size, encoder.config.initializer_range,
-            encoder.config.pre_classifier_activation, dtype=encoder.dtype_policy, name="pre_classifier")
+        # has a pooler, which its classifiers don't read), ELECTRA's and RoBERTa's behind dropout too; ModernBERT
+        # with its heads' dense layer and LayerNorm, over [CLS] or the mean of the tokens (`classifier_pooling`).
+        self.pre_classifier = encoder.head_transform("pre_classifier")
+        if self.pre_classifier is None and encoder.config.pre_classifier_activation is not None:
+            self.pre_classifier = BertPooler(
+                encoder.config.hidden_size, encoder.config.initializer_range,
+                encoder.config.pre_classifier_activation, dtype=encoder.dtype_policy, name="pre_classifier")
         self.pre_classifier_dropout = SplitBitsDropout(
             self.dropout, dtype=encoder.dtype_policy, name="pre_classifier_dropout") if (
                 self.pre_classifier is not None and encoder.config.pre_classifier_dropout) else None
@@ -64,11 +67,7 @@ class BertClassifier(BertTaskModel):
             no_positions = inputs["input_mask"][:, :0]  # The last layer runs at [CLS] alone.
             pooled = encoder(inputs, output_positions=no_positions)["pooled_output"]
         else:
-            cls_position = inputs["input_mask"][:, :1] * 0
-            cls_output = encoder(inputs, output_positions=cls_position)["sequence_output"]
-            if self.pre_classifier_dropout is not None:
-                cls_output = self.pre_classifier_dropout(cls_output)
-            pooled = self.pre_classifier(cls_output)
+            pooled = self._pre_classify(self._text_vectors(inputs, inputs["input_mask"][:, :1] * 0))
         super().__init__(inputs=inputs, outputs={"logits": self.classifier_head(pooled)}, **kwargs)
 
     def call(self, inputs, training=None, mask=None):
@@ -76,18 +75,31 @@ class BertClassifier(BertTaskModel):
             return super().call(inputs, training=training, mask=mask)
         # The functional graph reads one [CLS] per row; packed rows have one per text.
         starts = inputs["sequence_starts"]
-        encoded = self.encoder({name: inputs[name] for name in INPUT_NAMES}, output_positions=starts,
-                               training=training)["sequence_output"]
+        encoded = self._text_vectors({name: inputs[name] for name in INPUT_NAMES}, starts, training=training)
         rows, slots = ops.shape(starts)[0], ops.shape(starts)[1]
         cls_outputs = ops.reshape(encoded, (-1, 1, encoded.shape[-1]))  # One text per row, as the heads expect.
         if self.pre_classifier is None:
             pooled = self.encoder.pooler(cls_outputs)
         else:
-            if self.pre_classifier_dropout is not None:
-                cls_outputs = self.pre_classifier_dropout(cls_outputs, training=training)
-            pooled = self.pre_classifier(cls_outputs)
+            pooled = self._pre_classify(cls_outputs, training=training)
         logits = self.classifier_head(pooled, training=training)
         return {"logits": ops.reshape(logits, (rows, slots, logits.shape[-1]))}
+
+    def _text_vectors(self, inputs, starts, training=None):
+        """[B, S, H]: what the classifier reads of each text starting at `starts` [B, S]: its [CLS] output, or
+        the mean of its tokens' outputs where the family pools so."""
+        if self.encoder.config.classifier_pooling != "mean":
+            return self.encoder(inputs, output_positions=starts, training=training)["sequence_output"]
+        sequence = self.encoder(inputs, training=training)["sequence_output"]
+        return sequence_means(sequence, inputs["input_mask"], starts)
+
+    def _pre_classify(self, cls_outputs, training=None):
+        """The pre-classifier's [N, H] of [N, 1, H] `_text_vectors` (behind dropout where the family has it)."""
+        if self.pre_classifier_dropout is not None:
+            cls_outputs = self.pre_classifier_dropout(cls_outputs, training=training)
+        if isinstance(self.pre_classifier, BertPooler):
+            return self.pre_classifier(cls_outputs)  # It reads the first row.
+        return self.pre_classifier(cls_outputs[:, 0], training=training)
 
     @property
     def uses_pooler(self):
@@ -120,3 +132,15 @@ def checked_label_names(label_names, expected):
     if len(names) != expected:
         raise ValueError(f"label_names has {len(names)} names; the head needs {expected}.")
     return names
+
+
+def sequence_means(sequence, input_mask, starts):
+    """[B, S, H]: the mean of `sequence` [B, T, H] over each text's tokens, the text that starts at `starts` [B, S].
+
+    A text's tokens are those numbered as its first one in `input_mask` (all real tokens of a 0/1 row).
+    """
+    numbers = ops.take_along_axis(input_mask, ops.cast(starts, "int32"), axis=1)  # [B, S]
+    members = ops.logical_and(ops.equal(numbers[:, :, None], input_mask[:, None, :]), input_mask[:, None, :] > 0)
+    members = ops.cast(members, sequence.dtype)  # [B, S, T]
+    totals = ops.einsum("bst,bth->bsh", members, sequence)
+    return totals / ops.maximum(ops.sum(members, axis=-1, keepdims=True), 1)

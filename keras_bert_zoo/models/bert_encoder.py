@@ -45,11 +45,7 @@ class BertEncoder(PretrainedModel, keras.Model):
     config_class = BertConfig
 
     def __init__(self, config, dtype=None, shared_embeddings=None, **kwargs):
-        if isinstance(config, dict):
-            config = self.config_class.from_dict(config)
-        if not isinstance(config, self.config_class):
-            raise TypeError(f"{type(self).__name__} takes a {self.config_class.__name__}, got a "
-                            f"{type(config).__name__}; kbz.Encoder builds any family's encoder.")
+        config = self.checked_config(config)
         self.config = config  # Read by `embed` while the graph is built.
         self.embeddings = shared_embeddings if shared_embeddings is not None else BertEmbeddings(
             vocab_size=config.vocab_size,
@@ -127,6 +123,20 @@ class BertEncoder(PretrainedModel, keras.Model):
         if self.pooler is None:
             return {"sequence_output": x[:, 1:]}
         return {"pooled_output": self.pooler(x), "sequence_output": x[:, 1:]}
+
+    @classmethod
+    def checked_config(cls, config):
+        """`config` (or its dict form) as this family's config class; TypeError for another family's."""
+        if isinstance(config, dict):
+            config = cls.config_class.from_dict(config)
+        if not isinstance(config, cls.config_class):
+            raise TypeError(f"{cls.__name__} takes a {cls.config_class.__name__}, got a "
+                            f"{type(config).__name__}; kbz.Encoder builds any family's encoder.")
+        return config
+
+    def head_transform(self, name):
+        """The layer the family's heads put before their output layer (ModernBERT's), or None (BERT's have none)."""
+        return None
 
     def embed(self, inputs, training=None):
         """The embeddings [B, T, H] of the input dict, projected to the layers' width where narrower."""

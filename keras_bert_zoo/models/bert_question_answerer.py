@@ -26,12 +26,21 @@ class BertQuestionAnswerer(BertTaskModel):
 
     def __init__(self, encoder, **kwargs):
         self.encoder = encoder
+        # The family's layer before the span head (ModernBERT's, which drops out at classifier_dropout).
+        self.pre_classifier = encoder.head_transform("pre_classifier")
         self.span_head = BertClassificationHead(
-            2, initializer_range=encoder.config.initializer_range, dtype=encoder.dtype_policy, name="span_head")
+            2, 0.0 if self.pre_classifier is None else encoder.config.classifier_dropout,
+            encoder.config.initializer_range, dtype=encoder.dtype_policy, name="span_head")
         inputs = encoder_inputs()
-        logits = self.span_head(encoder(inputs)["sequence_output"])
+        sequence = encoder(inputs)["sequence_output"]
+        if self.pre_classifier is not None:
+            sequence = self.pre_classifier(sequence)
+        logits = self.span_head(sequence)
         start_logits, end_logits = ops.unstack(logits, 2, axis=-1)
         super().__init__(inputs=inputs, outputs={"start_logits": start_logits, "end_logits": end_logits}, **kwargs)
 
     def head_slices(self):
-        return prefixed("cls/squad/", self.span_head.checkpoint_slices())
+        slices = prefixed("cls/squad/", self.span_head.checkpoint_slices())
+        if self.pre_classifier is not None:
+            slices.update(prefixed("pre_classifier/", self.pre_classifier.checkpoint_slices()))
+        return slices

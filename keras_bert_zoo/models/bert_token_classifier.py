@@ -3,6 +3,7 @@
 import keras
 
 from keras_bert_zoo.layers import BertClassificationHead
+from keras_bert_zoo.layers.checkpoint_slice import prefixed
 from keras_bert_zoo.models.bert_classifier import checked_label_names
 from keras_bert_zoo.models.bert_encoder import encoder_inputs
 from keras_bert_zoo.models.bert_task_model import BertTaskModel
@@ -26,17 +27,25 @@ class BertTokenClassifier(BertTaskModel):
     def __init__(self, encoder, num_classes=2, dropout=None, label_names=None, **kwargs):
         self.encoder = encoder
         self.num_classes = num_classes
-        self.dropout = encoder.config.dropout if dropout is None else dropout
+        # The family's layer before the output layer (ModernBERT's), whose heads drop out at classifier_dropout.
+        self.pre_classifier = encoder.head_transform("pre_classifier")
+        default_dropout = encoder.config.dropout if self.pre_classifier is None else encoder.config.classifier_dropout
+        self.dropout = default_dropout if dropout is None else dropout
         self.label_names = checked_label_names(label_names, num_classes)
         self.classifier_head = BertClassificationHead(
             num_classes, self.dropout, encoder.config.initializer_range, dtype=encoder.dtype_policy,
             name="classifier_head")
         inputs = encoder_inputs()
         sequence = encoder(inputs)["sequence_output"]
+        if self.pre_classifier is not None:
+            sequence = self.pre_classifier(sequence)
         super().__init__(inputs=inputs, outputs={"logits": self.classifier_head(sequence)}, **kwargs)
 
     def head_slices(self):
-        return self.classifier_head.checkpoint_slices()
+        slices = self.classifier_head.checkpoint_slices()
+        if self.pre_classifier is not None:
+            slices.update(prefixed("pre_classifier/", self.pre_classifier.checkpoint_slices()))
+        return slices
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes, "dropout": self.dropout,

@@ -17,6 +17,7 @@ def masked_lm_head(encoder, name="masked_lm_head"):
         layer_norm_eps=config.layer_norm_eps,
         initializer_range=config.initializer_range,
         input_size=config.hidden_size,
+        transform=encoder.head_transform("transform"),
         dtype=encoder.dtype_policy,
         name=name,
     )

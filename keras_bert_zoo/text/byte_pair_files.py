@@ -79,6 +79,39 @@ def read_byte_pair_files(path):
     return vocab, merges, _special_tokens(directory)
 
 
+def pair_layout(path):
+    """(separators between a pair's texts, type id of the second text) that a BPE tokenizer's files state.
+
+    vocab.json + merges.txt are RoBERTa's (`<s> a </s></s> b </s>`, all type
+    ids 0): (2, 0). A tokenizer.json's post-processor decides otherwise: a
+    TemplateProcessing (ModernBERT's `[CLS] a [SEP] b [SEP]`) gives the special
+    tokens its pair template puts between the texts, and the second's type id.
+
+    Raises:
+        ValueError: naming the file, for a pair template with other tokens
+            than separators between the texts.
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path) and all(os.path.isfile(os.path.join(path, name)) for name in ("vocab.json", "merges.txt")):
+        return 2, 0
+    tokenizer_file = path if os.path.isfile(path) else os.path.join(path, "tokenizer.json")
+    processor = (_read_json(tokenizer_file) or {}).get("post_processor") or {}
+    processors = processor.get("processors") or [] if processor.get("type") == "Sequence" else [processor]
+    template = next((p for p in processors if p.get("type") == "TemplateProcessing"), None)
+    if template is None:
+        return 2, 0
+    pieces = template.get("pair") or []
+    sequences = [i for i, piece in enumerate(pieces) if "Sequence" in piece]
+    if len(sequences) != 2:
+        raise ValueError(f"{tokenizer_file}: the pair template must hold the texts $A and $B.")
+    first, second = sequences
+    between = [piece.get("SpecialToken", {}).get("id") for piece in pieces[first + 1:second]]
+    if not between or len(set(between)) != 1 or None in between:
+        raise ValueError(f"{tokenizer_file}: the pair template must put separators between $A and $B, got "
+                         f"{pieces[first + 1:second]}.")
+    return len(between), int(pieces[second]["Sequence"].get("type_id", 0))
+
+
 def write_byte_pair_files(directory, vocab, merges, special_tokens):
     """Writes vocab.json, merges.txt and tokenizer_config.json (a RobertaTokenizer's), each atomically."""
     os.makedirs(directory, exist_ok=True)
@@ -89,6 +122,43 @@ def write_byte_pair_files(directory, vocab, merges, special_tokens):
               "bos_token": special_tokens["cls"], "eos_token": special_tokens["sep"]}
     config.update({f"{role}_token": token for role, token in special_tokens.items()})
     write_json_atomic(os.path.join(directory, "tokenizer_config.json"), config)
+
+
+def write_template_tokenizer_files(directory, vocab, merges, special_tokens, pair_separators, second_type_id):
+    """Writes tokenizer.json (byte-level BPE, pairs `cls a sep* b sep`) and tokenizer_config.json, each atomically.
+
+    The layout transformers' `AutoTokenizer` reads for a tokenizer whose pairs
+    aren't RoBERTa's (ModernBERT's `[CLS] a [SEP] b [SEP]`), and
+    `pair_layout` reads back.
+    """
+    os.makedirs(directory, exist_ok=True)
+    cls, sep = special_tokens["cls"], special_tokens["sep"]
+    ids = {token: i for i, token in enumerate(vocab)}
+    special = set(special_tokens.values())
+    added = [{"id": i, "content": token, "single_word": False, "lstrip": False, "rstrip": False,
+              "normalized": token not in special, "special": token in special}
+             for i, token in enumerate(vocab) if token in special or token_bytes(token) is None]
+
+    def piece(kind, name, type_id=0):
+        return {kind: {"id": name, "type_id": type_id}}
+
+    single = [piece("SpecialToken", cls), piece("Sequence", "A"), piece("SpecialToken", sep)]
+    pair = single + [piece("SpecialToken", sep)] * (pair_separators - 1) + [
+        piece("Sequence", "B", second_type_id), piece("SpecialToken", sep, second_type_id)]
+    byte_level = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
+    config = {
+        "version": "1.0", "truncation": None, "padding": None, "added_tokens": added, "normalizer": None,
+        "pre_tokenizer": byte_level,
+        "post_processor": {"type": "TemplateProcessing", "single": single, "pair": pair, "special_tokens": {
+            token: {"id": token, "ids": [ids[token]], "tokens": [token]} for token in (cls, sep)}},
+        "decoder": byte_level,
+        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+                  "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
+                  "vocab": ids, "merges": [list(merge) for merge in merges]}}
+    write_json_atomic(os.path.join(directory, "tokenizer.json"), config)
+    tokenizer_config = {"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": cls, "eos_token": sep}
+    tokenizer_config.update({f"{role}_token": token for role, token in special_tokens.items()})
+    write_json_atomic(os.path.join(directory, "tokenizer_config.json"), tokenizer_config)
 
 
 def _read_json(path):

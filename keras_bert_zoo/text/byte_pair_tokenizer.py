@@ -5,8 +5,9 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from keras_bert_zoo.text.byte_pair_files import (byte_to_unicode, read_byte_pair_files, read_merges,
-                                                 read_vocab_json, token_bytes, write_byte_pair_files)
+from keras_bert_zoo.text.byte_pair_files import (byte_to_unicode, pair_layout, read_byte_pair_files, read_merges,
+                                                 read_vocab_json, token_bytes, write_byte_pair_files,
+                                                 write_template_tokenizer_files)
 from keras_bert_zoo.text.graph_calls import per_batch, strings
 from keras_bert_zoo.text.graph_tokenizer import GraphTokenizer
 from keras_bert_zoo.text.segment_packer import SegmentPacker
@@ -56,16 +57,19 @@ class BytePairTokenizer(GraphTokenizer):
     Any bytes are tokenized: invalid UTF-8 bytes count as symbol characters
     (as a control character does) and keep their byte tokens, so
     `detokenize` gives the input back. Its `packer` holds RoBERTa's
-    `<s> a </s></s> b </s>` layout, all type ids 0.
+    `<s> a </s></s> b </s>` layout, all type ids 0, or with one separator
+    ModernBERT's `[CLS] a [SEP] b [SEP]`.
 
     Args:
         vocab: Path of a vocab.json ({token: id}), a {token: id} dict, or tokens by id.
         merges: Path of a merges.txt, or (left, right) token pairs (or "left right" strings) by rank.
         cls_token, sep_token, pad_token, unk_token, mask_token: The special tokens.
+        pair_separators: How many separators stand between a pair's texts (RoBERTa 2, ModernBERT 1).
+        second_type_id: The type id of a pair's second text.
     """
 
     def __init__(self, vocab, merges, cls_token="<s>", sep_token="</s>", pad_token="<pad>", unk_token="<unk>",
-                 mask_token="<mask>"):
+                 mask_token="<mask>", pair_separators=2, second_type_id=0):
         super().__init__("byte_pair_tokenizer")
         if isinstance(vocab, (str, os.PathLike)):
             vocab = read_vocab_json(vocab)
@@ -82,8 +86,8 @@ class BytePairTokenizer(GraphTokenizer):
         self.lower_case = False
         token_ids = self._index_vocab()
         self._set_special_ids(self.special_tokens, "The vocab")
-        self.packer = SegmentPacker([self.cls_id], [self.sep_id, self.sep_id], [self.sep_id], self.pad_id,
-                                    second_type_id=0, truncation="tokenizers")
+        self.packer = SegmentPacker([self.cls_id], [self.sep_id] * pair_separators, [self.sep_id], self.pad_id,
+                                    second_type_id=second_type_id, truncation="tokenizers")
         special = set(self.special_tokens.values())
         # What each token stands for: its bytes, or the UTF-8 of a special or added token.
         raw = [None if token in special else token_bytes(token) for token in self.vocab]
@@ -120,17 +124,26 @@ class BytePairTokenizer(GraphTokenizer):
         """The tokenizer of a directory with vocab.json + merges.txt, or with (or of) a BPE tokenizer.json.
 
         Special tokens are those tokenizer_config.json or special_tokens_map.json
-        name, else RoBERTa's.
+        name, else RoBERTa's; pairs are packed as a tokenizer.json's post-processor
+        says (`byte_pair_files.pair_layout`), else as RoBERTa's.
 
         Raises:
             ValueError: naming the path, if it holds no byte-level BPE tokenizer.
         """
         vocab, merges, special = read_byte_pair_files(path)
-        return cls(vocab, merges, **{f"{role}_token": token for role, token in special.items()})
+        separators, second_type_id = pair_layout(path)
+        return cls(vocab, merges, **{f"{role}_token": token for role, token in special.items()},
+                   pair_separators=separators, second_type_id=second_type_id)
 
     def save_pretrained(self, directory):
-        """Writes vocab.json, merges.txt and tokenizer_config.json (a RobertaTokenizer's) into `directory`."""
-        write_byte_pair_files(directory, self.vocab, self.merges, self.special_tokens)
+        """Writes vocab.json, merges.txt and tokenizer_config.json (a RobertaTokenizer's) into `directory`, or
+        for another pair layout (ModernBERT's) a tokenizer.json that states it, with its tokenizer_config.json."""
+        separators, second_type_id = len(self.packer.between_ids), self.packer.second_type_id
+        if (separators, second_type_id) == (2, 0):
+            write_byte_pair_files(directory, self.vocab, self.merges, self.special_tokens)
+        else:
+            write_template_tokenizer_files(directory, self.vocab, self.merges, self.special_tokens, separators,
+                                           second_type_id)
 
     def continues_word(self):
         """bool NumPy [vocab_size]: tokens that continue a word, for whole-word masking.

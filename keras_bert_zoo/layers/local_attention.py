@@ -1,0 +1,102 @@
+"""Scaled dot-product attention, dense or over a sliding window at O(T x window) time and memory.
+
+A sliding-window query at position i sees the keys j with |i - j| <= w
+(ModernBERT's `local_attention // 2`) that its `input_mask` lets it see
+(`packed_sequences.additive_attention_mask`: no padding, no other packed
+sequence). `banded_attention` cuts the row into blocks of w queries; the
+keys a block can see lie in it and its two neighbours, so each block scores
+3w keys instead of T, and the result equals `dense_attention` under
+`sliding_window_mask`.
+"""
+
+from keras import ops
+
+from keras_bert_zoo.layers.packed_sequences import MASKED_SCORE, additive_attention_mask
+
+
+def sliding_window_mask(input_mask, half_window, query_positions=None):
+    """float32 [B, 1, Q, T]: `additive_attention_mask` that also hides keys more than `half_window` away.
+
+    Args:
+        input_mask: int [B, T] (0 padding, else the packed sequence's number).
+        half_window: w: a query sees keys at most w positions away.
+        query_positions: Optional int [B, Q] positions of the queries; all T when None.
+    """
+    mask = additive_attention_mask(input_mask, query_positions)
+    keys = ops.arange(ops.shape(input_mask)[1], dtype="int32")
+    queries = keys[None, :, None] if query_positions is None else ops.cast(query_positions, "int32")[:, :, None]
+    too_far = ops.abs(queries - keys[None, None, :]) > half_window
+    return ops.where(too_far[:, None], MASKED_SCORE, mask)
+
+
+def dense_attention(query, key, value, additive_mask, softmax):
+    """softmax(q k^T + mask) v over all keys: [B, N, Q, D] x [B, N, T, D] -> [B, N, Q, D].
+
+    Args:
+        query: [B, N, Q, D], already scaled.
+        key: [B, N, T, D].
+        value: [B, N, T, D].
+        additive_mask: float32, broadcastable to [B, N, Q, T].
+        softmax: Callable (scores, additive_mask) -> probabilities (with
+            the caller's dropout), as `SplitBitsDropout.softmax`.
+    """
+    probs = softmax(ops.einsum("bnqd,bntd->bnqt", query, key), additive_mask)
+    return ops.einsum("bnqt,bntd->bnqd", probs, value)
+
+
+def banded_attention(query, key, value, input_mask, half_window, softmax):
+    """`dense_attention` under `sliding_window_mask`, scoring each query against 3 * half_window keys only.
+
+    Args:
+        query: [B, N, T, D], already scaled.
+        key: [B, N, T, D].
+        value: [B, N, T, D].
+        input_mask: int [B, T] as in `sliding_window_mask`.
+        half_window: w: a query sees keys at most w positions away.
+        softmax: As in `dense_attention`.
+
+    Returns:
+        [B, N, T, D].
+    """
+    w = half_window
+    length = ops.shape(query)[2]
+    blocks = (length + w - 1) // w
+    padded = blocks * w
+    # w zero keys before the row and w + (padded - T) after: block b's neighbourhood is rows [b*w, b*w + 3w).
+    query, key, value = (_pad_time(x, 0, padded - length) for x in (query, key, value))
+    key, value = (_pad_time(x, w, w) for x in (key, value))
+    mask = ops.pad(ops.cast(input_mask, "int32"), [[0, 0], [w, w + padded - length]], constant_values=-1)
+    # [B, N, blocks, w, D] queries and [B, N, blocks, 3w, D] keys and values around them.
+    heads, size = query.shape[1], query.shape[3]
+    query_blocks = ops.reshape(query, (-1, heads, blocks, w, size))
+    key_blocks, value_blocks = (_neighbourhoods(x, blocks, w) for x in (key, value))
+    scores = ops.einsum("bnkqd,bnksd->bnkqs", query_blocks, key_blocks)
+    probs = softmax(scores, _band_mask(mask, blocks, w)[:, None])
+    context = ops.einsum("bnkqs,bnksd->bnkqd", probs, value_blocks)
+    return ops.reshape(context, (-1, heads, padded, size))[:, :, :length]
+
+
+def _pad_time(x, before, after):
+    return ops.pad(x, [[0, 0], [0, 0], [before, after], [0, 0]])
+
+
+def _neighbourhoods(x, blocks, w):
+    """[B, N, (blocks + 2) * w, D] -> [B, N, blocks, 3w, D]: each block of w with the blocks either side."""
+    heads, size = x.shape[1], x.shape[3]
+    chunks = ops.reshape(x, (-1, heads, blocks + 2, w, size))
+    return ops.concatenate([chunks[:, :, :-2], chunks[:, :, 1:-1], chunks[:, :, 2:]], axis=3)
+
+
+def _band_mask(mask, blocks, w):
+    """float32 [B, blocks, w, 3w] additive mask of the padded `mask` [B, (blocks + 2) * w] (-1: outside the row)."""
+    keys = ops.reshape(mask, (-1, blocks + 2, w))
+    keys = ops.concatenate([keys[:, :-2], keys[:, 1:-1], keys[:, 2:]], axis=2)  # [B, blocks, 3w]
+    queries = keys[:, :, w:2 * w]  # [B, blocks, w]
+    # Query q of a block sits at offset w + q among its 3w keys.
+    offsets = ops.arange(3 * w, dtype="int32")[None, :] - (ops.arange(w, dtype="int32")[:, None] + w)
+    near = ops.abs(offsets) <= w  # [w, 3w]
+    queries, keys = queries[:, :, :, None], keys[:, :, None, :]
+    visible = ops.logical_and(keys > 0, ops.logical_or(ops.equal(queries, keys), ops.equal(queries, 0)))
+    # (A padding query sees every real key in its window, as in `additive_attention_mask`.)
+    visible = ops.logical_and(visible, near[None, None])
+    return ops.where(visible, 0.0, MASKED_SCORE)

@@ -1,0 +1,121 @@
+"""ModernBERT's self-attention: fused projection, rotary positions, global or sliding-window."""
+
+import math
+
+import keras
+from keras import ops
+
+from keras_bert_zoo.layers.checkpoint_slice import dense_slices, prefixed
+from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense
+from keras_bert_zoo.layers.gather_positions import gather_positions, positions_output_shape
+from keras_bert_zoo.layers.local_attention import banded_attention, dense_attention
+from keras_bert_zoo.layers.packed_sequences import additive_attention_mask
+from keras_bert_zoo.layers.rotary_embedding import RotaryEmbedding, rotate
+from keras_bert_zoo.layers.split_bits_dropout import SplitBitsDropout
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_zoo")
+class ModernBertAttention(keras.layers.Layer):
+    """Multi-head self-attention with rotary positions, over all keys or a sliding window.
+
+    Query, key and value come from one [H, 3H] projection (transformers'
+    `Wqkv`); queries and keys are rotated by their positions
+    (`RotaryEmbedding`) before softmax(QK^T / sqrt(d)) V and the output
+    projection. With `half_window` a query sees only keys at most that far
+    away, computed block-wise in O(T x window) (`local_attention`).
+
+    Args:
+        hidden_size: Model width H.
+        num_heads: Number of heads; must divide `hidden_size`.
+        rope_theta: RoPE base.
+        half_window: None for global attention, else how far a query sees.
+        use_bias: Whether the projections have biases.
+        attention_dropout: Dropout rate on the attention probabilities.
+        initializer_range: Stddev of the truncated-normal initializer.
+        **kwargs: Passed to `keras.layers.Layer`.
+    """
+
+    def __init__(self, hidden_size, num_heads, rope_theta=10_000.0, half_window=None, use_bias=False,
+                 attention_dropout=0.0, initializer_range=0.02, **kwargs):
+        super().__init__(**kwargs)
+        if hidden_size % num_heads:
+            raise ValueError(f"hidden_size={hidden_size} is not divisible by num_heads={num_heads}.")
+        self.hidden_size = hidden_size
+        self.num_heads = num_heads
+        self.head_size = hidden_size // num_heads
+        self.rope_theta = rope_theta
+        self.half_window = half_window
+        self.use_bias = use_bias
+        self.attention_dropout = attention_dropout
+        self.initializer_range = initializer_range
+        initializer = keras.initializers.TruncatedNormal(stddev=initializer_range)
+        self.qkv_dense = Float32BiasGradDense(3 * hidden_size, use_bias=use_bias, kernel_initializer=initializer,
+                                              dtype=self.dtype_policy, name="qkv")
+        self.output_dense = Float32BiasGradDense(hidden_size, use_bias=use_bias, kernel_initializer=initializer,
+                                                 dtype=self.dtype_policy, name="output")
+        self.rotary = RotaryEmbedding(self.head_size, rope_theta, dtype=self.dtype_policy, name="rotary")
+        self.probs_dropout = SplitBitsDropout(attention_dropout, dtype=self.dtype_policy, name="probs_dropout")
+
+    def build(self, x_shape, input_mask_shape=None, position_ids_shape=None):
+        self.qkv_dense.build((None, None, self.hidden_size))
+        self.output_dense.build((None, None, self.hidden_size))
+        self.built = True
+
+    def call(self, x, input_mask, position_ids, training=None, query_positions=None):
+        """Attends from the positions of `x` [B, T, H] to the keys each may see.
+
+        Args:
+            x: Hidden states [B, T, H].
+            input_mask: int [B, T]: 0 for padding, else the number of the
+                packed sequence (see `packed_sequences`).
+            position_ids: int [B, T] positions that rotate queries and keys.
+            training: Whether dropout is active.
+            query_positions: Optional int [B, P]: the output is [B, P, H], the
+                rows of the full output there.
+        """
+        # [B, T, 3, N, D] -> [3, B, N, T, D]
+        qkv = ops.reshape(self.qkv_dense(x), (-1, ops.shape(x)[1], 3, self.num_heads, self.head_size))
+        query, key, value = ops.unstack(ops.transpose(qkv, (2, 0, 3, 1, 4)), 3, axis=0)
+        cos, sin = self.rotary(position_ids)
+        query, key = rotate(query, cos, sin), rotate(key, cos, sin)
+        query = query * ops.cast(1.0 / math.sqrt(self.head_size), query.dtype)
+
+        def softmax(scores, additive_mask):
+            return self.probs_dropout.softmax(scores, additive_mask, training=training)
+
+        if self.half_window is None:
+            if query_positions is not None:  # Only they attend.
+                query = ops.transpose(gather_positions(ops.transpose(query, (0, 2, 1, 3)), query_positions),
+                                      (0, 2, 1, 3))
+            context = dense_attention(query, key, value, additive_attention_mask(input_mask, query_positions),
+                                      softmax)
+        else:
+            context = banded_attention(query, key, value, input_mask, self.half_window, softmax)
+        # [B, N, Q, D] -> [B, Q, H]
+        context = ops.reshape(ops.transpose(context, (0, 2, 1, 3)), (-1, ops.shape(context)[2], self.hidden_size))
+        if self.half_window is not None and query_positions is not None:
+            context = gather_positions(context, query_positions)
+        return self.output_dense(context)
+
+    def compute_output_shape(self, x_shape, input_mask_shape=None, position_ids_shape=None,
+                             query_positions_shape=None):
+        return positions_output_shape(x_shape, query_positions_shape)
+
+    def checkpoint_slices(self):
+        """Names relative to "bert/encoder/layer_N/attention/"."""
+        slices = prefixed("self/qkv/", dense_slices(self.qkv_dense))
+        slices.update(prefixed("output/dense/", dense_slices(self.output_dense)))
+        return slices
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "hidden_size": self.hidden_size,
+            "num_heads": self.num_heads,
+            "rope_theta": self.rope_theta,
+            "half_window": self.half_window,
+            "use_bias": self.use_bias,
+            "attention_dropout": self.attention_dropout,
+            "initializer_range": self.initializer_range,
+        })
+        return config

@@ -1,0 +1,225 @@
+"""ModernBERT on the core against transformers' own models: seeded small configs written with save_pretrained, read
+by ours (every output within 1e-5), ours written back and read by transformers. Inputs are longer than two sliding
+windows and padded; packed rows restart their positions and keep their windows to themselves; the banded local
+attention equals the dense masked one. (In test_family_parity.py's style, until the family joins its FAMILIES.)"""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import torch
+import transformers
+
+import keras_bert_zoo as kbz
+from conftest import REPO_ROOT, random_inputs
+from family_tools import assert_like_transformers, outputs_as_transformers, seeded
+from keras_bert_zoo.layers.local_attention import banded_attention, dense_attention, sliding_window_mask
+
+# Windows of 8 tokens (4 either way); inputs of 21 and more tokens span several.
+WINDOW = 8
+LENGTH = 21
+HEADS = [(kbz.Classifier, "ForSequenceClassification"), (kbz.TokenClassifier, "ForTokenClassification"),
+         (kbz.QuestionAnswerer, "ForQuestionAnswering"), (kbz.MaskedLM, "ForMaskedLM")]
+OURS = kbz.ModernBertConfig(vocab_size=64, hidden_size=16, num_layers=3, num_heads=2, intermediate_size=24,
+                            max_position_embeddings=64, local_attention=4, pad_token_id=0, cls_token_id=1,
+                            sep_token_id=2)
+
+
+def hf_config(**kwargs):
+    """A small transformers ModernBertConfig, eager attention; 3 layers: global, local, local (the last is local)."""
+    return transformers.ModernBertConfig(**{**dict(
+        vocab_size=99, hidden_size=32, intermediate_size=24, num_hidden_layers=3, num_attention_heads=4,
+        local_attention=WINDOW, max_position_embeddings=128, pad_token_id=0, bos_token_id=1, eos_token_id=2,
+        cls_token_id=1, sep_token_id=2, attn_implementation="eager"), **kwargs})
+
+
+def torch_inputs(inputs):
+    return {"input_ids": torch.tensor(inputs["input_word_ids"]).long(),
+            "attention_mask": torch.tensor(inputs["input_mask"]).long()}
+
+
+def test_encoder_matches_on_long_padded_input(tmp_path):
+    """Four layers (global, local, local, global) over 29 tokens, one row padded to 7: every layer's output."""
+    reference = seeded(transformers.ModernBertModel, hf_config(num_hidden_layers=4, global_rope_theta=5_000.0,
+                                                                local_rope_theta=500.0))
+    reference.save_pretrained(tmp_path, safe_serialization=True)
+    ours = kbz.Encoder.from_pretrained(str(tmp_path))
+    assert type(ours) is kbz.ModernBertEncoder and type(ours.config) is kbz.ModernBertConfig
+    assert ours.config.layer_types == tuple(reference.config.layer_types)
+    assert (ours.config.global_rope_theta, ours.config.local_rope_theta) == (5_000.0, 500.0)
+    inputs = random_inputs(seq_length=29, vocab_size=99)
+    inputs["input_mask"][1, 20:] = 0
+    outputs = ours(inputs)
+    assert "pooled_output" not in outputs
+    with torch.no_grad():
+        expected = reference(**torch_inputs(inputs), output_hidden_states=True)
+    real = inputs["input_mask"].astype(bool)
+    np.testing.assert_allclose(outputs["sequence_output"].numpy()[real], expected.last_hidden_state.numpy()[real],
+                               atol=1e-5, rtol=0)
+    for ours_layer, hf_layer in zip(outputs["encoder_outputs"], expected.hidden_states[1:], strict=True):
+        np.testing.assert_allclose(ours_layer.numpy()[real], hf_layer.numpy()[real], atol=1e-5, rtol=0)
+    changed = dict(inputs, input_type_ids=np.ones_like(inputs["input_type_ids"]))  # No token types.
+    np.testing.assert_array_equal(ours(changed)["sequence_output"].numpy(), outputs["sequence_output"].numpy())
+
+
+def test_packed_sequences_encode_as_alone(tmp_path):
+    """Three texts packed in a row (input_mask 1, 2, 3, then padding): each one's outputs are transformers' on the
+    text alone, so rotary positions restart and no sliding window reaches into a neighbour."""
+    reference = seeded(transformers.ModernBertModel, hf_config())
+    reference.save_pretrained(tmp_path, safe_serialization=True)
+    ours = kbz.Encoder.from_pretrained(str(tmp_path))
+    lengths = [11, 3, 13]
+    ids = np.random.default_rng(1).integers(3, 99, sum(lengths) + 4).astype("int32")
+    numbers = np.concatenate([np.full(n, i + 1) for i, n in enumerate(lengths)] + [np.zeros(4)]).astype("int32")
+    packed = ours({"input_word_ids": ids[None], "input_mask": numbers[None], "input_type_ids": 0 * ids[None]})
+    for number, length in enumerate(lengths, start=1):
+        alone = ids[numbers == number][None]
+        with torch.no_grad():
+            expected = reference(input_ids=torch.tensor(alone).long()).last_hidden_state.numpy()[0]
+        np.testing.assert_allclose(packed["sequence_output"].numpy()[0][numbers == number], expected, atol=1e-5,
+                                   rtol=0)
+
+
+@pytest.mark.parametrize("length,half_window", [(LENGTH, 4), (16, 4), (3, 4), (LENGTH, 1), (LENGTH, 32)])
+def test_banded_attention_equals_dense_masked_attention(length, half_window):
+    """Blocks of w queries over their 3w neighbouring keys give the dense result under the sliding-window mask, for
+    padded, packed and short rows; every query that sees a key (real tokens, padding near real ones) agrees."""
+    rng = np.random.default_rng(0)
+    query, key, value = (rng.normal(size=(3, 2, length, 8)).astype("float32") for _ in range(3))
+    input_mask = np.ones((3, length), "int32")
+    input_mask[1, length // 2:] = 0
+    input_mask[2, length // 3:] = 2
+    input_mask[2, length - 1:] = 0
+
+    def softmax(scores, additive_mask):
+        return keras.ops.softmax(scores + additive_mask, axis=-1)
+
+    banded = np.asarray(banded_attention(query, key, value, input_mask, half_window, softmax))
+    mask = np.asarray(sliding_window_mask(input_mask, half_window))
+    dense = np.asarray(dense_attention(query, key, value, mask, softmax))
+    sees_a_key = (mask == 0).any(axis=-1)[:, 0]  # [B, T]
+    assert banded.shape == dense.shape and sees_a_key[input_mask > 0].all()
+    np.testing.assert_allclose(banded.transpose(0, 2, 1, 3)[sees_a_key], dense.transpose(0, 2, 1, 3)[sees_a_key],
+                               atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("ours_class,suffix,extra", [
+    *[(ours, suffix, {}) for ours, suffix in HEADS],
+    # Mean pooling, and the optional biases of the heads' dense layer and of every LayerNorm.
+    (kbz.Classifier, "ForSequenceClassification", dict(classifier_pooling="mean", classifier_bias=True,
+                                                        norm_bias=True, attention_bias=True, mlp_bias=True)),
+], ids=[suffix for _, suffix in HEADS] + ["ForSequenceClassification-mean-biases"])
+def test_task_heads_match(tmp_path, ours_class, suffix, extra):
+    num_labels = 2 if ours_class is kbz.QuestionAnswerer else 5
+    reference = seeded(getattr(transformers, "ModernBert" + suffix), hf_config(num_labels=num_labels, **extra))
+    reference.save_pretrained(tmp_path, safe_serialization=True)
+    ours = ours_class.from_pretrained(str(tmp_path), require_head=True)
+    assert type(ours.encoder) is kbz.ModernBertEncoder
+    inputs = random_inputs(seq_length=LENGTH, vocab_size=99)
+    with torch.no_grad():
+        expected = reference(**torch_inputs(inputs))
+    assert_like_transformers(outputs_as_transformers(ours, inputs), expected, inputs)
+
+
+def test_packed_classifier_pools_each_text(tmp_path):
+    """Packed rows with `sequence_starts` classify each text as alone, with [CLS] and with mean pooling."""
+    rng = np.random.default_rng(2)
+    lengths = [9, 5]
+    ids = rng.integers(3, 99, sum(lengths) + 2).astype("int32")
+    numbers = np.concatenate([np.full(n, i + 1) for i, n in enumerate(lengths)] + [np.zeros(2)]).astype("int32")
+    for pooling in ("cls", "mean"):
+        reference = seeded(transformers.ModernBertForSequenceClassification,
+                           hf_config(num_labels=3, classifier_pooling=pooling))
+        reference.save_pretrained(tmp_path / pooling, safe_serialization=True)
+        ours = kbz.Classifier.from_pretrained(str(tmp_path / pooling), require_head=True)
+        logits = ours({"input_word_ids": ids[None], "input_mask": numbers[None], "input_type_ids": 0 * ids[None],
+                       "sequence_starts": np.array([[0, lengths[0]]], "int32")})["logits"].numpy()[0]
+        for slot, number in enumerate((1, 2)):
+            with torch.no_grad():
+                expected = reference(input_ids=torch.tensor(ids[numbers == number][None]).long()).logits.numpy()
+            np.testing.assert_allclose(logits[slot], expected[0], atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("ours_class,suffix", [(kbz.Encoder, "Model"), *HEADS],
+                         ids=["Model", *[suffix for _, suffix in HEADS]])
+def test_save_pretrained_loads_in_transformers(tmp_path, ours_class, suffix):
+    kwargs = {"num_classes": 3} if ours_class in (kbz.Classifier, kbz.TokenClassifier) else {}
+    ours = ours_class(OURS) if ours_class is kbz.Encoder else ours_class(kbz.Encoder(OURS), **kwargs)
+    ours.save_pretrained(str(tmp_path / "saved"))
+    saved = json.loads((tmp_path / "saved" / "config.json").read_text())
+    assert saved["model_type"] == "modernbert" and saved["architectures"] == ["ModernBert" + suffix]
+    reference, loading = getattr(transformers, "ModernBert" + suffix).from_pretrained(
+        str(tmp_path / "saved"), attn_implementation="eager", output_loading_info=True)
+    assert not any(loading[key] for key in ("missing_keys", "unexpected_keys", "mismatched_keys")), loading
+    inputs = random_inputs(seq_length=LENGTH, vocab_size=64)
+    with torch.no_grad():
+        expected = reference.eval()(**torch_inputs(inputs))
+    got = outputs_as_transformers(ours, inputs)
+    assert_like_transformers(got, expected, inputs)
+    again = outputs_as_transformers(type(ours).from_pretrained(str(tmp_path / "saved")), inputs)
+    for key, value in again.items():
+        np.testing.assert_array_equal(value, got[key])
+
+
+@pytest.mark.parametrize("ours_class", [kbz.Encoder, kbz.Classifier, kbz.MaskedLM])
+def test_keras_file_round_trip(tmp_path, ours_class):
+    encoder = kbz.Encoder(OURS)
+    model = encoder if ours_class is kbz.Encoder else ours_class(encoder)
+    inputs = random_inputs(seq_length=LENGTH, vocab_size=64, with_positions=True)
+    inputs = {key: value for key, value in inputs.items() if key in model.input}
+    model.save(str(tmp_path / "model.keras"))
+    restored = keras.models.load_model(str(tmp_path / "model.keras"))
+    assert type(restored) is type(model)
+    expected, got = model(inputs), restored(inputs)
+    for key in ("sequence_output", "logits", "mlm_logits"):
+        if key in expected:
+            np.testing.assert_array_equal(np.asarray(got[key]), np.asarray(expected[key]), err_msg=key)
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"layer_types": ["sliding_attention", "full_attention", "full_attention"]}, "layer_types"),
+    ({"rope_parameters": {"full_attention": {"rope_type": "linear", "factor": 2.0, "rope_theta": 1e4}}},
+     "rope_type 'linear'"),
+    ({"decoder_bias": False}, "decoder_bias"),
+    ({"hidden_size": 36}, "even head size"),
+])
+def test_unsupported_config_names_the_file(tmp_path, change, message):
+    values = json.loads(hf_config().to_json_string())
+    values.update(change)
+    (tmp_path / "config.json").write_text(json.dumps(values))
+    with pytest.raises(ValueError, match=message) as raised:
+        kbz.ModernBertConfig.from_json_file(str(tmp_path / "config.json"))
+    assert str(tmp_path / "config.json") in str(raised.value)
+
+
+def test_tokenizer_json_gives_transformers_ids(tmp_path):
+    """A byte-level BPE in ModernBERT's layout (its special tokens, `[CLS] a [SEP] b [SEP]` by a TemplateProcessing),
+    trained by `tokenizers` and saved by transformers as tokenizer.json alone: kbz.Tokenizer's ids, single and pair,
+    truncated, equal AutoTokenizer's; ours saved back is read by AutoTokenizer alike."""
+    import tokenizers
+    from tokenizers import pre_tokenizers, processors, trainers
+
+    texts = [line for line in (REPO_ROOT / "keras_bert_zoo" / "data" / "samples" / "pretraining_corpus.txt").read_text(
+        encoding="utf-8").splitlines() if line.strip()]
+    trained = tokenizers.Tokenizer(tokenizers.models.BPE())
+    trained.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    trained.decoder = tokenizers.decoders.ByteLevel()
+    trained.train_from_iterator(texts, trainers.BpeTrainer(
+        vocab_size=500, special_tokens=["|||IP_ADDRESS|||", "<|padding|>", "[UNK]", "[CLS]", "[SEP]", "[PAD]",
+                                        "[MASK]"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    trained.post_processor = processors.TemplateProcessing(
+        single="[CLS]:0 $A:0 [SEP]:0", pair="[CLS]:0 $A:0 [SEP]:0 $B:0 [SEP]:0",
+        special_tokens=[(token, trained.token_to_id(token)) for token in ("[CLS]", "[SEP]")])
+    transformers.PreTrainedTokenizerFast(
+        tokenizer_object=trained, cls_token="[CLS]", sep_token="[SEP]", pad_token="[PAD]", unk_token="[UNK]",
+        mask_token="[MASK]").save_pretrained(tmp_path / "hf")
+    assert sorted(path.name for path in (tmp_path / "hf").iterdir()) == ["tokenizer.json", "tokenizer_config.json"]
+    ours = kbz.Tokenizer.from_pretrained(str(tmp_path / "hf"))
+    ours.save_pretrained(str(tmp_path / "ours"))
+    firsts, seconds = texts[:-1], texts[1:]
+    for directory in ("hf", "ours"):
+        reference = transformers.AutoTokenizer.from_pretrained(str(tmp_path / directory))
+        for args in ((texts,), (firsts, seconds)):
+            expected = reference(*args, max_length=32, truncation=True, padding="max_length")["input_ids"]
+            assert ours(*args, max_length=32)["input_word_ids"].numpy().tolist() == expected
