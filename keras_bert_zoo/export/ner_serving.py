@@ -3,7 +3,8 @@
 import tensorflow as tf
 
 from keras_bert_zoo.data.ner_features import window_layout
-from keras_bert_zoo.export.serving_inputs import split_characters_with_offsets, split_words_with_offsets, word_pieces
+from keras_bert_zoo.data.word_offsets import split_characters_with_offsets, split_words_with_offsets
+from keras_bert_zoo.export.serving_inputs import word_pieces
 from keras_bert_zoo.export.serving_module import TEXT, ServingModule
 
 # Keys combine (text index, window index); texts hold far fewer windows than this.
