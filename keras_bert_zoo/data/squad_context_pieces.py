@@ -3,6 +3,7 @@
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from keras_bert_zoo.data.word_offsets import cut_words
 from keras_bert_zoo.text.bert_char_classes import char_classes
 
 _SPACE = 0x20
@@ -65,8 +66,7 @@ def _word_piece_spans(tokenizer, contexts):
     safe = tf.strings.regex_replace(contexts, r"\x00", "\x01")
     _, token_starts, token_ends = tf_text.regex_split_with_offsets(safe, f"{whitespace}+")
     token_lengths = token_ends.flat_values - token_starts.flat_values
-    tokens = tf.strings.substr(tf.gather(contexts, token_starts.value_rowids()), token_starts.flat_values,
-                               token_lengths)
+    tokens = cut_words(contexts, token_starts, token_ends)[0].flat_values
     num_tokens = tf.size(tokens, out_type=tf.int64)
     aligned = tokenizer.tokenize_with_alignment(tokens, "UTF8_CHAR")  # [tokens, (pieces)]
     piece_token = aligned["ids"].value_rowids()
@@ -76,10 +76,13 @@ def _word_piece_spans(tokenizer, contexts):
     _, grapheme_starts, grapheme_ends = tf_text.regex_split_with_offsets(
         tf.strings.regex_replace(tokens, r"\x00", "\x01"), grapheme, grapheme)
     grapheme_token = grapheme_starts.value_rowids()
-    graphemes = tf.strings.substr(tf.gather(tokens, grapheme_token), grapheme_starts.flat_values,
-                                  grapheme_ends.flat_values - grapheme_starts.flat_values)
-    normalized_lengths = tf.reduce_sum(tf.strings.length(tokenizer.words(graphemes), unit="UTF8_CHAR"), axis=1)
-    normalized_lengths = tf.cast(normalized_lengths, tf.int64)
+    graphemes = cut_words(tokens, grapheme_starts, grapheme_ends)[0].flat_values
+    # Printable ASCII stays one character (at most lower-cased); only the others go through the normalizer.
+    others = tf.where(~tf.strings.regex_full_match(graphemes, "[!-~]"))
+    other_lengths = tf.reduce_sum(tf.strings.length(tokenizer.words(tf.gather_nd(graphemes, others)),
+                                                    unit="UTF8_CHAR"), axis=1)
+    normalized_lengths = tf.tensor_scatter_nd_update(tf.ones_like(grapheme_token), others,
+                                                     tf.cast(other_lengths, tf.int64))
 
     # Normalized positions counted over all tokens: each token's pieces start where its graphemes do.
     grapheme_total = tf.math.unsorted_segment_sum(normalized_lengths, grapheme_token, num_tokens)
