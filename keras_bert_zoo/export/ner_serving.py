@@ -40,7 +40,8 @@ class NerServing(ServingModule):
                 "serve_ids": self.serve_ids.get_concrete_function()}
 
     def warmup_requests(self):
-        return {"serving_default": {"text": ["Angela Merkel met Emmanuel Macron in Paris.", "新华社北京１月１日电", ""]}}
+        texts = ["Angela Merkel met Emmanuel Macron in Paris.", "新华社北京１月１日电", ""]
+        return {"serving_default": {"text": texts}}
 
     @tf.function(input_signature=[TEXT])
     def serve_text(self, text):
