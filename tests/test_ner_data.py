@@ -6,7 +6,7 @@ import pytest
 import keras_bert_zoo as kbz
 from conftest import minilm_path, write_vocab
 from keras_bert_zoo.data.conll_data import ner_label_names, read_conll_file
-from keras_bert_zoo.data.ner_features import IGNORE_LABEL_ID, ner_features
+from keras_bert_zoo.data.ner_features import IGNORE_LABEL_ID, ner_features, window_layout
 from keras_bert_zoo.metrics import convert_tag_scheme, detect_tag_scheme
 
 CONLL = """-DOCSTART- -X- -X- O
@@ -99,13 +99,18 @@ def test_long_sentences_split_into_windows_and_map_back(uncased):
     features = ner_features(uncased, sentences, tags, LABELS, max_seq_length=12)
     counts = {s: (features.sentence_index == s).sum() for s in range(4)}
     assert counts[0] == counts[2] == 1 and counts[1] > 4 and counts[3] > 1
+    max_pieces, stride = window_layout(10)
     for row in range(len(features)):
-        # Windows are whole words between [CLS] and [SEP]; none is cut off.
+        # Windows are whole words (of at most max_pieces pieces) between [CLS] and [SEP]; none is cut off.
         pieces = features.input_word_ids[row, 1:features.input_mask[row].sum() - 1]
         words = [w for w in features.word_index[row] if w >= 0]
         sentence = sentences[features.sentence_index[row]]
-        expected = uncased.tokenize([sentence[w] for w in words]).flat_values.numpy()
-        assert pieces.tolist() == expected.tolist() and words == list(range(words[0], words[-1] + 1))
+        kept = [uncased.tokenize([sentence[w]])[0].numpy()[:max_pieces] for w in range(len(sentence))]
+        assert pieces.tolist() == np.concatenate([kept[w] for w in words]).tolist()
+        assert words == list(range(words[0], words[-1] + 1))
+        # The window holds the words whose first piece in the sentence is in one stretch of `stride` pieces.
+        first_pieces = np.cumsum([0] + [len(k) for k in kept])[words]
+        assert len(set(first_pieces // stride)) == 1
     # Logits that favour the gold tag decode to one tag per original word.
     logits = np.eye(len(LABELS))[features.labels.clip(0)]
     assert features.word_tags(logits) == tags
@@ -119,10 +124,10 @@ def test_unlabeled_sentences_and_unknown_tags(uncased):
         ner_features(uncased, [["Peter"]], [["I-PER"]], LABELS, max_seq_length=32)
 
 
-def test_a_word_longer_than_a_window_keeps_its_first_pieces(uncased, caplog):
+def test_a_long_word_keeps_its_first_pieces(uncased, caplog):
     sentence = ["a", "supercalifragilisticexpialidocious", "b"]
-    features = ner_features(uncased, [sentence], [["O", "B-PER", "O"]], LABELS, max_seq_length=5)
-    assert "more than 3 pieces" in caplog.text
+    features = ner_features(uncased, [sentence], [["O", "B-PER", "O"]], LABELS, max_seq_length=14)
+    assert "more than 3 pieces" in caplog.text  # a quarter of the 12 a window holds
     assert features.word_tags(features.labels.clip(0)) == [["O", "B-PER", "O"]]
     first_pieces = uncased.tokenize([sentence[1]])[0].numpy()[:3].tolist()
-    assert features.input_word_ids[1, 1:4].tolist() == first_pieces
+    assert features.input_word_ids[0, 2:5].tolist() == first_pieces

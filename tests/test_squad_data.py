@@ -5,6 +5,7 @@ import re
 
 import numpy as np
 import pytest
+import tensorflow as tf
 import transformers
 
 import keras_bert_zoo as kbz
@@ -13,7 +14,7 @@ from family_tools import write_tokenizer
 from keras_bert_zoo.training.squad_decoding import decode_squad_predictions
 from keras_bert_zoo.data.squad_examples import SquadExample, read_squad_file, squad_gold_answers
 from keras_bert_zoo.data.squad_features import squad_features
-from keras_bert_zoo.data.word_pieces import word_pieces
+from keras_bert_zoo.data.squad_context_pieces import context_pieces
 from keras_bert_zoo.metrics import squad_v1_metrics
 
 FILLER = "Nothing of note happened on that day, said the porter. " * 12
@@ -53,14 +54,15 @@ def cased(tmp_path_factory):
 
 
 def test_word_pieces_map_back_to_original_characters(uncased):
-    words = ["(Café)", "cafe\u0301s", "ΟΔΟΣ", "a\u200bb", "x" * 120, "\u200b", "naïve—déjà", "東京"]
-    pieces = word_pieces(uncased, words)
-    spans = [[words[w][s:e] for s, e in zip(pieces.char_starts[a:b], pieces.char_ends[a:b])]
-             for w, (a, b) in enumerate(zip(pieces.splits[:-1], pieces.splits[1:]))]
+    texts = ["(Café)", "cafe\u0301s", "ΟΔΟΣ", "a\u200bb", "x" * 120, "\u200b", "naïve—déjà", "東京",
+             "于1998年，ThinkPad 笔记本\u3000（ＩＢＭ）"]
+    ids, starts, ends = context_pieces(uncased, tf.constant(texts))
+    spans = [[text.encode()[s:e].decode() for s, e in zip(row_starts, row_ends)]
+             for text, row_starts, row_ends in zip(texts, starts.to_list(), ends.to_list())]
     assert spans == [["(", "Café", ")"], ["cafe\u0301s"], ["Ο", "Δ", "ΟΣ"], ["a\u200bb"], ["x" * 120], [],
-                     ["naïve", "—", "dé", "jà"], ["東", "京"]]
-    assert pieces.num_unaligned_words == 0
-    assert pieces.ids.tolist() == uncased.tokenize(words).flat_values.numpy().tolist()
+                     ["naïve", "—", "dé", "jà"], ["東", "京"],
+                     ["于", "1998", "年", "，", "Think", "Pad", "笔", "记", "本", "（", "ＩＢＭ", "）"]]
+    assert ids.to_list() == uncased.tokenize(texts).to_list()
 
 
 @pytest.mark.parametrize("tokenizer_name", ["uncased", "cased"])

@@ -4,7 +4,9 @@
       --train_file=train.txt --eval_file=dev.txt --model_dir=/tmp/ner
 
 Files: word first column, tag last, blank lines between sentences, -DOCSTART-
-lines between documents; IOB1, IOB2 or BIOES tags. Writes
+lines between documents; IOB1, IOB2 or BIOES tags. Character-tagged files (Chinese NER:
+one character a line) train a character tagger, whose exports tag every non-space
+character of raw text (--word_unit). Writes
 <model_dir>/eval_results.json (entity-level precision, recall, f1 as seqeval)
 and predictions.txt (word, predicted tag).
 """
@@ -23,12 +25,30 @@ from training_flags import FLAGS
 
 finetuning_flags.set_tool_defaults(ner_flags.DEFAULTS)
 flags.DEFINE_list("label_names", None, "Tag names in id order; default: the tags of the training file.")
+flags.DEFINE_enum("word_unit", "auto", ["auto", "word", "char"],
+                  "What the tagger tags, saved with the model for its exports: word (raw text split as BERT's basic "
+                  "tokenizer splits it) or char (every non-space character a word, as Chinese NER data is tagged: "
+                  "digits and Latin letters too). auto: char if every word of --train_file is one character; "
+                  "without --do_train, the model's own.")
 finetuning_flags.define_pack_sequences("sentences")
 flags.DEFINE_enum("token_loss_normalization", "batch", ["batch", "dataset"],
                   "dataset: a batch's summed loss over the labelled tokens an average batch of the training set "
                   "holds, so every token weighs the same however batches are drawn; batch: the mean over each "
                   "batch's labelled tokens (HF's), which weighs tokens of short-sentence batches more when "
                   "batches are drawn by length.")
+
+
+def _word_unit(sentences):
+    """--word_unit for a tagger trained on `sentences` (of --train_file), "auto" resolved; exits 2 if it can't be."""
+    longer = next((word for words in sentences for word in words if len(word) > 1), None)
+    if FLAGS.word_unit == "char" and longer is not None:
+        usage_error(f"--word_unit=char, but --train_file has words of several characters, e.g. {longer!r}.")
+    unit = FLAGS.word_unit
+    if unit == "auto":
+        unit = "word" if longer is not None or not sentences else "char"
+    if unit == "char":
+        print("Tagging characters: exports tag every non-space character of raw text", flush=True)
+    return unit
 
 
 def main(argv):
@@ -38,6 +58,8 @@ def main(argv):
     finetuning_flags.check_data_file("train_file", FLAGS.do_train)
     finetuning_flags.check_data_file("eval_file", FLAGS.do_eval)
     finetuning_flags.check_data_file("predict_file", FLAGS.do_predict)
+    if FLAGS.word_unit != "auto" and not FLAGS.do_train:
+        usage_error(f"--word_unit={FLAGS.word_unit} is set when training (--do_train); a trained model keeps its own.")
     # Before any TensorFlow op: --cpu_devices and multi-worker strategies must come first.
     strategy = training_flags.set_up_strategy()
     tokenizer = finetuning_flags.load_tokenizer()
@@ -46,12 +68,14 @@ def main(argv):
     spec = tasks.get("ner")
     # Every split is read and windowed before any work, so that a tag the model can't know stops the run up front.
     label_names = FLAGS.label_names
+    head_kwargs = {}
     if FLAGS.do_train:
         from keras_bert_zoo.data.conll_data import ner_label_names
 
         sentences, tags = ner_flags.read_split("train_file")
         sentences, tags = sentences[: FLAGS.max_train_examples or None], tags[: FLAGS.max_train_examples or None]
         label_names = label_names or ner_label_names(tags)
+        head_kwargs["word_unit"] = _word_unit(sentences)
         train_features = ner_flags.features(tokenizer, sentences, tags, label_names, "train_file")
         print(f"{len(sentences)} sentences became {len(train_features)} windows", flush=True)
     else:
@@ -73,7 +97,7 @@ def main(argv):
     training = run is not None and run.status != "finished"
     with strategy.scope():
         model = load_task_model(spec.model_class, FLAGS.init_checkpoint, FLAGS.model_dir, training,
-                                num_classes=len(label_names), label_names=label_names)
+                                num_classes=len(label_names), label_names=label_names, **head_kwargs)
     if training:
         from keras_bert_zoo.training import TokenClassificationObjective
 

@@ -88,10 +88,11 @@ def ner_features(tokenizer, sentences, tags, label_names, max_seq_length):
     All words of all sentences go through the tokenizer in a few large
     calls. A word that yields no piece (control or zero-width characters
     only) becomes [UNK], so every word has a first piece and a prediction.
-    Sentences longer than max_seq_length - 2 pieces are cut into
-    consecutive windows at word boundaries, each as full as fits; a single
-    word with more pieces than a window keeps only its first pieces (its
-    tag is on the first, so no word loses its prediction; this is logged).
+    Sentences longer than a window are cut into consecutive windows at word
+    boundaries by `window_layout`'s rule, the one the served signature
+    follows, so both tag every word in the same context; a word keeps at
+    most a quarter of a window's pieces (its tag is on the first, so no
+    word loses its prediction; this is logged).
 
     Args:
         tokenizer: A `keras_bert_zoo.text.BertTokenizer`.
@@ -113,28 +114,30 @@ def ner_features(tokenizer, sentences, tags, label_names, max_seq_length):
     tag_ids = None if tags is None else _tag_ids(tags, label_names, sentence_lengths)
     ids, splits = tokenize_batched(tokenizer, [word for words in sentences for word in words], words=True)
     piece_counts = np.diff(splits)
-    if (piece_counts > budget).any():
+    max_pieces, stride = window_layout(budget)
+    if (piece_counts > max_pieces).any():
         logging.warning("%d words have more than %d pieces; their windows keep their first %d pieces.",
-                        (piece_counts > budget).sum(), budget, budget)
-    window_counts = np.clip(piece_counts, 1, budget)  # An empty word becomes one [UNK].
+                        (piece_counts > max_pieces).sum(), max_pieces, max_pieces)
+    window_counts = np.clip(piece_counts, 1, max_pieces)  # An empty word becomes one [UNK].
 
-    windows = []  # (sentence, first word, end word), words numbered across sentences.
-    for sentence, (first, end) in enumerate(zip(sentence_starts[:-1], sentence_starts[1:])):
-        start, used = first, 0
-        for word in range(first, end):
-            if used + window_counts[word] > budget:
-                windows.append((sentence, start, word))
-                start, used = word, 0
-            used += window_counts[word]
-        if end > first:
-            windows.append((sentence, start, end))
+    # A word goes to the window of its first piece's offset in its sentence, integer-divided by the stride.
+    word_sentence = np.repeat(np.arange(len(sentences)), sentence_lengths)
+    piece_ends = np.cumsum(window_counts)
+    first_piece = piece_ends - window_counts - np.concatenate([[0], piece_ends])[sentence_starts[:-1]][word_sentence]
+    key = np.stack([word_sentence, first_piece // stride], axis=1)
+    starts_window = np.ones(len(key), bool)
+    starts_window[1:] = (key[1:] != key[:-1]).any(axis=1)
+    window_starts = np.flatnonzero(starts_window)
+    window_ends = np.append(window_starts[1:], len(key))
+    # (sentence, first word, end word), words numbered across sentences.
+    windows = [(word_sentence[first], first, end) for first, end in zip(window_starts, window_ends)]
 
     shape = (len(windows), max_seq_length)
     inputs = {name: np.zeros(shape, np.int32) for name in ("input_word_ids", "input_mask", "input_type_ids")}
     labels = np.full(shape, IGNORE_LABEL_ID, np.int32)
     word_index = np.full(shape, -1, np.int32)
     for row, (sentence, first, end) in enumerate(windows):
-        segment = np.concatenate([ids[splits[word]:splits[word + 1]][:budget] if piece_counts[word] else
+        segment = np.concatenate([ids[splits[word]:splits[word + 1]][:max_pieces] if piece_counts[word] else
                                   [tokenizer.unk_id] for word in range(first, end)])
         for name, values in packer.pack_row([segment], max_seq_length).items():
             inputs[name][row] = values
@@ -151,6 +154,20 @@ def ner_features(tokenizer, sentences, tags, label_names, max_seq_length):
         word_index=word_index,
         sentence_lengths=sentence_lengths,
         label_names=list(label_names))
+
+
+def window_layout(budget):
+    """How NER cuts sentences into windows of `budget` pieces: (max pieces per word, stride).
+
+    A word keeps at most `max pieces` (a quarter of the room, at least one).
+    A window holds the words whose first piece, counted from the sentence
+    start, lies in one `stride`-long stretch; the last of them starts at
+    most stride - 1 pieces after the first, so with its pieces the window
+    fits. The rule needs no scan over the words, so the served signature
+    computes the same windows in the graph.
+    """
+    max_pieces = max(1, budget // 4)
+    return max_pieces, budget - max_pieces + 1
 
 
 def _tag_ids(tags, label_names, sentence_lengths):

@@ -1,27 +1,114 @@
 """The tokens of SQuAD contexts and the text each covers, shared by run_squad's features and the served signature."""
 
 import tensorflow as tf
+import tensorflow_text as tf_text
+
+from keras_bert_zoo.data.word_offsets import cut_words
+from keras_bert_zoo.text.bert_char_classes import char_classes
 
 _SPACE = 0x20
 # UTF-8 continuation bytes are 0b10xxxxxx; every other byte starts a character.
 _CONTINUATION_MASK, _CONTINUATION = 0xC0, 0x80
 
 
-def tokenizes_doc_tokens(tokenizer):
-    """Whether SQuAD contexts reach `tokenizer` as whitespace-separated doc tokens rather than whole.
+def uses_word_pieces(tokenizer):
+    """Whether `tokenizer` is WordPiece, whose answers are labelled as google-research/bert's run_squad.
 
-    WordPiece does, as google-research/bert's run_squad: its alignment
-    offsets index the normalized (lower-cased, accent-stripped) words, which
-    `keras_bert_zoo.data.word_pieces` maps back word by word. Byte-level BPE
-    and SentencePiece tokenize the whole context, as transformers' run_qa
-    (BPE's first word then has no leading space), with offsets into the
-    text itself (`context_pieces`).
+    WordPiece's alignment offsets index the normalized (lower-cased,
+    accent-stripped) words, which `context_pieces` maps back to the text.
+    Byte-level BPE and SentencePiece give offsets into the text itself, and
+    their answers are labelled as transformers' run_qa.
     """
     return hasattr(tokenizer, "tokenize_with_alignment")
 
 
 def context_pieces(tokenizer, contexts):
-    """Token ids of whole contexts and the bytes of the context each token covers, as transformers' run_qa reads them.
+    """Token ids of whole contexts and the bytes of the context each token covers.
+
+    The ids are `tokenizer.tokenize(contexts)`'s. WordPiece pieces cover their
+    own characters, whatever normalization made of them ("Café" for "cafe",
+    "1996" of "(1996)", "Pad" of "ThinkPad", each ideograph of unspaced
+    Chinese), see `_word_piece_spans`. BPE and SentencePiece tokens cover
+    what transformers' run_qa reads from their offsets, see
+    `_trimmed_token_spans`. So the text of tokens i to j, from i's start to
+    j's end, is whole characters without spaces at its ends (or empty where
+    they cover nothing), for run_squad's answers and the served ones alike.
+
+    Args:
+        tokenizer: A `keras_bert_zoo.text` tokenizer.
+        contexts: string Tensor [B].
+
+    Returns:
+        (ids int32, starts int64, ends int64): RaggedTensors [B, (tokens)];
+        contexts[b][starts:ends] (bytes) is what a token covers.
+    """
+    if uses_word_pieces(tokenizer):
+        return _word_piece_spans(tokenizer, contexts)
+    return _trimmed_token_spans(tokenizer, contexts)
+
+
+def _word_piece_spans(tokenizer, contexts):
+    """`context_pieces` of WordPiece: each piece's characters, mapped back from its normalized word.
+
+    Whitespace-separated tokens are tokenized alone (no step of the
+    reference tokenizer looks across a space, so the ids are the context's).
+    Each piece's characters in its normalized words, laid end to end over
+    the token, meet the characters that each grapheme of the token (a
+    character and its nonspacing marks) normalizes to alone; a piece covers
+    the graphemes holding its first to last normalized character, so
+    graphemes that normalize to nothing (control, zero-width) stay outside
+    it unless inside. [UNK] covers the word it replaces. A token whose
+    pieces don't add up to its graphemes (rare: e.g. Hangul jamo that NFC
+    composes) gives each piece the whole token.
+    """
+    whitespace = char_classes()["whitespace"]
+    # tf-text's splitter stops at NUL bytes; a same-length stand-in keeps the offsets.
+    safe = tf.strings.regex_replace(contexts, r"\x00", "\x01")
+    _, token_starts, token_ends = tf_text.regex_split_with_offsets(safe, f"{whitespace}+")
+    token_lengths = token_ends.flat_values - token_starts.flat_values
+    tokens = cut_words(contexts, token_starts, token_ends)[0].flat_values
+    num_tokens = tf.size(tokens, out_type=tf.int64)
+    aligned = tokenizer.tokenize_with_alignment(tokens, "UTF8_CHAR")  # [tokens, (pieces)]
+    piece_token = aligned["ids"].value_rowids()
+    piece_lengths = aligned["ends"].flat_values - aligned["starts"].flat_values
+
+    grapheme = f"(?s).{char_classes()['nonspacing_mark']}*"
+    _, grapheme_starts, grapheme_ends = tf_text.regex_split_with_offsets(
+        tf.strings.regex_replace(tokens, r"\x00", "\x01"), grapheme, grapheme)
+    grapheme_token = grapheme_starts.value_rowids()
+    graphemes = cut_words(tokens, grapheme_starts, grapheme_ends)[0].flat_values
+    # Printable ASCII stays one character (at most lower-cased); only the others go through the normalizer.
+    others = tf.where(~tf.strings.regex_full_match(graphemes, "[!-~]"))
+    other_lengths = tf.reduce_sum(tf.strings.length(tokenizer.words(tf.gather_nd(graphemes, others)),
+                                                    unit="UTF8_CHAR"), axis=1)
+    normalized_lengths = tf.tensor_scatter_nd_update(tf.ones_like(grapheme_token), others,
+                                                     tf.cast(other_lengths, tf.int64))
+
+    # Normalized positions counted over all tokens: each token's pieces start where its graphemes do.
+    grapheme_total = tf.math.unsorted_segment_sum(normalized_lengths, grapheme_token, num_tokens)
+    piece_total = tf.math.unsorted_segment_sum(piece_lengths, piece_token, num_tokens)
+    token_base = tf.cumsum(grapheme_total, exclusive=True)
+    piece_ends = tf.cumsum(piece_lengths) - tf.gather(tf.cumsum(piece_total, exclusive=True), piece_token)
+    piece_ends += tf.gather(token_base, piece_token)
+    grapheme_ends_at = tf.cumsum(normalized_lengths)
+    first = tf.searchsorted(grapheme_ends_at, piece_ends - piece_lengths, side="right", out_type=tf.int64)
+    last = tf.searchsorted(grapheme_ends_at, piece_ends, side="left", out_type=tf.int64)
+    # Unaligned tokens' searches may run past the end: one spare entry keeps the gathers in range.
+    starts_in_token = tf.gather(tf.concat([grapheme_starts.flat_values, [0]], 0), first)
+    ends_in_token = tf.gather(tf.concat([grapheme_ends.flat_values, [0]], 0), last)
+    is_aligned = tf.gather(tf.equal(grapheme_total, piece_total), piece_token)
+    token_start = tf.gather(token_starts.flat_values, piece_token)
+    starts = token_start + tf.where(is_aligned, starts_in_token, 0)
+    ends = token_start + tf.where(is_aligned, ends_in_token, tf.gather(token_lengths, piece_token))
+
+    def per_context(values):
+        return token_starts.with_flat_values(aligned["ids"].with_flat_values(values)).merge_dims(1, 2)
+
+    return per_context(aligned["ids"].flat_values), per_context(starts), per_context(ends)
+
+
+def _trimmed_token_spans(tokenizer, contexts):
+    """`context_pieces` of tokenizers with offsets into the text (`BytePairTokenizer`, `SentencePieceTokenizer`).
 
     Each token's span from `tokenizer.tokenize_with_offsets` is trimmed of
     spaces at its ends (transformers' `trim_offsets`: "Ġworld" covers
@@ -29,19 +116,7 @@ def context_pieces(tokenizer, contexts):
     covers "東", as transformers' character offsets). A token that covers
     nothing (a lone "Ġ" or "▁" before a word cut into pieces) starts where
     the text after it does and ends where the text before it does (its end
-    is then before its start). So the text of tokens i to j, from i's start
-    to j's end, is whole characters without spaces at its ends, or empty
-    where they cover nothing.
-
-    Args:
-        tokenizer: A tokenizer whose `tokenize_with_offsets` gives byte
-            offsets into the original text (`BytePairTokenizer`,
-            `SentencePieceTokenizer`).
-        contexts: string Tensor [B].
-
-    Returns:
-        (ids int32, starts int64, ends int64): RaggedTensors [B, (tokens)];
-        contexts[b][starts:ends] (bytes) is what a token covers.
+    is then before its start).
     """
     ids, starts, ends = tokenizer.tokenize_with_offsets(contexts)
     lengths = tf.cast(tf.strings.length(contexts), tf.int64)

@@ -2,16 +2,12 @@
 
 import dataclasses
 import logging
-import re
 
 import numpy as np
 import tensorflow as tf
 
-from keras_bert_zoo.data.squad_context_pieces import context_pieces, tokenizes_doc_tokens
-from keras_bert_zoo.data.word_pieces import in_batches, tokenize_batched, word_pieces
-
-# The original run_squad.py's whitespace: doc tokens are what lies between these.
-_DOC_TOKEN = re.compile(r"[^ \t\r\n\u202f]+")
+from keras_bert_zoo.data.squad_context_pieces import context_pieces, uses_word_pieces
+from keras_bert_zoo.data.word_pieces import in_batches, tokenize_batched
 
 
 @dataclasses.dataclass
@@ -87,10 +83,11 @@ def squad_features(tokenizer, examples, max_seq_length=384, doc_stride=128, max_
                    is_training=False):
     """Turns SQuAD examples into model windows, as google-research/bert's run_squad.py does.
 
-    WordPiece splits the context into whitespace doc tokens (as the
-    original); byte-level BPE and SentencePiece tokenize it whole, as
-    transformers' run_qa (`tokenizes_doc_tokens`). The contexts of all
-    distinct examples and all questions are tokenized in a few large calls.
+    Contexts are tokenized whole, and each piece keeps the characters it
+    covers (`context_pieces`, what the served signature answers with too):
+    WordPiece's own characters, so an answer inside unspaced text (Chinese,
+    or "Pad" of "ThinkPad") is an exact span. The contexts of all distinct
+    examples and all questions are tokenized in a few large calls.
     The question keeps its first `max_query_length` pieces. The context
     pieces are covered by windows of the room left beside the family's
     special tokens, each starting `doc_stride` pieces after the previous
@@ -115,8 +112,8 @@ def squad_features(tokenizer, examples, max_seq_length=384, doc_stride=128, max_
     if doc_stride <= 0:
         raise ValueError(f"doc_stride={doc_stride} must be positive.")
     packer = tokenizer.packer
-    window_answer = _doc_token_answer if tokenizes_doc_tokens(tokenizer) else _run_qa_answer
-    contexts = _tokenize_contexts(tokenizer, {e.context_text: None for e in examples})
+    window_answer = _tightest_answer if uses_word_pieces(tokenizer) else _run_qa_answer
+    contexts = _tokenize_contexts(tokenizer, list({e.context_text: None for e in examples}))
     query_ids, query_splits = tokenize_batched(tokenizer, [e.question_text for e in examples])
 
     rows = []
@@ -176,30 +173,7 @@ def squad_features(tokenizer, examples, max_seq_length=384, doc_stride=128, max_
 
 
 def _tokenize_contexts(tokenizer, contexts):
-    """{context: (piece ids, piece char starts, piece char ends)}, offsets into the context."""
-    if not tokenizes_doc_tokens(tokenizer):
-        return _tokenize_whole_contexts(tokenizer, list(contexts))
-    token_spans = [[m.span() for m in _DOC_TOKEN.finditer(context)] for context in contexts]
-    doc_tokens = [context[s:e] for context, spans in zip(contexts, token_spans) for s, e in spans]
-    pieces = word_pieces(tokenizer, doc_tokens)
-    if pieces.num_unaligned_words:
-        logging.info("%d context words could not be aligned character by character; their pieces span "
-                     "the whole word.", pieces.num_unaligned_words)
-    token_starts = np.array([s for spans in token_spans for s, _ in spans], np.int32)
-    piece_token_starts = np.repeat(token_starts, np.diff(pieces.splits))
-    char_starts = pieces.char_starts + piece_token_starts
-    char_ends = pieces.char_ends + piece_token_starts
-    result = {}
-    token_offset = 0
-    for context, spans in zip(contexts, token_spans):
-        first, last = pieces.splits[token_offset], pieces.splits[token_offset + len(spans)]
-        result[context] = (pieces.ids[first:last], char_starts[first:last], char_ends[first:last])
-        token_offset += len(spans)
-    return result
-
-
-def _tokenize_whole_contexts(tokenizer, contexts):
-    """`_tokenize_contexts` of tokenizers with offsets into the text: `context_pieces`' byte spans as characters."""
+    """{context: (piece ids, piece char starts, piece char ends)}: `context_pieces`' byte spans as characters."""
     values, splits = in_batches(
         lambda batch: dict(zip(("ids", "starts", "ends"), context_pieces(tokenizer, tf.constant(batch, tf.string)))),
         contexts)
@@ -233,7 +207,7 @@ def _answer_pieces(example, char_starts, char_ends):
             "run_qa": (np.searchsorted(char_starts, start, side="right") - 1, np.searchsorted(char_ends, end))}
 
 
-def _doc_token_answer(answer, char_starts, char_ends, window_start, window_end):
+def _tightest_answer(answer, char_starts, char_ends, window_start, window_end):
     """The answer's (first, last) pieces in a window, as google-research/bert's run_squad: the tightest
     span, if the window holds it; else None."""
     first, last = answer["tightest"]

@@ -1,30 +1,6 @@
-"""In-graph preparation of raw serving text: words with byte offsets, and their WordPieces."""
+"""In-graph preparation of raw serving text: the WordPieces of words."""
 
 import tensorflow as tf
-import tensorflow_text as tf_text
-
-from keras_bert_zoo.text.bert_char_classes import char_classes
-
-def split_words_with_offsets(texts):
-    """Splits texts [B] into words as the reference basic tokenizer does, with byte offsets.
-
-    Whitespace separates words; each punctuation character and CJK ideograph
-    is a word of its own. Offsets index the input bytes, so clients can cut
-    the words out of what they sent.
-
-    Returns:
-        (words, starts, ends): RaggedTensors [B, (W)]; a word is texts[b][start:end].
-    """
-    classes = char_classes()
-    # tf-text's splitter stops at NUL bytes; a same-length stand-in keeps the offsets.
-    _, starts, ends = tf_text.regex_split_with_offsets(
-        tf.strings.regex_replace(texts, r"\x00", "\x01"),
-        delim_regex_pattern=f"{classes['whitespace']}+|{classes['punctuation']}|{classes['cjk']}",
-        keep_delim_regex_pattern=f"{classes['punctuation']}|{classes['cjk']}",
-    )
-    words = tf.strings.substr(tf.gather(texts, starts.value_rowids()), starts.flat_values,
-                              ends.flat_values - starts.flat_values)
-    return starts.with_flat_values(words), starts, ends
 
 
 def word_pieces(tokenizer, words, max_pieces_per_word=None):

@@ -2,8 +2,7 @@
 
 import tensorflow as tf
 
-from keras_bert_zoo.data.squad_context_pieces import context_pieces, tokenizes_doc_tokens
-from keras_bert_zoo.export.serving_inputs import split_words_with_offsets, word_pieces
+from keras_bert_zoo.data.squad_context_pieces import context_pieces
 from keras_bert_zoo.export.serving_module import TEXT, ServingModule
 
 
@@ -14,13 +13,11 @@ class SquadServing(ServingModule):
     pieces; a context longer than one window is split into windows
     `doc_stride` pieces apart; a span may start only where its window gives
     the piece the most context, ends at or after its start and spans at most
-    `max_answer_length` pieces; the highest start + end logit wins. With
-    WordPiece the answer runs from its first word's start to its last
-    word's end, words being the reference basic tokenizer's (punctuation
-    separate); byte-level BPE and SentencePiece tokenize the whole context,
-    and the answer runs from its first token's start to its last token's
-    end, as run_squad decodes it (`keras_bert_zoo.data.squad_context_pieces`).
-    `context[start:end]` (bytes) is `answer`. With no candidate (empty
+    `max_answer_length` pieces; the highest start + end logit wins. The
+    answer runs from its first piece's start to its last piece's end, each
+    piece covering its own characters of the context, as run_squad decodes
+    it (`keras_bert_zoo.data.squad_context_pieces`): exact spans inside
+    unspaced (Chinese) text too. `context[start:end]` (bytes) is `answer`. With no candidate (empty
     context) the answer is "", start and end -1, score 0. Also `serve_ids`.
 
     Args:
@@ -54,7 +51,7 @@ class SquadServing(ServingModule):
     @tf.function(input_signature=[TEXT, TEXT])
     def serve_text(self, question, context):
         questions = tf.cast(self.tokenizer.tokenize(question)[:, : self.max_query_length], tf.int32)
-        document, piece_starts, piece_ends = self._context_pieces(context)  # [B, (pieces)]
+        document, piece_starts, piece_ends = context_pieces(self.tokenizer, context)  # [B, (pieces)]
         windows = self._windows(questions, document)
         outputs = self.model(windows["inputs"], training=False)
         best = self._best_spans(outputs["start_logits"], outputs["end_logits"], windows, document)
@@ -68,20 +65,6 @@ class SquadServing(ServingModule):
         end = tf.where(found, tf.gather(flat_ends, tf.where(found, end_piece, 0)), -1)
         answer = tf.where(found, tf.strings.substr(context, tf.maximum(start, 0), tf.maximum(end - start, 0)), "")
         return {"answer": answer, "start": start, "end": end, "score": tf.where(found, best["score"], 0.0)}
-
-    def _context_pieces(self, context):
-        """Context pieces [B, (pieces)] and the bytes of context each answers with, int64 [B, (pieces)].
-
-        WordPiece pieces answer with their whole word; other tokenizers' tokens with their own text.
-        """
-        if not tokenizes_doc_tokens(self.tokenizer):
-            return context_pieces(self.tokenizer, context)
-        words, word_starts, word_ends = split_words_with_offsets(context)
-        pieces = word_pieces(self.tokenizer, words)
-        document = pieces.merge_dims(1, 2)
-        piece_word = pieces.values.value_rowids()
-        return (document, document.with_flat_values(tf.gather(word_starts.flat_values, piece_word)),
-                document.with_flat_values(tf.gather(word_ends.flat_values, piece_word)))
 
     def _windows(self, questions, document):
         """Question and window packed the family's way (BERT's [CLS] q [SEP] w [SEP]) for every doc-stride window."""
