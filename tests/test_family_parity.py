@@ -97,7 +97,7 @@ def test_encoder_picks_the_family_and_names_unsupported_ones(tmp_path, minilm_di
         vocab_size=50, embedding_size=8, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
         intermediate_size=16)).save_pretrained(tmp_path, safe_serialization=True)
     with pytest.raises(ValueError, match=r"config\.json: model_type 'albert' is not supported; supported: bert, "
-                                         r"distilbert, electra, roberta, xlm-roberta\."):
+                                         r"distilbert, electra, modernbert, roberta, xlm-roberta\."):
         kbz.Encoder.from_pretrained(str(tmp_path))
     with pytest.raises(TypeError, match="DistilBertEncoder takes a DistilBertConfig"):
         kbz.DistilBertEncoder(kbz.BertConfig(vocab_size=10, hidden_size=8, num_layers=1, num_heads=2,
