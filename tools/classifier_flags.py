@@ -15,7 +15,8 @@ flags.DEFINE_string("tfds_train_split", "train", "TFDS split for --do_train.")
 flags.DEFINE_string("tfds_eval_split", "validation", "TFDS split for --do_eval.")
 flags.DEFINE_string("tfds_predict_split", "test", "TFDS split for --do_predict.")
 
-# Measured on held-out SST-2 sentences (BENCHMARKS.md): google's update scored highest of the three.
+# Measured on held-out SST-2 sentences (BENCHMARKS.md): google's update scores highest in runs of one epoch
+# and shorter; from three epochs on, torch's scores higher (the README says so).
 DEFAULTS = {"optimizer_semantics": "google"}
 
 
