@@ -93,12 +93,6 @@ class AlbertConfig(BertConfig):
         if values.get("position_embedding_type", "absolute") != "absolute":
             raise ValueError("only absolute position embeddings are supported.")
 
-    @classmethod
-    def from_reference_dict(cls, values, flavor):
-        if values.get("classifier_dropout_prob", 0.0) is None:  # transformers' token classifier then uses dropout.
-            values = dict(values, classifier_dropout_prob=values.get("hidden_dropout_prob", cls.dropout))
-        return super().from_reference_dict(values, flavor)
-
     def to_google_dict(self):
         """This config in google-research/albert's albert_config.json keys."""
         return dict(super().to_google_dict(), embedding_size=self.embedding_size,
