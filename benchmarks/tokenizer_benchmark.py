@@ -28,7 +28,7 @@ def read_corpus(kind, path, tsv_column="sentence"):
         with open(path, encoding="utf-8") as f:
             articles = json.load(f)["data"]
         return list(dict.fromkeys(p["context"] for a in articles for p in a["paragraphs"]))
-    from keras_bert_zoo.data.text_files import read_texts
+    from keras_bert_zoo.files import read_texts
 
     return [text for text in read_texts(path, tsv_column=tsv_column if kind == "tsv" else None) if text.strip()]
 

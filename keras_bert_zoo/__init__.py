@@ -1,9 +1,10 @@
 """keras_bert_zoo: the BERT lifecycle on TensorFlow and Keras 3."""
 
-from keras_bert_zoo.config import (BertConfig, DistilBertConfig, ElectraConfig, RobertaConfig, XlmRobertaConfig,
-                                   list_presets)
-from keras_bert_zoo.config import ModernBertConfig
+from keras_bert_zoo.config import (AlbertConfig, BertConfig, DistilBertConfig, ElectraConfig, ModernBertConfig,
+                                   RobertaConfig, XlmRobertaConfig, list_presets)
 from keras_bert_zoo.models import (
+    AlbertEncoder,
+    AlbertPretrainer,
     BertClassifier,
     BertEncoder,
     BertPreprocessor,

@@ -83,12 +83,12 @@ def _tokenizer_corpus():
     return texts + [_CONTEXT] + [q for q, _ in _QUESTIONS]
 
 
-def write_tokenizer(kind, directory, minilm_dir):
+def write_tokenizer(kind, directory, minilm_dir, layout="xlm-roberta"):
     """Writes a tokenizer of `kind` into `directory` and returns its vocab size, per transformers' tokenizer.
 
     "wordpiece" is MiniLM's uncased vocab; "bpe" a byte-level BPE (RoBERTa's ids) and "sentencepiece" a unigram
-    model (XLM-RoBERTa's file name and ids), each trained by the library's wrapper of its reference trainer
-    (build_vocab.py's) on `_tokenizer_corpus()`.
+    model (the file name and ids of `layout`: XLM-RoBERTa's or ALBERT's), each trained by the library's wrapper of
+    its reference trainer (build_vocab.py's) on `_tokenizer_corpus()`.
     """
     import transformers
 
@@ -105,8 +105,10 @@ def write_tokenizer(kind, directory, minilm_dir):
         return len(transformers.RobertaTokenizer.from_pretrained(str(directory)))
     from keras_bert_zoo.text.sentence_piece_trainer import train_sentence_piece_vocab
 
-    train_sentence_piece_vocab([str(corpus)], directory, vocab_size=302, hard_vocab_limit=False, num_threads=1)
-    return len(transformers.XLMRobertaTokenizer.from_pretrained(str(directory)))
+    train_sentence_piece_vocab([str(corpus)], directory, vocab_size=302, hard_vocab_limit=False, num_threads=1,
+                               layout=layout)
+    reference = transformers.AlbertTokenizer if layout == "albert" else transformers.XLMRobertaTokenizer
+    return len(reference.from_pretrained(str(directory)))
 
 
 def fine_tune_export_serve_and_distil(tmp_path, checkpoint, task, quantize, hf_class_prefix, encoder_class):

@@ -27,7 +27,8 @@ class Family:
     encoder_class: type
     token_types: bool  # Whether the family reads input_type_ids.
     pooler: bool = False  # Whether its XModel has a pooler (its heads then still don't read it).
-    tokenizer_kind: str = "wordpiece"  # What `family_tools.write_tokenizer` writes for its checkpoints.
+    tokenizer_kind: str = "wordpiece"  # What `family_tools.write_tokenizer` writes for its checkpoints,
+    tokenizer_layout: str = "xlm-roberta"  # and a SentencePiece model's ids and file name.
     head_config: typing.Dict[str, typing.Any] = dataclasses.field(default_factory=dict)  # For the heads' parity.
 
     def hf_class(self, suffix):
@@ -72,6 +73,16 @@ FAMILIES = {
         kbz.XlmRobertaConfig(vocab_size=64, hidden_size=16, num_layers=2, num_heads=2, intermediate_size=32,
                              max_position_embeddings=32, dropout=0.0),
         kbz.XlmRobertaEncoder, token_types=False, pooler=True, tokenizer_kind="sentencepiece"),
+    # The released layout: one block shared by every layer, narrower embeddings projected; tanh GELU (gelu_new).
+    # Other sharings (groups, inner groups) are in test_albert.py.
+    "albert": Family(
+        "Albert",
+        lambda vocab_size, **kwargs: transformers.AlbertConfig(**{**dict(
+            vocab_size=vocab_size, embedding_size=16, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+            intermediate_size=37, max_position_embeddings=64), **kwargs}),
+        kbz.AlbertConfig(vocab_size=64, embedding_size=8, hidden_size=16, num_layers=2, num_heads=2,
+                         intermediate_size=32, max_position_embeddings=32),
+        kbz.AlbertEncoder, token_types=True, pooler=True, tokenizer_kind="sentencepiece", tokenizer_layout="albert"),
 }
 # Ours, and transformers' class suffix.
 HEADS = [(kbz.Classifier, "ForSequenceClassification"), (kbz.TokenClassifier, "ForTokenClassification"),
@@ -93,11 +104,11 @@ def test_encoder_picks_the_family_and_names_unsupported_ones(tmp_path, minilm_di
     assert type(kbz.Encoder.from_pretrained(minilm_dir)) is kbz.BertEncoder
     assert type(kbz.Encoder(kbz.BertConfig(vocab_size=10, hidden_size=8, num_layers=1, num_heads=2,
                                            intermediate_size=8))) is kbz.BertEncoder
-    transformers.AlbertModel(transformers.AlbertConfig(
-        vocab_size=50, embedding_size=8, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+    transformers.MPNetModel(transformers.MPNetConfig(
+        vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
         intermediate_size=16)).save_pretrained(tmp_path, safe_serialization=True)
-    with pytest.raises(ValueError, match=r"config\.json: model_type 'albert' is not supported; supported: bert, "
-                                         r"distilbert, electra, modernbert, roberta, xlm-roberta\."):
+    with pytest.raises(ValueError, match=r"config\.json: model_type 'mpnet' is not supported; supported: albert, "
+                                         r"bert, distilbert, electra, modernbert, roberta, xlm-roberta\."):
         kbz.Encoder.from_pretrained(str(tmp_path))
     with pytest.raises(TypeError, match="DistilBertEncoder takes a DistilBertConfig"):
         kbz.DistilBertEncoder(kbz.BertConfig(vocab_size=10, hidden_size=8, num_layers=1, num_heads=2,
@@ -168,7 +179,10 @@ def test_save_pretrained_loads_in_transformers(tmp_path, name, ours_class, suffi
         np.testing.assert_array_equal(value, got[key])
 
 
-TOOL_CASES = [(name, task, quantize) for name in FAMILIES
+# ALBERT's classifier case (training, both exports, the C++ loader and distillation) runs by default; its NER and
+# SQuAD cases, about five more minutes on two cores, are slow.
+TOOL_CASES = [pytest.param(name, task, quantize, marks=[pytest.mark.slow] if name == "albert" and task != "classifier"
+                           else []) for name in FAMILIES
               for task, quantize in (("ner", ("none", "int8")), ("classifier", ("none", "int8")),
                                      ("squad", ("none", "int8")))]
 
@@ -178,7 +192,7 @@ def test_tools_train_export_serve_and_distil(tmp_path, minilm_dir, name, task, q
     """run_ner / run_classifier / run_squad as a user runs them on a directory of the family with its kind of
     tokenizer; the exports answer through TF Serving's C++ loader, and distill.py makes a student of the family."""
     family = FAMILIES[name]
-    vocab_size = write_tokenizer(family.tokenizer_kind, tmp_path / "tokenizer", minilm_dir)
+    vocab_size = write_tokenizer(family.tokenizer_kind, tmp_path / "tokenizer", minilm_dir, family.tokenizer_layout)
     checkpoint = user_checkpoint(tmp_path / name, seeded(family.hf_class("Model"), family.hf_config(vocab_size)),
                                  tmp_path / "tokenizer")
     fine_tune_export_serve_and_distil(tmp_path, checkpoint, task, quantize, family.hf_prefix, family.encoder_class)

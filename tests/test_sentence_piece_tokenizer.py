@@ -366,6 +366,14 @@ def test_albert_layout_equals_transformers(albert_dir):
     assert _check_offsets(texts, tokens, starts.to_list(), ends.to_list(), normalize) > 3000
 
 
+def test_albert_offsets_of_empty_texts(albert_dir):
+    """A batch of empty texts alone (a serving request) has no characters whose `` and '' pairs to find."""
+    ours = SentencePieceTokenizer.from_pretrained(albert_dir)
+    for texts in ([""], ["", ""]):
+        assert [part.to_list() for part in ours.tokenize_with_offsets(texts)] == [[[]] * len(texts)] * 3
+    assert [part.numpy().tolist() for part in ours.tokenize_with_offsets("")] == [[], [], []]
+
+
 def test_from_pretrained_save_pretrained_and_bad_files(tmp_path, xlmr_dir, xlmr):
     reference, ours = xlmr
     ours.save_pretrained(tmp_path / "saved")

@@ -411,7 +411,7 @@ def _set_tensorflow_threads():
 
 
 def _texts():
-    from keras_bert_zoo.data.text_files import read_texts
+    from keras_bert_zoo.files import read_texts
 
     try:
         texts = read_texts(FLAGS.text_file, tsv_column=FLAGS.tsv_column)

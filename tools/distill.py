@@ -233,7 +233,7 @@ def _student(spec, teacher, training):
 
 
 def _read_unlabeled_texts():
-    from keras_bert_zoo.data.text_files import read_texts
+    from keras_bert_zoo.files import read_texts
 
     try:
         return [text.strip() for text in read_texts(FLAGS.unlabeled_file) if text.strip()]

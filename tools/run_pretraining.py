@@ -27,9 +27,11 @@ from training_flags import FLAGS
 flags.DEFINE_string("preset", None, "Preset whose config a fresh model uses (see kbz.list_presets()).")
 flags.DEFINE_string("bert_config_file", None, "bert_config.json (Google) or config.json (HF) of a fresh model.")
 flags.DEFINE_string("init_checkpoint", None, "Start from this checkpoint (any from_pretrained source).")
-flags.DEFINE_enum("objective", None, ["mlm_nsp", "mlm", "rtd"],
-                  "Pretraining objective: mlm_nsp (masked LM + next sentence), mlm (masked LM alone) or rtd "
-                  "(ELECTRA's replaced-token detection with a generator). Default: the encoder family's own.")
+flags.DEFINE_enum("objective", None, ["mlm_nsp", "mlm_sop", "mlm", "rtd"],
+                  "Pretraining objective: mlm_nsp (masked LM + next sentence), mlm_sop (ALBERT's masked LM + "
+                  "sentence order, from TFRecords whose next_sentence_labels hold sentence order), mlm (masked LM "
+                  "alone) or rtd (ELECTRA's replaced-token detection with a generator). Default: the encoder "
+                  "family's own.")
 flags.DEFINE_string("input_file", None, "TFRecords from create_pretraining_data (comma-separated globs).")
 flags.DEFINE_string("text_file", None,
                     "Raw text instead of TFRecords (comma-separated globs): one sentence per line, blank "

@@ -1,5 +1,6 @@
 """BERT configuration and presets."""
 
+from keras_bert_zoo.config.albert_config import AlbertConfig
 from keras_bert_zoo.config.bert_config import BertConfig
 from keras_bert_zoo.config.distilbert_config import DistilBertConfig
 from keras_bert_zoo.config.electra_config import ElectraConfig

@@ -41,6 +41,11 @@ class ArchitectureSpec:
         google_names: Import path of a module whose `from_google_name` and
             `to_google_name` map Google's TF1 names onto ours, or None where
             they are ours already (BERT).
+        google_marker: A variable-name prefix that only this family's Google
+            checkpoints hold, where its scope is another family's too
+            (ALBERT's "bert/encoder/transformer/" under BERT's "bert").
+        google_files: The names of its Google config file and checkpoint
+            prefix, as the original scripts write them.
     """
 
     name: str
@@ -54,6 +59,8 @@ class ArchitectureSpec:
     pretraining_objective: str = "mlm"
     google_scope: typing.Optional[str] = None
     google_names: typing.Optional[str] = None
+    google_marker: typing.Optional[str] = None
+    google_files: typing.Tuple[str, str] = ("bert_config.json", "bert_model.ckpt")
 
     def resolved(self, field):
         """The class or function that `field` ("config_class", "encoder_class", "hf_key", ...) names."""
@@ -90,9 +97,21 @@ def for_model_type(model_type):
                          f"{', '.join(sorted(_SPECS))}.") from None
 
 
-def for_google_scope(scope):
-    """The spec whose Google TF1 checkpoints put the encoder under `scope`, or None."""
-    return next((spec for spec in _SPECS.values() if spec.google_scope == scope), None)
+def for_google_variables(names):
+    """The spec of a Google TF1 checkpoint holding variables `names`, or None.
+
+    A family whose marker prefix one of them has, else the one whose scope roots them.
+    """
+    specs = list(dict.fromkeys(_SPECS.values()))
+    for spec in specs:
+        if spec.google_marker and any(name.startswith(spec.google_marker) for name in names):
+            return spec
+    for name in sorted(names):
+        scope = name.split("/", 1)[0]
+        spec = next((spec for spec in specs if spec.google_scope == scope and spec.google_marker is None), None)
+        if spec is not None:
+            return spec
+    return None
 
 
 def config_from_json_file(path):
@@ -134,6 +153,12 @@ register(ArchitectureSpec("xlm-roberta", ("xlm-roberta",), f"{_CONFIG}.xlm_rober
                           f"{_MODELS}.xlm_roberta_encoder:XlmRobertaEncoder", "XLMRoberta",
                           f"{_CONVERT}.roberta_hf_names:hf_key", f"{_CONVERT}.roberta_hf_names:internal_name",
                           tokenizer_kind="sentencepiece"))
+register(ArchitectureSpec("albert", ("albert",), f"{_CONFIG}.albert_config:AlbertConfig",
+                          f"{_MODELS}.albert_encoder:AlbertEncoder", "Albert",
+                          f"{_CONVERT}.albert_names:hf_key", f"{_CONVERT}.albert_names:internal_name",
+                          tokenizer_kind="sentencepiece", pretraining_objective="mlm_sop", google_scope="bert",
+                          google_names=f"{_CONVERT}.albert_names", google_marker="bert/encoder/transformer/",
+                          google_files=("albert_config.json", "model.ckpt")))
 register(ArchitectureSpec("modernbert", ("modernbert",), f"{_CONFIG}.modernbert_config:ModernBertConfig",
                           f"{_MODELS}.modernbert_encoder:ModernBertEncoder", "ModernBert",
                           f"{_CONVERT}.modernbert_names:hf_key", f"{_CONVERT}.modernbert_names:internal_name",

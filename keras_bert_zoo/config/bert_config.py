@@ -122,22 +122,18 @@ class BertConfig:
     initializer_range: float = 0.02
 
     def __post_init__(self):
-        def check_int(name, low, high):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"{type(self).__name__}.{name} must be an integer, got {value!r}.")
-            if not low <= value <= high:
-                raise ValueError(
-                    f"{type(self).__name__}.{name}={value} is outside the supported range [{low}, {high}]."
-                )
-
-        check_int("vocab_size", 1, MAX_VOCAB_SIZE)
-        check_int("hidden_size", 1, MAX_HIDDEN_SIZE)
-        check_int("num_layers", 1, MAX_LAYERS)
-        check_int("num_heads", 1, MAX_HIDDEN_SIZE)
-        check_int("intermediate_size", 1, 8 * MAX_HIDDEN_SIZE)
-        check_int("max_position_embeddings", 1, MAX_POSITIONS)
-        check_int("type_vocab_size", 0, MAX_TYPE_VOCAB)
+        self.check_int("vocab_size", 1, MAX_VOCAB_SIZE)
+        self.check_int("hidden_size", 1, MAX_HIDDEN_SIZE)
+        self.check_int("num_layers", 1, MAX_LAYERS)
+        self.check_int("num_heads", 1, MAX_HIDDEN_SIZE)
+        self.check_int("intermediate_size", 1, 8 * MAX_HIDDEN_SIZE)
+        self.check_int("max_position_embeddings", 1, MAX_POSITIONS)
+        self.check_int("type_vocab_size", 0, MAX_TYPE_VOCAB)
+        embedding_size = self.embedding_size  # A field of the families with narrower embeddings.
+        if isinstance(embedding_size, bool) or not isinstance(embedding_size, int) or not (
+                0 < embedding_size <= MAX_HIDDEN_SIZE):
+            raise ValueError(f"{type(self).__name__}.embedding_size must be an integer in [1, {MAX_HIDDEN_SIZE}], "
+                             f"got {embedding_size!r}.")
         if self.num_parameters() > MAX_PARAMETERS:
             raise ValueError(
                 f"BertConfig describes {self.num_parameters():,} parameters, over the {MAX_PARAMETERS:,} "
@@ -157,19 +153,48 @@ class BertConfig:
         if not 0.0 < float(self.layer_norm_eps) < 1.0:
             raise ValueError(f"BertConfig.layer_norm_eps must be in (0, 1), got {self.layer_norm_eps}.")
 
+    def check_int(self, name, low, high):
+        """Raises ValueError naming field `name` unless it is an integer in [low, high]."""
+        value = getattr(self, name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{type(self).__name__}.{name} must be an integer, got {value!r}.")
+        if not low <= value <= high:
+            raise ValueError(f"{type(self).__name__}.{name}={value} is outside the supported range [{low}, {high}].")
+
     def num_parameters(self):
-        """Weights of the encoder (embeddings, their projection, layers, pooler), counted from the shapes."""
+        """Weights of the encoder (embeddings, their projection, blocks, pooler), counted from the shapes."""
         h, i, e = self.hidden_size, self.intermediate_size, self.embedding_size
         embeddings = (self.vocab_size + self.position_table_size + self.type_vocab_size + 2) * e
-        if e != h:
+        if self.projects_embeddings:
             embeddings += e * h + h
-        layer = 4 * h * h + 2 * h * i + i + 9 * h
-        return embeddings + self.num_layers * layer + (h * h + h if self.has_pooler else 0)
+        block = 4 * h * h + 2 * h * i + i + 9 * h
+        return embeddings + len(set(self.layer_blocks)) * block + (h * h + h if self.has_pooler else 0)
 
     @property
     def embedding_size(self):
         """Width of the embedding tables; the encoder projects them to `hidden_size` where they differ."""
         return self.hidden_size
+
+    @property
+    def projects_embeddings(self):
+        """Whether the encoder has a dense layer from the embeddings' width to `hidden_size`."""
+        return self.embedding_size != self.hidden_size
+
+    @property
+    def layer_blocks(self):
+        """For each layer the encoder runs, in order, the index of the transformer block whose weights it runs.
+
+        BERT's layers each have their own block; ALBERT's share them.
+        """
+        return tuple(range(self.num_layers))
+
+    def block_scope(self, block):
+        """The checkpoint scope of transformer block `block`'s weights ("bert/encoder/layer_3/")."""
+        return f"bert/encoder/layer_{block}/"
+
+    def with_num_layers(self, num_layers):
+        """This config with `num_layers` layers (a student keeping some of its teacher's)."""
+        return dataclasses.replace(self, num_layers=num_layers)
 
     @property
     def padding_position_id(self):

@@ -3,7 +3,7 @@
 import dataclasses
 import typing
 
-from keras_bert_zoo.config.bert_config import MAX_HIDDEN_SIZE, BertConfig
+from keras_bert_zoo.config.bert_config import BertConfig
 
 
 @dataclasses.dataclass
@@ -34,13 +34,6 @@ class ElectraConfig(BertConfig):
     intermediate_size: int = 1024
     hidden_act: str = "gelu"
     embedding_size: int = 128
-
-    def __post_init__(self):
-        if isinstance(self.embedding_size, bool) or not isinstance(self.embedding_size, int) or not (
-                0 < self.embedding_size <= MAX_HIDDEN_SIZE):
-            raise ValueError(f"ElectraConfig.embedding_size must be an integer in [1, {MAX_HIDDEN_SIZE}], got "
-                             f"{self.embedding_size!r}.")
-        super().__post_init__()
 
     @classmethod
     def check_reference_dict(cls, values, flavor):

@@ -1,7 +1,9 @@
-"""Google's TF1 checkpoints: google-research/bert's (bert_config.json + bert_model.ckpt.* + vocab.txt) and ELECTRA's.
+"""Google's TF1 checkpoints: google-research/bert's (bert_config.json + bert_model.ckpt.* + vocab.txt),
+ELECTRA's, and ALBERT's (albert_config.json + model.ckpt*).
 
-The family is the root scope of the variables ("bert/...", "electra/...");
-its `google_names` module maps them onto ours.
+The family is the root scope of the variables ("bert/...", "electra/..."),
+or a prefix only its checkpoints hold (ALBERT's shared blocks); its
+`google_names` module maps them onto ours.
 """
 
 import glob
@@ -42,7 +44,7 @@ def find_checkpoint_prefix(path):
 
 
 def read_google_checkpoint(path):
-    """Reads a Google TF1 checkpoint directory (or a checkpoint prefix) of BERT or ELECTRA."""
+    """Reads a Google TF1 checkpoint directory (or a checkpoint prefix) of BERT, ELECTRA or ALBERT."""
     import tensorflow as tf
 
     prefix = find_checkpoint_prefix(path)
@@ -56,14 +58,15 @@ def read_google_checkpoint(path):
               if not _NOT_WEIGHTS.search(name)}
     family = _family_of(shapes, prefix)
     names = _google_names(family)
-    config_file = os.path.join(os.path.dirname(prefix), "bert_config.json")
+    config_name = family.google_files[0]
+    config_file = os.path.join(os.path.dirname(prefix), config_name)
     config_class = family.resolved("config_class")
     if os.path.isfile(config_file):
         config = config_class.from_json_file(config_file, flavor="google")
     elif names is not None and hasattr(names, "config_from_shapes"):
         config = names.config_from_shapes(shapes)  # ELECTRA's releases carry no config file.
     else:
-        raise ValueError(f"Google BERT checkpoint {prefix} has no bert_config.json beside it.")
+        raise ValueError(f"Google {family.name} checkpoint {prefix} has no {config_name} beside it.")
     weights = {}
     for name in shapes:
         ours = name if names is None else names.from_google_name(name)
@@ -73,13 +76,12 @@ def read_google_checkpoint(path):
 
 
 def _family_of(shapes, prefix):
-    """The family whose Google scope roots the checkpoint's encoder variables."""
-    for name in sorted(shapes):
-        family = architecture_registry.for_google_scope(name.split("/", 1)[0])
-        if family is not None:
-            return family
-    raise ValueError(f"TF checkpoint {prefix} holds no encoder of a known family (variables under bert/ or "
-                     "electra/).")
+    """The family whose Google variables the checkpoint holds (see `architecture_registry.for_google_variables`)."""
+    family = architecture_registry.for_google_variables(shapes)
+    if family is None:
+        raise ValueError(f"TF checkpoint {prefix} holds no encoder of a known family (variables under bert/ or "
+                         "electra/).")
+    return family
 
 
 def _google_names(family):

@@ -12,5 +12,4 @@ lazy_exports(__name__, {
     "sequence_batches": ("inference_batches", "training_batches"),
     "squad_examples": ("SquadExample", "read_squad_file", "squad_gold_answers"),
     "squad_features": ("SquadFeatures", "squad_features"),
-    "text_files": ("read_texts",),
 })

@@ -1,9 +1,6 @@
 """Students that start from some of their teacher's transformer layers (as DistilBERT does)."""
 
-import dataclasses
-
 import numpy as np
-
 
 
 def evenly_spaced_layers(teacher_layers, num_layers):
@@ -27,7 +24,12 @@ def student_from_teacher_layers(teacher, num_layers):
     """A task model like `teacher` with `num_layers` of its transformer layers, weights copied.
 
     The embeddings, pooler and task head are copied too, so with every layer
-    kept the student computes exactly what the teacher does.
+    kept the student computes exactly what the teacher does. A teacher whose
+    layers share weights (ALBERT) gives a student that keeps sharing
+    (`config.with_num_layers`): each student block takes the weights of the
+    teacher block that its kept layer ran (the last such layer's, where
+    several share it), so with one shared block (the released ALBERTs) the
+    student runs that block `num_layers` times.
 
     Args:
         teacher: A task model (`BertClassifier`, `BertTokenClassifier`,
@@ -39,11 +41,15 @@ def student_from_teacher_layers(teacher, num_layers):
     """
     source = teacher.encoder
     chosen = evenly_spaced_layers(source.config.num_layers, num_layers)
-    encoder = type(source)(dataclasses.replace(source.config, num_layers=num_layers), dtype=source.dtype_policy)
+    encoder = type(source)(source.config.with_num_layers(num_layers), dtype=source.dtype_policy)
     student = type(teacher)(encoder, **teacher.head_config())
     encoder.embeddings.set_weights(source.embeddings.get_weights())
-    for layer, index in zip(encoder.transformer_layers, chosen):
-        layer.set_weights(source.transformer_layers[index].get_weights())
+    # Each layer runs this many blocks in turn (ALBERT's inner groups; BERT's one).
+    runs = len(source.transformer_layers) // source.config.num_layers
+    for position, index in enumerate(chosen):
+        for run in range(runs):
+            block = source.transformer_layers[index * runs + run]
+            encoder.transformer_layers[position * runs + run].set_weights(block.get_weights())
     # Where the family has them: ELECTRA's embedding projection, BERT's pooler.
     for part in ("embedding_projection", "pooler"):
         if getattr(source, part) is not None:

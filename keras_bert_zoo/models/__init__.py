@@ -1,5 +1,7 @@
 """Encoders of every family, and the task models."""
 
+from keras_bert_zoo.models.albert_encoder import AlbertEncoder
+from keras_bert_zoo.models.albert_pretrainer import AlbertPretrainer
 from keras_bert_zoo.models.bert_classifier import BertClassifier
 from keras_bert_zoo.models.bert_encoder import BertEncoder, find_encoder
 from keras_bert_zoo.models.bert_preprocessor import BertPreprocessor

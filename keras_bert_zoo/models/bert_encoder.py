@@ -26,6 +26,9 @@ class BertEncoder(PretrainedModel, keras.Model):
     real tokens) and `input_type_ids`, and returns a dict with
     `sequence_output` [B, T, H], `pooled_output` [B, H] (where the family has
     a pooler) and `encoder_outputs` (a list with each layer's [B, T, H] output).
+    `transformer_layers` lists the layers in the order they run; where the
+    family shares weights across depth (ALBERT), entries repeat a block, and
+    `transformer_blocks` lists the distinct ones.
 
     `input_mask` may also number several sequences packed into one row (1, 2,
     ..., 0 for padding): each is then encoded as if alone in its row, its
@@ -58,11 +61,11 @@ class BertEncoder(PretrainedModel, keras.Model):
             dtype=dtype,
             name="embeddings",
         )
-        # Narrower embeddings (ELECTRA's) are projected to the layers' width.
+        # Narrower embeddings (ELECTRA's, ALBERT's) are projected to the layers' width.
         self.embedding_projection = Float32BiasGradDense(
             config.hidden_size, kernel_initializer=keras.initializers.TruncatedNormal(stddev=config.initializer_range),
-            dtype=dtype, name="embedding_projection") if config.embedding_size != config.hidden_size else None
-        self.transformer_layers = [
+            dtype=dtype, name="embedding_projection") if config.projects_embeddings else None
+        blocks = [
             BertTransformerBlock(
                 hidden_size=config.hidden_size,
                 num_heads=config.num_heads,
@@ -76,8 +79,10 @@ class BertEncoder(PretrainedModel, keras.Model):
                 dtype=dtype,
                 name=f"transformer_layer_{i}",
             )
-            for i in range(config.num_layers)
+            for i in range(len(set(config.layer_blocks)))
         ]
+        # One entry per layer run; layers that share weights (ALBERT's) share the block.
+        self.transformer_layers = [blocks[i] for i in config.layer_blocks]
         self.pooler = (BertPooler(config.hidden_size, config.initializer_range, dtype=dtype, name="pooler")
                        if config.has_pooler else None)
 
@@ -163,13 +168,21 @@ class BertEncoder(PretrainedModel, keras.Model):
         """The encoder of `config`'s family: this class, or the family's when `config` is another's."""
         return encoder_class_for(config, cls)(config, dtype=dtype, **kwargs)
 
+    @property
+    def transformer_blocks(self):
+        """The distinct transformer blocks by index (`config.layer_blocks`): the layers, unless they share weights."""
+        first_run = {}
+        for layer, block in zip(self.transformer_layers, self.config.layer_blocks):
+            first_run.setdefault(block, layer)
+        return [first_run[block] for block in sorted(first_run)]
+
     def checkpoint_slices(self):
         slices = prefixed("bert/embeddings/", self.embeddings.checkpoint_slices())
         if self.embedding_projection is not None:
             slices["bert/embeddings_project/kernel"] = CheckpointSlice(self.embedding_projection.kernel)
             slices["bert/embeddings_project/bias"] = CheckpointSlice(self.embedding_projection.bias)
-        for i, layer in enumerate(self.transformer_layers):
-            slices.update(prefixed(f"bert/encoder/layer_{i}/", layer.checkpoint_slices()))
+        for i, block in enumerate(self.transformer_blocks):
+            slices.update(prefixed(self.config.block_scope(i), block.checkpoint_slices()))
         if self.pooler is not None:
             slices.update(prefixed("bert/pooler/", self.pooler.checkpoint_slices()))
         return slices

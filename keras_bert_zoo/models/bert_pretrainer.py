@@ -23,6 +23,9 @@ class BertPretrainer(Pretrainer):
         **kwargs: Passed to `keras.Model`.
     """
 
+    # The output of the sentence-pair head (ALBERT's subclass predicts sentence order with it).
+    sentence_output = "nsp_logits"
+
     def __init__(self, encoder, **kwargs):
         config = encoder.config
         self.encoder = encoder
@@ -35,7 +38,7 @@ class BertPretrainer(Pretrainer):
         encoded = encoder(inputs, output_positions=inputs["masked_lm_positions"])
         outputs = {
             "mlm_logits": self.masked_lm_head(encoded["sequence_output"]),
-            "nsp_logits": self.next_sentence_head(encoded["pooled_output"]),
+            self.sentence_output: self.next_sentence_head(encoded["pooled_output"]),
         }
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 

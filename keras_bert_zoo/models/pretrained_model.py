@@ -4,6 +4,7 @@ import inspect
 import logging
 import os
 
+from keras_bert_zoo.config import architecture_registry
 from keras_bert_zoo.convert import (
     find_training_checkpoint,
     google_names_of,
@@ -230,7 +231,8 @@ class PretrainedModel:
         """Writes bert_config.json + bert_model.ckpt.* (google-research/bert layout), atomically.
 
         Variable names are the original's ("bert/encoder/layer_0/...",
-        "cls/predictions/..."), so its scripts and `from_pretrained` read it.
+        "cls/predictions/..."), so its scripts and `from_pretrained` read it;
+        ALBERT's are google-research/albert's, in albert_config.json + model.ckpt.*.
 
         Args:
             directory: Target directory; replaced if it exists.
@@ -242,11 +244,12 @@ class PretrainedModel:
         """
         google_config = self.encoder_config.to_google_dict()
         google_name = google_names_of(self.encoder_config)
+        config_name, checkpoint_name = architecture_registry.for_config(self.encoder_config).google_files
 
         def write(staging):
-            write_json_atomic(os.path.join(staging, "bert_config.json"), google_config)
+            write_json_atomic(os.path.join(staging, config_name), google_config)
             values = checkpoint_values(self.checkpoint_slices())
-            write_google_checkpoint(os.path.join(staging, "bert_model.ckpt"),
+            write_google_checkpoint(os.path.join(staging, checkpoint_name),
                                     {google_name(name): value for name, value in values.items()})
             if tokenizer is not None:
                 tokenizer.save_pretrained(staging)  # vocab.txt, and the casing in tokenizer_config.json

@@ -7,6 +7,7 @@ from keras_bert_zoo.models.bert_task_model import BertTaskModel
 # Each pretraining objective's model (import paths: they subclass Pretrainer, or are MaskedLM).
 _MODEL_OF_OBJECTIVE = {
     "mlm_nsp": "keras_bert_zoo.models.bert_pretrainer:BertPretrainer",
+    "mlm_sop": "keras_bert_zoo.models.albert_pretrainer:AlbertPretrainer",
     "mlm": "keras_bert_zoo.models.masked_lm:MaskedLM",
     "rtd": "keras_bert_zoo.models.electra_pretrainer:ElectraPretrainer",
 }
@@ -18,21 +19,21 @@ def pretrainer_class_for(config, objective=None):
 
     Raises:
         ValueError: If `objective` is unknown, or needs what the family lacks
-            (next-sentence prediction needs a pooler; replaced-token detection
-            is ELECTRA's).
+            (next-sentence and sentence-order prediction need a pooler;
+            replaced-token detection is ELECTRA's).
     """
     family = architecture_registry.for_config(config)
     objective = objective or family.pretraining_objective
     model_class = model_class_of_objective(objective)
-    if objective == "mlm_nsp" and not config.has_pooler:
-        raise ValueError(f"{family.name} has no pooler for next-sentence prediction; pretrain it with 'mlm'.")
+    if objective in ("mlm_nsp", "mlm_sop") and not config.has_pooler:
+        raise ValueError(f"{family.name} has no pooler for sentence-pair prediction; pretrain it with 'mlm'.")
     if objective == "rtd" and family.pretraining_objective != "rtd":
         raise ValueError(f"Replaced-token detection needs ELECTRA's encoder, not {family.name}'s.")
     return model_class
 
 
 def model_class_of_objective(objective):
-    """The model class that trains `objective` ("mlm_nsp", "mlm" or "rtd"), whatever the family."""
+    """The model class that trains `objective` ("mlm_nsp", "mlm_sop", "mlm" or "rtd"), whatever the family."""
     if objective not in _MODEL_OF_OBJECTIVE:
         raise ValueError(f"Unknown pretraining objective {objective!r}; one of {', '.join(OBJECTIVES)}.")
     return resolve(_MODEL_OF_OBJECTIVE[objective])
@@ -43,6 +44,7 @@ class Pretrainer(BertTaskModel):
 
     `kbz.Pretrainer(encoder)` builds the pretraining model of the encoder's
     family: `BertPretrainer` (masked LM + next sentence) for BERT,
+    `AlbertPretrainer` (masked LM + sentence order) for ALBERT,
     `ElectraPretrainer` (replaced-token detection with a generator) for
     ELECTRA, and `MaskedLM` for families pretrained by masked LM alone
     (RoBERTa, XLM-RoBERTa, DistilBERT). `kbz.Pretrainer.from_pretrained(path)`

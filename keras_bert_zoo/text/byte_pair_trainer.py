@@ -2,7 +2,7 @@
 
 import json
 
-from keras_bert_zoo.data.text_files import read_texts
+from keras_bert_zoo.files import read_texts
 from keras_bert_zoo.files import write_directory_atomically
 from keras_bert_zoo.text.byte_pair_files import SPECIAL_TOKEN_KEYS, write_byte_pair_files
 

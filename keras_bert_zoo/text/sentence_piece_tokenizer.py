@@ -285,7 +285,9 @@ class SentencePieceTokenizer(GraphTokenizer):
         if self.layout["quote_pairs"]:
             # Of each `` or '' (pairs taken from the left of a run), the first becomes " and the second goes.
             flat = chars.flat_values
-            new_run = tf.concat([[True], (flat[1:] != flat[:-1]) | (rows[1:] != rows[:-1])], 0)
+            # The first character starts a run; a batch of empty texts has none.
+            new_run = tf.concat([tf.ones_like(rows[:1], tf.bool), (flat[1:] != flat[:-1]) | (rows[1:] != rows[:-1])],
+                                0)
             index = tf.range(tf.size(flat, tf.int64))
             run_start = tf.gather(tf.boolean_mask(index, new_run), tf.cumsum(tf.cast(new_run, tf.int64)) - 1)
             quote = (flat == "`") | (flat == "'")

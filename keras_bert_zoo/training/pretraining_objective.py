@@ -1,4 +1,5 @@
-"""The masked-LM (+ next-sentence) loss and metrics of BERT pretraining, and each pretraining model's objective."""
+"""The masked-LM (+ next-sentence or sentence-order) loss and metrics of pretraining, and each pretraining model's
+objective."""
 
 import tensorflow as tf
 
@@ -30,19 +31,25 @@ def split_pretraining_features(features, replaced_token_detection=False):
     return inputs, labels
 
 
+# A pretraining model's sentence-pair output, and its metrics' prefix: next sentence (BERT), sentence order (ALBERT).
+SENTENCE_OUTPUTS = {"nsp_logits": "nsp", "sop_logits": "sop"}
+
+
 def objective_for_model(model):
     """The pretraining objective of a pretraining model: replaced-token detection for ELECTRA's, else masked LM,
-    with next-sentence prediction where the model predicts it."""
+    with next-sentence or sentence-order prediction where the model predicts it."""
     from keras_bert_zoo.training.replaced_token_objective import ReplacedTokenObjective
 
     outputs = model.output
     if "rtd_logits" in outputs:
         return ReplacedTokenObjective()
-    return PretrainingObjective(next_sentence="nsp_logits" in outputs)
+    sentence_output = next((name for name in SENTENCE_OUTPUTS if name in outputs), None)
+    return PretrainingObjective(next_sentence=sentence_output is not None,
+                                sentence_output=sentence_output or "nsp_logits")
 
 
 class PretrainingObjective:
-    """MLM cross-entropy averaged over real predictions, plus NSP cross-entropy.
+    """MLM cross-entropy averaged over real predictions, plus NSP (or SOP) cross-entropy.
 
     The MLM loss weighs each position by masked_lm_weights and divides by their
     sum, as google-research/bert does, so padded prediction slots count for
@@ -50,14 +57,23 @@ class PretrainingObjective:
     sums over replicas and steps before `metrics` turns them into rates.
 
     Args:
-        next_sentence: Whether the model predicts the next sentence
-            (`nsp_logits`); masked-LM-only models (`kbz.MaskedLM`) don't.
+        next_sentence: Whether the model predicts a sentence-pair label;
+            masked-LM-only models (`kbz.MaskedLM`) don't.
+        sentence_output: The model's output of it: "nsp_logits" (next
+            sentence) or "sop_logits" (ALBERT's sentence order). Its labels
+            are `next_sentence_labels` either way, the TFRecord feature that
+            google-research/albert also keeps for sentence order; metrics
+            are named "nsp_..." or "sop_...".
     """
 
-    def __init__(self, next_sentence=True):
+    def __init__(self, next_sentence=True, sentence_output="nsp_logits"):
+        if sentence_output not in SENTENCE_OUTPUTS:
+            raise ValueError(f"sentence_output must be one of {sorted(SENTENCE_OUTPUTS)}, got {sentence_output!r}.")
         self.next_sentence = next_sentence
+        self.sentence_output = sentence_output
+        self.prefix = SENTENCE_OUTPUTS[sentence_output]
         self.stat_names = ("mlm_loss_sum", "mlm_weight", "mlm_correct", "examples") + (
-            ("nsp_loss_sum", "nsp_correct") if next_sentence else ())
+            (f"{self.prefix}_loss_sum", f"{self.prefix}_correct") if next_sentence else ())
 
     @classmethod
     def for_model(cls, model):
@@ -77,12 +93,13 @@ class PretrainingObjective:
                  "mlm_correct": tf.reduce_sum(mlm_hits * weights),
                  "examples": tf.cast(tf.shape(mlm_ids)[0], tf.float32)}
         if self.next_sentence:
-            nsp_logits = tf.cast(outputs["nsp_logits"], tf.float32)
-            nsp_labels = tf.cast(labels["next_sentence_labels"], tf.int32)
-            nsp_ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=nsp_labels, logits=nsp_logits)
-            loss += tf.reduce_mean(nsp_ce)
-            nsp_hits = tf.cast(tf.equal(tf.argmax(nsp_logits, -1, output_type=tf.int32), nsp_labels), tf.float32)
-            stats.update({"nsp_loss_sum": tf.reduce_sum(nsp_ce), "nsp_correct": tf.reduce_sum(nsp_hits)})
+            pair_logits = tf.cast(outputs[self.sentence_output], tf.float32)
+            pair_labels = tf.cast(labels["next_sentence_labels"], tf.int32)
+            pair_ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=pair_labels, logits=pair_logits)
+            loss += tf.reduce_mean(pair_ce)
+            pair_hits = tf.cast(tf.equal(tf.argmax(pair_logits, -1, output_type=tf.int32), pair_labels), tf.float32)
+            stats.update({f"{self.prefix}_loss_sum": tf.reduce_sum(pair_ce),
+                          f"{self.prefix}_correct": tf.reduce_sum(pair_hits)})
         return loss, stats
 
     def metrics(self, stats):
@@ -91,8 +108,8 @@ class PretrainingObjective:
         metrics = {"mlm_loss": stats["mlm_loss_sum"] / mlm_weight, "mlm_accuracy": stats["mlm_correct"] / mlm_weight}
         metrics["loss"] = metrics["mlm_loss"]
         if self.next_sentence:
-            examples = max(stats["examples"], 1.0)
-            metrics.update({"nsp_loss": stats["nsp_loss_sum"] / examples,
-                            "nsp_accuracy": stats["nsp_correct"] / examples})
-            metrics["loss"] += metrics["nsp_loss"]
+            examples, prefix = max(stats["examples"], 1.0), self.prefix
+            metrics.update({f"{prefix}_loss": stats[f"{prefix}_loss_sum"] / examples,
+                            f"{prefix}_accuracy": stats[f"{prefix}_correct"] / examples})
+            metrics["loss"] += metrics[f"{prefix}_loss"]
         return metrics

@@ -290,8 +290,12 @@ def run_pretraining(settings, strategy, training_run=None):
             epsilon=settings.adam_epsilon)
     objective = objective_for_model(model)
     replaced_token_detection = "rtd_logits" in model.output  # ELECTRA's model takes the original ids too.
-    # Masked LM alone trains on RoBERTa's full sentences; next-sentence prediction and ELECTRA on pairs.
-    full_sentences = not (replaced_token_detection or "nsp_logits" in model.output)
+    # Masked LM alone trains on RoBERTa's full sentences; sentence-pair prediction and ELECTRA on pairs.
+    full_sentences = not (replaced_token_detection or objective.next_sentence)
+    if settings.text_files and getattr(objective, "sentence_output", None) == "sop_logits":
+        raise ValueError("--text_file makes next-sentence pairs, not the sentence-order pairs of --objective=mlm_sop: "
+                         "give --input_file TFRecords of sentence-order pairs (google-research/albert's "
+                         "create_pretraining_data.py), or --objective=mlm.")
     if strategy.extended.should_checkpoint:
         write_model_dir_files(model, settings.model_dir, tokenizer)
 
