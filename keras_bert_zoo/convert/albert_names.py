@@ -10,6 +10,8 @@ are transformers' AlbertModel and task models' state-dict keys.
 
 import re
 
+from keras_bert_zoo.convert.hf_leaf_names import leaf_name
+
 # Inside a block: ours (BERT's), HF's (in "albert.encoder.albert_layer_groups.G.albert_layers.I."), Google's.
 _BLOCK_PARTS = (
     ("attention/self/query", "attention.query", "attention_1/self/query"),
@@ -94,11 +96,7 @@ def internal_name(key, task=None):
         stem = next((ours for ours, hf in _OTHER_PARTS if hf == stem), None)
         if stem is None:
             return None
-        if stem.endswith("_embeddings"):
-            return stem, False
-    if stem.endswith("LayerNorm"):
-        return f"{stem}/{'gamma' if leaf == 'weight' else 'beta'}", False
-    return f"{stem}/{'kernel' if leaf == 'weight' else 'bias'}", leaf == "weight"
+    return leaf_name(stem, leaf)
 
 
 def _renamed_block_part(name, table_from, table_to):

@@ -2,6 +2,8 @@
 
 import re
 
+from keras_bert_zoo.convert.hf_leaf_names import leaf_name
+
 # Inside "distilbert.transformer.layer.N." / "bert/encoder/layer_N/": HF's sublayer, ours.
 _LAYER_PARTS = (
     ("attention.q_lin", "attention/self/query"),
@@ -78,8 +80,4 @@ def internal_name(key, task=None):
         stem = next((ours for hf, ours in _OTHER_PARTS if hf == stem), None)
         if stem is None:
             return None
-        if stem.endswith("_embeddings"):
-            return stem, False
-    if stem.endswith("LayerNorm"):
-        return f"{stem}/{'gamma' if leaf == 'weight' else 'beta'}", False
-    return f"{stem}/{'kernel' if leaf == 'weight' else 'bias'}", leaf == "weight"
+    return leaf_name(stem, leaf)

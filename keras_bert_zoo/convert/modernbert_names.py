@@ -9,6 +9,8 @@ weight is the word embeddings: so the task decides our name of a head key.
 
 import re
 
+from keras_bert_zoo.convert.hf_leaf_names import leaf_name
+
 # Inside "layers.N." / "bert/encoder/layer_N/": HF's module, our scope.
 _LAYER_SCOPES = (
     ("attn_norm", "attention/LayerNorm"),
@@ -87,6 +89,4 @@ def internal_name(key, task=None):
         scope = next((ours for hf, ours in (*_ENCODER_SCOPES, *head_scopes) if hf == module), None)
     if scope is None or leaf not in ("weight", "bias"):
         return None  # The decoder's weight (the word embeddings), buffers.
-    if scope.endswith("LayerNorm"):
-        return f"{scope}/{'gamma' if leaf == 'weight' else 'beta'}", False
-    return f"{scope}/{'kernel' if leaf == 'weight' else 'bias'}", leaf == "weight"
+    return leaf_name(scope, leaf)
