@@ -200,6 +200,10 @@ def benchmark_family_tokenizer(corpora, kind, tokenizer_dir, batch_size=1024, re
         # keras-hub may answer eagerly with lists instead of a RaggedTensor.
         ids = {name: [row for batch in run() for row in (batch.to_list() if hasattr(batch, "to_list") else batch)]
                for name, run in runs.items()}
+        if kind == "sentencepiece":
+            # keras-hub numbers the pieces as the model does; ours (and Rust's) as the family does (fairseq's).
+            hub_to_ours = [ours.token_to_id(token) for token in hub.get_vocabulary()]
+            ids["keras-hub"] = [[hub_to_ours[i] for i in row] for row in ids["keras-hub"]]
         agree = {name: float(np.mean([a == b for a, b in zip(ids[name], ids["Rust"])])) for name in ("ours", "keras-hub")}
         notes = f"ids equal to Rust's: ours {agree['ours']:.4%}, keras-hub {agree['keras-hub']:.4%}"
         if kind == "bpe":
