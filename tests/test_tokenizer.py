@@ -144,6 +144,26 @@ def test_every_code_point_below_u3400(minilm_dir, lower):
     assert set(mismatched) <= (unicode14_marks if lower else set())
 
 
+@pytest.mark.parametrize("lower", [True, False])
+def test_fast_path_characters_equal_the_reference(minilm_dir, lower):
+    """The non-ASCII characters that the fast path takes (its punctuation, every 61st CJK ideograph) stay exact."""
+    from keras_bert_zoo.text.bert_char_classes import fast_path_patterns
+
+    reference = BertTokenizerLegacy(os.path.join(minilm_dir, "vocab.txt"), do_lower_case=lower,
+                                    split_special_tokens=True)
+    ours = kbz.BertTokenizer(os.path.join(minilm_dir, "vocab.txt"), lower_case=lower)
+    every = np.array([c for c in range(0x80, sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF])
+    is_fast = tf.strings.regex_full_match([chr(c) for c in every], fast_path_patterns()[0]).numpy()
+    fast = every[is_fast].tolist()
+    assert 0x4E2D in fast and 0xFF0C in fast and 0x3002 in fast and 0xF900 not in fast
+    code_points = [c for c in fast if not 0x3400 <= c <= 0x2FA1F or c % 61 == 0]
+    # Whole texts of them alone take the fast path; the mixed texts of `_code_point_texts` take it by pieces.
+    texts = [f"Ab{chr(c)}cd {chr(c) * 2}" for c in code_points] + _code_point_texts(code_points)
+    mismatched = [text for text, ids in zip(texts, ours.tokenize(texts).to_list())
+                  if ids != _reference_ids(reference, text)]
+    assert not mismatched, mismatched[:5]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("lower", [True, False])
 def test_every_code_point(minilm_dir, lower):

@@ -16,10 +16,6 @@ CJK_RANGES = (
     (0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
     (0x2B740, 0x2B81F), (0x2B820, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F),
 )
-# Everything the fast path may see: printable ASCII and \t \n \r.
-ASCII_PATTERN = r"[\t\n\r\x20-\x7e]*"
-# A space-delimited word with at least one character that the fast path may not see.
-NON_ASCII_WORD_PATTERN = r"[^ ]*[^\t\n\r\x20-\x7e][^ ]*"
 
 
 def is_punctuation(char, category):
@@ -99,3 +95,27 @@ def python_patterns():
         return re.compile("[" + "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges) + "]")
 
     return {"control": char_class(_ranges(_code_points()["control"])), "cjk": char_class(CJK_RANGES)}
+
+
+@functools.lru_cache(maxsize=None)
+def fast_path_patterns():
+    """RE2 patterns of the texts that FastWordpieceTokenizer's own BERT pre-tokenization reads as the reference does.
+
+    Besides printable ASCII and \\t \\n \\r: CJK ideographs and punctuation
+    that no step of the reference changes (NFC, lower-casing, NFD with marks
+    stripped), since that pre-tokenization only splits on whitespace, CJK
+    and punctuation. Chinese text then takes the fast path whole.
+
+    Returns:
+        (a text of only such characters, a space-delimited word with at least one other character).
+    """
+    ascii_items = r"\t\n\r\x20-\x7e"
+    codes = []
+    for first, last in CJK_RANGES:
+        codes += [code for code in range(first, last + 1) if unicodedata.category(chr(code)).startswith("L")]
+    codes += [code for code in _code_points()["punctuation"] if code > 0x7F]
+    unchanged = [code for code in sorted(codes) if not unicodedata.combining(chr(code))
+                 and all(unicodedata.normalize(form, chr(code)) == chr(code) for form in ("NFC", "NFD"))
+                 and chr(code).lower() == chr(code)]
+    items = ascii_items + _to_class(unchanged)[1:-1]
+    return f"[{items}]*", f"[^ ]*[^{items}][^ ]*"

@@ -8,7 +8,7 @@ import tensorflow_text as tf_text
 from tensorflow_text.python.ops.regex_split_ops import gen_regex_split_ops
 
 from keras_bert_zoo.files import write_json_atomic, write_text_atomic
-from keras_bert_zoo.text.bert_char_classes import ASCII_PATTERN, NON_ASCII_WORD_PATTERN
+from keras_bert_zoo.text.bert_char_classes import fast_path_patterns
 from keras_bert_zoo.text.bert_text_normalizer import BertTextNormalizer
 from keras_bert_zoo.text.graph_calls import concat_rows, merge_inner, per_batch, strings
 from keras_bert_zoo.text.graph_tokenizer import GraphTokenizer
@@ -23,10 +23,11 @@ class BertTokenizer(GraphTokenizer):
     Its ids equal those of the reference BERT tokenizer (Hugging Face's Python
     `BertTokenizer`, the port of google-research's tokenization.py): control
     characters are dropped, CJK ideographs and punctuation become words, and
-    lower-casing strips accents by NFD. Pure printable-ASCII texts, the bulk of
-    most corpora, take tf-text's FastWordpieceTokenizer with its own BERT
-    pre-tokenization, which is exact on ASCII once lower-cased.
-    Other texts are normalized with ops that follow Python's `str.lower`,
+    lower-casing strips accents by NFD. Texts of printable ASCII, CJK
+    ideographs and punctuation that normalization leaves as they are (the bulk
+    of English and Chinese corpora) take tf-text's FastWordpieceTokenizer with
+    its own BERT pre-tokenization, which is exact on them once ASCII is
+    lower-cased. Other texts are normalized with ops that follow Python's `str.lower`,
     `unicodedata` categories and NFC/NFD, then split and WordPiece'd. Invalid
     UTF-8 is read with U+FFFD replacement, which the reference drops.
 
@@ -57,13 +58,13 @@ class BertTokenizer(GraphTokenizer):
                               self.vocab_file or "The vocab")
         self.packer = SegmentPacker([self.cls_id], [self.sep_id], [self.sep_id], self.pad_id)
         self.normalizer = BertTextNormalizer(self.lower_case)
-        # ASCII has no accents to strip, so the fast path lower-cases with tf.strings.lower and
-        # skips FastBertTokenizer's Unicode normalizer (a tenth of FastBertTokenizer's time on ASCII).
-        self._ascii_tokenizer = tf_text.FastWordpieceTokenizer(
+        # The fast path's characters have no accents to strip, so it lower-cases with tf.strings.lower
+        # and skips FastBertTokenizer's Unicode normalizer (a tenth of FastBertTokenizer's time on ASCII).
+        self._fast_tokenizer = tf_text.FastWordpieceTokenizer(
             vocab=self.vocab,
             token_out_type=tf.int32,
             no_pretokenization=False,
-            max_bytes_per_word=max_chars_per_word,  # One byte per character in ASCII.
+            max_bytes_per_word=max_chars_per_word,  # Its longer words are ASCII: a byte a character.
         )
         self._wordpiece = tf_text.FastWordpieceTokenizer(
             vocab=self.vocab,
@@ -71,7 +72,7 @@ class BertTokenizer(GraphTokenizer):
             no_pretokenization=True,
             max_bytes_per_word=4 * max_chars_per_word,  # The character limit is applied before.
         )
-        # Mixed batches' ops sit behind one call op: in the branch that a batch of printable ASCII
+        # Mixed batches' ops sit behind one call op: in the branch that a batch on the fast path
         # doesn't take, each op would still be visited, which cost a quarter of the fast path's time.
         self._untracked.tokenize_mixed = tf.function(self._tokenize_mixed,
                                                      input_signature=[tf.TensorSpec([None], tf.string)])
@@ -158,51 +159,52 @@ class BertTokenizer(GraphTokenizer):
 
     def _tokenize_batch(self, texts):
         # One match over the joined batch costs half as much as one per text, which only mixed batches need.
-        all_ascii = tf.strings.regex_full_match(tf.strings.reduce_join(texts), ASCII_PATTERN)
-        return tf.cond(all_ascii, lambda: self._tokenize_ascii(texts), lambda: self._untracked.tokenize_mixed(texts))
+        all_fast = tf.strings.regex_full_match(tf.strings.reduce_join(texts), fast_path_patterns()[0])
+        return tf.cond(all_fast, lambda: self._tokenize_fast(texts), lambda: self._untracked.tokenize_mixed(texts))
 
     def _tokenize_mixed(self, texts):
-        """Ids of a batch with non-ASCII texts: the ASCII ones on the fast path, the others cut into pieces."""
-        return self._by_path(texts, tf.strings.regex_full_match(texts, ASCII_PATTERN), self._tokenize_by_pieces)
+        """Ids of a batch with texts off the fast path: the others on it, these cut into pieces."""
+        return self._by_path(texts, tf.strings.regex_full_match(texts, fast_path_patterns()[0]),
+                             self._tokenize_by_pieces)
 
     def _joined(self, ids):
         """Tokens joined by spaces, "##" continuations glued to the piece before."""
         joined = tf.strings.reduce_join(tf.gather(self._vocab_tensor, ids), axis=-1, separator=" ")
         return tf.strings.regex_replace(joined, " ##", "")
 
-    def _tokenize_ascii(self, texts):
-        """Fast-path ids of printable-ASCII texts."""
+    def _tokenize_fast(self, texts):
+        """Fast-path ids of texts that `fast_path_patterns` matches."""
         if self.lower_case:
             texts = tf.strings.lower(texts)
-        return self._ascii_tokenizer.tokenize(texts)
+        return self._fast_tokenizer.tokenize(texts)
 
     def _tokenize_by_pieces(self, texts):
-        """Ids of non-ASCII texts, cut at spaces into runs of ASCII words and the other words.
+        """Ids of texts off the fast path, cut at spaces into runs of fast-path words and the other words.
 
         None of the reference's steps looks across a space (control characters
         go, CJK and punctuation split off, NFC composes only with a preceding
         letter, final sigma stops at whitespace), so a text's ids are its
-        pieces' ids in order. Keeping ASCII words together in runs, rather than
+        pieces' ids in order. Keeping fast-path words together in runs, rather than
         one piece per word, makes few and long pieces for the fast path. Tabs
         and newlines stay inside pieces, where either path splits on them.
         """
         pieces = _pieces(texts)
-        ids = self._by_path(pieces.flat_values, tf.strings.regex_full_match(pieces.flat_values, ASCII_PATTERN),
-                            self._tokenize_unicode)
+        is_fast = tf.strings.regex_full_match(pieces.flat_values, fast_path_patterns()[0])
+        ids = self._by_path(pieces.flat_values, is_fast, self._tokenize_unicode)
         return merge_inner(pieces.with_flat_values(ids))
 
-    def _by_path(self, texts, is_ascii, tokenize_others):
-        """Fast-path ids for the ASCII `texts`, `tokenize_others` ids for the rest, in order.
+    def _by_path(self, texts, is_fast, tokenize_others):
+        """Fast-path ids for the `texts` where `is_fast`, `tokenize_others` ids for the rest, in order.
 
         The two paths don't depend on each other, so TF's executor runs them on separate cores.
         """
-        ascii_ids = self._tokenize_ascii(tf.boolean_mask(texts, is_ascii))
-        other_ids = tokenize_others(tf.boolean_mask(texts, ~is_ascii))
-        is_ascii = tf.cast(is_ascii, tf.int64)
-        rank_in_path = tf.cumsum(is_ascii, exclusive=True)
-        rank_among_others = tf.range(tf.size(is_ascii, out_type=tf.int64)) - rank_in_path
-        rows = tf.where(is_ascii > 0, rank_in_path, tf.reduce_sum(is_ascii) + rank_among_others)
-        return tf.gather(concat_rows([ascii_ids, other_ids]), rows)
+        fast_ids = self._tokenize_fast(tf.boolean_mask(texts, is_fast))
+        other_ids = tokenize_others(tf.boolean_mask(texts, ~is_fast))
+        is_fast = tf.cast(is_fast, tf.int64)
+        rank_in_path = tf.cumsum(is_fast, exclusive=True)
+        rank_among_others = tf.range(tf.size(is_fast, out_type=tf.int64)) - rank_in_path
+        rows = tf.where(is_fast > 0, rank_in_path, tf.reduce_sum(is_fast) + rank_among_others)
+        return tf.gather(concat_rows([fast_ids, other_ids]), rows)
 
     def _tokenize_unicode(self, texts):
         words, _ = self._unknown_if_too_long(self.words(texts))
@@ -241,13 +243,13 @@ def _utf8_chars_before(strings, byte_offsets):
 
 
 def _pieces(texts):
-    """Texts [B] cut into runs of ASCII words and the words with other characters [B, (pieces)]."""
+    """Texts [B] cut into runs of fast-path words and the words with other characters [B, (pieces)]."""
     # regex_split ends a text at its first NUL; U+0001 is a control character that the
     # reference drops just the same.
     texts = tf.strings.regex_replace(texts, "\x00", "\x01")
     # The op itself: tf_text.regex_split validates its row splits with assertions, each a
     # conditional that every new tf.data iterator instantiates again. The op cuts at the
     # pattern's first capturing group, which tf_text's wrapper would add.
-    pattern = f"({NON_ASCII_WORD_PATTERN})"
+    pattern = f"({fast_path_patterns()[1]})"
     flat, _, _, splits = gen_regex_split_ops.regex_split_with_offsets(texts, pattern, pattern)
     return tf.RaggedTensor.from_row_splits(flat, splits, validate=False)
