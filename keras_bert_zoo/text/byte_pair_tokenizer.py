@@ -98,7 +98,7 @@ class BytePairTokenizer(GraphTokenizer):
         # Bytes whose character isn't in the vocab are dropped (-1), as the reference BPE without an unk
         # token does (no byte-level vocab trained with its initial alphabet lacks any).
         self._byte_ids = tf.constant([token_ids.get(byte_tokens[byte], -1) for byte in range(256)], tf.int32)
-        self._merge_table = self._merge_codes(token_ids)
+        self._merge_table, self._merge_limits = self._merge_codes(token_ids)
         self._word_table = self._single_token_words(raw)
         # Not inlined: every graph that calls it would be optimized with its ops again (seconds each).
         self._untracked.split = tf.function(self._split, input_signature=[tf.TensorSpec([None], tf.string)],
@@ -294,14 +294,20 @@ class BytePairTokenizer(GraphTokenizer):
         return tf.RaggedTensor.from_row_splits(values, splits, validate=False)
 
     def _merge_words(self, words):
-        """BPE of words [U] from their bytes, merging each word's best ranked pair a step at a time.
+        """BPE of words [U] from their bytes, merging many of each word's pairs a step at a time.
 
         All words step together in one flat array of symbols, each word
-        behind a separator that pairs with nothing. Every occurrence of a
-        word's best pair merges in one step, left to right: of a run
-        "a a a a" of the pair "a a", the 1st and 3rd, as in the reference. Each step writes its
-        merges into `tokens`, where a token sits at its first byte, and drops
-        the words that have no pair left to merge.
+        behind a separator that pairs with nothing. The reference merges one
+        pair at a time, the lowest (rank, position) first; a step makes, at
+        once, the merges it would make next while no pair that a merge
+        creates ranks below the pairs still to come. A pair that involves the
+        token of merge r ranks at least `_merge_limits[r]` (the lowest rank
+        of a merge taking that token, or r if lower), so a word's pairs below
+        the lowest limit of its pairs merge in one step: in (rank, position)
+        order, each one that no merged neighbour took a symbol from (or, when
+        a word's limit is no higher than its lowest rank, its first lowest
+        pair alone). Each step writes its merges into `tokens`, where a token
+        sits at its first byte, and drops the words that have no pair left.
 
         Returns:
             int32 RaggedTensor [U, (pieces)], int64 row splits.
@@ -318,15 +324,32 @@ class BytePairTokenizer(GraphTokenizer):
         symbols, is_separator = tf.gather(symbols, known), tf.gather(is_separator, known)
         symbol_words = tf.cumsum(tf.cast(is_separator, tf.int32)) - 1
         symbols = tf.cast(symbols, tf.int64)
+        last_rank = self._merge_limits.shape[0] - 1
 
         def step(values, words, origins, tokens):
             codes = self._merge_table.lookup(values[:-1] * (self.vocab_size + 1) + values[1:])
-            best = tf.math.unsorted_segment_min(codes, words[:-1], count)
-            at = tf.where((codes == tf.gather(best, words[:-1])) & (codes < _NO_MERGE))[:, 0]
-            # Chosen pairs overlap only in runs of one symbol ("a a a" of "a a"): there the 1st, 3rd... merge.
-            run_starts = at - tf.concat([[-2], at[:-1]], 0) > 1
-            run_firsts = tf.gather(tf.boolean_mask(at, run_starts), tf.cumsum(tf.cast(run_starts, tf.int32)) - 1)
-            at = tf.boolean_mask(at, tf.bitwise.bitwise_and(at - run_firsts, 1) == 0)
+            pair_words = words[:-1]
+            merges = codes < _NO_MERGE
+            # The reference's order: rank << 32 | position (values keep the words' order).
+            order = tf.where(merges, tf.bitwise.bitwise_or(tf.bitwise.bitwise_and(codes, ~_ID_BITS),
+                                                           tf.range(tf.size(codes, tf.int64))), _NO_MERGE)
+            ranks = tf.bitwise.right_shift(codes, 32)
+            limits = tf.math.unsorted_segment_min(tf.gather(self._merge_limits, tf.minimum(ranks, last_rank)),
+                                                  pair_words, count)
+            first = tf.math.unsorted_segment_min(order, pair_words, count)
+            taking = merges & (order <= tf.gather(tf.maximum(limits - 1, first), pair_words))
+            # Greedy matching in `order` along the pairs: a pair merges unless a neighbour that comes before it
+            # merges. Along a run of pairs each coming after its left (right) neighbour, they merge alternately
+            # from the run's first (last) one; a pair after both neighbours merges if both of them don't.
+            order = tf.where(taking, order, _NO_MERGE)
+            after_left = tf.concat([[_NO_MERGE], order[:-1]], 0) < order
+            after_right = tf.concat([order[1:], [_NO_MERGE]], 0) < order
+            positions = tf.range(tf.size(order, tf.int64))
+            starts = tf.where(~after_left)[:, 0]
+            from_start = positions - tf.gather(starts, tf.cumsum(tf.cast(~after_left, tf.int32)) - 1)
+            ends = tf.where(~after_right)[:, 0]
+            to_end = tf.gather(ends, tf.cumsum(tf.cast(~after_right, tf.int32), exclusive=True)) - positions
+            at = tf.where(taking & (tf.bitwise.bitwise_and(tf.bitwise.bitwise_or(from_start, to_end), 1) == 0))[:, 0]
             merged = tf.bitwise.bitwise_and(tf.gather(codes, at), _ID_BITS)
             values = tf.tensor_scatter_nd_update(values, at[:, None], merged)
             tokens = tf.tensor_scatter_nd_update(tokens, tf.gather(origins, tf.concat([at, at + 1], 0))[:, None],
@@ -334,7 +357,7 @@ class BytePairTokenizer(GraphTokenizer):
                                                            0))
             # Merged right halves and finished words leave: the tokens are in place.
             removed = tf.scatter_nd(at[:, None] + 1, tf.ones_like(at, tf.bool), tf.shape(values, tf.int64))
-            kept = tf.where(~removed & (tf.gather(best, words) < _NO_MERGE))[:, 0]
+            kept = tf.where(~removed & (tf.gather(first, words) < _NO_MERGE))[:, 0]
             return tf.gather(values, kept), tf.gather(words, kept), tf.gather(origins, kept), tokens
 
         _, _, _, tokens = tf.while_loop(
@@ -348,7 +371,10 @@ class BytePairTokenizer(GraphTokenizer):
                                                  tf.cast(count, tf.int64), validate=False)
 
     def _merge_codes(self, token_ids):
-        """StaticHashTable of left id * (vocab_size + 1) + right id -> rank << 32 | merged id."""
+        """(StaticHashTable of left id * (vocab_size + 1) + right id -> rank << 32 | merged id, int64 [merges + 1]
+        of each rank's limit << 32: no pair that holds its merged token ranks below the limit, which is the
+        lowest rank of a merge taking that token, or the rank itself if lower; ranks no pair has, and the last
+        entry (pairs that don't merge), get the largest int64)."""
         codes = {}
         for rank, (left, right) in enumerate(self.merges):
             ids = [token_ids.get(token) for token in (left, right, left + right)]
@@ -356,8 +382,17 @@ class BytePairTokenizer(GraphTokenizer):
                 raise ValueError(f"Merge {rank} ({left!r} {right!r}) has a token missing from the vocab.")
             # A repeated pair takes its last rank, as in the reference.
             codes[ids[0] * (self.vocab_size + 1) + ids[1]] = rank << 32 | ids[2]
-        return tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
-            tf.constant(list(codes), tf.int64), tf.constant(list(codes.values()), tf.int64)), _NO_MERGE)
+        first_use = np.full(self.vocab_size + 1, _NO_MERGE, np.int64)
+        keys = np.array(list(codes), np.int64).reshape(-1)
+        values = np.array(list(codes.values()), np.int64).reshape(-1)
+        for side in (keys // (self.vocab_size + 1), keys % (self.vocab_size + 1)):
+            np.minimum.at(first_use, side, values >> 32)
+        limits = np.full(len(self.merges) + 1, _NO_MERGE, np.int64)
+        limit = np.maximum(first_use[values & _ID_BITS], values >> 32)
+        limits[values >> 32] = np.where(limit == _NO_MERGE, _NO_MERGE, limit << 32)
+        table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(tf.constant(keys), tf.constant(values)),
+                                          _NO_MERGE)
+        return table, tf.constant(limits)
 
     def _single_token_words(self, raw):
         """StaticHashTable of word bytes -> id, for the tokens whose bytes as a word are that one token."""
