@@ -267,10 +267,8 @@ def test_files_round_trip_and_errors(ours, vocab_dir, tmp_path):
 
 def _merge_vocab(merges):
     """Vocab of the letters a-d, the merges' tokens and the special tokens, for a merges list."""
-    vocab = ["<s>", "<pad>", "</s>", "<unk>", *"abcd"]
-    for left, right in merges:
-        vocab += [token for token in (left, right, left + right) if token not in vocab]
-    return vocab + ["<mask>"]
+    made = [token for left, right in merges for token in (left, right, left + right)]
+    return list(dict.fromkeys(["<s>", "<pad>", "</s>", "<unk>", *"abcd", *made, "<mask>"]))
 
 
 def _random_merges(rng, count, shuffle):
