@@ -327,29 +327,30 @@ class BytePairTokenizer(GraphTokenizer):
         last_rank = self._merge_limits.shape[0] - 1
 
         def step(values, words, origins, tokens):
-            codes = self._merge_table.lookup(values[:-1] * (self.vocab_size + 1) + values[1:])
-            pair_words = words[:-1]
-            merges = codes < _NO_MERGE
+            # Each symbol's pair with the next one; the last symbol's pairs with nothing.
+            codes = tf.concat([self._merge_table.lookup(values[:-1] * (self.vocab_size + 1) + values[1:]),
+                               [_NO_MERGE]], 0)
+            positions = tf.range(tf.size(codes, tf.int64))
             # The reference's order: rank << 32 | position (values keep the words' order).
-            order = tf.where(merges, tf.bitwise.bitwise_or(tf.bitwise.bitwise_and(codes, ~_ID_BITS),
-                                                           tf.range(tf.size(codes, tf.int64))), _NO_MERGE)
-            ranks = tf.bitwise.right_shift(codes, 32)
-            limits = tf.math.unsorted_segment_min(tf.gather(self._merge_limits, tf.minimum(ranks, last_rank)),
-                                                  pair_words, count)
-            first = tf.math.unsorted_segment_min(order, pair_words, count)
-            taking = merges & (order <= tf.gather(tf.maximum(limits - 1, first), pair_words))
+            order = tf.where(codes < _NO_MERGE, tf.bitwise.bitwise_or(tf.bitwise.bitwise_and(codes, ~_ID_BITS),
+                                                                      positions), _NO_MERGE)
+            # Words stay sorted, so their segments are (a dropped word's is empty, and never read).
+            limits = tf.math.segment_min(
+                tf.gather(self._merge_limits, tf.minimum(tf.bitwise.right_shift(codes, 32), last_rank)), words)
+            first = tf.math.segment_min(order, words)
+            last_taken = tf.minimum(tf.maximum(limits - 1, first), _NO_MERGE - 1)
+            order = tf.where(order <= tf.gather(last_taken, words), order, _NO_MERGE)
             # Greedy matching in `order` along the pairs: a pair merges unless a neighbour that comes before it
             # merges. Along a run of pairs each coming after its left (right) neighbour, they merge alternately
             # from the run's first (last) one; a pair after both neighbours merges if both of them don't.
-            order = tf.where(taking, order, _NO_MERGE)
             after_left = tf.concat([[_NO_MERGE], order[:-1]], 0) < order
             after_right = tf.concat([order[1:], [_NO_MERGE]], 0) < order
-            positions = tf.range(tf.size(order, tf.int64))
             starts = tf.where(~after_left)[:, 0]
             from_start = positions - tf.gather(starts, tf.cumsum(tf.cast(~after_left, tf.int32)) - 1)
             ends = tf.where(~after_right)[:, 0]
             to_end = tf.gather(ends, tf.cumsum(tf.cast(~after_right, tf.int32), exclusive=True)) - positions
-            at = tf.where(taking & (tf.bitwise.bitwise_and(tf.bitwise.bitwise_or(from_start, to_end), 1) == 0))[:, 0]
+            at = tf.where((order < _NO_MERGE)
+                          & (tf.bitwise.bitwise_and(tf.bitwise.bitwise_or(from_start, to_end), 1) == 0))[:, 0]
             merged = tf.bitwise.bitwise_and(tf.gather(codes, at), _ID_BITS)
             values = tf.tensor_scatter_nd_update(values, at[:, None], merged)
             tokens = tf.tensor_scatter_nd_update(tokens, tf.gather(origins, tf.concat([at, at + 1], 0))[:, None],
