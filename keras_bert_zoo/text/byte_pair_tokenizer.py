@@ -38,6 +38,7 @@ _CUT_PATTERN = rf"(?:[{_SPACES}]{{2,}}|[{_OTHER_SPACES}])[^{_SPACES}](?s).*"
 # Merge codes: rank << 32 | id of the merged token; pairs that don't merge get the largest int64.
 _ID_BITS = (1 << 32) - 1
 _NO_MERGE = np.iinfo(np.int64).max
+_NO_RANK = _NO_MERGE & ~_ID_BITS
 
 
 class BytePairTokenizer(GraphTokenizer):
@@ -330,27 +331,27 @@ class BytePairTokenizer(GraphTokenizer):
             # Each symbol's pair with the next one; the last symbol's pairs with nothing.
             codes = tf.concat([self._merge_table.lookup(values[:-1] * (self.vocab_size + 1) + values[1:]),
                                [_NO_MERGE]], 0)
-            positions = tf.range(tf.size(codes, tf.int64))
-            # The reference's order: rank << 32 | position (values keep the words' order).
-            order = tf.where(codes < _NO_MERGE, tf.bitwise.bitwise_or(tf.bitwise.bitwise_and(codes, ~_ID_BITS),
-                                                                      positions), _NO_MERGE)
+            # The reference's order: rank << 32 | position (values keep the words' order); _NO_RANK and above
+            # for pairs that don't merge.
+            order = tf.bitwise.bitwise_or(tf.bitwise.bitwise_and(codes, ~_ID_BITS), tf.range(tf.size(codes, tf.int64)))
             # Words stay sorted, so their segments are (a dropped word's is empty, and never read).
             limits = tf.math.segment_min(
                 tf.gather(self._merge_limits, tf.minimum(tf.bitwise.right_shift(codes, 32), last_rank)), words)
             first = tf.math.segment_min(order, words)
-            last_taken = tf.minimum(tf.maximum(limits - 1, first), _NO_MERGE - 1)
-            order = tf.where(order <= tf.gather(last_taken, words), order, _NO_MERGE)
-            # Greedy matching in `order` along the pairs: a pair merges unless a neighbour that comes before it
-            # merges. Along a run of pairs each coming after its left (right) neighbour, they merge alternately
-            # from the run's first (last) one; a pair after both neighbours merges if both of them don't.
-            after_left = tf.concat([[_NO_MERGE], order[:-1]], 0) < order
-            after_right = tf.concat([order[1:], [_NO_MERGE]], 0) < order
-            starts = tf.where(~after_left)[:, 0]
-            from_start = positions - tf.gather(starts, tf.cumsum(tf.cast(~after_left, tf.int32)) - 1)
-            ends = tf.where(~after_right)[:, 0]
-            to_end = tf.gather(ends, tf.cumsum(tf.cast(~after_right, tf.int32), exclusive=True)) - positions
-            at = tf.where((order < _NO_MERGE)
-                          & (tf.bitwise.bitwise_and(tf.bitwise.bitwise_or(from_start, to_end), 1) == 0))[:, 0]
+            last_taken = tf.minimum(tf.maximum(limits - 1, first), _NO_RANK - 1)
+            taken = tf.where(order <= tf.gather(last_taken, words))[:, 0]
+            # Greedy matching in `order` along the taken pairs: a pair merges unless a neighbour that comes
+            # before it merges. Along a run of pairs each coming after its left (right) neighbour, they merge
+            # alternately from the run's first (last) one; a pair after both neighbours merges if both of them
+            # don't.
+            taken_order = tf.gather(order, taken)
+            after_left = tf.concat([[False], (taken[1:] - taken[:-1] == 1) & (taken_order[:-1] < taken_order[1:])], 0)
+            after_right = tf.concat([(taken[1:] - taken[:-1] == 1) & (taken_order[1:] < taken_order[:-1]), [False]], 0)
+            runs = tf.range(tf.size(taken, tf.int64))
+            from_start = runs - tf.gather(tf.where(~after_left)[:, 0], tf.cumsum(tf.cast(~after_left, tf.int32)) - 1)
+            to_end = tf.gather(tf.where(~after_right)[:, 0],
+                               tf.cumsum(tf.cast(~after_right, tf.int32), exclusive=True)) - runs
+            at = tf.boolean_mask(taken, tf.bitwise.bitwise_and(tf.bitwise.bitwise_or(from_start, to_end), 1) == 0)
             merged = tf.bitwise.bitwise_and(tf.gather(codes, at), _ID_BITS)
             values = tf.tensor_scatter_nd_update(values, at[:, None], merged)
             tokens = tf.tensor_scatter_nd_update(tokens, tf.gather(origins, tf.concat([at, at + 1], 0))[:, None],
@@ -358,7 +359,7 @@ class BytePairTokenizer(GraphTokenizer):
                                                            0))
             # Merged right halves and finished words leave: the tokens are in place.
             removed = tf.scatter_nd(at[:, None] + 1, tf.ones_like(at, tf.bool), tf.shape(values, tf.int64))
-            kept = tf.where(~removed & (tf.gather(first, words) < _NO_MERGE))[:, 0]
+            kept = tf.where(~removed & (tf.gather(first, words) < _NO_RANK))[:, 0]
             return tf.gather(values, kept), tf.gather(words, kept), tf.gather(origins, kept), tokens
 
         _, _, _, tokens = tf.while_loop(
