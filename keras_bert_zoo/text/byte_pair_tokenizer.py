@@ -299,16 +299,18 @@ class BytePairTokenizer(GraphTokenizer):
 
         All words step together in one flat array of symbols, each word
         behind a separator that pairs with nothing. The reference merges one
-        pair at a time, the lowest (rank, position) first; a step makes, at
-        once, the merges it would make next while no pair that a merge
-        creates ranks below the pairs still to come. A pair that involves the
-        token of merge r ranks at least `_merge_limits[r]` (the lowest rank
-        of a merge taking that token, or r if lower), so a word's pairs below
-        the lowest limit of its pairs merge in one step: in (rank, position)
-        order, each one that no merged neighbour took a symbol from (or, when
-        a word's limit is no higher than its lowest rank, its first lowest
-        pair alone). Each step writes its merges into `tokens`, where a token
-        sits at its first byte, and drops the words that have no pair left.
+        pair at a time, the lowest (rank, position) first. A word's limit is
+        the lowest over its pairs of `_merge_limits` (a merge's rank, or the
+        lowest rank of a merge that takes its token, whichever is higher).
+        Each of the word's pairs ranked below the limit makes a token that no
+        merge below the limit takes, so the reference merges those pairs
+        next, in (rank, position) order, before any pair that they create,
+        and a step makes them at once: each one that no neighbour coming
+        before it took a symbol from (a greedy matching). Where the limit is
+        no higher than the word's lowest rank (merges that take a token before
+        the merge that makes it), the step makes the first lowest pair alone.
+        Each step writes its merges into `tokens`, where a token sits at its
+        first byte, and drops the words that have no pair left.
 
         Returns:
             int32 RaggedTensor [U, (pieces)], int64 row splits.
@@ -373,10 +375,16 @@ class BytePairTokenizer(GraphTokenizer):
                                                  tf.cast(count, tf.int64), validate=False)
 
     def _merge_codes(self, token_ids):
-        """(StaticHashTable of left id * (vocab_size + 1) + right id -> rank << 32 | merged id, int64 [merges + 1]
-        of each rank's limit << 32: no pair that holds its merged token ranks below the limit, which is the
-        lowest rank of a merge taking that token, or the rank itself if lower; ranks no pair has, and the last
-        entry (pairs that don't merge), get the largest int64)."""
+        """The merge table, and each merge's limit for `_merge_words`.
+
+        Returns:
+            (StaticHashTable of left id * (vocab_size + 1) + right id ->
+            rank << 32 | merged id, int64 [merges + 1] of limit << 32 by rank).
+            No pair that holds a merge's token ranks below its limit: the lowest
+            rank of a merge that takes that token, or the merge's own rank if
+            lower. Ranks no pair has (repeated pairs), the entry after the last
+            (pairs that don't merge) and tokens no merge takes get the largest int64.
+        """
         codes = {}
         for rank, (left, right) in enumerate(self.merges):
             ids = [token_ids.get(token) for token in (left, right, left + right)]
