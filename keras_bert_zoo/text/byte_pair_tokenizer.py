@@ -38,6 +38,7 @@ _CUT_PATTERN = rf"(?:[{_SPACES}]{{2,}}|[{_OTHER_SPACES}])[^{_SPACES}](?s).*"
 # Merge codes: rank << 32 | id of the merged token; pairs that don't merge get the largest int64.
 _ID_BITS = (1 << 32) - 1
 _NO_MERGE = np.iinfo(np.int64).max
+# A step's order of a pair that doesn't merge (rank << 32 | position) is this or above.
 _NO_RANK = _NO_MERGE & ~_ID_BITS
 
 
@@ -347,8 +348,9 @@ class BytePairTokenizer(GraphTokenizer):
             # alternately from the run's first (last) one; a pair after both neighbours merges if both of them
             # don't.
             taken_order = tf.gather(order, taken)
-            after_left = tf.concat([[False], (taken[1:] - taken[:-1] == 1) & (taken_order[:-1] < taken_order[1:])], 0)
-            after_right = tf.concat([(taken[1:] - taken[:-1] == 1) & (taken_order[1:] < taken_order[:-1]), [False]], 0)
+            adjacent = taken[1:] - taken[:-1] == 1
+            after_left = tf.concat([[False], adjacent & (taken_order[:-1] < taken_order[1:])], 0)
+            after_right = tf.concat([adjacent & (taken_order[1:] < taken_order[:-1]), [False]], 0)
             runs = tf.range(tf.size(taken, tf.int64))
             from_start = runs - tf.gather(tf.where(~after_left)[:, 0], tf.cumsum(tf.cast(~after_left, tf.int32)) - 1)
             to_end = tf.gather(tf.where(~after_right)[:, 0],
@@ -380,10 +382,11 @@ class BytePairTokenizer(GraphTokenizer):
         Returns:
             (StaticHashTable of left id * (vocab_size + 1) + right id ->
             rank << 32 | merged id, int64 [merges + 1] of limit << 32 by rank).
-            No pair that holds a merge's token ranks below its limit: the lowest
-            rank of a merge that takes that token, or the merge's own rank if
-            lower. Ranks no pair has (repeated pairs), the entry after the last
-            (pairs that don't merge) and tokens no merge takes get the largest int64.
+            A merge's limit is the lowest rank of a merge that takes its token,
+            or its own rank where that is higher: a pair ranked below a word's
+            lowest limit makes a token that no merge below that limit takes.
+            Ranks no pair has (repeated pairs), the entry after the last (pairs
+            that don't merge) and tokens no merge takes get the largest int64.
         """
         codes = {}
         for rank, (left, right) in enumerate(self.merges):
