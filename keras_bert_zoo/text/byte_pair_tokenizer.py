@@ -52,7 +52,8 @@ class BytePairTokenizer(GraphTokenizer):
     whitespace), each word's UTF-8 bytes become byte tokens, and merges apply
     by rank. Words whose BPE is a single vocab token are looked up in a static
     table built at construction; the others are merged in the graph, all
-    distinct words of a batch at once, each word's best pair per step.
+    distinct words of a batch at once, each step making every merge of a
+    word that the reference would make next before any pair they create.
 
     Typed "<s>", "</s>" or "<mask>" are ordinary text (the reference with
     `split_special_tokens=True`), so user text can't inject special tokens.
