@@ -263,3 +263,45 @@ def test_files_round_trip_and_errors(ours, vocab_dir, tmp_path):
     (broken / "merges.txt").write_text("#version: 0.2\n")
     with pytest.raises(ValueError, match="vocab.json is not a JSON file"):
         BytePairTokenizer.from_pretrained(str(broken))
+
+
+def _merge_vocab(merges):
+    """Vocab of the letters a-d, the merges' tokens and the special tokens, for a merges list."""
+    made = [token for left, right in merges for token in (left, right, left + right)]
+    return list(dict.fromkeys(["<s>", "<pad>", "</s>", "<unk>", *"abcd", *made, "<mask>"]))
+
+
+def _random_merges(rng, count, shuffle):
+    """Merges of random pairs of the tokens so far; shuffled, tokens are used before (by rank) they're made."""
+    tokens, merges = list("abcd"), []
+    while len(merges) < count:
+        pair = (rng.choice(tokens), rng.choice(tokens))
+        if pair not in merges and len(pair[0] + pair[1]) <= 6:
+            merges.append(pair)
+            tokens.append(pair[0] + pair[1])
+    if shuffle:
+        rng.shuffle(merges)
+    return merges
+
+
+@pytest.mark.parametrize("case", ["runs", "created_lower_rank", "random", "random_shuffled"])
+def test_merges_as_the_reference_applies_them_one_at_a_time(case):
+    """Each step merges many pairs of a word; the ids are still those of the Rust BPE, which merges one at a time."""
+    rng = random.Random(case)
+    words = ["".join(rng.choice("abcd") for _ in range(rng.randint(1, 40))) for _ in range(300)]
+    if case == "runs":  # "a a a" of pair "a a": the 1st, 3rd... merge, also next to other pending pairs.
+        merges = [("a", "a"), ("b", "a"), ("aa", "a"), ("a", "b"), ("aa", "aa"), ("c", "a"), ("aaa", "b")]
+        words = ["a" * n for n in range(1, 12)] + ["b" + "a" * n + "b" for n in range(1, 12)] + words
+    elif case == "created_lower_rank":
+        # Merge 3 makes "abc" next to "a", whose merge (1) ranks below merge 3's second "a bc": the Rust BPE
+        # merges "abc a" before it, as a pair made by a merge can rank below the pairs still to merge.
+        merges = [("b", "c"), ("abc", "a"), ("c", "d"), ("a", "bc"), ("b", "cd"), ("a", "b"), ("abca", "d")]
+        words = ["abcabc", "abcabcabc", "abcd", "abcdabcd", "ababcd", "aabcabca"] + words
+    else:
+        merges = _random_merges(rng, 40, shuffle=case == "random_shuffled")
+    vocab = _merge_vocab(merges)
+    ours = BytePairTokenizer(vocab, merges)
+    reference = Tokenizer(models.BPE({token: i for i, token in enumerate(vocab)}, merges))
+    assert ours.tokenize(words).to_list() == [encoding.ids for encoding in reference.encode_batch(words)]
+    if case == "created_lower_rank":  # Not "abc abc", merging both "a bc" at once.
+        assert [ours.vocab[i] for i in ours.tokenize("abcabc").numpy()] == ["abca", "bc"]

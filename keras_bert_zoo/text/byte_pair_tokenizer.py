@@ -38,6 +38,8 @@ _CUT_PATTERN = rf"(?:[{_SPACES}]{{2,}}|[{_OTHER_SPACES}])[^{_SPACES}](?s).*"
 # Merge codes: rank << 32 | id of the merged token; pairs that don't merge get the largest int64.
 _ID_BITS = (1 << 32) - 1
 _NO_MERGE = np.iinfo(np.int64).max
+# A step's order of a pair that doesn't merge (rank << 32 | position) is this or above.
+_NO_RANK = _NO_MERGE & ~_ID_BITS
 
 
 class BytePairTokenizer(GraphTokenizer):
@@ -50,7 +52,8 @@ class BytePairTokenizer(GraphTokenizer):
     whitespace), each word's UTF-8 bytes become byte tokens, and merges apply
     by rank. Words whose BPE is a single vocab token are looked up in a static
     table built at construction; the others are merged in the graph, all
-    distinct words of a batch at once, each word's best pair per step.
+    distinct words of a batch at once, each step making every merge of a
+    word that the reference would make next before any pair they create.
 
     Typed "<s>", "</s>" or "<mask>" are ordinary text (the reference with
     `split_special_tokens=True`), so user text can't inject special tokens.
@@ -98,7 +101,7 @@ class BytePairTokenizer(GraphTokenizer):
         # Bytes whose character isn't in the vocab are dropped (-1), as the reference BPE without an unk
         # token does (no byte-level vocab trained with its initial alphabet lacks any).
         self._byte_ids = tf.constant([token_ids.get(byte_tokens[byte], -1) for byte in range(256)], tf.int32)
-        self._merge_table = self._merge_codes(token_ids)
+        self._merge_table, self._merge_limits = self._merge_codes(token_ids)
         self._word_table = self._single_token_words(raw)
         # Not inlined: every graph that calls it would be optimized with its ops again (seconds each).
         self._untracked.split = tf.function(self._split, input_signature=[tf.TensorSpec([None], tf.string)],
@@ -294,14 +297,22 @@ class BytePairTokenizer(GraphTokenizer):
         return tf.RaggedTensor.from_row_splits(values, splits, validate=False)
 
     def _merge_words(self, words):
-        """BPE of words [U] from their bytes, merging each word's best ranked pair a step at a time.
+        """BPE of words [U] from their bytes, merging many of each word's pairs a step at a time.
 
         All words step together in one flat array of symbols, each word
-        behind a separator that pairs with nothing. Every occurrence of a
-        word's best pair merges in one step, left to right: of a run
-        "a a a a" of the pair "a a", the 1st and 3rd, as in the reference. Each step writes its
-        merges into `tokens`, where a token sits at its first byte, and drops
-        the words that have no pair left to merge.
+        behind a separator that pairs with nothing. The reference merges one
+        pair at a time, the lowest (rank, position) first. A word's limit is
+        the lowest over its pairs of `_merge_limits` (a merge's rank, or the
+        lowest rank of a merge that takes its token, whichever is higher).
+        Each of the word's pairs ranked below the limit makes a token that no
+        merge below the limit takes, so the reference merges those pairs
+        next, in (rank, position) order, before any pair that they create,
+        and a step makes them at once: each one that no neighbour coming
+        before it took a symbol from (a greedy matching). Where the limit is
+        no higher than the word's lowest rank (merges that take a token before
+        the merge that makes it), the step makes the first lowest pair alone.
+        Each step writes its merges into `tokens`, where a token sits at its
+        first byte, and drops the words that have no pair left.
 
         Returns:
             int32 RaggedTensor [U, (pieces)], int64 row splits.
@@ -318,15 +329,34 @@ class BytePairTokenizer(GraphTokenizer):
         symbols, is_separator = tf.gather(symbols, known), tf.gather(is_separator, known)
         symbol_words = tf.cumsum(tf.cast(is_separator, tf.int32)) - 1
         symbols = tf.cast(symbols, tf.int64)
+        last_rank = self._merge_limits.shape[0] - 1
 
         def step(values, words, origins, tokens):
-            codes = self._merge_table.lookup(values[:-1] * (self.vocab_size + 1) + values[1:])
-            best = tf.math.unsorted_segment_min(codes, words[:-1], count)
-            at = tf.where((codes == tf.gather(best, words[:-1])) & (codes < _NO_MERGE))[:, 0]
-            # Chosen pairs overlap only in runs of one symbol ("a a a" of "a a"): there the 1st, 3rd... merge.
-            run_starts = at - tf.concat([[-2], at[:-1]], 0) > 1
-            run_firsts = tf.gather(tf.boolean_mask(at, run_starts), tf.cumsum(tf.cast(run_starts, tf.int32)) - 1)
-            at = tf.boolean_mask(at, tf.bitwise.bitwise_and(at - run_firsts, 1) == 0)
+            # Each symbol's pair with the next one; the last symbol's pairs with nothing.
+            codes = tf.concat([self._merge_table.lookup(values[:-1] * (self.vocab_size + 1) + values[1:]),
+                               [_NO_MERGE]], 0)
+            # The reference's order: rank << 32 | position (values keep the words' order); _NO_RANK and above
+            # for pairs that don't merge.
+            order = tf.bitwise.bitwise_or(tf.bitwise.bitwise_and(codes, ~_ID_BITS), tf.range(tf.size(codes, tf.int64)))
+            # Words stay sorted, so their segments are (a dropped word's is empty, and never read).
+            limits = tf.math.segment_min(
+                tf.gather(self._merge_limits, tf.minimum(tf.bitwise.right_shift(codes, 32), last_rank)), words)
+            first = tf.math.segment_min(order, words)
+            last_taken = tf.minimum(tf.maximum(limits - 1, first), _NO_RANK - 1)
+            taken = tf.where(order <= tf.gather(last_taken, words))[:, 0]
+            # Greedy matching in `order` along the taken pairs: a pair merges unless a neighbour that comes
+            # before it merges. Along a run of pairs each coming after its left (right) neighbour, they merge
+            # alternately from the run's first (last) one; a pair after both neighbours merges if both of them
+            # don't.
+            taken_order = tf.gather(order, taken)
+            adjacent = taken[1:] - taken[:-1] == 1
+            after_left = tf.concat([[False], adjacent & (taken_order[:-1] < taken_order[1:])], 0)
+            after_right = tf.concat([adjacent & (taken_order[1:] < taken_order[:-1]), [False]], 0)
+            runs = tf.range(tf.size(taken, tf.int64))
+            from_start = runs - tf.gather(tf.where(~after_left)[:, 0], tf.cumsum(tf.cast(~after_left, tf.int32)) - 1)
+            to_end = tf.gather(tf.where(~after_right)[:, 0],
+                               tf.cumsum(tf.cast(~after_right, tf.int32), exclusive=True)) - runs
+            at = tf.boolean_mask(taken, tf.bitwise.bitwise_and(tf.bitwise.bitwise_or(from_start, to_end), 1) == 0)
             merged = tf.bitwise.bitwise_and(tf.gather(codes, at), _ID_BITS)
             values = tf.tensor_scatter_nd_update(values, at[:, None], merged)
             tokens = tf.tensor_scatter_nd_update(tokens, tf.gather(origins, tf.concat([at, at + 1], 0))[:, None],
@@ -334,7 +364,7 @@ class BytePairTokenizer(GraphTokenizer):
                                                            0))
             # Merged right halves and finished words leave: the tokens are in place.
             removed = tf.scatter_nd(at[:, None] + 1, tf.ones_like(at, tf.bool), tf.shape(values, tf.int64))
-            kept = tf.where(~removed & (tf.gather(best, words) < _NO_MERGE))[:, 0]
+            kept = tf.where(~removed & (tf.gather(first, words) < _NO_RANK))[:, 0]
             return tf.gather(values, kept), tf.gather(words, kept), tf.gather(origins, kept), tokens
 
         _, _, _, tokens = tf.while_loop(
@@ -348,7 +378,17 @@ class BytePairTokenizer(GraphTokenizer):
                                                  tf.cast(count, tf.int64), validate=False)
 
     def _merge_codes(self, token_ids):
-        """StaticHashTable of left id * (vocab_size + 1) + right id -> rank << 32 | merged id."""
+        """The merge table, and each merge's limit for `_merge_words`.
+
+        Returns:
+            (StaticHashTable of left id * (vocab_size + 1) + right id ->
+            rank << 32 | merged id, int64 [merges + 1] of limit << 32 by rank).
+            A merge's limit is the lowest rank of a merge that takes its token,
+            or its own rank where that is higher: a pair ranked below a word's
+            lowest limit makes a token that no merge below that limit takes.
+            Ranks no pair has (repeated pairs), the entry after the last (pairs
+            that don't merge) and tokens no merge takes get the largest int64.
+        """
         codes = {}
         for rank, (left, right) in enumerate(self.merges):
             ids = [token_ids.get(token) for token in (left, right, left + right)]
@@ -356,8 +396,17 @@ class BytePairTokenizer(GraphTokenizer):
                 raise ValueError(f"Merge {rank} ({left!r} {right!r}) has a token missing from the vocab.")
             # A repeated pair takes its last rank, as in the reference.
             codes[ids[0] * (self.vocab_size + 1) + ids[1]] = rank << 32 | ids[2]
-        return tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
-            tf.constant(list(codes), tf.int64), tf.constant(list(codes.values()), tf.int64)), _NO_MERGE)
+        first_use = np.full(self.vocab_size + 1, _NO_MERGE, np.int64)
+        keys = np.array(list(codes), np.int64).reshape(-1)
+        values = np.array(list(codes.values()), np.int64).reshape(-1)
+        for side in (keys // (self.vocab_size + 1), keys % (self.vocab_size + 1)):
+            np.minimum.at(first_use, side, values >> 32)
+        limits = np.full(len(self.merges) + 1, _NO_MERGE, np.int64)
+        limit = np.maximum(first_use[values & _ID_BITS], values >> 32)
+        limits[values >> 32] = np.where(limit == _NO_MERGE, _NO_MERGE, limit << 32)
+        table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(tf.constant(keys), tf.constant(values)),
+                                          _NO_MERGE)
+        return table, tf.constant(limits)
 
     def _single_token_words(self, raw):
         """StaticHashTable of word bytes -> id, for the tokens whose bytes as a word are that one token."""
