@@ -4,6 +4,7 @@ windows and padded; packed rows restart their positions and keep their windows t
 attention equals the dense masked one. (In test_family_parity.py's style, until the family joins its FAMILIES.)"""
 
 import json
+import unicodedata
 
 import keras
 import numpy as np
@@ -194,15 +195,20 @@ def test_unsupported_config_names_the_file(tmp_path, change, message):
 
 
 def test_tokenizer_json_gives_transformers_ids(tmp_path):
-    """A byte-level BPE in ModernBERT's layout (its special tokens, `[CLS] a [SEP] b [SEP]` by a TemplateProcessing),
-    trained by `tokenizers` and saved by transformers as tokenizer.json alone: kbz.Tokenizer's ids, single and pair,
-    truncated, equal AutoTokenizer's; ours saved back is read by AutoTokenizer alike."""
+    """A byte-level BPE in ModernBERT's layout (NFC normalizer, its special tokens, `[CLS] a [SEP] b [SEP]` by a
+    TemplateProcessing), trained by `tokenizers` and saved by transformers as tokenizer.json alone: kbz.Tokenizer's
+    ids, single and pair, truncated, equal AutoTokenizer's, decomposed accents included; ours saved back is read by
+    AutoTokenizer alike. Offsets point into the text as given, not its NFC form."""
     import tokenizers
-    from tokenizers import pre_tokenizers, processors, trainers
+    from tokenizers import normalizers, pre_tokenizers, processors, trainers
 
     texts = [line for line in (REPO_ROOT / "keras_bert_zoo" / "data" / "samples" / "pretraining_corpus.txt").read_text(
         encoding="utf-8").splitlines() if line.strip()]
+    # Decomposed (NFD) accents: NFC makes "e\u0301" the one character "\u00e9", which has other byte tokens.
+    decomposed = ["cafe\u0301 de\u0301ja\u0300 vu, A\u030angstro\u0308m", "nai\u0308ve \u00e9t\u00e9 e\u0301te\u0301"]
+    texts = decomposed + texts
     trained = tokenizers.Tokenizer(tokenizers.models.BPE())
+    trained.normalizer = normalizers.NFC()
     trained.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     trained.decoder = tokenizers.decoders.ByteLevel()
     trained.train_from_iterator(texts, trainers.BpeTrainer(
@@ -223,3 +229,9 @@ def test_tokenizer_json_gives_transformers_ids(tmp_path):
         for args in ((texts,), (firsts, seconds)):
             expected = reference(*args, max_length=32, truncation=True, padding="max_length")["input_ids"]
             assert ours(*args, max_length=32)["input_word_ids"].numpy().tolist() == expected
+    assert ours.tokenize(decomposed[0]).numpy().tolist() == ours.tokenize(
+        unicodedata.normalize("NFC", decomposed[0])).numpy().tolist()
+    ids, starts, ends = (t.numpy().tolist() for t in ours.tokenize_with_offsets(decomposed[0]))
+    raw = decomposed[0].encode("utf-8")
+    assert starts[0] == 0 and ends[-1] == len(raw) and starts[1:] == ends[:-1]  # The spans tile the text as given.
+    assert raw[starts[ids.index(ours.tokenize(" vu").numpy()[0])]:].startswith(b" vu")
