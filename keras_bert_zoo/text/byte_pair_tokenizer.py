@@ -214,10 +214,18 @@ class BytePairTokenizer(GraphTokenizer):
     def _with_offsets(self, texts):
         if not self.normalization:
             return self._normalized_with_offsets(texts)
-        # Offsets found in the normalized texts are mapped back into the texts as given.
-        normalized, offsets_map = tf_text.normalize_utf8_with_offsets_map(texts, self.normalization)
+        # Offsets found in the normalized texts are mapped back into the texts as given. tf-text's
+        # FindSourceOffsets refuses a row without offsets and its offset map of an empty batch crashes the
+        # process: one more text, empty, goes last, and each row gets a leading 0, all dropped again.
+        normalized, offsets_map = tf_text.normalize_utf8_with_offsets_map(tf.concat([texts, [""]], 0),
+                                                                          self.normalization)
         ids, starts, ends = self._normalized_with_offsets(normalized)
-        return ids, tf_text.find_source_offsets(offsets_map, starts), tf_text.find_source_offsets(offsets_map, ends)
+
+        def in_source(offsets):
+            leading = tf.RaggedTensor.from_tensor(tf.zeros([offsets.nrows(), 1], offsets.dtype))
+            return tf_text.find_source_offsets(offsets_map, tf.concat([leading, offsets], 1))[:-1, 1:]
+
+        return ids[:-1], in_source(starts), in_source(ends)
 
     def _normalized_with_offsets(self, texts):
         pieces, word_splits, word_starts = self._untracked.split(texts)
