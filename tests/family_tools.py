@@ -70,7 +70,8 @@ def user_checkpoint(directory, model, tokenizer_dir):
     uncased vocab.txt, or a `write_tokenizer` directory), as a user's would be."""
     model.save_pretrained(directory, safe_serialization=True)
     for name in os.listdir(tokenizer_dir):
-        if name in ("vocab.txt", "vocab.json", "merges.txt", "tokenizer_config.json") or name.endswith(".model"):
+        if name in ("vocab.txt", "vocab.json", "merges.txt", "tokenizer.json", "tokenizer_config.json") or \
+                name.endswith(".model"):
             shutil.copy(os.path.join(tokenizer_dir, name), directory / name)
     return directory
 
@@ -88,7 +89,8 @@ def write_tokenizer(kind, directory, minilm_dir, layout="xlm-roberta"):
 
     "wordpiece" is MiniLM's uncased vocab; "bpe" a byte-level BPE (RoBERTa's ids) and "sentencepiece" a unigram
     model (the file name and ids of `layout`: XLM-RoBERTa's or ALBERT's), each trained by the library's wrapper of
-    its reference trainer (build_vocab.py's) on `_tokenizer_corpus()`.
+    its reference trainer (build_vocab.py's) on `_tokenizer_corpus()`; "modernbert" a tokenizer.json in
+    ModernBERT's layout (`write_modernbert_tokenizer`).
     """
     import transformers
 
@@ -98,6 +100,8 @@ def write_tokenizer(kind, directory, minilm_dir, layout="xlm-roberta"):
         return transformers.BertTokenizerFast(str(directory / "vocab.txt")).vocab_size  # Positional (a trap).
     corpus = directory.parent / f"{directory.name}_corpus.txt"
     corpus.write_text("\n".join(_tokenizer_corpus()), encoding="utf-8")
+    if kind == "modernbert":
+        return write_modernbert_tokenizer(_tokenizer_corpus(), directory)
     if kind == "bpe":
         from keras_bert_zoo.text.byte_pair_trainer import train_byte_pair_vocab
 
@@ -109,6 +113,35 @@ def write_tokenizer(kind, directory, minilm_dir, layout="xlm-roberta"):
                                layout=layout)
     reference = transformers.AlbertTokenizer if layout == "albert" else transformers.XLMRobertaTokenizer
     return len(reference.from_pretrained(str(directory)))
+
+
+# ModernBERT's special tokens, first in its vocab: [UNK] is id 2, [CLS] 3, [SEP] 4, [PAD] 5, [MASK] 6.
+MODERNBERT_SPECIAL_TOKENS = ["|||IP_ADDRESS|||", "<|padding|>", "[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]
+
+
+def write_modernbert_tokenizer(texts, directory, vocab_size=500):
+    """Trains with `tokenizers` a byte-level BPE in ModernBERT's layout on `texts` and saves it with transformers
+    (tokenizer.json alone, as transformers 5 saves ModernBERT's): NFC normalizer, `MODERNBERT_SPECIAL_TOKENS`,
+    `[CLS] a [SEP] b [SEP]` by a TemplateProcessing. Returns its vocab size."""
+    import tokenizers
+    import transformers
+    from tokenizers import normalizers, pre_tokenizers, processors, trainers
+
+    trained = tokenizers.Tokenizer(tokenizers.models.BPE())
+    trained.normalizer = normalizers.NFC()
+    trained.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    trained.decoder = tokenizers.decoders.ByteLevel()
+    trained.train_from_iterator(texts, trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=MODERNBERT_SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    trained.post_processor = processors.TemplateProcessing(
+        single="[CLS]:0 $A:0 [SEP]:0", pair="[CLS]:0 $A:0 [SEP]:0 $B:0 [SEP]:0",
+        special_tokens=[(token, trained.token_to_id(token)) for token in ("[CLS]", "[SEP]")])
+    reference = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=trained, cls_token="[CLS]", sep_token="[SEP]", pad_token="[PAD]", unk_token="[UNK]",
+        mask_token="[MASK]")
+    reference.save_pretrained(directory)
+    return len(reference)
 
 
 def fine_tune_export_serve_and_distil(tmp_path, checkpoint, task, quantize, hf_class_prefix, encoder_class):

@@ -248,13 +248,19 @@ def test_truncation_is_longest_first():
     assert abs(trimmed_front.sum() / trimmed.sum() - 0.5) < 0.02  # Front or back at random.
 
 
-def test_pairs_use_every_sentence_once_per_round():
-    rng = np.random.default_rng(1)
+def _numbered_corpus(rng):
+    """(a corpus of 400 sentences in 40 documents whose token ids are their offsets, its document offsets)."""
     segment_lengths = rng.integers(1, 30, 400)
     documents = np.concatenate([[0], np.sort(rng.choice(np.arange(1, 400), 39, replace=False)), [400]])
     corpus = TokenizedCorpus(token_ids=np.arange(segment_lengths.sum(), dtype=np.int32),
                              segment_offsets=np.concatenate([[0], np.cumsum(segment_lengths)]),
                              document_offsets=documents)
+    return corpus, documents
+
+
+def test_pairs_use_every_sentence_once_per_round():
+    rng = np.random.default_rng(1)
+    corpus, documents = _numbered_corpus(rng)
     spans = pair_segments(corpus, max_seq_length=10_000, short_seq_prob=0.0, rounds=1, rng=rng)
     document_of_token = np.searchsorted(corpus.segment_offsets[documents], np.arange(corpus.num_tokens),
                                         side="right") - 1
@@ -336,6 +342,48 @@ def _run_tool(*args):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     return subprocess.Popen([sys.executable, str(REPO_ROOT / "tools" / "create_pretraining_data.py"), *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def test_sentence_order_pairs_swap_the_actual_next_half_of_the_time():
+    """ALBERT's SOP pairs (google-research/albert, random_next_sentence=False): B is A's actual next, A and B swapped
+    with label 1 half of the time; only a chunk of one sentence takes another document's B, labelled 1, as there."""
+    rng = np.random.default_rng(2)
+    corpus, documents = _numbered_corpus(rng)
+    spans = pair_segments(corpus, max_seq_length=10_000, short_seq_prob=0.0, rounds=5, rng=rng, sentence_order=True)
+    document_of_token = np.searchsorted(corpus.segment_offsets[documents], np.arange(corpus.num_tokens),
+                                        side="right") - 1
+    same_document = document_of_token[spans["a_start"]] == document_of_token[spans["b_start"]]
+    in_order = spans["a_end"] == spans["b_start"]
+    swapped = spans["b_end"] == spans["a_start"]
+    labels = spans["is_random_next"]
+    assert (in_order[labels == 0] & same_document[labels == 0]).all()
+    assert (swapped | ~same_document)[labels == 1].all()
+    assert ((labels == 1) == (swapped | ~same_document)).all()
+    assert 0.4 < swapped.mean() < 0.6 and (~same_document).mean() < 0.1
+    # Next-sentence pairs keep every actual next in order.
+    nsp = pair_segments(corpus, 10_000, 0.0, 5, np.random.default_rng(2), sentence_order=False)
+    actual = nsp["is_random_next"] == 0
+    assert (nsp["a_end"] == nsp["b_start"])[actual].all() and 0.45 < (~actual).mean() < 0.7
+
+
+def test_tool_writes_sentence_order_pairs(corpus_dir, tmp_path):
+    """--norandom_next_sentence: every pair's sentences are from one document, half of them swapped (label 1)."""
+    output = tmp_path / "sop.tfrecord"
+    process = _run_tool(f"--input_file={corpus_dir}/corpus.txt", f"--output_file={output}",
+                        f"--vocab_file={corpus_dir / 'vocab.txt'}", "--max_seq_length=64", "--dupe_factor=2",
+                        "--norandom_next_sentence")
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr
+    features = _load([output])
+    tokenizer = BertTokenizer(str(corpus_dir / "vocab.txt"), lower_case=True)
+    marker_ids = {tokenizer.vocab.index(f"doc{i}") for i in range(NUM_DOCUMENTS)}
+    ids = _unmasked(features)
+    first_sep = np.argmax(ids == tokenizer.sep_id, axis=1)
+    same = [marker_ids.intersection(row[1:sep]) == marker_ids.intersection(row[sep + 1:])
+            for row, sep in zip(ids, first_sep)]
+    labels = features["next_sentence_labels"]
+    assert 0.45 < labels.mean() < 0.6 and np.mean(same) > 0.9
+    assert all(same[row] for row in np.flatnonzero(labels == 0))
 
 
 def test_tool_end_to_end(corpus_dir, tmp_path):

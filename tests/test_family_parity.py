@@ -83,6 +83,19 @@ FAMILIES = {
         kbz.AlbertConfig(vocab_size=64, embedding_size=8, hidden_size=16, num_layers=2, num_heads=2,
                          intermediate_size=32, max_position_embeddings=32),
         kbz.AlbertEncoder, token_types=True, pooler=True, tokenizer_kind="sentencepiece", tokenizer_layout="albert"),
+    # Rotary positions, GeGLU, pre-norm; layer 0 global, layers 1-2 sliding windows of 8 tokens (ours: 4). Its special
+    # ids are those of its tokenizer.json (family_tools.MODERNBERT_SPECIAL_TOKENS), its length 8,192 tokens.
+    # Longer inputs, packing, mean pooling and the tokenizer's NFC: test_modernbert.py.
+    "modernbert": Family(
+        "ModernBert",
+        lambda vocab_size, **kwargs: transformers.ModernBertConfig(**{**dict(
+            vocab_size=vocab_size, hidden_size=32, intermediate_size=24, num_hidden_layers=3, num_attention_heads=4,
+            local_attention=8, max_position_embeddings=8192, pad_token_id=5, bos_token_id=3, eos_token_id=4,
+            cls_token_id=3, sep_token_id=4, attn_implementation="eager"), **kwargs}),
+        kbz.ModernBertConfig(vocab_size=64, hidden_size=16, num_layers=3, num_heads=2, intermediate_size=24,
+                             max_position_embeddings=64, local_attention=4, pad_token_id=5, cls_token_id=3,
+                             sep_token_id=4),
+        kbz.ModernBertEncoder, token_types=False, tokenizer_kind="modernbert"),
 }
 # Ours, and transformers' class suffix.
 HEADS = [(kbz.Classifier, "ForSequenceClassification"), (kbz.TokenClassifier, "ForTokenClassification"),
@@ -179,10 +192,10 @@ def test_save_pretrained_loads_in_transformers(tmp_path, name, ours_class, suffi
         np.testing.assert_array_equal(value, got[key])
 
 
-# ALBERT's classifier case (training, both exports, the C++ loader and distillation) runs by default; its NER and
-# SQuAD cases, about five more minutes on two cores, are slow.
-TOOL_CASES = [pytest.param(name, task, quantize, marks=[pytest.mark.slow] if name == "albert" and task != "classifier"
-                           else []) for name in FAMILIES
+# ALBERT's and ModernBERT's classifier cases (training, both exports, the C++ loader and distillation) run by
+# default; their NER and SQuAD cases, about five more minutes each on two cores, are slow.
+TOOL_CASES = [pytest.param(name, task, quantize, marks=[pytest.mark.slow] if name in ("albert", "modernbert") and
+                           task != "classifier" else []) for name in FAMILIES
               for task, quantize in (("ner", ("none", "int8")), ("classifier", ("none", "int8")),
                                      ("squad", ("none", "int8")))]
 

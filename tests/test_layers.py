@@ -63,6 +63,39 @@ def test_packed_sequences_attend_to_themselves_and_count_positions_from_zero():
     assert float(sequence_count(masks)) == 5.0
 
 
+def _reference_position_ids(masks, padding_position_id=None):
+    """packed_position_ids by its definition, token by token: each token's distance from its mask value's first."""
+    ids = np.zeros_like(masks)
+    for row, mask in enumerate(masks):
+        real = np.cumsum(mask > 0) - 1
+        for t, value in enumerate(mask):
+            first = int(np.argmax(mask == value))
+            if padding_position_id is None:
+                ids[row, t] = t - first if value >= 2 else t
+            else:
+                ids[row, t] = padding_position_id if value == 0 else (
+                    (t - first if value >= 2 else real[t]) + padding_position_id + 1)
+    return ids
+
+
+def test_packed_position_ids_match_their_definition_in_linear_memory():
+    """Random packings, left padding and numbers that come back later in a row, with and without RoBERTa's padding
+    position; then 65,536 tokens, whose [T, T] comparison of every pair would take 16 GiB."""
+    from keras_bert_zoo.layers.packed_sequences import packed_position_ids
+
+    rng = np.random.default_rng(3)
+    masks = np.sort(rng.integers(0, 5, (6, 23)), axis=1).astype("int32")
+    masks[:3] = np.where(masks[:3] == 0, 0, masks[:3])[:, ::-1]  # Sequences numbered downwards, padding last.
+    masks[3] = np.roll(masks[3], 4)
+    masks[4] = rng.integers(0, 4, 23)  # Numbers scattered over the row.
+    for padding_position_id in (None, 1):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(packed_position_ids(masks, padding_position_id)),
+                                      _reference_position_ids(masks, padding_position_id))
+    long = np.repeat(np.arange(1, 9, dtype="int32"), 8192)[None]
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(packed_position_ids(long))[0],
+                                  np.concatenate([np.arange(8192 * 1)] + [np.arange(8192)] * 7))
+
+
 def test_a_packed_row_encodes_each_sequence_as_its_own_row():
     import keras_bert_zoo as kbz
 

@@ -1,9 +1,11 @@
 """ModernBERT on the core against transformers' own models: seeded small configs written with save_pretrained, read
 by ours (every output within 1e-5), ours written back and read by transformers. Inputs are longer than two sliding
 windows and padded; packed rows restart their positions and keep their windows to themselves; the banded local
-attention equals the dense masked one. (In test_family_parity.py's style, until the family joins its FAMILIES.)"""
+attention equals the dense masked one. What every family shares (real sentences, .keras files, the tools and their
+exports) is in test_family_parity.py's FAMILIES."""
 
 import json
+import unicodedata
 
 import keras
 import numpy as np
@@ -13,7 +15,7 @@ import transformers
 
 import keras_bert_zoo as kbz
 from conftest import REPO_ROOT, random_inputs
-from family_tools import assert_like_transformers, outputs_as_transformers, seeded
+from family_tools import assert_like_transformers, outputs_as_transformers, seeded, write_modernbert_tokenizer
 from keras_bert_zoo.layers.local_attention import banded_attention, dense_attention, sliding_window_mask
 
 # Windows of 8 tokens (4 either way); inputs of 21 and more tokens span several.
@@ -162,21 +164,6 @@ def test_save_pretrained_loads_in_transformers(tmp_path, ours_class, suffix):
         np.testing.assert_array_equal(value, got[key])
 
 
-@pytest.mark.parametrize("ours_class", [kbz.Encoder, kbz.Classifier, kbz.MaskedLM])
-def test_keras_file_round_trip(tmp_path, ours_class):
-    encoder = kbz.Encoder(OURS)
-    model = encoder if ours_class is kbz.Encoder else ours_class(encoder)
-    inputs = random_inputs(seq_length=LENGTH, vocab_size=64, with_positions=True)
-    inputs = {key: value for key, value in inputs.items() if key in model.input}
-    model.save(str(tmp_path / "model.keras"))
-    restored = keras.models.load_model(str(tmp_path / "model.keras"))
-    assert type(restored) is type(model)
-    expected, got = model(inputs), restored(inputs)
-    for key in ("sequence_output", "logits", "mlm_logits"):
-        if key in expected:
-            np.testing.assert_array_equal(np.asarray(got[key]), np.asarray(expected[key]), err_msg=key)
-
-
 @pytest.mark.parametrize("change,message", [
     ({"layer_types": ["sliding_attention", "full_attention", "full_attention"]}, "layer_types"),
     ({"rope_parameters": {"full_attention": {"rope_type": "linear", "factor": 2.0, "rope_theta": 1e4}}},
@@ -194,26 +181,16 @@ def test_unsupported_config_names_the_file(tmp_path, change, message):
 
 
 def test_tokenizer_json_gives_transformers_ids(tmp_path):
-    """A byte-level BPE in ModernBERT's layout (its special tokens, `[CLS] a [SEP] b [SEP]` by a TemplateProcessing),
-    trained by `tokenizers` and saved by transformers as tokenizer.json alone: kbz.Tokenizer's ids, single and pair,
-    truncated, equal AutoTokenizer's; ours saved back is read by AutoTokenizer alike."""
-    import tokenizers
-    from tokenizers import pre_tokenizers, processors, trainers
-
+    """A byte-level BPE in ModernBERT's layout (NFC normalizer, its special tokens, `[CLS] a [SEP] b [SEP]` by a
+    TemplateProcessing), trained by `tokenizers` and saved by transformers as tokenizer.json alone: kbz.Tokenizer's
+    ids, single and pair, truncated, equal AutoTokenizer's, decomposed accents included; ours saved back is read by
+    AutoTokenizer alike. Offsets point into the text as given, not its NFC form."""
     texts = [line for line in (REPO_ROOT / "keras_bert_zoo" / "data" / "samples" / "pretraining_corpus.txt").read_text(
         encoding="utf-8").splitlines() if line.strip()]
-    trained = tokenizers.Tokenizer(tokenizers.models.BPE())
-    trained.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    trained.decoder = tokenizers.decoders.ByteLevel()
-    trained.train_from_iterator(texts, trainers.BpeTrainer(
-        vocab_size=500, special_tokens=["|||IP_ADDRESS|||", "<|padding|>", "[UNK]", "[CLS]", "[SEP]", "[PAD]",
-                                        "[MASK]"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    trained.post_processor = processors.TemplateProcessing(
-        single="[CLS]:0 $A:0 [SEP]:0", pair="[CLS]:0 $A:0 [SEP]:0 $B:0 [SEP]:0",
-        special_tokens=[(token, trained.token_to_id(token)) for token in ("[CLS]", "[SEP]")])
-    transformers.PreTrainedTokenizerFast(
-        tokenizer_object=trained, cls_token="[CLS]", sep_token="[SEP]", pad_token="[PAD]", unk_token="[UNK]",
-        mask_token="[MASK]").save_pretrained(tmp_path / "hf")
+    # Decomposed (NFD) accents: NFC makes "e\u0301" the one character "\u00e9", which has other byte tokens.
+    decomposed = ["cafe\u0301 de\u0301ja\u0300 vu, A\u030angstro\u0308m", "nai\u0308ve \u00e9t\u00e9 e\u0301te\u0301"]
+    texts = decomposed + texts
+    write_modernbert_tokenizer(texts, tmp_path / "hf")
     assert sorted(path.name for path in (tmp_path / "hf").iterdir()) == ["tokenizer.json", "tokenizer_config.json"]
     ours = kbz.Tokenizer.from_pretrained(str(tmp_path / "hf"))
     ours.save_pretrained(str(tmp_path / "ours"))
@@ -223,3 +200,53 @@ def test_tokenizer_json_gives_transformers_ids(tmp_path):
         for args in ((texts,), (firsts, seconds)):
             expected = reference(*args, max_length=32, truncation=True, padding="max_length")["input_ids"]
             assert ours(*args, max_length=32)["input_word_ids"].numpy().tolist() == expected
+    assert ours.tokenize(decomposed[0]).numpy().tolist() == ours.tokenize(
+        unicodedata.normalize("NFC", decomposed[0])).numpy().tolist()
+    ids, starts, ends = (t.numpy().tolist() for t in ours.tokenize_with_offsets(decomposed[0]))
+    raw = decomposed[0].encode("utf-8")
+    assert starts[0] == 0 and ends[-1] == len(raw) and starts[1:] == ends[:-1]  # The spans tile the text as given.
+    assert raw[starts[ids.index(ours.tokenize(" vu").numpy()[0])]:].startswith(b" vu")
+    # Texts without tokens, and no texts: tf-text's offset mapping refuses the one and crashes on the other.
+    batch = [t.to_list() for t in ours.tokenize_with_offsets(["", decomposed[0], ""])]
+    assert batch == [[[], ids, []], [[], starts, []], [[], ends, []]]
+    assert [t.shape[0] for t in ours.tokenize_with_offsets(np.array([], dtype=object))] == [0, 0, 0]
+
+
+def test_export_reads_8000_tokens_through_the_cc_loader(tmp_path):
+    """Exported at the model's own length (8,192 tokens, past BERT's 512), a classifier reads a text of 8,000 tokens
+    whole: through TF Serving's C++ loader as in Python, and as the Keras model on all its ids."""
+    import subprocess
+    import sys
+
+    import tensorflow as tf
+
+    from keras_bert_zoo.export.cc_saved_model_session import CcSavedModelSession
+    from serving_loaders import assert_same_outputs, strings
+
+    checkpoint = tmp_path / "checkpoint"
+    vocab_size = write_modernbert_tokenizer(["a delightful film", "a dull mess"] * 20, checkpoint, vocab_size=300)
+    seeded(transformers.ModernBertForSequenceClassification, hf_config(
+        vocab_size=vocab_size, max_position_embeddings=8192, pad_token_id=5, bos_token_id=3, eos_token_id=4,
+        cls_token_id=3, sep_token_id=4, num_attention_heads=2, num_labels=2)).save_pretrained(
+            checkpoint, safe_serialization=True)
+    export_dir = tmp_path / "export"
+    subprocess.run([sys.executable, str(REPO_ROOT / "tools" / "export_saved_model.py"),
+                    f"--init_checkpoint={checkpoint}", "--task=classifier", f"--export_dir={export_dir}",
+                    "--max_seq_length=8192"], check=True, capture_output=True, timeout=600)
+    tokenizer = kbz.Tokenizer.from_pretrained(str(checkpoint))
+    # A delightful first half, a dull second one past token 4,000: a window of 512 would see only the first.
+    halves = [" a delightful film", " a dull mess"]
+    text = "".join(half * (4_000 // len(tokenizer.tokenize(half).numpy())) for half in halves).strip()
+    ids = tokenizer([text], max_length=8192)
+    assert 7_990 <= int(ids["input_mask"].numpy().sum()) < 8192
+    texts = strings([text])  # One row: the global layer's scores at 8,192 tokens are 512 MiB a head.
+    python = tf.saved_model.load(str(export_dir / "1")).signatures["serving_default"]
+    expected = {key: value.numpy() for key, value in python(text=tf.constant(texts)).items()}
+    with CcSavedModelSession(str(export_dir / "1")) as session:
+        served, _ = session.run("serving_default", {"text": texts})
+    assert_same_outputs(served, expected, "8,000-token text")
+    model = kbz.Classifier.from_pretrained(str(checkpoint), require_head=True)
+    logits = model(ids)["logits"]
+    np.testing.assert_allclose(expected["probabilities"][0], tf.nn.softmax(logits).numpy()[0], atol=1e-5, rtol=0)
+    cut = model(tokenizer([text], max_length=512))["logits"]
+    assert np.abs(logits.numpy() - cut.numpy()).max() > 1e-3  # The answer reads past token 512.

@@ -121,6 +121,19 @@ def test_masked_lm_families_pretrain_with_masked_lm_alone(corpus, tmp_path, conf
     assert type(pretrainer) is kbz.MaskedLM and type(pretrainer.encoder.config) is config_class
 
 
+def test_albert_sentence_order_from_raw_text(corpus, tmp_path, minilm_dir):
+    """--text_file with ALBERT's --objective=mlm_sop: sentence-order pairs made on the fly, trained and reported."""
+    config = tmp_path / "config.json"
+    kbz.AlbertConfig(vocab_size=30522, embedding_size=16, hidden_size=32, num_layers=2, num_heads=2,
+                     intermediate_size=64, max_position_embeddings=64).to_json_file(str(config))
+    result = _run("run_pretraining.py", *_pretrain_args(
+        corpus, tmp_path / "model", f"--text_file={corpus / 'corpus.txt'}", f"--vocab_file={minilm_dir}/vocab.txt",
+        f"--bert_config_file={config}", "--num_train_steps=20", "--log_steps=10"))
+    assert result.returncode == 0, result.stderr
+    assert len(_logged(result.stdout, "sop_loss")) == 2 and "nsp_loss" not in result.stdout
+    assert type(kbz.Pretrainer.from_pretrained(str(tmp_path / "model"))) is kbz.AlbertPretrainer
+
+
 def test_roberta_from_raw_text_with_a_byte_pair_vocab(tmp_path):
     """RoBERTa's masked LM on full sentences from raw text with a trained BPE vocab: the loss falls, and the model_dir
     loads as kbz.MaskedLM, whose save_pretrained transformers' RobertaForMaskedLM reads with the same logits."""

@@ -11,6 +11,8 @@ tsv=sst2/train.tsv,text=wikitext2_test.raw
   python tools/benchmark.py --benchmark=ner_quality --text_file=conll2003/train.txt --eval_file=conll2003/dev.txt
   python tools/benchmark.py --benchmark=squad_quality --text_file=squad/squad_v1.1_dev_part1.json \
       --max_seq_length=384 --train_batch_size=16
+  python tools/benchmark.py --benchmark=long_context --long_context_lengths=512,2048,8192 --steps=3 --repeats=2 \
+      [--torch_device=cuda] --append_to=BENCHMARKS.md
   KERAS_BACKEND=jax python tools/benchmark.py --benchmark=squad_recipe_ablation \
       --text_file=squad/squad_v1.1_dev_part1.json --max_seq_length=384 --train_batch_size=16 --torch_device=cuda
 """
@@ -35,7 +37,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_enum("benchmark", "tokenizer",
                   ["tokenizer", "create_pretraining_data", "pretraining_step", "serving", "finetuning",
                    "finetuning_quality", "ner_quality", "squad_quality", "squad_recipe_ablation", "memory",
-                   "compression"],
+                   "compression", "long_context"],
                   "Which benchmark to run.")
 flags.DEFINE_string("text_file", None, "Texts, one per line (tokenizer benchmark); for create_pretraining_data, "
                     "one sentence per line with a blank line between documents.")
@@ -82,7 +84,8 @@ flags.DEFINE_bool("peer", True, "finetuning_quality, ner_quality: run the peer t
 flags.DEFINE_list("recipe_variants", ["hf", "google", "length_buckets", "answer_mask"],
                   "squad_recipe_ablation: recipe variants of HF torch's SQuAD fine-tuning, several parts joined by "
                   "'+' (see benchmarks/squad_recipe_ablation.py).")
-flags.DEFINE_string("torch_device", "cpu", "squad_recipe_ablation, ner_quality: torch device (cpu, cuda).")
+flags.DEFINE_string("torch_device", "cpu", "squad_recipe_ablation, ner_quality, long_context: torch device (cpu, "
+                    "cuda).")
 flags.DEFINE_float("num_train_epochs", 1.0, "finetuning_quality, ner_quality, squad_recipe_ablation: passes over "
                    "the training data; compression: the teacher's passes over its training data (each student "
                    "takes one).")
@@ -105,6 +108,10 @@ flags.DEFINE_integer("max_unlabeled", 3000, "compression: unlabeled sentences us
 flags.DEFINE_list("student_num_layers", ["3", "2"], "compression: students, each this many of the teacher's layers.")
 flags.DEFINE_string("work_dir", None, "compression: where the data and model_dirs go; a model_dir that already "
                     "has eval_results.json is reused, not trained again. Default: a new temporary directory.")
+flags.DEFINE_list("long_context_lengths", ["512", "2048", "8192"], "long_context: sequence lengths to time.")
+flags.DEFINE_enum("long_context_shape", "base", ["base", "tiny"],
+                  "long_context: ModernBERT-base's shape, or a tiny one that checks the harness in seconds.")
+flags.DEFINE_integer("long_context_batch_size", 1, "long_context: sequences per step.")
 flags.DEFINE_integer("intra_op_threads", 0, "All but memory (its runs are subprocesses): threads TensorFlow runs "
                      "one op on (TF Serving: --tensorflow_intra_op_parallelism); 0: TensorFlow's default.")
 flags.DEFINE_integer("inter_op_threads", 0, "All but memory: threads TensorFlow runs independent ops on (TF "
@@ -124,7 +131,7 @@ def main(argv):
     if len(argv) > 1:
         usage_error(f"Unexpected arguments: {argv[1:]}")
     tool_runner.require_at_least_one("batch_size", "repeats", "steps", "train_batch_size", "max_seq_length",
-                                     "dupe_factor")
+                                     "dupe_factor", "long_context_batch_size")
     if FLAGS.text_file and not os.path.isfile(FLAGS.text_file):
         usage_error(f"--text_file={FLAGS.text_file} does not exist.")
     if FLAGS.benchmark == "squad_recipe_ablation":  # HF torch alone: runs where TensorFlow is not installed.
@@ -139,6 +146,17 @@ def main(argv):
         from benchmarks.memory_benchmark import benchmark_peak_memory
 
         rows = benchmark_peak_memory(FLAGS.preset, FLAGS.train_batch_size, FLAGS.max_seq_length, FLAGS.steps)
+    elif FLAGS.benchmark == "long_context":
+        from benchmarks.long_context_benchmark import benchmark_long_context
+
+        try:
+            lengths = [int(length) for length in FLAGS.long_context_lengths]
+        except ValueError as e:
+            usage_error(f"--long_context_lengths: {e}")
+        if not lengths or min(lengths) < 8:
+            usage_error(f"--long_context_lengths={','.join(FLAGS.long_context_lengths)}: lengths of 8 tokens or more.")
+        rows = benchmark_long_context(lengths, FLAGS.long_context_shape, FLAGS.long_context_batch_size, FLAGS.steps,
+                                      FLAGS.repeats, FLAGS.torch_device)
     elif FLAGS.benchmark == "pretraining_step":
         from benchmarks.training_step_benchmark import benchmark_pretraining_step
 

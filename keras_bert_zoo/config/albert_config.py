@@ -57,9 +57,7 @@ class AlbertConfig(BertConfig):
         if self.num_layers * self.inner_group_num > MAX_LAYERS:
             raise ValueError(f"AlbertConfig runs num_layers * inner_group_num = "
                              f"{self.num_layers * self.inner_group_num} blocks, over {MAX_LAYERS}.")
-        if not 0.0 <= float(self.classifier_dropout_prob) < 1.0:
-            raise ValueError(f"AlbertConfig.classifier_dropout_prob must be in [0, 1), got "
-                             f"{self.classifier_dropout_prob}.")
+        self.check_rate("classifier_dropout_prob")
 
     @property
     def projects_embeddings(self):

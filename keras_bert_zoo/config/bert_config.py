@@ -107,6 +107,10 @@ class BertConfig:
     constant_hf_keys: typing.ClassVar[typing.Dict[str, typing.Any]] = {
         "position_embedding_type": "absolute", "pad_token_id": 0}
     hf_activation_names: typing.ClassVar[typing.Dict[str, str]] = _TO_HF_ACTIVATION
+    # Our fields that name an activation, each read through `activations(flavor)`.
+    activation_fields: typing.ClassVar[typing.Tuple[str, ...]] = ("hidden_act",)
+    # Whether the family has token types at all; where not, `type_vocab_size` must be 0.
+    has_token_types: typing.ClassVar[bool] = True
 
     vocab_size: int = 30522
     hidden_size: int = 768
@@ -129,6 +133,9 @@ class BertConfig:
         self.check_int("intermediate_size", 1, 8 * MAX_HIDDEN_SIZE)
         self.check_int("max_position_embeddings", 1, MAX_POSITIONS)
         self.check_int("type_vocab_size", 0, MAX_TYPE_VOCAB)
+        if self.type_vocab_size and not self.has_token_types:
+            raise ValueError(f"{type(self).__name__}.type_vocab_size must be 0 (no token types), got "
+                             f"{self.type_vocab_size}.")
         embedding_size = self.embedding_size  # A field of the families with narrower embeddings.
         if isinstance(embedding_size, bool) or not isinstance(embedding_size, int) or not (
                 0 < embedding_size <= MAX_HIDDEN_SIZE):
@@ -147,9 +154,8 @@ class BertConfig:
             raise ValueError(
                 f"BertConfig.hidden_act={self.hidden_act!r} is not one of {HIDDEN_ACTIVATIONS}."
             )
-        for name in ("dropout", "attention_dropout"):
-            if not 0.0 <= float(getattr(self, name)) < 1.0:
-                raise ValueError(f"BertConfig.{name} must be in [0, 1), got {getattr(self, name)}.")
+        self.check_rate("dropout")
+        self.check_rate("attention_dropout")
         if not 0.0 < float(self.layer_norm_eps) < 1.0:
             raise ValueError(f"BertConfig.layer_norm_eps must be in (0, 1), got {self.layer_norm_eps}.")
 
@@ -160,6 +166,12 @@ class BertConfig:
             raise ValueError(f"{type(self).__name__}.{name} must be an integer, got {value!r}.")
         if not low <= value <= high:
             raise ValueError(f"{type(self).__name__}.{name}={value} is outside the supported range [{low}, {high}].")
+
+    def check_rate(self, name):
+        """Raises ValueError naming field `name` unless it is a dropout rate in [0, 1)."""
+        value = getattr(self, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+            raise ValueError(f"{type(self).__name__}.{name} must be a rate in [0, 1), got {value!r}.")
 
     def num_parameters(self):
         """Weights of the encoder (embeddings, their projection, blocks, pooler), counted from the shapes."""
@@ -268,16 +280,23 @@ class BertConfig:
     def from_reference_dict(cls, values, flavor):
         """Builds a config from the family's config.json keys, or Google's (see `from_json_file`)."""
         cls.check_reference_dict(values, flavor)
+        return cls(**cls.reference_fields(values, flavor))
+
+    @classmethod
+    def reference_fields(cls, values, flavor):
+        """{field: value} read from a checked config file's `values`; KeyError names a missing required key."""
         fields = {field: values[key] for field, key in cls.reference_keys.items() if key in values}
         missing = [key for field, key in cls.reference_keys.items() if field in _REQUIRED_FIELDS and key not in values]
         if missing:
             raise KeyError(missing[0])
         act_table = cls.activations(flavor)
-        act = values.get(cls.reference_keys["hidden_act"], "gelu")
-        if act not in act_table:
-            raise ValueError(f"{cls.reference_keys['hidden_act']} {act!r} is not supported for {flavor} "
-                             f"{cls.model_type} configs.")
-        return cls(**dict(fields, hidden_act=act_table[act]))
+        for field in cls.activation_fields:
+            act = fields.get(field, "gelu")
+            if act not in act_table:
+                raise ValueError(f"{cls.reference_keys[field]} {act!r} is not supported for {flavor} "
+                                 f"{cls.model_type} configs.")
+            fields[field] = act_table[act]
+        return fields
 
     @classmethod
     def check_reference_dict(cls, values, flavor):

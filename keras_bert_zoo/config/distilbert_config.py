@@ -25,6 +25,7 @@ class DistilBertConfig(BertConfig):
 
     model_type: typing.ClassVar[str] = "distilbert"
     has_pooler: typing.ClassVar[bool] = False
+    has_token_types: typing.ClassVar[bool] = False
     # DistilBertForSequenceClassification: pre_classifier, ReLU, dropout, classifier.
     pre_classifier_activation: typing.ClassVar[typing.Optional[str]] = "relu"
     reference_keys: typing.ClassVar[typing.Dict[str, str]] = {
@@ -43,12 +44,6 @@ class DistilBertConfig(BertConfig):
     type_vocab_size: int = 0
     qa_dropout: float = 0.1
     seq_classif_dropout: float = 0.2
-
-    def __post_init__(self):
-        super().__post_init__()
-        if self.type_vocab_size:
-            raise ValueError(f"DistilBertConfig.type_vocab_size must be 0 (no token types), got "
-                             f"{self.type_vocab_size}.")
 
     @classmethod
     def check_reference_dict(cls, values, flavor):

@@ -3,12 +3,11 @@
 import dataclasses
 import typing
 
-from keras_bert_zoo.config.bert_config import MAX_VOCAB_SIZE, BertConfig
+from keras_bert_zoo.config.bert_config import MAX_LAYERS, MAX_POSITIONS, BertConfig
 
 # transformers' `layer_types` entries: global attention, and the sliding window of `local_attention` tokens.
 GLOBAL_ATTENTION = "full_attention"
 LOCAL_ATTENTION = "sliding_attention"
-_ACTIVATIONS = ("hidden_act", "classifier_activation")
 
 
 @dataclasses.dataclass
@@ -50,6 +49,8 @@ class ModernBertConfig(BertConfig):
 
     model_type: typing.ClassVar[str] = "modernbert"
     has_pooler: typing.ClassVar[bool] = False
+    has_token_types: typing.ClassVar[bool] = False
+    activation_fields: typing.ClassVar[typing.Tuple[str, ...]] = ("hidden_act", "classifier_activation")
     reference_keys: typing.ClassVar[typing.Dict[str, str]] = {
         "vocab_size": "vocab_size", "hidden_size": "hidden_size", "num_layers": "num_hidden_layers",
         "num_heads": "num_attention_heads", "intermediate_size": "intermediate_size",
@@ -94,33 +95,23 @@ class ModernBertConfig(BertConfig):
     def __post_init__(self):
         super().__post_init__()
         name = type(self).__name__
-        if self.type_vocab_size:
-            raise ValueError(f"{name}.type_vocab_size must be 0 (no token types), got {self.type_vocab_size}.")
         if self.head_size % 2:
             raise ValueError(f"{name}: rotary embeddings need an even head size, got hidden_size / num_heads = "
                              f"{self.head_size}.")
-        for field in ("local_attention", "global_attn_every_n_layers"):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, int) or value < (2 if field == "local_attention" else 1):
-                raise ValueError(f"{name}.{field} must be an integer of at least "
-                                 f"{2 if field == 'local_attention' else 1}, got {value!r}.")
+        self.check_int("local_attention", 2, MAX_POSITIONS)
+        self.check_int("global_attn_every_n_layers", 1, MAX_LAYERS)
         for field in ("global_rope_theta", "local_rope_theta"):
             if not float(getattr(self, field)) > 1.0:
                 raise ValueError(f"{name}.{field} must be above 1, got {getattr(self, field)!r}.")
-        for field in ("embedding_dropout", "classifier_dropout"):
-            if not 0.0 <= float(getattr(self, field)) < 1.0:
-                raise ValueError(f"{name}.{field} must be in [0, 1), got {getattr(self, field)!r}.")
+        self.check_rate("embedding_dropout")
+        self.check_rate("classifier_dropout")
         if self.classifier_activation not in self.hf_activation_names:
             raise ValueError(f"{name}.classifier_activation={self.classifier_activation!r} is not one of "
                              f"{tuple(self.hf_activation_names)}.")
         if self.classifier_pooling not in ("cls", "mean"):
             raise ValueError(f"{name}.classifier_pooling must be 'cls' or 'mean', got {self.classifier_pooling!r}.")
         for field in ("pad_token_id", "cls_token_id", "sep_token_id"):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < min(self.vocab_size,
-                                                                                             MAX_VOCAB_SIZE):
-                raise ValueError(f"{name}.{field} must be an integer in [0, vocab_size={self.vocab_size}), got "
-                                 f"{value!r}.")
+            self.check_int(field, 0, self.vocab_size - 1)
 
     def num_parameters(self):
         h, i = self.hidden_size, self.intermediate_size
@@ -166,22 +157,11 @@ class ModernBertConfig(BertConfig):
             raise ValueError("head_dim must be hidden_size / num_attention_heads.")
 
     @classmethod
-    def from_reference_dict(cls, values, flavor):
-        cls.check_reference_dict(values, flavor)
-        fields = {field: values[key] for field, key in cls.reference_keys.items() if key in values}
-        for field in ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size"):
-            if field not in fields:
-                raise KeyError(cls.reference_keys[field])
-        activations = cls.activations(flavor)
-        for field in _ACTIVATIONS:
-            act = fields.get(field, "gelu")
-            if act not in activations:
-                raise ValueError(f"{cls.reference_keys[field]} {act!r} is not supported for {cls.model_type} "
-                                 "configs.")
-            fields[field] = activations[act]
+    def reference_fields(cls, values, flavor):
+        fields = super().reference_fields(values, flavor)
         fields.update(_rope_thetas(values))
         fields["global_attn_every_n_layers"] = _global_every(values, fields["num_layers"])
-        return cls(**fields)
+        return fields
 
     def to_hf_dict(self):
         values = super().to_hf_dict()

@@ -27,7 +27,7 @@ PAIRING_STREAM, MASKING_STREAM = 0, 1
 def create_pretraining_data(input_patterns, output_files, tokenizer, max_seq_length=128,
                             max_predictions_per_seq=20, masked_lm_prob=0.15, short_seq_prob=0.1, dupe_factor=10,
                             do_whole_word_mask=False, random_seed=12345, num_workers=None, log=print,
-                            chinese_word_segmenter=None):
+                            chinese_word_segmenter=None, random_next_sentence=True):
     """Writes pretraining instances of one-sentence-per-line text to TFRecord files.
 
     Instances follow google-research/bert: sentence pairs from `dupe_factor`
@@ -56,6 +56,9 @@ def create_pretraining_data(input_patterns, output_files, tokenizer, max_seq_len
         chinese_word_segmenter: With do_whole_word_mask, a segmenter's name
             ("jieba") whose Chinese words are masked whole, characters
             together (see `ChineseWordSegmenter`); the ids stay the same.
+        random_next_sentence: True: next-sentence pairs (BERT's NSP); False:
+            sentence-order pairs (ALBERT's SOP, google-research/albert's
+            flag of that name), A and B swapped half of the time.
 
     Returns:
         The number of instances written.
@@ -74,7 +77,8 @@ def create_pretraining_data(input_patterns, output_files, tokenizer, max_seq_len
     log(f"Read {corpus.num_documents:,} documents, {corpus.num_segments:,} sentences and "
         f"{corpus.num_tokens:,} tokens from {len(files)} file(s){segmented} in {time.perf_counter() - start:.1f} s.")
     rng = np.random.default_rng([random_seed, PAIRING_STREAM])
-    spans = pair_segments(corpus, max_seq_length, short_seq_prob, dupe_factor, rng)
+    spans = pair_segments(corpus, max_seq_length, short_seq_prob, dupe_factor, rng,
+                          sentence_order=not random_next_sentence)
     spans = spans[rng.permutation(len(spans))]
     masker = MaskedLmMasker(tokenizer, max_predictions_per_seq, masked_lm_prob, do_whole_word_mask)
     log(f"Made {len(spans):,} instances in {dupe_factor} round(s); writing {len(output_files)} file(s).")

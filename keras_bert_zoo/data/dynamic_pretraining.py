@@ -20,7 +20,8 @@ _INSTANCES_PER_STEP = 1024
 
 def dynamic_pretraining_dataset(text_files, tokenizer, max_seq_length=128, max_predictions_per_seq=20,
                                 masked_lm_prob=0.15, short_seq_prob=0.1, do_whole_word_mask=False, seed=12345,
-                                input_context=None, full_sentences=False, chinese_word_segmenter=None):
+                                input_context=None, full_sentences=False, chinese_word_segmenter=None,
+                                sentence_order=False):
     """An endless, unbatched dataset of pretraining instances with dynamic masking.
 
     Every epoch (one pass over the documents) cuts the documents into new
@@ -54,12 +55,15 @@ def dynamic_pretraining_dataset(text_files, tokenizer, max_seq_length=128, max_p
             ("jieba") whose Chinese words are masked whole, characters
             together (see `ChineseWordSegmenter`); the ids stay the same.
             The text is segmented once, with the tokenization.
+        sentence_order: Sentence-order pairs (ALBERT's SOP; see
+            `pretraining_instances.pair_segments`) instead of next-sentence ones.
 
     Returns:
         A `tf.data.Dataset` of dicts: int32 `input_ids`, `input_mask`,
         `segment_ids` [T]; int32 `masked_lm_positions`, `masked_lm_ids` and
         float32 `masked_lm_weights` [P]; int32 scalar `next_sentence_labels`
-        (1: B is a random next sentence; always 0 for full sentences), the
+        (1: B is a random next sentence, or A and B swapped for sentence
+        order; always 0 for full sentences), the
         features of the TFRecords and of `read_pretraining_records`.
 
     Raises:
@@ -93,7 +97,7 @@ def dynamic_pretraining_dataset(text_files, tokenizer, max_seq_length=128, max_p
             for chunk in _chunks(rng.permutation(len(instances))):
                 yield make_full_sentence_instances(instances, chunk, max_seq_length, masker, packer, rng)
         else:
-            spans = pair_segments(corpus, max_seq_length, short_seq_prob, 1, rng)
+            spans = pair_segments(corpus, max_seq_length, short_seq_prob, 1, rng, sentence_order)
             for chunk in _chunks(rng.permutation(len(spans))):
                 yield make_instances(corpus.token_ids, spans[chunk], max_seq_length, masker, packer, rng,
                                      corpus.word_continuations)

@@ -1,9 +1,12 @@
-"""Sentence-pair pretraining instances (masked LM + next sentence), vectorized with numpy.
+"""Sentence-pair pretraining instances (masked LM + next sentence or sentence order), vectorized with numpy.
 
 The semantics are google-research/bert's create_pretraining_data.py: each
 document is cut into chunks of sentences of about a target length, each chunk
 split into segments A and B, with B replaced half of the time by sentences from
 another document (the unused sentences of the chunk go back into the document);
+or, for sentence order, google-research/albert's: B stays the actual next and
+A and B swap places half of the time (a chunk of one sentence still takes a
+random B, as there);
 pairs are truncated longest-first, one token at a time from the front or the
 back at random. Instead of walking one document at a time, all documents of all
 rounds advance together, one chunk per numpy step. (A corpus of one document has
@@ -13,6 +16,7 @@ no other: its random B comes from that document, as in the original.)
 import numpy as np
 
 # Fields of an instance span array; token offsets index TokenizedCorpus.token_ids.
+# "is_random_next" is the pair's label: 1 where B is random, or (sentence order) where A and B are swapped.
 SPAN_DTYPE = np.dtype([("a_start", np.int64), ("a_end", np.int64), ("b_start", np.int64),
                        ("b_end", np.int64), ("is_random_next", np.int8)])
 
@@ -51,7 +55,7 @@ def check_pretraining_options(max_seq_length, max_predictions_per_seq, masked_lm
             raise ValueError(f"{name}={value}: {why}.")
 
 
-def pair_segments(corpus, max_seq_length, short_seq_prob, rounds, rng):
+def pair_segments(corpus, max_seq_length, short_seq_prob, rounds, rng, sentence_order=False):
     """Cuts every document into sentence pairs, `rounds` times over with fresh randomness.
 
     Args:
@@ -61,6 +65,8 @@ def pair_segments(corpus, max_seq_length, short_seq_prob, rounds, rng):
             random length in [2, T - 3] rather than T - 3.
         rounds: How many times to go over the corpus (dupe_factor).
         rng: A `np.random.Generator`.
+        sentence_order: Pairs for sentence-order prediction (ALBERT's SOP):
+            half of them swapped (label 1) instead of half with a random B.
 
     Returns:
         A SPAN_DTYPE array [instances], truncated to fit, ordered by step.
@@ -82,7 +88,10 @@ def pair_segments(corpus, max_seq_length, short_seq_prob, rounds, rng):
         # A chunk grows until it reaches the target length or the document's end.
         chunk_end = np.minimum(np.searchsorted(segment_offsets, segment_offsets[start] + goal), end)
         a_end = start + rng.integers(1, np.maximum(chunk_end - start, 2))
-        is_random_next = (chunk_end - start == 1) | (rng.random(len(active)) < 0.5)
+        single = chunk_end - start == 1
+        coin = rng.random(len(active)) < 0.5
+        is_random_next = single if sentence_order else single | coin
+        swapped = ~single & coin if sentence_order else np.zeros_like(single)
 
         document = lane_document[active]
         if num_documents > 1:
@@ -98,9 +107,11 @@ def pair_segments(corpus, max_seq_length, short_seq_prob, rounds, rng):
         b_start = np.where(is_random_next, random_start, a_end)
         b_end = np.where(is_random_next, random_end, chunk_end)
         step = np.empty(len(active), SPAN_DTYPE)
-        step["a_start"], step["a_end"] = segment_offsets[start], segment_offsets[a_end]
-        step["b_start"], step["b_end"] = segment_offsets[b_start], segment_offsets[b_end]
-        step["is_random_next"] = is_random_next
+        first = (segment_offsets[start], segment_offsets[a_end])
+        second = (segment_offsets[b_start], segment_offsets[b_end])
+        step["a_start"], step["a_end"] = (np.where(swapped, b, a) for a, b in zip(first, second))
+        step["b_start"], step["b_end"] = (np.where(swapped, a, b) for a, b in zip(first, second))
+        step["is_random_next"] = is_random_next | swapped
         steps.append(step)
         position[active] = np.where(is_random_next, a_end, chunk_end)
         active = active[position[active] < end]
@@ -145,7 +156,7 @@ def make_instances(token_ids, spans, max_seq_length, masker, packer, rng, word_c
         Dict of the pretraining features: int32 `input_ids`, `input_mask`,
         `segment_ids` [N, T]; int32 `masked_lm_positions`, `masked_lm_ids` and
         float32 `masked_lm_weights` [N, P]; int32 `next_sentence_labels` [N]
-        (1 when B is random).
+        (1 when B is random, or for sentence order when A and B are swapped).
     """
     segments = [(spans["a_start"], spans["a_end"]), (spans["b_start"], spans["b_end"])]
     packed = packer.pack_spans(token_ids, segments, max_seq_length)

@@ -86,11 +86,12 @@ def _tokenizer_assets(tokenizer, directory):
     """The tokenizer's files as SavedModel assets: (its vocab, the others), so clients can read the tokenizer back.
 
     The vocab is vocab.txt (WordPiece), vocab.json (BPE, merges.txt among the
-    others) or the SentencePiece model.
+    others), tokenizer.json (a BPE that states its pair layout or normalizer,
+    ModernBERT's) or the SentencePiece model.
     """
     tokenizer.save_pretrained(directory)
     names = sorted(os.listdir(directory))
-    vocab = next((name for name in ("vocab.txt", "vocab.json") if name in names), None)
+    vocab = next((name for name in ("vocab.txt", "vocab.json", "tokenizer.json") if name in names), None)
     vocab = vocab or next(name for name in names if name.endswith(".model"))
     return (tf.saved_model.Asset(os.path.join(directory, vocab)),
             [tf.saved_model.Asset(os.path.join(directory, name)) for name in names if name != vocab])

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice
+from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice, layer_norm_slices
 from keras_bert_zoo.layers.split_bits_dropout import SplitBitsDropout
 from keras_bert_zoo.layers.xla_layer_normalization import XlaLayerNormalization
 
@@ -96,8 +96,7 @@ class BertEmbeddings(keras.layers.Layer):
         slices = {
             "word_embeddings": CheckpointSlice(self.word_embeddings.embeddings),
             "position_embeddings": CheckpointSlice(self.position_embeddings),
-            "LayerNorm/gamma": CheckpointSlice(self.layer_norm.gamma),
-            "LayerNorm/beta": CheckpointSlice(self.layer_norm.beta),
+            **layer_norm_slices(self.layer_norm),
         }
         if self.token_type_embeddings is not None:
             slices["token_type_embeddings"] = CheckpointSlice(self.token_type_embeddings.embeddings)

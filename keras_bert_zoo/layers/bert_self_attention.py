@@ -5,7 +5,7 @@ import math
 import keras
 from keras import ops
 
-from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice
+from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice, dense_slices, prefixed
 from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense
 from keras_bert_zoo.layers.gather_positions import gather_positions, positions_output_shape
 from keras_bert_zoo.layers.packed_sequences import additive_attention_mask
@@ -24,10 +24,12 @@ class BertSelfAttention(keras.layers.Layer):
         num_heads: Number of heads; must divide `hidden_size`.
         attention_dropout: Dropout rate on the attention probabilities.
         initializer_range: Stddev of the truncated-normal initializer.
+        use_bias: Whether the projections have biases.
         **kwargs: Passed to `keras.layers.Layer`.
     """
 
-    def __init__(self, hidden_size, num_heads, attention_dropout=0.1, initializer_range=0.02, **kwargs):
+    def __init__(self, hidden_size, num_heads, attention_dropout=0.1, initializer_range=0.02, use_bias=True,
+                 **kwargs):
         super().__init__(**kwargs)
         self.supports_masking = True  # Padding comes in input_mask; a Keras mask on the input passes through.
         if hidden_size % num_heads:
@@ -37,11 +39,12 @@ class BertSelfAttention(keras.layers.Layer):
         self.head_size = hidden_size // num_heads
         self.attention_dropout = attention_dropout
         self.initializer_range = initializer_range
+        self.use_bias = use_bias
         initializer = keras.initializers.TruncatedNormal(stddev=initializer_range)
         self.qkv_dense = Float32BiasGradDense(
-            3 * hidden_size, kernel_initializer=initializer, dtype=self.dtype_policy, name="qkv")
+            3 * hidden_size, use_bias=use_bias, kernel_initializer=initializer, dtype=self.dtype_policy, name="qkv")
         self.output_dense = Float32BiasGradDense(
-            hidden_size, kernel_initializer=initializer, dtype=self.dtype_policy, name="output")
+            hidden_size, use_bias=use_bias, kernel_initializer=initializer, dtype=self.dtype_policy, name="output")
         self.probs_dropout = SplitBitsDropout(
             attention_dropout, dtype=self.dtype_policy, name="probs_dropout")
 
@@ -89,8 +92,7 @@ class BertSelfAttention(keras.layers.Layer):
         for index, part in enumerate(("query", "key", "value")):
             slices[f"self/{part}/kernel"] = CheckpointSlice(self.qkv_dense.kernel, index, 3)
             slices[f"self/{part}/bias"] = CheckpointSlice(self.qkv_dense.bias, index, 3)
-        slices["output/dense/kernel"] = CheckpointSlice(self.output_dense.kernel)
-        slices["output/dense/bias"] = CheckpointSlice(self.output_dense.bias)
+        slices.update(prefixed("output/dense/", dense_slices(self.output_dense)))
         return slices
 
     def get_config(self):
@@ -100,5 +102,6 @@ class BertSelfAttention(keras.layers.Layer):
             "num_heads": self.num_heads,
             "attention_dropout": self.attention_dropout,
             "initializer_range": self.initializer_range,
+            "use_bias": self.use_bias,
         })
         return config

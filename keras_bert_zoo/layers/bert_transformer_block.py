@@ -4,7 +4,7 @@ import keras
 
 from keras_bert_zoo.layers.activations import hidden_activation
 from keras_bert_zoo.layers.bert_self_attention import BertSelfAttention
-from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice, prefixed
+from keras_bert_zoo.layers.checkpoint_slice import dense_slices, layer_norm_slices, prefixed
 from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense
 from keras_bert_zoo.layers.gather_positions import gather_positions, positions_output_shape
 from keras_bert_zoo.layers.split_bits_dropout import SplitBitsDropout
@@ -119,16 +119,10 @@ class BertTransformerBlock(keras.layers.Layer):
     def checkpoint_slices(self):
         """Names relative to "bert/encoder/layer_N/"."""
         slices = prefixed("attention/", self.attention.checkpoint_slices())
-        slices.update({
-            "attention/output/LayerNorm/gamma": CheckpointSlice(self.attention_layer_norm.gamma),
-            "attention/output/LayerNorm/beta": CheckpointSlice(self.attention_layer_norm.beta),
-            "intermediate/dense/kernel": CheckpointSlice(self.intermediate_dense.kernel),
-            "intermediate/dense/bias": CheckpointSlice(self.intermediate_dense.bias),
-            "output/dense/kernel": CheckpointSlice(self.output_dense.kernel),
-            "output/dense/bias": CheckpointSlice(self.output_dense.bias),
-            "output/LayerNorm/gamma": CheckpointSlice(self.output_layer_norm.gamma),
-            "output/LayerNorm/beta": CheckpointSlice(self.output_layer_norm.beta),
-        })
+        slices.update(prefixed("attention/output/", layer_norm_slices(self.attention_layer_norm)))
+        slices.update(prefixed("intermediate/dense/", dense_slices(self.intermediate_dense)))
+        slices.update(prefixed("output/dense/", dense_slices(self.output_dense)))
+        slices.update(prefixed("output/", layer_norm_slices(self.output_layer_norm)))
         return slices
 
     def get_config(self):

@@ -5,24 +5,23 @@ import math
 import keras
 from keras import ops
 
+from keras_bert_zoo.layers.bert_self_attention import BertSelfAttention
 from keras_bert_zoo.layers.checkpoint_slice import dense_slices, prefixed
-from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense
 from keras_bert_zoo.layers.gather_positions import gather_positions, positions_output_shape
 from keras_bert_zoo.layers.local_attention import banded_attention, dense_attention
 from keras_bert_zoo.layers.packed_sequences import additive_attention_mask
 from keras_bert_zoo.layers.rotary_embedding import RotaryEmbedding, rotate
-from keras_bert_zoo.layers.split_bits_dropout import SplitBitsDropout
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
-class ModernBertAttention(keras.layers.Layer):
+class ModernBertAttention(BertSelfAttention):
     """Multi-head self-attention with rotary positions, over all keys or a sliding window.
 
-    Query, key and value come from one [H, 3H] projection (transformers'
-    `Wqkv`); queries and keys are rotated by their positions
-    (`RotaryEmbedding`) before softmax(QK^T / sqrt(d)) V and the output
-    projection. With `half_window` a query sees only keys at most that far
-    away, computed block-wise in O(T x window) (`local_attention`).
+    BERT's fused [H, 3H] projection (transformers' `Wqkv`) and output
+    projection, without biases by default; queries and keys are rotated by
+    their positions (`RotaryEmbedding`) before softmax(QK^T / sqrt(d)) V.
+    With `half_window` a query sees only keys at most that far away,
+    computed block-wise in O(T x window) (`local_attention`).
 
     Args:
         hidden_size: Model width H.
@@ -37,29 +36,12 @@ class ModernBertAttention(keras.layers.Layer):
 
     def __init__(self, hidden_size, num_heads, rope_theta=10_000.0, half_window=None, use_bias=False,
                  attention_dropout=0.0, initializer_range=0.02, **kwargs):
-        super().__init__(**kwargs)
-        if hidden_size % num_heads:
-            raise ValueError(f"hidden_size={hidden_size} is not divisible by num_heads={num_heads}.")
-        self.hidden_size = hidden_size
-        self.num_heads = num_heads
-        self.head_size = hidden_size // num_heads
+        super().__init__(hidden_size, num_heads, attention_dropout, initializer_range, use_bias, **kwargs)
         self.rope_theta = rope_theta
         self.half_window = half_window
-        self.use_bias = use_bias
-        self.attention_dropout = attention_dropout
-        self.initializer_range = initializer_range
-        initializer = keras.initializers.TruncatedNormal(stddev=initializer_range)
-        self.qkv_dense = Float32BiasGradDense(3 * hidden_size, use_bias=use_bias, kernel_initializer=initializer,
-                                              dtype=self.dtype_policy, name="qkv")
-        self.output_dense = Float32BiasGradDense(hidden_size, use_bias=use_bias, kernel_initializer=initializer,
-                                                 dtype=self.dtype_policy, name="output")
         self.rotary = RotaryEmbedding(self.head_size, rope_theta, dtype=self.dtype_policy, name="rotary")
-        self.probs_dropout = SplitBitsDropout(attention_dropout, dtype=self.dtype_policy, name="probs_dropout")
-
     def build(self, x_shape, input_mask_shape=None, position_ids_shape=None):
-        self.qkv_dense.build((None, None, self.hidden_size))
-        self.output_dense.build((None, None, self.hidden_size))
-        self.built = True
+        super().build(x_shape)  # Keras matches build's arguments to call's: this one has position_ids.
 
     def call(self, x, input_mask, position_ids, training=None, query_positions=None):
         """Attends from the positions of `x` [B, T, H] to the keys each may see.
@@ -109,13 +91,5 @@ class ModernBertAttention(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "hidden_size": self.hidden_size,
-            "num_heads": self.num_heads,
-            "rope_theta": self.rope_theta,
-            "half_window": self.half_window,
-            "use_bias": self.use_bias,
-            "attention_dropout": self.attention_dropout,
-            "initializer_range": self.initializer_range,
-        })
+        config.update({"rope_theta": self.rope_theta, "half_window": self.half_window})
         return config

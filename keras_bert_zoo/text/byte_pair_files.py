@@ -79,6 +79,28 @@ def read_byte_pair_files(path):
     return vocab, merges, _special_tokens(directory)
 
 
+def normalization(path):
+    """The Unicode normalization a BPE tokenizer's files state: "NFC" (a tokenizer.json's NFC normalizer,
+    ModernBERT's) or None (vocab.json + merges.txt, or a tokenizer.json without a normalizer)."""
+    path = os.fspath(path)
+    if os.path.isdir(path) and all(os.path.isfile(os.path.join(path, name)) for name in ("vocab.json", "merges.txt")):
+        return None
+    tokenizer_file = path if os.path.isfile(path) else os.path.join(path, "tokenizer.json")
+    return _normalization((_read_json(tokenizer_file) or {}).get("normalizer"), tokenizer_file)
+
+
+def _normalization(normalizer, path):
+    """"NFC" or None for a tokenizer.json's `normalizer` (NFC alone, or a Sequence of just it); ValueError else."""
+    if normalizer is None:
+        return None
+    steps = normalizer.get("normalizers") if normalizer.get("type") == "Sequence" else [normalizer]
+    kinds = [step.get("type") for step in steps or []]
+    if kinds == ["NFC"]:
+        return "NFC"
+    raise ValueError(f"{path}: only an NFC normalizer is supported in a byte-level BPE tokenizer.json, got "
+                     f"{normalizer}.")
+
+
 def pair_layout(path):
     """(separators between a pair's texts, type id of the second text) that a BPE tokenizer's files state.
 
@@ -124,12 +146,13 @@ def write_byte_pair_files(directory, vocab, merges, special_tokens):
     write_json_atomic(os.path.join(directory, "tokenizer_config.json"), config)
 
 
-def write_template_tokenizer_files(directory, vocab, merges, special_tokens, pair_separators, second_type_id):
+def write_template_tokenizer_files(directory, vocab, merges, special_tokens, pair_separators, second_type_id,
+                                   normalization=None):
     """Writes tokenizer.json (byte-level BPE, pairs `cls a sep* b sep`) and tokenizer_config.json, each atomically.
 
     The layout transformers' `AutoTokenizer` reads for a tokenizer whose pairs
-    aren't RoBERTa's (ModernBERT's `[CLS] a [SEP] b [SEP]`), and
-    `pair_layout` reads back.
+    aren't RoBERTa's (ModernBERT's `[CLS] a [SEP] b [SEP]`) or that normalizes
+    its texts (ModernBERT's NFC), and `pair_layout` and `normalization` read back.
     """
     os.makedirs(directory, exist_ok=True)
     cls, sep = special_tokens["cls"], special_tokens["sep"]
@@ -147,7 +170,8 @@ def write_template_tokenizer_files(directory, vocab, merges, special_tokens, pai
         piece("Sequence", "B", second_type_id), piece("SpecialToken", sep, second_type_id)]
     byte_level = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
     config = {
-        "version": "1.0", "truncation": None, "padding": None, "added_tokens": added, "normalizer": None,
+        "version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
+        "normalizer": {"type": normalization} if normalization else None,
         "pre_tokenizer": byte_level,
         "post_processor": {"type": "TemplateProcessing", "single": single, "pair": pair, "special_tokens": {
             token: {"id": token, "ids": [ids[token]], "tokens": [token]} for token in (cls, sep)}},
@@ -210,7 +234,6 @@ def _read_tokenizer_json(path):
         raise ValueError(f"{path} is not a BPE tokenizer.json (its model is {kind!r}).")
     pre_tokenizer = config.get("pre_tokenizer") or {}
     unsupported = {
-        "a normalizer": config.get("normalizer") is not None,
         "a pre-tokenizer other than ByteLevel": pre_tokenizer.get("type") != "ByteLevel",
         "add_prefix_space": bool(pre_tokenizer.get("add_prefix_space")),
         "a regex other than GPT-2's": pre_tokenizer.get("use_regex") is False,
@@ -219,6 +242,7 @@ def _read_tokenizer_json(path):
         "byte fallback": bool(model.get("byte_fallback")),
         "ignore_merges": bool(model.get("ignore_merges")),
     }
+    _normalization(config.get("normalizer"), path)
     reasons = [name for name, present in unsupported.items() if present]
     if reasons:
         raise ValueError(f"{path} is not a GPT-2 / RoBERTa byte-level BPE tokenizer: it has {', '.join(reasons)}.")

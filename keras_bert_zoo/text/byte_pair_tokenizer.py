@@ -4,9 +4,10 @@ import os
 
 import numpy as np
 import tensorflow as tf
+import tensorflow_text as tf_text
 
-from keras_bert_zoo.text.byte_pair_files import (byte_to_unicode, pair_layout, read_byte_pair_files, read_merges,
-                                                 read_vocab_json, token_bytes, write_byte_pair_files,
+from keras_bert_zoo.text.byte_pair_files import (byte_to_unicode, normalization, pair_layout, read_byte_pair_files,
+                                                 read_merges, read_vocab_json, token_bytes, write_byte_pair_files,
                                                  write_template_tokenizer_files)
 from keras_bert_zoo.text.graph_calls import per_batch, strings
 from keras_bert_zoo.text.graph_tokenizer import GraphTokenizer
@@ -69,11 +70,16 @@ class BytePairTokenizer(GraphTokenizer):
         cls_token, sep_token, pad_token, unk_token, mask_token: The special tokens.
         pair_separators: How many separators stand between a pair's texts (RoBERTa 2, ModernBERT 1).
         second_type_id: The type id of a pair's second text.
+        normalization: None, or "NFC": texts are NFC-normalized first (ModernBERT's
+            tokenizer.json), offsets still pointing into the texts as given.
     """
 
     def __init__(self, vocab, merges, cls_token="<s>", sep_token="</s>", pad_token="<pad>", unk_token="<unk>",
-                 mask_token="<mask>", pair_separators=2, second_type_id=0):
+                 mask_token="<mask>", pair_separators=2, second_type_id=0, normalization=None):
         super().__init__("byte_pair_tokenizer")
+        if normalization not in (None, "NFC"):
+            raise ValueError(f"normalization must be None or 'NFC', got {normalization!r}.")
+        self.normalization = normalization
         if isinstance(vocab, (str, os.PathLike)):
             vocab = read_vocab_json(vocab)
         if isinstance(merges, (str, os.PathLike)):
@@ -128,7 +134,8 @@ class BytePairTokenizer(GraphTokenizer):
 
         Special tokens are those tokenizer_config.json or special_tokens_map.json
         name, else RoBERTa's; pairs are packed as a tokenizer.json's post-processor
-        says (`byte_pair_files.pair_layout`), else as RoBERTa's.
+        says (`byte_pair_files.pair_layout`), else as RoBERTa's; its NFC normalizer
+        (ModernBERT's) is applied.
 
         Raises:
             ValueError: naming the path, if it holds no byte-level BPE tokenizer.
@@ -136,17 +143,18 @@ class BytePairTokenizer(GraphTokenizer):
         vocab, merges, special = read_byte_pair_files(path)
         separators, second_type_id = pair_layout(path)
         return cls(vocab, merges, **{f"{role}_token": token for role, token in special.items()},
-                   pair_separators=separators, second_type_id=second_type_id)
+                   pair_separators=separators, second_type_id=second_type_id, normalization=normalization(path))
 
     def save_pretrained(self, directory):
         """Writes vocab.json, merges.txt and tokenizer_config.json (a RobertaTokenizer's) into `directory`, or
-        for another pair layout (ModernBERT's) a tokenizer.json that states it, with its tokenizer_config.json."""
+        for another pair layout or a normalization (ModernBERT's) a tokenizer.json that states them, with its
+        tokenizer_config.json."""
         separators, second_type_id = len(self.packer.between_ids), self.packer.second_type_id
-        if (separators, second_type_id) == (2, 0):
+        if (separators, second_type_id, self.normalization) == (2, 0, None):
             write_byte_pair_files(directory, self.vocab, self.merges, self.special_tokens)
         else:
             write_template_tokenizer_files(directory, self.vocab, self.merges, self.special_tokens, separators,
-                                           second_type_id)
+                                           second_type_id, self.normalization)
 
     def continues_word(self):
         """bool NumPy [vocab_size]: tokens that continue a word, for whole-word masking.
@@ -197,6 +205,8 @@ class BytePairTokenizer(GraphTokenizer):
         return self.tokenize(spaced)
 
     def _tokenize_batch(self, texts):
+        if self.normalization:
+            texts = tf_text.normalize_utf8(texts, self.normalization)
         pieces, word_splits, _ = self._untracked.split(texts)
         return tf.RaggedTensor.from_row_splits(pieces.flat_values, tf.gather(pieces.row_splits, word_splits),
                                                validate=False)
@@ -205,6 +215,22 @@ class BytePairTokenizer(GraphTokenizer):
         return per_batch(self._with_offsets, texts)
 
     def _with_offsets(self, texts):
+        if not self.normalization:
+            return self._normalized_with_offsets(texts)
+        # Offsets found in the normalized texts are mapped back into the texts as given. tf-text's
+        # FindSourceOffsets refuses a row without offsets and its offset map of an empty batch crashes the
+        # process: one more text, empty, goes last, and each row gets a leading 0, all dropped again.
+        normalized, offsets_map = tf_text.normalize_utf8_with_offsets_map(tf.concat([texts, [""]], 0),
+                                                                          self.normalization)
+        ids, starts, ends = self._normalized_with_offsets(normalized)
+
+        def in_source(offsets):
+            leading = tf.RaggedTensor.from_tensor(tf.zeros([offsets.nrows(), 1], offsets.dtype))
+            return tf_text.find_source_offsets(offsets_map, tf.concat([leading, offsets], 1))[:-1, 1:]
+
+        return ids[:-1], in_source(starts), in_source(ends)
+
+    def _normalized_with_offsets(self, texts):
         pieces, word_splits, word_starts = self._untracked.split(texts)
         lengths = tf.gather(self._token_lengths, pieces.flat_values)
         # A piece starts where its word does, plus the lengths of the word's pieces before it.

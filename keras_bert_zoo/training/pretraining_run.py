@@ -292,10 +292,7 @@ def run_pretraining(settings, strategy, training_run=None):
     replaced_token_detection = "rtd_logits" in model.output  # ELECTRA's model takes the original ids too.
     # Masked LM alone trains on RoBERTa's full sentences; sentence-pair prediction and ELECTRA on pairs.
     full_sentences = not (replaced_token_detection or objective.next_sentence)
-    if settings.text_files and getattr(objective, "sentence_output", None) == "sop_logits":
-        raise ValueError("--text_file makes next-sentence pairs, not the sentence-order pairs of --objective=mlm_sop: "
-                         "give --input_file TFRecords of sentence-order pairs (google-research/albert's "
-                         "create_pretraining_data.py), or --objective=mlm.")
+    sentence_order = getattr(objective, "sentence_output", None) == "sop_logits"
     if strategy.extended.should_checkpoint:
         write_model_dir_files(model, settings.model_dir, tokenizer)
 
@@ -305,7 +302,8 @@ def run_pretraining(settings, strategy, training_run=None):
                 settings.text_files, tokenizer, settings.max_seq_length, settings.max_predictions_per_seq,
                 masked_lm_prob=settings.masked_lm_prob, short_seq_prob=settings.short_seq_prob,
                 do_whole_word_mask=settings.do_whole_word_mask, seed=settings.seed, input_context=context,
-                full_sentences=full_sentences, chinese_word_segmenter=settings.chinese_word_segmenter)
+                full_sentences=full_sentences, chinese_word_segmenter=settings.chinese_word_segmenter,
+                sentence_order=sentence_order)
         else:
             examples = read_pretraining_records(
                 settings.input_files, settings.max_seq_length, settings.max_predictions_per_seq,
