@@ -30,8 +30,15 @@ _PARTS = (
 OTHER_PART = "tokenization, packing, outputs"
 
 
-def part_of(node_name):
-    """The part of the served classifier a node of its graph belongs to (see `_PARTS`)."""
+def part_of(node_name, op_type=""):
+    """The part of the served classifier a node of its graph belongs to (see `_PARTS`).
+
+    Grappler names a fused node after the last node it replaces: a feed-forward MatMul fused with its
+    bias and GELU (or its bias and residual add) is named after those, so a layer's MatMul outside
+    the attention counts as feed-forward dense wherever its name puts it.
+    """
+    if "MatMul" in op_type and "transformer_layer_" in node_name and "/attention_1/" not in node_name:
+        return "feed-forward dense"
     for part, scopes in _PARTS:
         if any(scope in node_name for scope in scopes):
             return part
@@ -58,8 +65,9 @@ def summarize_step_stats(step_stats_list):
         for device in step_stats.dev_stats:
             for node in device.node_stats:
                 milliseconds = (node.op_end_rel_micros - node.op_start_rel_micros) / 1000.0 / len(step_stats_list)
-                by_part[part_of(node.node_name)] += milliseconds
-                by_op_type[op_type_of(node)] += milliseconds
+                op_type = op_type_of(node)
+                by_part[part_of(node.node_name, op_type)] += milliseconds
+                by_op_type[op_type] += milliseconds
     return by_part, by_op_type
 
 
