@@ -7,6 +7,7 @@ total can exceed the wall time of a call on more than one thread.
 """
 
 import collections
+import tempfile
 
 import numpy as np
 
@@ -120,3 +121,19 @@ def profile_markdown(profiles, top_op_types=12):
     traced = " | ".join(f"{profiles[size][0]:.2f}" for size in sizes)
     return "\n".join([header.format("part"), rule, *rows(1), f"| (traced Session::Run) | {traced} |", "",
                       header.format("op type"), rule, *rows(2)]) + "\n"
+
+
+def profile_benchmark_classifier(checkpoint, texts, max_seq_length=128, **profile_options):
+    """`profile_markdown` of the serving benchmark's classifier export (`export_benchmark_classifier`).
+
+    Args:
+        checkpoint: A BERT checkpoint directory.
+        texts: Raw sentences.
+        max_seq_length: The export's longest packed sequence.
+        **profile_options: Passed to `profile_served_graph`.
+    """
+    from benchmarks.serving_benchmark import export_benchmark_classifier
+
+    with tempfile.TemporaryDirectory() as scratch:
+        _, path = export_benchmark_classifier(checkpoint, scratch, max_seq_length)
+        return profile_markdown(profile_served_graph(path, texts, **profile_options))
