@@ -324,3 +324,47 @@ def benchmark_concurrent_serving(checkpoint, texts, max_seq_length=128, clients=
                          peer_name, settings, notes, lower_is_better=True),
         ]
     return rows
+
+
+def benchmark_serving_variants(variants, hf_dir, texts, max_seq_length=128, batch_size=32, turns=5):
+    """Several served exports and server settings against the HF pipeline, all taking turns in one run.
+
+    What each change to the export or the server gives, as a ratio to HF measured beside it:
+    each variant is an export loaded in the C++ loader with its own SessionOptions and environment.
+
+    Args:
+        variants: Name: (export version directory, intra-op threads, inter-op threads, environment
+            dict for the C++ process or None). The exports must hold the weights saved in `hf_dir`.
+        hf_dir: The classifier saved with `save_pretrained`, for the peer.
+        texts: The sentences, raw.
+        max_seq_length: Tokens per sentence at most, on the peer's side.
+        batch_size: Texts per call in the throughput measurement.
+        turns: Turns each takes through the texts.
+
+    Returns:
+        Name (variants and "peer"): {"p50_ms", "p99_ms", "texts_per_second", "max_difference"}, the
+        last the largest probability difference from the peer's.
+    """
+    import transformers
+
+    peer = hf_classifier_call(transformers.BertTokenizerFast.from_pretrained(hf_dir),
+                              transformers.BertForSequenceClassification.from_pretrained(hf_dir).eval(), max_seq_length)
+    with contextlib.ExitStack() as stack:
+        calls = {}
+        for name, (path, intra, inter, env) in variants.items():
+            session = stack.enter_context(CcSavedModelSession(path, intra, inter, env=env))
+            calls[name] = lambda batch, session=session: (lambda outputs, seconds: (outputs["probabilities"], seconds))(
+                *session.run("serving_default", {"text": np.array(batch, dtype=object)}))
+        calls["peer"] = peer
+        batches = [texts[i:i + batch_size] for i in range(0, len(texts), batch_size)]
+        differences = {name: max(float(np.abs(call(batch)[0] - peer(batch)[0]).max()) for batch in batches)
+                       for name, call in calls.items()}
+        for call in calls.values():  # warm up
+            for text in texts[:20]:
+                call([text])
+        latency = reported_seconds_in_turns(calls, [[text] for text in texts], turns=turns)
+        batched = reported_seconds_in_turns(calls, batches, turns=turns)
+    return {name: {"p50_ms": 1000.0 * float(np.percentile(latency[name], 50)),
+                   "p99_ms": 1000.0 * float(np.percentile(latency[name], 99)),
+                   "texts_per_second": len(texts) / sum(batched[name]), "max_difference": differences[name]}
+            for name in calls}

@@ -26,8 +26,8 @@ class BatchingParameters:
         num_batch_threads: Batches run at once.
     """
 
-    max_batch_size: int = 32
-    batch_timeout_micros: int = 2000
+    max_batch_size: int = 16
+    batch_timeout_micros: int = 1000
     max_enqueued_batches: int = 100
     num_batch_threads: int = 1
 
