@@ -34,12 +34,12 @@ OTHER_PART = "tokenization, packing, outputs"
 def part_of(node_name, op_type=""):
     """The part of the served classifier a node of its graph belongs to (see `_PARTS`).
 
-    Grappler names a fused node after the last node it replaces: a feed-forward MatMul fused with its
-    bias and GELU (or its bias and residual add) is named after those, so a layer's MatMul outside
-    the attention counts as feed-forward dense wherever its name puts it.
+    Grappler names a fused node after the last node it replaces: a MatMul fused with its bias and
+    GELU, or with its bias and the residual add (the attention's output projection), is named after
+    those, outside the dense layer's scope; such a MatMul counts as "dense, fused".
     """
     if "MatMul" in op_type and "transformer_layer_" in node_name and "/attention_1/" not in node_name:
-        return "feed-forward dense"
+        return "dense, fused (feed-forward; attention output with its residual)"
     for part, scopes in _PARTS:
         if any(scope in node_name for scope in scopes):
             return part
