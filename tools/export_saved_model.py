@@ -10,6 +10,8 @@ matmuls (activations quantized at run time); signatures, warmup file and models.
 --int8_kernel=onednn computes those int8 matmuls with oneDNN's kernels, faster than float32 on CPUs with
 VNNI; this process (which restarts itself with it if the variable is unset) and the server both need
 TF_ENABLE_ONEDNN_OPTS=1 (TF Serving: docker run -e TF_ENABLE_ONEDNN_OPTS=1 ...).
+Beside models.config it writes batching_parameters.txt, for TF Serving's --enable_batching
+--batching_parameters_file; --in_graph_batching puts the same batching into the classifier's graph.
 """
 
 import os
