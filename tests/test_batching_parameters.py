@@ -1,6 +1,8 @@
 """BatchingParameters: TF Serving's batching file, and batching inside the exported graph."""
 
 import concurrent.futures
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -9,7 +11,7 @@ import tensorflow as tf
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format, wrappers_pb2
 
 import keras_bert_zoo as kbz
-from conftest import write_vocab
+from conftest import REPO_ROOT, write_vocab
 from keras_bert_zoo.export import BatchingParameters, export_saved_model, write_batching_parameters
 from keras_bert_zoo.export.cc_saved_model_session import CcSavedModelSession
 
@@ -93,3 +95,13 @@ def test_in_graph_batching_runs_in_the_cc_loader(batched_export):
         requests = [{"text": np.array([text], dtype=object)} for text in TEXTS]
         wall, latencies = batched_session.load("serving_default", requests, clients=8, max_seconds=60)
     assert len(latencies) == len(TEXTS) and wall < 60
+
+
+def test_export_tool_refuses_in_graph_batching_for_other_tasks(tmp_path):
+    export_dir = tmp_path / "saved_models" / "tags"
+    refused = subprocess.run([sys.executable, str(REPO_ROOT / "tools" / "export_saved_model.py"), "--task=ner",
+                              "--in_graph_batching", "--init_checkpoint=/nonexistent", f"--export_dir={export_dir}"],
+                             capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2, refused.stderr
+    assert "--in_graph_batching applies to --task=classifier only" in refused.stderr
+    assert "Traceback" not in refused.stderr and not (tmp_path / "saved_models").exists()

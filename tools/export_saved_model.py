@@ -59,11 +59,11 @@ def main(argv):
         usage_error(f"Unexpected arguments: {argv[1:]}")
     if not FLAGS.task:
         usage_error(f"--task is required: one of {', '.join(task_registry.aliases())}.")
+    if FLAGS.in_graph_batching and FLAGS.task != "classifier":
+        usage_error(f"--in_graph_batching applies to --task=classifier only; --task={FLAGS.task}.")
     source_flag, source = checkpoint_source(FLAGS.model_dir, FLAGS.init_checkpoint)
     if FLAGS.vocab_file and not os.path.isfile(FLAGS.vocab_file):
         usage_error(f"--vocab_file={FLAGS.vocab_file} does not exist.")
-    if FLAGS.in_graph_batching and FLAGS.task not in (None, "classifier"):
-        usage_error(f"--in_graph_batching applies to --task=classifier only; --task={FLAGS.task}.")
     if FLAGS.int8_kernel != "portable" and FLAGS.quantize != "int8":
         usage_error(f"--int8_kernel={FLAGS.int8_kernel} applies to --quantize=int8 only; --quantize={FLAGS.quantize}.")
     if FLAGS.int8_kernel == "onednn":
