@@ -368,3 +368,50 @@ def benchmark_serving_variants(variants, hf_dir, texts, max_seq_length=128, batc
                    "p99_ms": 1000.0 * float(np.percentile(latency[name], 99)),
                    "texts_per_second": len(texts) / sum(batched[name]), "max_difference": differences[name]}
             for name in calls}
+
+
+# (TF_ENABLE_ONEDNN_OPTS, intra-op threads, inter-op threads) of the server settings compared.
+SERVER_SETTINGS = ((1, 1, 1), (0, 1, 1), (1, 0, 0), (0, 0, 0))
+
+
+def benchmark_server_settings(checkpoint, texts, max_seq_length=128, settings=SERVER_SETTINGS):
+    """The classifier export served with oneDNN on and off, one thread per op and TF's default, against HF.
+
+    Args:
+        checkpoint: A BERT checkpoint directory both sides start from.
+        texts: The sentences, raw.
+        max_seq_length: Tokens per sentence at most, on both sides.
+        settings: (TF_ENABLE_ONEDNN_OPTS, intra-op threads, inter-op threads) of each server; 0
+            threads is TensorFlow's default.
+
+    Returns:
+        `BenchmarkRow`s: batch-1 p50 and p99 (ms) and batch-32 texts/s of each setting, HF's of the
+        same run as the peer.
+    """
+    import torch
+
+    with tempfile.TemporaryDirectory() as scratch:
+        hf_dir, path = export_benchmark_classifier(checkpoint, scratch, max_seq_length)
+        names = {setting: f"oneDNN {'on' if setting[0] else 'off'}, threads "
+                          f"{f'{setting[1]}/{setting[2]}' if setting[1] else 'default'}" for setting in settings}
+        results = benchmark_serving_variants(
+            {names[setting]: (path, setting[1], setting[2], {ONEDNN_ENV: str(setting[0])}) for setting in settings},
+            hf_dir, texts, max_seq_length)
+    peer = results["peer"]
+    rows = []
+    for setting in settings:
+        result = results[names[setting]]
+        row_settings = {"checkpoint": os.path.basename(os.path.normpath(checkpoint)), "serving_loader": "cc",
+                        "texts": len(texts), "max_seq_length": max_seq_length,
+                        "torch_threads": torch.get_num_threads(), "TF_ENABLE_ONEDNN_OPTS": setting[0],
+                        "tf_intra_op_threads": setting[1] or "default", "tf_inter_op_threads": setting[2] or "default"}
+        notes = f"largest probability difference {result['max_difference']:.1e}"
+        rows += [
+            BenchmarkRow(f"serving {names[setting]}: latency p50 (batch 1)", "ms", result["p50_ms"], peer["p50_ms"],
+                         PEER_NAME, row_settings, notes, lower_is_better=True),
+            BenchmarkRow(f"serving {names[setting]}: latency p99 (batch 1)", "ms", result["p99_ms"], peer["p99_ms"],
+                         PEER_NAME, row_settings, notes, lower_is_better=True),
+            BenchmarkRow(f"serving {names[setting]}: throughput (batch 32)", "texts/s", result["texts_per_second"],
+                         peer["texts_per_second"], PEER_NAME, row_settings, notes),
+        ]
+    return rows

@@ -11,6 +11,8 @@ tsv=sst2/train.tsv,text=wikitext2_test.raw
   python tools/benchmark.py --benchmark=serving_concurrent --text_file=sst2/train.tsv --tsv_column=sentence \
       --max_texts=300 --clients=16 --max_seconds=60
   python tools/benchmark.py --benchmark=serving_profile --text_file=sst2/train.tsv --tsv_column=sentence
+  OMP_NUM_THREADS=1 python tools/benchmark.py --benchmark=serving_settings --text_file=sst2/train.tsv \
+      --tsv_column=sentence --max_texts=300
   python tools/benchmark.py --benchmark=ner_quality --text_file=conll2003/train.txt --eval_file=conll2003/dev.txt
   python tools/benchmark.py --benchmark=squad_quality --text_file=squad/squad_v1.1_dev_part1.json \
       --max_seq_length=384 --train_batch_size=16
@@ -38,7 +40,8 @@ FLAGS = flags.FLAGS
 flags.DEFINE_enum("benchmark", "tokenizer",
                   ["tokenizer", "create_pretraining_data", "pretraining_step", "serving", "finetuning",
                    "finetuning_quality", "ner_quality", "squad_quality", "squad_recipe_ablation", "memory",
-                   "compression", "serving_concurrent", "serving_profile"],
+                   "compression", "serving_concurrent", "serving_profile",
+                   "serving_settings"],
                   "Which benchmark to run.")
 flags.DEFINE_string("text_file", None, "Texts, one per line (tokenizer benchmark); for create_pretraining_data, "
                     "one sentence per line with a blank line between documents.")
@@ -160,6 +163,11 @@ def main(argv):
         rows = benchmark_concurrent_serving(FLAGS.init_checkpoint or os.path.dirname(_default_vocab()), _texts(),
                                             FLAGS.max_seq_length, clients=FLAGS.clients,
                                             max_seconds=FLAGS.max_seconds)
+    elif FLAGS.benchmark == "serving_settings":
+        from benchmarks.serving_benchmark import benchmark_server_settings
+
+        rows = benchmark_server_settings(FLAGS.init_checkpoint or os.path.dirname(_default_vocab()), _texts(),
+                                         FLAGS.max_seq_length)
     elif FLAGS.benchmark == "serving_profile":
         from benchmarks.serving_profile import profile_benchmark_classifier
 
