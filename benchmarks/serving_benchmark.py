@@ -1,16 +1,19 @@
 """Raw-text serving latency and throughput of an exported classifier against HF transformers (torch)."""
 
+import concurrent.futures
 import contextlib
 import os
 import tempfile
+import threading
 import time
 
+import keras
 import numpy as np
 import tensorflow as tf
 
 from benchmarks.alternating_timing import seconds_in_turns
 from benchmarks.report import BenchmarkRow
-from keras_bert_zoo.export import export_saved_model, quantize_model
+from keras_bert_zoo.export import BatchingParameters, export_saved_model, quantize_model
 from keras_bert_zoo.export.cc_saved_model_session import CcSavedModelSession
 from keras_bert_zoo.kernels.onednn_int8 import ONEDNN_ENV
 from keras_bert_zoo.models import BertClassifier
@@ -72,6 +75,32 @@ def _cc_loader(path, onednn=None):
 
 
 LOADERS = {"python": _python_loader, "cc": _cc_loader}
+
+
+def export_benchmark_classifier(checkpoint, directory, max_seq_length, quantize="none", in_graph_batching=None):
+    """The checkpoint as a two-class sentiment classifier, saved for HF and exported for TF Serving.
+
+    The head is fresh (seeded by the caller, if at all): speed does not depend on its weights, and
+    both sides read the same ones.
+
+    Args:
+        checkpoint: A BERT checkpoint directory.
+        directory: Where "hf" (save_pretrained, float32) and "saved/classifier" (the export) go.
+        max_seq_length: The export's longest packed sequence.
+        quantize: "int8" exports the classifier quantized (`quantize_model`).
+        in_graph_batching: `BatchingParameters` for the export, or None.
+
+    Returns:
+        (the HF directory, the export's version directory).
+    """
+    model = BertClassifier.from_pretrained(checkpoint, num_classes=2, label_names=["negative", "positive"])
+    tokenizer = BertTokenizer.from_pretrained(checkpoint)
+    hf_dir = os.path.join(directory, "hf")
+    model.save_pretrained(hf_dir, tokenizer=tokenizer)
+    # Saved before quantizing: the peer loads the float32 weights.
+    path = export_saved_model(quantize_model(model, quantize), tokenizer, os.path.join(directory, "saved", "classifier"),
+                              max_seq_length=max_seq_length, in_graph_batching=in_graph_batching)
+    return hf_dir, path
 
 
 def hf_classifier_call(hf_tokenizer, hf_model, max_seq_length):
@@ -145,16 +174,11 @@ def benchmark_serving(checkpoint, texts, max_seq_length=128, batch_size=32, load
     import torch
     import transformers
 
-    model = BertClassifier.from_pretrained(checkpoint, num_classes=2, label_names=["negative", "positive"])
-    tokenizer = BertTokenizer.from_pretrained(checkpoint)
     with tempfile.TemporaryDirectory() as scratch:
-        model.save_pretrained(os.path.join(scratch, "hf"), tokenizer=tokenizer)
-        # Saved before quantizing: the peer loads the float32 weights.
-        path = export_saved_model(quantize_model(model, quantize), tokenizer,
-                                  os.path.join(scratch, "saved", "classifier"), max_seq_length=max_seq_length)
-        hf_tokenizer = transformers.BertTokenizerFast.from_pretrained(os.path.join(scratch, "hf"))
-        hf_model = transformers.BertForSequenceClassification.from_pretrained(os.path.join(scratch, "hf")).eval()
-        peer = hf_classifier_call(hf_tokenizer, hf_model, max_seq_length)
+        hf_dir, path = export_benchmark_classifier(checkpoint, scratch, max_seq_length, quantize)
+        peer = hf_classifier_call(transformers.BertTokenizerFast.from_pretrained(hf_dir),
+                                  transformers.BertForSequenceClassification.from_pretrained(hf_dir).eval(),
+                                  max_seq_length)
 
         with LOADERS[loader](path) as served:
 
@@ -189,3 +213,205 @@ def benchmark_serving(checkpoint, texts, max_seq_length=128, batch_size=32, load
         BenchmarkRow(f"serving throughput (batch {batch_size})", "texts/s", ours_rate, peer_rate, PEER_NAME,
                      settings, notes),
     ]
+
+
+def threaded_load(call, texts, clients, max_seconds):
+    """`call` on each text alone from `clients` Python threads at once, as a Python server runs it.
+
+    Args:
+        call: A callable of a batch of texts (the peer's pipeline).
+        texts: One request per text.
+        clients: Threads.
+        max_seconds: No request starts after this many seconds.
+
+    Returns:
+        (wall seconds, per-request seconds), as `CcSavedModelSession.load` returns them.
+    """
+    deadline = time.perf_counter() + max_seconds
+    pending = iter(texts)
+    lock = threading.Lock()
+    latencies = []
+
+    def client():
+        while time.perf_counter() < deadline:
+            with lock:
+                text = next(pending, None)
+            if text is None:
+                return
+            start = time.perf_counter()
+            call([text])
+            with lock:
+                latencies.append(time.perf_counter() - start)
+
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        for future in [pool.submit(client) for _ in range(clients)]:
+            future.result()
+    return time.perf_counter() - start, np.asarray(latencies)
+
+
+def benchmark_concurrent_serving(checkpoint, texts, max_seq_length=128, clients=16, max_seconds=60.0, rounds=3,
+                                 batching=None):
+    """Many single-text requests at once: texts/s and p99 latency, with and without in-graph batching.
+
+    Both exports (`BatchingParameters` in the graph, and none) load in TensorFlow's C++ loader, and
+    `clients` C++ threads call Session::Run on the one session each, a text per call, as TF Serving's
+    RPC threads do (`CcSavedModelSession.load`); the peer is HF's tokenizer + classifier (torch)
+    called from as many Python threads. The three take turns `rounds` times through `texts`, and
+    each load stops after `max_seconds`.
+
+    Args:
+        checkpoint: A BERT checkpoint directory both sides start from.
+        texts: The sentences, raw, one request each.
+        max_seq_length: Tokens per sentence at most, on both sides.
+        clients: Concurrent clients.
+        max_seconds: Bound on each load's time.
+        rounds: Turns each takes.
+        batching: The in-graph `BatchingParameters`; default its defaults.
+
+    Returns:
+        `BenchmarkRow`s: texts/s and p99 ms for the unbatched export, then for the batched one.
+    """
+    import torch
+    import transformers
+
+    batching = batching or BatchingParameters()
+    with tempfile.TemporaryDirectory() as scratch:
+        paths = {}
+        for name, parameters in (("unbatched", None), ("batched", batching)):
+            # The same fresh head in both exports.
+            keras.utils.set_random_seed(0)
+            hf_dir, paths[name] = export_benchmark_classifier(checkpoint, os.path.join(scratch, name), max_seq_length,
+                                                              in_graph_batching=parameters)
+        peer = hf_classifier_call(transformers.BertTokenizerFast.from_pretrained(hf_dir),
+                                  transformers.BertForSequenceClassification.from_pretrained(hf_dir).eval(),
+                                  max_seq_length)
+        requests = [{"text": np.array([text], dtype=object)} for text in texts]
+        with contextlib.ExitStack() as stack:
+            sessions = {name: stack.enter_context(CcSavedModelSession(
+                path, intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
+                inter_op_threads=tf.config.threading.get_inter_op_parallelism_threads())) for name, path in paths.items()}
+            loads = {name: lambda batch, session=session: session.load("serving_default", batch, clients, max_seconds)
+                     for name, session in sessions.items()}
+            loads["peer"] = lambda batch: threaded_load(peer, [r["text"][0] for r in batch], clients, max_seconds)
+            for load in loads.values():  # warm up: thread pools, allocations, the shapes of the first texts
+                load(requests[:4 * clients])
+            results = {name: [] for name in loads}
+            for _ in range(rounds):
+                for name, load in loads.items():
+                    results[name].append(load(requests))
+    settings = {"checkpoint": os.path.basename(os.path.normpath(checkpoint)), "serving_loader": "cc",
+                "clients": clients, "texts": len(texts), "rounds": rounds, "max_seconds": max_seconds,
+                "max_seq_length": max_seq_length, "torch_threads": torch.get_num_threads(),
+                "tf_intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads() or "default",
+                "tf_inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads() or "default"}
+
+    def rate(name):
+        return sum(len(latencies) for _, latencies in results[name]) / sum(wall for wall, _ in results[name])
+
+    def p99(name):
+        return 1000.0 * float(np.percentile(np.concatenate([latencies for _, latencies in results[name]]), 99))
+
+    peer_name = f"{PEER_NAME}, {clients} Python threads"
+    rows = []
+    for name in ("unbatched", "batched"):
+        label = "in-graph batching" if name == "batched" else "no batching"
+        notes = f"BatchFunction {batching}" if name == "batched" else "serving_default as exported by default"
+        rows += [
+            BenchmarkRow(f"serving {clients} concurrent clients, {label}: throughput", "texts/s", rate(name),
+                         rate("peer"), peer_name, settings, notes),
+            BenchmarkRow(f"serving {clients} concurrent clients, {label}: latency p99", "ms", p99(name), p99("peer"),
+                         peer_name, settings, notes, lower_is_better=True),
+        ]
+    return rows
+
+
+def benchmark_serving_variants(variants, hf_dir, texts, max_seq_length=128, batch_size=32, turns=5):
+    """Several served exports and server settings against the HF pipeline, all taking turns in one run.
+
+    What each change to the export or the server gives, as a ratio to HF measured beside it:
+    each variant is an export loaded in the C++ loader with its own SessionOptions and environment.
+
+    Args:
+        variants: Name: (export version directory, intra-op threads, inter-op threads, environment
+            dict for the C++ process or None). The exports must hold the weights saved in `hf_dir`.
+        hf_dir: The classifier saved with `save_pretrained`, for the peer.
+        texts: The sentences, raw.
+        max_seq_length: Tokens per sentence at most, on the peer's side.
+        batch_size: Texts per call in the throughput measurement.
+        turns: Turns each takes through the texts.
+
+    Returns:
+        Name (variants and "peer"): {"p50_ms", "p99_ms", "texts_per_second", "max_difference"}, the
+        last the largest probability difference from the peer's.
+    """
+    import transformers
+
+    peer = hf_classifier_call(transformers.BertTokenizerFast.from_pretrained(hf_dir),
+                              transformers.BertForSequenceClassification.from_pretrained(hf_dir).eval(), max_seq_length)
+    with contextlib.ExitStack() as stack:
+        calls = {}
+        for name, (path, intra, inter, env) in variants.items():
+            session = stack.enter_context(CcSavedModelSession(path, intra, inter, env=env))
+            calls[name] = lambda batch, session=session: (lambda outputs, seconds: (outputs["probabilities"], seconds))(
+                *session.run("serving_default", {"text": np.array(batch, dtype=object)}))
+        calls["peer"] = peer
+        batches = [texts[i:i + batch_size] for i in range(0, len(texts), batch_size)]
+        differences = {name: max(float(np.abs(call(batch)[0] - peer(batch)[0]).max()) for batch in batches)
+                       for name, call in calls.items()}
+        for call in calls.values():  # warm up
+            for text in texts[:20]:
+                call([text])
+        latency = reported_seconds_in_turns(calls, [[text] for text in texts], turns=turns)
+        batched = reported_seconds_in_turns(calls, batches, turns=turns)
+    return {name: {"p50_ms": 1000.0 * float(np.percentile(latency[name], 50)),
+                   "p99_ms": 1000.0 * float(np.percentile(latency[name], 99)),
+                   "texts_per_second": len(texts) / sum(batched[name]), "max_difference": differences[name]}
+            for name in calls}
+
+
+# (TF_ENABLE_ONEDNN_OPTS, intra-op threads, inter-op threads) of the server settings compared.
+SERVER_SETTINGS = ((1, 1, 1), (0, 1, 1), (1, 0, 0), (0, 0, 0))
+
+
+def benchmark_server_settings(checkpoint, texts, max_seq_length=128, settings=SERVER_SETTINGS):
+    """The classifier export served with oneDNN on and off, one thread per op and TF's default, against HF.
+
+    Args:
+        checkpoint: A BERT checkpoint directory both sides start from.
+        texts: The sentences, raw.
+        max_seq_length: Tokens per sentence at most, on both sides.
+        settings: (TF_ENABLE_ONEDNN_OPTS, intra-op threads, inter-op threads) of each server; 0
+            threads is TensorFlow's default.
+
+    Returns:
+        `BenchmarkRow`s: batch-1 p50 and p99 (ms) and batch-32 texts/s of each setting, HF's of the
+        same run as the peer.
+    """
+    import torch
+
+    with tempfile.TemporaryDirectory() as scratch:
+        hf_dir, path = export_benchmark_classifier(checkpoint, scratch, max_seq_length)
+        names = {setting: f"oneDNN {'on' if setting[0] else 'off'}, threads "
+                          f"{f'{setting[1]}/{setting[2]}' if setting[1] else 'default'}" for setting in settings}
+        results = benchmark_serving_variants(
+            {names[setting]: (path, setting[1], setting[2], {ONEDNN_ENV: str(setting[0])}) for setting in settings},
+            hf_dir, texts, max_seq_length)
+    peer = results["peer"]
+    rows = []
+    for setting in settings:
+        result = results[names[setting]]
+        row_settings = {"checkpoint": os.path.basename(os.path.normpath(checkpoint)), "serving_loader": "cc",
+                        "texts": len(texts), "max_seq_length": max_seq_length,
+                        "torch_threads": torch.get_num_threads(), "TF_ENABLE_ONEDNN_OPTS": setting[0],
+                        "tf_intra_op_threads": setting[1] or "default", "tf_inter_op_threads": setting[2] or "default"}
+        notes = f"largest probability difference {result['max_difference']:.1e}"
+        rows += [
+            BenchmarkRow(f"serving {names[setting]}: latency p50 (batch 1)", "ms", result["p50_ms"], peer["p50_ms"],
+                         PEER_NAME, row_settings, notes, lower_is_better=True),
+            BenchmarkRow(f"serving {names[setting]}: latency p99 (batch 1)", "ms", result["p99_ms"], peer["p99_ms"],
+                         PEER_NAME, row_settings, notes, lower_is_better=True),
+            BenchmarkRow(f"serving {names[setting]}: throughput (batch 32)", "texts/s", result["texts_per_second"],
+                         peer["texts_per_second"], PEER_NAME, row_settings, notes),
+        ]
+    return rows

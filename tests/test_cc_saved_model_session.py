@@ -187,3 +187,39 @@ def test_tf_text_op_libraries():
     libraries = tf_text_op_libraries()
     assert libraries == sorted(libraries)
     assert any(path.endswith("_whitespace_tokenizer_v2.so") for path in libraries)
+
+
+def test_trace_returns_outputs_and_step_stats(session, python_signatures):
+    batch = _strings(["good bad", "café"])
+    outputs, seconds, step_stats = session.trace("serving_default", {"text": batch})
+    _assert_same(outputs, python_signatures["serving_default"](text=tf.constant(batch, tf.string)))
+    labels = [node.timeline_label for device in step_stats.dev_stats for node in device.node_stats]
+    assert any("WhitespaceTokenizeWithOffsetsV2" in label for label in labels)
+    assert any("LookupTableFindV2" in label for label in labels)
+    assert 0 < seconds < 60
+    _, _, untraced = session._call(0, "serving_default", {"text": batch})
+    assert not untraced.dev_stats
+
+
+def test_load_answers_every_request_from_concurrent_clients(session):
+    requests = [{"text": _strings(["good"] * (i % 3 + 1))} for i in range(24)]
+    wall, latencies = session.load("serving_default", requests, clients=4, max_seconds=60)
+    assert len(latencies) == 24
+    assert 0 < latencies.max() <= wall < 60
+
+
+def test_load_stops_at_the_deadline(session):
+    wall, latencies = session.load("serving_default", [{"text": _strings(["good"])}] * 1000, clients=2,
+                                   max_seconds=0)
+    assert len(latencies) == 0 and wall < 1
+
+
+def test_failed_load_raises_and_session_survives(session):
+    requests = [{"values": np.array([1.0], np.float32)}, {"values": np.array([-1.0], np.float32)}]
+    with pytest.raises(CcSessionError, match="values must be non-negative"):
+        session.load("checked", requests, clients=2, max_seconds=60)
+    with pytest.raises(CcSessionError) as failure:
+        session.load("no_such_signature", requests, clients=2, max_seconds=60)
+    assert failure.value.code == FAILED_PRECONDITION
+    outputs, _ = session.run("serving_default", {"text": ["good"]})
+    assert outputs["num_tokens"].tolist() == [1]

@@ -107,7 +107,7 @@ def _export_the_classifier_run(tmp_path, model_dir):
     exported = _run("export_saved_model.py", f"--model_dir={model_dir}", "--task=classifier",
                     f"--export_dir={saved_models / 'sst2'}", "--max_seq_length=32")
     assert exported.returncode == 0, exported.stderr
-    assert sorted(os.listdir(saved_models)) == ["models.config", "sst2"]
+    assert sorted(os.listdir(saved_models)) == ["batching_parameters.txt", "models.config", "sst2"]
     assert_readable_by_all(saved_models)
 
 

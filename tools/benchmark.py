@@ -8,6 +8,11 @@ tsv=sst2/train.tsv,text=wikitext2_test.raw
       --dupe_factor=50 --append_to=BENCHMARKS.md
   python tools/benchmark.py --benchmark=serving --text_file=sst2/train.tsv --tsv_column=sentence \
       --intra_op_threads=1 --inter_op_threads=1 [--serving_loader=cc] [--quantize=int8]
+  python tools/benchmark.py --benchmark=serving_concurrent --text_file=sst2/train.tsv --tsv_column=sentence \
+      --max_texts=300 --clients=16 --max_seconds=60
+  python tools/benchmark.py --benchmark=serving_profile --text_file=sst2/train.tsv --tsv_column=sentence
+  OMP_NUM_THREADS=1 python tools/benchmark.py --benchmark=serving_settings --text_file=sst2/train.tsv \
+      --tsv_column=sentence --max_texts=300
   python tools/benchmark.py --benchmark=ner_quality --text_file=conll2003/train.txt --eval_file=conll2003/dev.txt
   python tools/benchmark.py --benchmark=squad_quality --text_file=squad/squad_v1.1_dev_part1.json \
       --max_seq_length=384 --train_batch_size=16
@@ -37,7 +42,8 @@ FLAGS = flags.FLAGS
 flags.DEFINE_enum("benchmark", "tokenizer",
                   ["tokenizer", "create_pretraining_data", "pretraining_step", "serving", "finetuning",
                    "finetuning_quality", "ner_quality", "squad_quality", "squad_recipe_ablation", "memory",
-                   "compression", "long_context"],
+                   "compression", "long_context", "serving_concurrent", "serving_profile",
+                   "serving_settings"],
                   "Which benchmark to run.")
 flags.DEFINE_string("text_file", None, "Texts, one per line (tokenizer benchmark); for create_pretraining_data, "
                     "one sentence per line with a blank line between documents.")
@@ -95,6 +101,8 @@ flags.DEFINE_enum("serving_loader", "python", ["python", "cc"],
                   "serving: how the export is loaded. python: tf.saved_model.load, timed around each call; cc: "
                   "TensorFlow's C++ LoadSavedModel in a child process, as TF Serving loads it, timed by its "
                   "Session::Run alone (the server's cost minus the RPC), with the thread flags as its SessionOptions.")
+flags.DEFINE_integer("clients", 16, "serving_concurrent: concurrent single-text clients.")
+flags.DEFINE_float("max_seconds", 60.0, "serving_concurrent: each load stops starting requests after this long.")
 flags.DEFINE_enum("quantize", "none", ["none", "int8"],
                   "serving: export the classifier int8-quantized (as export_saved_model.py --quantize); the "
                   "peer stays float32.")
@@ -167,6 +175,28 @@ def main(argv):
         rows = _tokenizer_rows()
     elif not FLAGS.text_file:
         usage_error(f"--text_file is required for --benchmark={FLAGS.benchmark}.")
+    elif FLAGS.benchmark == "serving_concurrent":
+        from benchmarks.serving_benchmark import benchmark_concurrent_serving
+
+        rows = benchmark_concurrent_serving(FLAGS.init_checkpoint or os.path.dirname(_default_vocab()), _texts(),
+                                            FLAGS.max_seq_length, clients=FLAGS.clients,
+                                            max_seconds=FLAGS.max_seconds)
+    elif FLAGS.benchmark == "serving_settings":
+        from benchmarks.serving_benchmark import benchmark_server_settings
+
+        rows = benchmark_server_settings(FLAGS.init_checkpoint or os.path.dirname(_default_vocab()), _texts(),
+                                         FLAGS.max_seq_length)
+    elif FLAGS.benchmark == "serving_profile":
+        from benchmarks.serving_profile import profile_benchmark_classifier
+
+        profile = profile_benchmark_classifier(
+            FLAGS.init_checkpoint or os.path.dirname(_default_vocab()), _texts(), FLAGS.max_seq_length,
+            intra_op_threads=FLAGS.intra_op_threads, inter_op_threads=FLAGS.inter_op_threads)
+        print(profile)
+        if FLAGS.append_to:
+            with open(FLAGS.append_to, "a", encoding="utf-8") as f:
+                f.write(f"\nCommand: `python {' '.join(shlex.quote(a) for a in sys.argv)}`\n\n{profile}")
+        return
     elif FLAGS.benchmark == "serving":
         from benchmarks.serving_benchmark import benchmark_serving
 

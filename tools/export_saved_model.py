@@ -10,6 +10,8 @@ matmuls (activations quantized at run time); signatures, warmup file and models.
 --int8_kernel=onednn computes those int8 matmuls with oneDNN's kernels, faster than float32 on CPUs with
 VNNI; this process (which restarts itself with it if the variable is unset) and the server both need
 TF_ENABLE_ONEDNN_OPTS=1 (TF Serving: docker run -e TF_ENABLE_ONEDNN_OPTS=1 ...).
+Beside models.config it writes batching_parameters.txt, for TF Serving's --enable_batching
+--batching_parameters_file; --in_graph_batching puts the same batching into the classifier's graph.
 """
 
 import os
@@ -39,7 +41,12 @@ flags.DEFINE_enum("int8_kernel", "portable", ["portable", "onednn"],
                   "needs TF_ENABLE_ONEDNN_OPTS=1 in this process (unset: the tool restarts itself with it) and in the "
                   "server's (TF Serving: docker run -e TF_ENABLE_ONEDNN_OPTS=1), else the export's graph fails "
                   "at run time.")
-flags.DEFINE_bool("write_models_config", True, "Also (re)write models.config beside the export directory.")
+flags.DEFINE_bool("in_graph_batching", False,
+                  "classifier: serving_default batches concurrent requests itself (a BatchFunction op with "
+                  "batching_parameters.txt's sizes), which stock TF Serving runs without --enable_batching.")
+flags.DEFINE_bool("write_models_config", True,
+                  "Also (re)write models.config and batching_parameters.txt (TF Serving's --enable_batching "
+                  "--batching_parameters_file) beside the export directory.")
 flags.DEFINE_string("serving_base_path", None,
                     "Where the server sees the export root in models.config (/models in the docker image); "
                     "default: its absolute path here.")
@@ -52,6 +59,8 @@ def main(argv):
         usage_error(f"Unexpected arguments: {argv[1:]}")
     if not FLAGS.task:
         usage_error(f"--task is required: one of {', '.join(task_registry.aliases())}.")
+    if FLAGS.in_graph_batching and FLAGS.task != "classifier":
+        usage_error(f"--in_graph_batching applies to --task=classifier only; --task={FLAGS.task}.")
     source_flag, source = checkpoint_source(FLAGS.model_dir, FLAGS.init_checkpoint)
     if FLAGS.vocab_file and not os.path.isfile(FLAGS.vocab_file):
         usage_error(f"--vocab_file={FLAGS.vocab_file} does not exist.")
@@ -68,8 +77,9 @@ def main(argv):
                     "overwritten.")
 
     import keras_bert_zoo as kbz
-    from keras_bert_zoo.export import (check_quantize_options, export_saved_model, quantize_model,
-                                       require_tensorflow_backend, write_models_config)
+    from keras_bert_zoo.export import (BatchingParameters, check_quantize_options, export_saved_model,
+                                       quantize_model, require_tensorflow_backend, write_batching_parameters,
+                                       write_models_config)
     from keras_bert_zoo.models import find_encoder
 
     try:
@@ -103,7 +113,9 @@ def main(argv):
                        max_answer_length=FLAGS.max_answer_length)
     quantize_model(model, FLAGS.quantize, FLAGS.int8_kernel)
     try:
-        path = export_saved_model(model, tokenizer, export_dir, FLAGS.version, FLAGS.max_seq_length, **options)
+        path = export_saved_model(model, tokenizer, export_dir, FLAGS.version, FLAGS.max_seq_length,
+                                  in_graph_batching=BatchingParameters() if FLAGS.in_graph_batching else None,
+                                  **options)
     except ValueError as e:
         usage_error(str(e))
     kernel = ", onednn kernel" if FLAGS.int8_kernel == "onednn" else ""
@@ -113,6 +125,8 @@ def main(argv):
         root = os.path.dirname(os.path.abspath(export_dir))
         names = write_models_config(root, base_path_prefix=FLAGS.serving_base_path)
         print(f"Wrote {os.path.join(root, 'models.config')} ({', '.join(names)})", flush=True)
+        print(f"Wrote {write_batching_parameters(root)} (docker run ... --enable_batching "
+              "--batching_parameters_file=/models/batching_parameters.txt)", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """SavedModel export with in-graph tokenization, for TF Serving."""
 
+from keras_bert_zoo.export.batching_parameters import BatchingParameters
 from keras_bert_zoo.export.classifier_serving import ClassifierServing
 from keras_bert_zoo.export.encoder_serving import EncoderServing
 from keras_bert_zoo.export.ner_serving import NerServing
@@ -15,6 +16,7 @@ from keras_bert_zoo.export.saved_model_export import (
     export_saved_model,
     require_tensorflow_backend,
     versions,
+    write_batching_parameters,
     write_models_config,
 )
 from keras_bert_zoo.export.serving_module import ServingModule

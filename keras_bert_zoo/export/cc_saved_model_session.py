@@ -22,7 +22,7 @@ import threading
 
 import numpy as np
 import tensorflow as tf
-from tensorflow.core.framework import tensor_pb2
+from tensorflow.core.framework import step_stats_pb2, tensor_pb2
 from tensorflow.core.protobuf import error_codes_pb2
 
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cc_loader", "serving_session.cc")
@@ -31,6 +31,8 @@ SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cc_loader", "
 OPTIMIZATION = "-O2"
 _STDERR_TAIL_CHARS = 4000
 _binary_by_cache_dir = {}
+# Request kinds of serving_session.cc's protocol.
+_RUN, _TRACED_RUN, _LOAD = 0, 1, 2
 
 
 class CcSessionError(RuntimeError):
@@ -126,10 +128,18 @@ def _pack_bytes(data):
     return struct.pack("<I", len(data)) + data
 
 
+def _pack_inputs(inputs):
+    packed = [struct.pack("<I", len(inputs))]
+    for key, value in inputs.items():
+        packed += [_pack_bytes(key.encode()), _pack_bytes(tf.make_tensor_proto(value).SerializeToString())]
+    return packed
+
+
 class CcSavedModelSession:
     """One SavedModel loaded by TensorFlow's C++ LoadSavedModel, answering Session::Run calls.
 
-    Use as a context manager, or call `close()`. Calls are serialized: one request at a time.
+    Use as a context manager, or call `close()`. Calls from Python are serialized, one request at a
+    time; `load` runs many at once inside the C++ process.
 
     Attributes:
         export_dir: The SavedModel directory.
@@ -193,26 +203,74 @@ class CcSavedModelSession:
             CcSessionError: If the session answers with an error status; the session stays usable.
             RuntimeError: If the session is closed or the C++ process died.
         """
-        request = [_pack_bytes(signature.encode()), struct.pack("<I", len(inputs))]
-        for key, value in inputs.items():
-            request += [_pack_bytes(key.encode()), _pack_bytes(tf.make_tensor_proto(value).SerializeToString())]
+        outputs, seconds, _ = self._call(_RUN, signature, inputs)
+        return outputs, seconds
+
+    def trace(self, signature, inputs):
+        """Like `run`, with RunOptions FULL_TRACE: also returns the run's per-node timings.
+
+        Returns:
+            (outputs, seconds, step_stats): as `run`, plus the RunMetadata's `StepStats` proto (one
+            NodeExecStats per executed node and device, times in microseconds).
+        """
+        return self._call(_TRACED_RUN, signature, inputs)
+
+    def load(self, signature, requests, clients, max_seconds):
+        """Session::Run of many requests from `clients` C++ threads at once, on this one session.
+
+        This is TF Serving's load of many small concurrent Predicts minus the RPC: each thread takes
+        the next request and runs it, until all are answered or `max_seconds` have passed.
+
+        Args:
+            signature: The signature name.
+            requests: A list of `inputs` dicts, as `run` takes.
+            clients: Concurrent threads.
+            max_seconds: No request starts after this many seconds.
+
+        Returns:
+            (seconds, latencies): the wall-clock seconds from the first start to the last answer,
+            and the Session::Run seconds of each answered request, in the order they finished.
+
+        Raises:
+            CcSessionError: If any request fails (the first failure); the session stays usable.
+            RuntimeError: If the session is closed or the C++ process died.
+        """
+        request = [struct.pack("<I", _LOAD), _pack_bytes(signature.encode()),
+                   struct.pack("<IQI", clients, int(max_seconds * 1e9), len(requests))]
+        for inputs in requests:
+            request += _pack_inputs(inputs)
         with self._lock:
-            if self._process.stdin is None or self._process.stdin.closed:
-                raise RuntimeError(f"the C++ session for {self.export_dir} is closed")
-            try:
-                self._process.stdin.write(b"".join(request))
-                self._process.stdin.flush()
-            except BrokenPipeError:
-                raise self._died() from None
+            self._send(request)
+            code, message = self._read_status()
+            (wall_nanoseconds, answered) = struct.unpack("<QI", self._read_exact(12))
+            latencies = np.frombuffer(self._read_exact(8 * answered), "<u8") * 1e-9
+        if code:
+            raise CcSessionError(code, message)
+        return wall_nanoseconds * 1e-9, latencies
+
+    def _call(self, kind, signature, inputs):
+        request = [struct.pack("<I", kind), _pack_bytes(signature.encode()), *_pack_inputs(inputs)]
+        with self._lock:
+            self._send(request)
             code, message = self._read_status()
             (nanoseconds,) = struct.unpack("<Q", self._read_exact(8))
             outputs = {}
             for _ in range(self._read_u32()):
                 key = self._read_text()
                 outputs[key] = tf.make_ndarray(tensor_pb2.TensorProto.FromString(self._read_bytes()))
+            step_stats = step_stats_pb2.StepStats.FromString(self._read_bytes())
         if code:
             raise CcSessionError(code, message)
-        return outputs, nanoseconds * 1e-9
+        return outputs, nanoseconds * 1e-9, step_stats
+
+    def _send(self, request):
+        if self._process.stdin is None or self._process.stdin.closed:
+            raise RuntimeError(f"the C++ session for {self.export_dir} is closed")
+        try:
+            self._process.stdin.write(b"".join(request))
+            self._process.stdin.flush()
+        except BrokenPipeError:
+            raise self._died() from None
 
     def close(self):
         """Ends the C++ process (EOF on its stdin) and releases its pipes; safe to call twice."""

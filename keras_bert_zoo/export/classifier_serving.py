@@ -33,7 +33,7 @@ class ClassifierServing(ServingModule):
 
     @tf.function(input_signature=[TEXT])
     def serve_text(self, text):
-        return self._classify(self.encode(text))
+        return self.batched(lambda batch: self._classify(self.encode(batch)))(text)
 
     @tf.function(input_signature=[TEXT, TEXT])
     def serve_pair(self, text_a, text_b):

@@ -9,6 +9,7 @@ import keras
 import tensorflow as tf
 
 from keras_bert_zoo.config import task_registry
+from keras_bert_zoo.export.batching_parameters import BatchingParameters
 from keras_bert_zoo.export.warmup_requests import write_warmup_requests
 from keras_bert_zoo.files import make_staging_dir, write_text_atomic
 
@@ -21,7 +22,8 @@ def versions(export_dir):
                   if name.isdigit() and os.path.isdir(os.path.join(export_dir, name)))
 
 
-def export_saved_model(model, tokenizer, export_dir, version=None, max_seq_length=128, **serving_kwargs):
+def export_saved_model(model, tokenizer, export_dir, version=None, max_seq_length=128, in_graph_batching=None,
+                       **serving_kwargs):
     """Writes `<export_dir>/<version>/` (saved_model.pb, variables/, assets/ with the tokenizer's files, warmup).
 
     The version is written under a temporary name and renamed when complete,
@@ -37,6 +39,9 @@ def export_saved_model(model, tokenizer, export_dir, version=None, max_seq_lengt
             names the model).
         version: Version number; default: one more than the newest.
         max_seq_length: Longest packed sequence (or window) the signatures build.
+        in_graph_batching: A `BatchingParameters`: `serving_default` then batches concurrent
+            calls itself with a BatchFunction op, which stock TF Serving runs without
+            --enable_batching (the classifier's; other tasks ignore it). None: no batching in the graph.
         **serving_kwargs: Task options (doc_stride, max_query_length,
             max_answer_length for question answering).
 
@@ -64,6 +69,7 @@ def export_saved_model(model, tokenizer, export_dir, version=None, max_seq_lengt
         vocab_asset, other_assets = _tokenizer_assets(tokenizer, vocab_dir)
         module = spec.serving_module(model, tokenizer, max_seq_length, vocab_asset, **serving_kwargs)
         module.tokenizer_assets = other_assets
+        module.in_graph_batching = in_graph_batching
         signatures = module.traced_signatures()
         _check_no_keras_variables(module)
         os.makedirs(export_dir, exist_ok=True)
@@ -157,3 +163,22 @@ def write_models_config(models_root, path=None, base_path_prefix=None):
         f'    model_platform: "tensorflow"\n  }}\n' for name in names)
     write_text_atomic(path or os.path.join(models_root, "models.config"), f"model_config_list {{\n{entries}}}\n")
     return names
+
+
+def write_batching_parameters(models_root, parameters=None, path=None):
+    """Writes TF Serving's batching parameters file beside models.config.
+
+    The server reads it with `--enable_batching --batching_parameters_file=<path>`; every model it
+    serves then batches concurrent requests so.
+
+    Args:
+        models_root: Directory of model directories (saved_models/).
+        parameters: A `BatchingParameters`; default its defaults, measured on 2 CPU cores.
+        path: Output file; default `<models_root>/batching_parameters.txt`.
+
+    Returns:
+        The path written.
+    """
+    path = path or os.path.join(models_root, "batching_parameters.txt")
+    write_text_atomic(path, (parameters or BatchingParameters()).text_proto())
+    return path

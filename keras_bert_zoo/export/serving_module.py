@@ -34,6 +34,9 @@ class ServingModule(tf.Module):
             carries the vocabulary in assets/.
     """
 
+    # Set by export_saved_model before tracing: a `BatchingParameters`, or None.
+    in_graph_batching = None
+
     def __init__(self, model, tokenizer, max_seq_length, vocab_asset):
         super().__init__()
         self._keep_untracked(model)
@@ -56,8 +59,13 @@ class ServingModule(tf.Module):
         return self._model
 
     def traced_signatures(self):
-        """`signatures()` traced, with the variables they read tracked, ready for `tf.saved_model.save`."""
-        signatures = self.signatures()
+        """`signatures()` traced, with the variables they read tracked, ready for `tf.saved_model.save`.
+
+        They are traced with the encoder skipping the padding (`BertEncoder.skipping_padding`):
+        texts of a batch have many lengths, and the dense layers then run on the real tokens alone.
+        """
+        with find_encoder(self.model).skipping_padding():
+            signatures = self.signatures()
         read = {id(variable): variable for function in signatures.values() for variable in function.variables}
         self.variables_read = list(read.values())
         return signatures
@@ -69,6 +77,15 @@ class ServingModule(tf.Module):
     def warmup_requests(self):
         """Signature name -> dict of example inputs, for TF Serving's warmup file."""
         raise NotImplementedError
+
+    def batched(self, fn):
+        """`fn` as `serving_default` should run it: batched across concurrent calls by a BatchFunction
+        op when the export asks for in-graph batching (`in_graph_batching`), else as it is.
+
+        Args:
+            fn: Tensors [B, ...] -> a dict of tensors [B, ...], row i answering input row i.
+        """
+        return fn if self.in_graph_batching is None else self.in_graph_batching.batched(fn)
 
     def encode(self, texts, text_pairs=None):
         """Model inputs [B, T] for texts (and pairs), padded only to the longest in the batch."""

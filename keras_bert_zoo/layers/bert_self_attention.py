@@ -9,6 +9,7 @@ from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice, dense_slices
 from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense
 from keras_bert_zoo.layers.gather_positions import gather_positions, positions_output_shape
 from keras_bert_zoo.layers.packed_sequences import additive_attention_mask
+from keras_bert_zoo.layers.padding_free import remove_padding, restore_padding
 from keras_bert_zoo.layers.split_bits_dropout import SplitBitsDropout
 
 
@@ -53,20 +54,25 @@ class BertSelfAttention(keras.layers.Layer):
         self.output_dense.build((None, None, self.hidden_size))
         self.built = True
 
-    def call(self, x, input_mask, training=None, query_positions=None):
+    def call(self, x, input_mask, training=None, query_positions=None, layout=None):
         """Attends from every position of `x` [B, T, H] to the unmasked ones.
 
         Args:
-            x: Hidden states [B, T, H].
+            x: Hidden states [B, T, H], or [N, H] of the real tokens alone given `layout`.
             input_mask: [B, T], 1 for real tokens and 0 for padding; or
                 1, 2, ... numbering sequences packed into a row, each of
                 which then attends only to itself (see `packed_sequences`).
             training: Whether dropout is active.
             query_positions: Optional integer positions [B, P]: only they
                 attend, and the output is [B, P, H].
+            layout: `padding_free.token_layout(input_mask)` when `x` holds the real tokens alone;
+                the output is then [N, H] too (or [B, P, H] at `query_positions`).
         """
+        qkv = self.qkv_dense(x)
+        if layout is not None:
+            qkv = restore_padding(qkv, layout)
         # [B, T, 3, N, D]
-        qkv = ops.reshape(self.qkv_dense(x), (-1, ops.shape(x)[1], 3, self.num_heads, self.head_size))
+        qkv = ops.reshape(qkv, (-1, ops.shape(input_mask)[1], 3, self.num_heads, self.head_size))
         # One transpose puts the heads first, [3, B, N, T, D], so that both products below are plain
         # batched matmuls; the [B, T, N, D] layout costs four transposes a layer.
         query, key, value = ops.unstack(ops.transpose(qkv, (2, 0, 3, 1, 4)), 3, axis=0)
@@ -81,6 +87,8 @@ class BertSelfAttention(keras.layers.Layer):
         # [B, N, T, T] x [B, N, T, D] -> [B, T, N, D] -> [B, T, H]
         context = ops.transpose(ops.einsum("bnts,bnsd->bntd", probs, value), (0, 2, 1, 3))
         context = ops.reshape(context, (-1, ops.shape(query)[2], self.hidden_size))
+        if layout is not None and query_positions is None:
+            context = remove_padding(context, layout)
         return self.output_dense(context)
 
     def compute_output_shape(self, x_shape, input_mask_shape=None, query_positions_shape=None):

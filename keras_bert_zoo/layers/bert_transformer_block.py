@@ -7,6 +7,7 @@ from keras_bert_zoo.layers.bert_self_attention import BertSelfAttention
 from keras_bert_zoo.layers.checkpoint_slice import dense_slices, layer_norm_slices, prefixed
 from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense
 from keras_bert_zoo.layers.gather_positions import gather_positions, positions_output_shape
+from keras_bert_zoo.layers.padding_free import restore_padding
 from keras_bert_zoo.layers.split_bits_dropout import SplitBitsDropout
 from keras_bert_zoo.layers.xla_layer_normalization import XlaLayerNormalization
 
@@ -82,11 +83,11 @@ class BertTransformerBlock(keras.layers.Layer):
         self.output_layer_norm.build(hidden_shape)
         self.built = True
 
-    def call(self, x, input_mask=None, training=None, output_positions=None, mask=None):
+    def call(self, x, input_mask=None, training=None, output_positions=None, mask=None, layout=None):
         """Transforms `x` [B, T, H].
 
         Args:
-            x: Hidden states [B, T, H].
+            x: Hidden states [B, T, H], or [N, H] of the real tokens alone given `layout`.
             input_mask: [B, T], 1 for real tokens and 0 for padding, or the
                 numbers of packed sequences (see `BertSelfAttention`).
             training: Whether dropout is active.
@@ -95,14 +96,17 @@ class BertTransformerBlock(keras.layers.Layer):
                 and only they go through the layer after the attention's
                 keys and values (a last layer read by a few heads).
             mask: The Keras mask of `x` [B, T], used when `input_mask` is None.
+            layout: `padding_free.token_layout(input_mask)` when `x` holds the real tokens alone
+                ([N, H]); the output is then [N, H] too, or [B, P, H] at `output_positions`.
         """
         if input_mask is None:
             input_mask = keras.ops.ones(keras.ops.shape(x)[:2], "int32") if mask is None else mask
         input_mask = keras.ops.cast(input_mask, "int32")
         # [B, T, H] (or [B, P, H] at output_positions)
-        attended = self.attention(x, input_mask, training=training, query_positions=output_positions)
+        attended = self.attention(x, input_mask, training=training, query_positions=output_positions,
+                                  layout=layout)
         if output_positions is not None:
-            x = gather_positions(x, output_positions)
+            x = gather_positions(x if layout is None else restore_padding(x, layout), output_positions)
         # Residual and LayerNorm: [B, T, H]
         x = self.attention_layer_norm(x + self.attention_output_dropout(attended, training=training))
         # Feed-forward: [B, T, intermediate], then back to [B, T, H]

@@ -1,5 +1,7 @@
 """The BERT encoder: embeddings, transformer layers and pooler."""
 
+import contextlib
+
 import keras
 from keras import ops
 
@@ -8,6 +10,7 @@ from keras_bert_zoo.layers import BertEmbeddings, BertPooler, BertTransformerBlo
 from keras_bert_zoo.layers.checkpoint_slice import CheckpointSlice, prefixed
 from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense
 from keras_bert_zoo.layers.packed_sequences import packed_position_ids
+from keras_bert_zoo.layers.padding_free import remove_padding, token_layout
 from keras_bert_zoo.models.pretrained_model import PretrainedModel
 
 INPUT_NAMES = ("input_word_ids", "input_mask", "input_type_ids")
@@ -46,6 +49,7 @@ class BertEncoder(PretrainedModel, keras.Model):
 
     task = "encoder"
     config_class = BertConfig
+    _skips_padding = False  # see `skipping_padding`
 
     def __init__(self, config, dtype=None, shared_embeddings=None, **kwargs):
         config = self.checked_config(config)
@@ -119,15 +123,34 @@ class BertEncoder(PretrainedModel, keras.Model):
         if output_positions is None:
             return super().call(inputs, training=training, mask=mask)
         x = self.embed(inputs, training=training)
+        layout = None
+        if self._skips_padding and not training:
+            layout = token_layout(inputs["input_mask"])
+            x = remove_padding(x, layout)
         *lower_layers, last_layer = self.transformer_layers
         for layer in lower_layers:
-            x = layer(x, inputs["input_mask"], training=training)
+            x = layer(x, inputs["input_mask"], training=training, layout=layout)
         cls_row = ops.zeros_like(inputs["input_mask"][:, :1])  # For the pooler.
         rows = ops.concatenate([cls_row, ops.cast(output_positions, "int32")], axis=1)
-        x = last_layer(x, inputs["input_mask"], output_positions=rows, training=training)
+        x = last_layer(x, inputs["input_mask"], output_positions=rows, training=training, layout=layout)
         if self.pooler is None:
             return {"sequence_output": x[:, 1:]}
         return {"pooled_output": self.pooler(x), "sequence_output": x[:, 1:]}
+
+    @contextlib.contextmanager
+    def skipping_padding(self):
+        """Within it, inference calls with `output_positions` skip the padding (`layers.padding_free`).
+
+        Their layers then run on the real tokens alone, with the same results; exports trace their
+        signatures so. The token count is known only at run time, so this is for graphs that run
+        as traced (TF Serving's), not XLA-compiled ones. A family that overrides `call`
+        (ModernBERT) runs as it always does.
+        """
+        self._skips_padding = True
+        try:
+            yield
+        finally:
+            self._skips_padding = False
 
     @classmethod
     def checked_config(cls, config):

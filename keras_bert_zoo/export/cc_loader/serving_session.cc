@@ -8,26 +8,36 @@
 //   (tf-text's kernels, which TF Serving links statically) are dlopen'ed before the load.
 //
 // Protocol, integers little-endian, "bytes" = u32 length + raw bytes; status is 0 for OK, else
-// the tensorflow error code:
+// the tensorflow error code; "inputs" = u32 n_inputs, each: bytes key, bytes serialized TensorProto:
 //   load reply: u32 status, bytes message, then if OK: u32 n_signatures, each: bytes name,
 //               u32 n_inputs, each bytes key, u32 n_outputs, each bytes key. On failure the
 //               program exits 1 after this message.
-//   request:    bytes signature, u32 n_inputs, each: bytes key, bytes serialized TensorProto.
-//   reply:      u32 status, bytes message, u64 Session::Run nanoseconds, u32 n_outputs, each:
-//               bytes key, bytes serialized TensorProto (all outputs, in sorted key order;
-//               numbers in tensor_content, strings in string_val).
-// A bad request answers with its status and 0 outputs, and the loop goes on until EOF on stdin.
+//   request:    u32 kind, bytes signature, then by kind:
+//     0 (run), 1 (traced run: RunOptions FULL_TRACE): inputs.
+//       reply: u32 status, bytes message, u64 Session::Run nanoseconds, u32 n_outputs, each:
+//              bytes key, bytes serialized TensorProto (all outputs, in sorted key order; numbers
+//              in tensor_content, strings in string_val), then bytes serialized StepStats (the
+//              RunMetadata's per-node timings; empty unless traced).
+//     2 (load): u32 clients, u64 deadline nanoseconds, u32 n_requests, each: inputs. `clients`
+//       threads call Session::Run concurrently on the one session, as TF Serving's RPC threads do,
+//       each taking the next request until all are answered or the deadline has passed.
+//       reply: u32 status, bytes message (the first failure), u64 wall nanoseconds, u32 n_answered,
+//              each: u64 Session::Run nanoseconds, in the order the requests finished.
+// A bad request answers with its status and no results, and the loop goes on until EOF on stdin.
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -36,7 +46,9 @@
 #include "absl/strings/str_join.h"
 #include "tensorflow/cc/saved_model/loader.h"
 #include "tensorflow/core/framework/tensor.h"
+#include "tensorflow/core/framework/step_stats.pb.h"
 #include "tensorflow/core/framework/tensor.pb.h"
+#include "tensorflow/core/protobuf/config.pb.h"
 #include "tensorflow/core/public/session.h"
 
 namespace {
@@ -97,6 +109,11 @@ uint32_t ReadU32() {
   unsigned char b[4];
   ReadExact(reinterpret_cast<char*>(b), 4);
   return b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<uint32_t>(b[3]) << 24);
+}
+
+uint64_t ReadU64() {
+  const uint64_t low = ReadU32();
+  return low | (static_cast<uint64_t>(ReadU32()) << 32);
 }
 
 std::string ReadBytes() {
@@ -167,35 +184,39 @@ std::string JoinKeys(const std::map<std::string, std::string>& keyed) {
   return absl::StrJoin(keys, ", ");
 }
 
-// One request as read off the wire: (key, serialized TensorProto) pairs for a signature.
-struct Request {
-  std::string signature;
-  std::vector<std::pair<std::string, std::string>> inputs;
-};
+enum RequestKind : uint32_t { kRun = 0, kTracedRun = 1, kLoad = 2 };
 
-Request ReadRequest() {
-  Request request;
-  request.signature = ReadBytes();
+// One signature call as read off the wire: (key, serialized TensorProto) pairs.
+using SerializedInputs = std::vector<std::pair<std::string, std::string>>;
+
+SerializedInputs ReadInputs() {
+  SerializedInputs inputs;
   const uint32_t n_inputs = ReadU32();
   for (uint32_t i = 0; i < n_inputs; ++i) {
     std::string key = ReadBytes();
-    request.inputs.emplace_back(std::move(key), ReadBytes());
+    inputs.emplace_back(std::move(key), ReadBytes());
   }
-  return request;
+  return inputs;
 }
 
-// Checks the request against the signature as TF Serving's Predict does (same codes), parses
-// the tensors, runs the session and serializes the outputs.
-absl::Status Answer(const Request& request, const Signatures& signatures, tensorflow::Session* session,
-                    uint64_t* run_nanoseconds, std::vector<std::pair<std::string, std::string>>* outputs) {
-  const auto found = signatures.find(request.signature);
-  if (found == signatures.end()) {
-    return absl::FailedPreconditionError(absl::StrCat("Serving signature key \"", request.signature, "\" not found."));
-  }
-  const Signature& signature = found->second;
+// A signature call made ready for Session::Run: parsed feeds and the output tensor names.
+struct Call {
   std::vector<std::pair<std::string, tensorflow::Tensor>> feeds;
+  std::vector<std::string> fetches;
+};
+
+const Signature* FindSignature(const std::string& name, const Signatures& signatures, absl::Status* status) {
+  const auto found = signatures.find(name);
+  if (found != signatures.end()) return &found->second;
+  *status = absl::FailedPreconditionError(absl::StrCat("Serving signature key \"", name, "\" not found."));
+  return nullptr;
+}
+
+// Checks the inputs against the signature as TF Serving's Predict does (same codes) and parses
+// the tensors.
+absl::Status Prepare(const SerializedInputs& inputs, const Signature& signature, Call* call) {
   std::set<std::string> fed_keys;
-  for (const auto& [key, serialized] : request.inputs) {
+  for (const auto& [key, serialized] : inputs) {
     const auto input = signature.inputs.find(key);
     if (input == signature.inputs.end()) {
       return absl::InvalidArgumentError(absl::StrCat("input tensor alias not found in signature: ", key,
@@ -208,20 +229,38 @@ absl::Status Answer(const Request& request, const Signatures& signatures, tensor
     if (!proto.ParseFromString(serialized) || !tensor.FromProto(proto)) {
       return absl::InvalidArgumentError(absl::StrCat("input ", key, ": not a valid serialized TensorProto"));
     }
-    feeds.emplace_back(input->second, std::move(tensor));
+    call->feeds.emplace_back(input->second, std::move(tensor));
   }
   if (fed_keys.size() != signature.inputs.size()) {
     return absl::InvalidArgumentError(absl::StrCat("input size does not match signature: got {",
                                                    absl::StrJoin(fed_keys, ", "), "}, signature wants {",
                                                    JoinKeys(signature.inputs), "}"));
   }
-  std::vector<std::string> fetches;
-  for (const auto& [key, tensor_name] : signature.outputs) fetches.push_back(tensor_name);
-  std::vector<tensorflow::Tensor> fetched;
+  for (const auto& [key, tensor_name] : signature.outputs) call->fetches.push_back(tensor_name);
+  return absl::OkStatus();
+}
+
+// Session::Run of one call, timed; `metadata` non-null asks for a full trace into it.
+absl::Status TimedRun(tensorflow::Session* session, const Call& call, std::vector<tensorflow::Tensor>* fetched,
+                      uint64_t* run_nanoseconds, tensorflow::RunMetadata* metadata = nullptr) {
+  tensorflow::RunOptions run_options;
+  if (metadata != nullptr) run_options.set_trace_level(tensorflow::RunOptions::FULL_TRACE);
   const auto start = std::chrono::steady_clock::now();
-  absl::Status status = session->Run(feeds, fetches, {}, &fetched);
+  absl::Status status = session->Run(run_options, call.feeds, call.fetches, {}, fetched, metadata);
   const auto elapsed = std::chrono::steady_clock::now() - start;
   *run_nanoseconds = std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count();
+  return status;
+}
+
+// Runs one call (kinds run and traced run) and serializes its outputs and, when traced, its step stats.
+absl::Status Answer(const SerializedInputs& inputs, const Signature& signature, bool traced,
+                    tensorflow::Session* session, uint64_t* run_nanoseconds,
+                    std::vector<std::pair<std::string, std::string>>* outputs, std::string* step_stats) {
+  Call call;
+  if (auto status = Prepare(inputs, signature, &call); !status.ok()) return status;
+  std::vector<tensorflow::Tensor> fetched;
+  tensorflow::RunMetadata metadata;
+  absl::Status status = TimedRun(session, call, &fetched, run_nanoseconds, traced ? &metadata : nullptr);
   if (!status.ok()) return status;
   size_t i = 0;
   for (const auto& [key, unused] : signature.outputs) {
@@ -242,7 +281,64 @@ absl::Status Answer(const Request& request, const Signatures& signatures, tensor
     }
     outputs->emplace_back(key, std::move(serialized));
   }
+  if (traced) metadata.step_stats().SerializeToString(step_stats);
   return absl::OkStatus();
+}
+
+// Concurrent load (kind load): `clients` threads share the prepared calls, each running the next
+// one until none is left or the deadline has passed. Returns the first failure, if any.
+absl::Status Load(const std::vector<Call>& calls, uint32_t clients, uint64_t deadline_nanoseconds,
+                  tensorflow::Session* session, uint64_t* wall_nanoseconds, std::vector<uint64_t>* latencies) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + std::chrono::nanoseconds(deadline_nanoseconds);
+  std::atomic<size_t> next{0};
+  std::mutex mutex;  // guards latencies and failure
+  absl::Status failure;
+  std::vector<std::thread> threads;
+  for (uint32_t c = 0; c < clients; ++c) {
+    threads.emplace_back([&] {
+      for (size_t i = next++; i < calls.size() && std::chrono::steady_clock::now() < deadline; i = next++) {
+        std::vector<tensorflow::Tensor> fetched;
+        uint64_t nanoseconds = 0;
+        absl::Status status = TimedRun(session, calls[i], &fetched, &nanoseconds);
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!status.ok()) {
+          if (failure.ok()) failure = status;
+          return;
+        }
+        latencies->push_back(nanoseconds);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  *wall_nanoseconds =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
+  return failure;
+}
+
+// Reads the rest of a load request, prepares its calls, runs them and builds the reply.
+Message AnswerLoad(const Signature* signature, absl::Status status, tensorflow::Session* session) {
+  const uint32_t clients = ReadU32();
+  const uint64_t deadline_nanoseconds = ReadU64();
+  const uint32_t n_requests = ReadU32();
+  std::vector<Call> calls(n_requests);
+  // Every request is read even after a failure, so the framing holds.
+  for (uint32_t i = 0; i < n_requests; ++i) {
+    const SerializedInputs inputs = ReadInputs();
+    if (status.ok()) status = Prepare(inputs, *signature, &calls[i]);
+  }
+  if (status.ok() && clients == 0) status = absl::InvalidArgumentError("a load wants at least one client");
+  uint64_t wall_nanoseconds = 0;
+  std::vector<uint64_t> latencies;
+  if (status.ok()) status = Load(calls, clients, deadline_nanoseconds, session, &wall_nanoseconds, &latencies);
+  Message reply;
+  reply.Status(status);
+  reply.U64(wall_nanoseconds);
+  reply.U32(status.ok() ? latencies.size() : 0);
+  if (status.ok()) {
+    for (uint64_t nanoseconds : latencies) reply.U64(nanoseconds);
+  }
+  return reply;
 }
 
 }  // namespace
@@ -286,10 +382,26 @@ int main(int argc, char** argv) {
   loaded.Send(protocol_out);
 
   while (!AtEof()) {
-    const Request request = ReadRequest();
+    const uint32_t kind = ReadU32();
+    const std::string name = ReadBytes();
+    status = absl::OkStatus();
+    const Signature* signature = FindSignature(name, signatures, &status);
+    if (kind == kLoad) {
+      AnswerLoad(signature, status, bundle.session.get()).Send(protocol_out);
+      continue;
+    }
+    if (kind != kRun && kind != kTracedRun) {
+      std::cerr << "serving_session: unknown request kind " << kind << ", the framing is lost\n";
+      return 1;
+    }
+    const SerializedInputs inputs = ReadInputs();
     uint64_t run_nanoseconds = 0;
     std::vector<std::pair<std::string, std::string>> outputs;
-    status = Answer(request, signatures, bundle.session.get(), &run_nanoseconds, &outputs);
+    std::string step_stats;
+    if (status.ok()) {
+      status = Answer(inputs, *signature, kind == kTracedRun, bundle.session.get(), &run_nanoseconds, &outputs,
+                      &step_stats);
+    }
     Message reply;
     reply.Status(status);
     reply.U64(run_nanoseconds);
@@ -298,6 +410,7 @@ int main(int argc, char** argv) {
       reply.Bytes(key);
       reply.Bytes(serialized);
     }
+    reply.Bytes(step_stats);
     reply.Send(protocol_out);
   }
   return 0;
