@@ -30,17 +30,20 @@ def string_feeds(input_names, texts):
 
 
 def assert_same_outputs(got, expected, where):
-    """Same keys and shapes; floats within 1e-5 (absolute or relative), strings and integers exactly.
+    """Same keys and shapes; floats within 1e-5 of the tensor's scale, strings and integers exactly.
 
     The C++ session and Python's loader optimize the same graph separately, so
-    float sums may round in another order.
+    float sums may round in another order, by an amount that grows with the
+    tensor's values: MiniLM's hidden states (up to about 6) differed by
+    5e-5 on an AVX-512/AMX Xeon, probabilities stay within 1e-5.
     """
     assert sorted(got) == sorted(expected), where
     for name, value in expected.items():
         value = np.asarray(value)
         assert got[name].shape == value.shape, f"{where} {name}: {got[name].shape} vs {value.shape}"
         if value.dtype.kind == "f":
-            np.testing.assert_allclose(got[name], value, atol=1e-5, rtol=1e-5, err_msg=f"{where} {name}")
+            scale = max(1.0, float(np.abs(value).max(initial=0.0)))
+            np.testing.assert_allclose(got[name], value, atol=1e-5 * scale, rtol=1e-5, err_msg=f"{where} {name}")
         else:
             np.testing.assert_array_equal(got[name], value, err_msg=f"{where} {name}")
 
