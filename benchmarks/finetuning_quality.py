@@ -93,7 +93,8 @@ def compare_over_seeds(task, sides, seeds, settings, peer_name):
 
 def benchmark_finetuning_quality(run_ours, checkpoint, texts, labels, eval_texts, eval_labels, seeds=(0, 1, 2),
                                  with_peer=True, max_seq_length=64, batch_size=32, num_train_epochs=1,
-                                 peer="keras-hub", task="SST-2 held-out sentences", torch_device="cpu"):
+                                 peer="keras-hub", task="SST-2 held-out sentences", torch_device="cpu",
+                                 learning_rate=5e-5):
     """Accuracy on held-out sentences, run_classifier.py per variant of its flags against a peer.
 
     keras-hub's BertTextClassifier trains as its documentation does:
@@ -110,6 +111,7 @@ def benchmark_finetuning_quality(run_ours, checkpoint, texts, labels, eval_texts
         peer: "keras-hub" or "HF torch".
         task: What the rows call the data.
         torch_device: Where HF torch trains ("cpu", "cuda").
+        learning_rate: HF torch's peak learning rate (keras-hub keeps compile()'s).
 
     Returns:
         One `BenchmarkRow` per variant: mean accuracy (%) against the peer's.
@@ -136,7 +138,7 @@ def benchmark_finetuning_quality(run_ours, checkpoint, texts, labels, eval_texts
 
         rate, predicted = hf_sequence_classification_run(
             checkpoint, texts, labels, eval_texts, int(max(np.max(labels), np.max(eval_labels))) + 1, max_seq_length,
-            batch_size, num_epochs=num_train_epochs, seed=seed, device=torch_device)
+            batch_size, learning_rate, num_train_epochs, seed, torch_device)
         return rate, {"% accuracy": 100 * float(np.mean(predicted == np.asarray(eval_labels)))}
 
     peers = {"keras-hub": (keras_hub, "keras-hub BertTextClassifier, compile() defaults"),
@@ -148,6 +150,8 @@ def benchmark_finetuning_quality(run_ours, checkpoint, texts, labels, eval_texts
         sides[peer] = peers[peer][0]
     settings = {"train_examples": len(texts), "eval_sentences": len(eval_texts), "seeds": len(seeds),
                 "batch": batch_size, "seq": max_seq_length, "epochs": num_train_epochs}
+    if peer == "HF torch":
+        settings["lr"] = learning_rate
     return compare_over_seeds(task, sides, seeds, settings, peers[peer][1] if with_peer else None)
 
 

@@ -95,7 +95,8 @@ flags.DEFINE_string("torch_device", "cpu", "squad_recipe_ablation, ner_quality, 
 flags.DEFINE_float("num_train_epochs", 1.0, "finetuning_quality, ner_quality, squad_recipe_ablation: passes over "
                    "the training data; compression: the teacher's passes over its training data (each student "
                    "takes one).")
-flags.DEFINE_float("learning_rate", 5e-5, "squad_recipe_ablation: peak learning rate.")
+flags.DEFINE_float("learning_rate", 5e-5, "squad_recipe_ablation, ner_quality, finetuning_quality: peak learning "
+                   "rate, of our tool and the HF torch peer alike (keras-hub's compile() keeps its own).")
 flags.DEFINE_integer("throughput_examples", 640, "finetuning: sentences keras-hub's default (seq 512) is timed on.")
 flags.DEFINE_enum("serving_loader", "python", ["python", "cc"],
                   "serving: how the export is loaded. python: tf.saved_model.load, timed around each call; cc: "
@@ -247,7 +248,8 @@ def _held_out_quality_rows():
         def run(name, extra):
             return lambda seed: _finetuning_tool_run(
                 tool, os.path.join(scratch, f"{re.sub(r'[^A-Za-z0-9]+', '_', name)}_seed{seed}"), seed,
-                [*train_flags, *extra], [*eval_flags, *extra], FLAGS.num_train_epochs)
+                [*train_flags, f"--learning_rate={FLAGS.learning_rate}", *extra], [*eval_flags, *extra],
+                FLAGS.num_train_epochs)
         return {name: run(name, extra) for name, extra in variants.items()}
 
     if FLAGS.benchmark == "finetuning_quality":
@@ -283,7 +285,7 @@ def _held_out_quality_rows():
         return finetuning_quality.benchmark_finetuning_quality(
             runs, checkpoint, texts, labels, eval_texts, eval_labels, seeds, FLAGS.peer, FLAGS.max_seq_length,
             FLAGS.train_batch_size, FLAGS.num_train_epochs, peer="keras-hub" if keras_hub_peer else "HF torch",
-            task=FLAGS.data_name or default_name, torch_device=FLAGS.torch_device)
+            task=FLAGS.data_name or default_name, torch_device=FLAGS.torch_device, learning_rate=FLAGS.learning_rate)
     if FLAGS.benchmark == "ner_quality":
         from keras_bert_zoo.data.conll_data import read_conll_file
 
@@ -298,7 +300,7 @@ def _held_out_quality_rows():
         runs = tool_runs("run_ner.py", [f"--train_file={FLAGS.text_file}", *limit], [f"--eval_file={FLAGS.eval_file}"])
         return finetuning_quality.benchmark_ner_quality(
             runs, checkpoint, sentences[limited], tags[limited], eval_sentences, eval_tags, seeds,
-            FLAGS.max_seq_length, FLAGS.train_batch_size, with_peer=FLAGS.peer,
+            FLAGS.max_seq_length, FLAGS.train_batch_size, FLAGS.learning_rate, with_peer=FLAGS.peer,
             num_train_epochs=FLAGS.num_train_epochs, torch_device=FLAGS.torch_device,
             task=FLAGS.data_name or "CoNLL-2003 held-out sentences")
     from keras_bert_zoo.data.squad_examples import read_squad_file
