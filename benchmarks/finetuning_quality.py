@@ -92,25 +92,30 @@ def compare_over_seeds(task, sides, seeds, settings, peer_name):
 
 
 def benchmark_finetuning_quality(run_ours, checkpoint, texts, labels, eval_texts, eval_labels, seeds=(0, 1, 2),
-                                 with_peer=True, max_seq_length=64, batch_size=32, num_train_epochs=1):
-    """Accuracy on held-out sentences, run_classifier.py per variant of its flags against keras-hub.
+                                 with_peer=True, max_seq_length=64, batch_size=32, num_train_epochs=1,
+                                 peer="keras-hub", task="SST-2 held-out sentences", torch_device="cpu",
+                                 learning_rate=5e-5):
+    """Accuracy on held-out sentences, run_classifier.py per variant of its flags against a peer.
 
     keras-hub's BertTextClassifier trains as its documentation does:
     `compile()`'s defaults (Adam at a constant 5e-5, no warmup, decay or
-    clipping) and `fit` on raw text through its own preprocessor.
+    clipping) and `fit` on raw text through its own preprocessor. HF torch's
+    BertForSequenceClassification trains as HF's run_glue.py and Trainer do
+    (see `benchmarks.hf_torch_finetuning`).
 
     Args:
         run_ours: {variant name: run(seed) -> (examples/s, eval metrics as
             run_classifier.py writes them)}.
-        with_peer: Run keras-hub too; without it the variants are compared
+        with_peer: Run the peer too; without it the variants are compared
             with the last one.
+        peer: "keras-hub" or "HF torch".
+        task: What the rows call the data.
+        torch_device: Where HF torch trains ("cpu", "cuda").
+        learning_rate: HF torch's peak learning rate (keras-hub keeps compile()'s).
 
     Returns:
-        One `BenchmarkRow` per variant: mean accuracy (%) against keras-hub's.
+        One `BenchmarkRow` per variant: mean accuracy (%) against the peer's.
     """
-    import tensorflow as tf
-
-    from benchmarks.finetuning_benchmark import keras_hub_run
 
     def ours(run):
         def accuracy(seed):
@@ -119,23 +124,40 @@ def benchmark_finetuning_quality(run_ours, checkpoint, texts, labels, eval_texts
         return accuracy
 
     def keras_hub(seed):
+        import tensorflow as tf
+
+        from benchmarks.finetuning_benchmark import keras_hub_run
+
         tf.keras.utils.set_random_seed(seed)
         rate, accuracy = keras_hub_run(checkpoint, texts, labels, eval_texts, eval_labels, max_seq_length,
                                        batch_size, optimizer="auto", epochs=int(num_train_epochs))
         return rate, {"% accuracy": 100 * accuracy}
 
+    def hf_torch(seed):
+        from benchmarks.hf_torch_finetuning import hf_sequence_classification_run
+
+        rate, predicted = hf_sequence_classification_run(
+            checkpoint, texts, labels, eval_texts, int(max(np.max(labels), np.max(eval_labels))) + 1, max_seq_length,
+            batch_size, learning_rate, num_train_epochs, seed, torch_device)
+        return rate, {"% accuracy": 100 * float(np.mean(predicted == np.asarray(eval_labels)))}
+
+    peers = {"keras-hub": (keras_hub, "keras-hub BertTextClassifier, compile() defaults"),
+             "HF torch": (hf_torch, "HF torch BertForSequenceClassification, run_glue.py's recipe")}
+    if peer not in peers:
+        raise ValueError(f"peer must be one of {list(peers)}, got {peer!r}.")
     sides = {name: ours(run) for name, run in run_ours.items()}
     if with_peer:
-        sides["keras-hub"] = keras_hub
+        sides[peer] = peers[peer][0]
     settings = {"train_examples": len(texts), "eval_sentences": len(eval_texts), "seeds": len(seeds),
                 "batch": batch_size, "seq": max_seq_length, "epochs": num_train_epochs}
-    return compare_over_seeds("SST-2 held-out sentences", sides, seeds, settings,
-                              "keras-hub BertTextClassifier, compile() defaults" if with_peer else None)
+    if peer == "HF torch":
+        settings["lr"] = learning_rate
+    return compare_over_seeds(task, sides, seeds, settings, peers[peer][1] if with_peer else None)
 
 
 def benchmark_ner_quality(run_ours, checkpoint, train_sentences, train_tags, eval_sentences, eval_tags,
                           seeds=(0, 1, 2), max_seq_length=128, batch_size=32, learning_rate=5e-5, with_peer=True,
-                          num_train_epochs=1, torch_device="cpu"):
+                          num_train_epochs=1, torch_device="cpu", task="CoNLL-2003 held-out sentences"):
     """Entity F1 on held-out sentences, run_ner.py per variant of its flags against HF torch's
     BertForTokenClassification trained as HF's run_ner.py and Trainer do.
 
@@ -149,6 +171,7 @@ def benchmark_ner_quality(run_ours, checkpoint, train_sentences, train_tags, eva
             the last one.
         torch_device: Where HF torch trains ("cpu", "cuda"); with no variants
             of ours, nothing imports TensorFlow (a GPU machine without it runs the peer).
+        task: What the rows call the data.
 
     Returns:
         `BenchmarkRow`s for entity F1, precision and recall (%).
@@ -179,7 +202,7 @@ def benchmark_ner_quality(run_ours, checkpoint, train_sentences, train_tags, eva
     settings = {"train_sentences": len(train_sentences), "eval_sentences": len(eval_sentences),
                 "seeds": len(seeds), "batch": batch_size, "seq": max_seq_length, "lr": learning_rate,
                 "epochs": num_train_epochs}
-    return compare_over_seeds("CoNLL-2003 held-out sentences, run_ner", sides, seeds, settings,
+    return compare_over_seeds(f"{task}, run_ner", sides, seeds, settings,
                               "HF torch BertForTokenClassification, run_ner.py's recipe" if with_peer else None)
 
 

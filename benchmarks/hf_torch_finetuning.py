@@ -1,4 +1,5 @@
-"""HF torch peers for held-out NER and SQuAD quality, set up as HF's run_ner.py and run_qa.py set them up.
+"""HF torch peers for held-out classification, NER and SQuAD quality, set up as HF's run_glue.py, run_ner.py
+and run_qa.py set them up.
 
 What HF's example scripts do by default, written out so the benchmark needs
 no `datasets` or `evaluate`: BertTokenizerFast, the first piece of each word
@@ -112,7 +113,7 @@ def train_with_trainer_recipe(model, features, label_keys, batch_size, learning_
 
 
 def predict_logits(model, features, batch_size=64, device="cpu"):
-    """Inference logits of an HF model per feature, each cut to its own length.
+    """Inference logits of an HF model per feature, per-token ones cut to the feature's length.
 
     Returns:
         A list per output name (logits, or start_logits and end_logits) of
@@ -129,7 +130,10 @@ def predict_logits(model, features, batch_size=64, device="cpu"):
             for name in ("logits", "start_logits", "end_logits"):
                 if getattr(result, name, None) is not None:
                     values = getattr(result, name).float().cpu().numpy()
-                    outputs.setdefault(name, []).extend(v[:len(row["input_ids"])] for v, row in zip(values, rows))
+                    # A sequence classifier's logits [B, C] have no token axis to cut.
+                    per_token = name != "logits" or values.ndim == 3
+                    outputs.setdefault(name, []).extend(v[:len(row["input_ids"])] if per_token else v
+                                                        for v, row in zip(values, rows))
     return outputs
 
 
@@ -178,6 +182,38 @@ def hf_token_classification_run(checkpoint, train_sentences, train_tags, eval_se
         predicted.append([label_names[best[feature["first_piece"][w]]] if w in feature["first_piece"] else "O"
                           for w in range(len(sentence))])
     return rate, predicted
+
+
+def sequence_classification_features(tokenizer, texts, labels, max_seq_length):
+    """HF run_glue.py's features: each text truncated at max_seq_length, its label id under "labels"."""
+    encoded = tokenizer(list(texts), truncation=True, max_length=max_seq_length)
+    features = [{key: encoded[key][row] for key in ("input_ids", "token_type_ids", "attention_mask")}
+                for row in range(len(texts))]
+    for feature, label in zip(features, labels if labels is not None else ()):
+        feature["labels"] = int(label)
+    return features
+
+
+def hf_sequence_classification_run(checkpoint, train_texts, train_labels, eval_texts, num_labels,
+                                   max_seq_length=128, batch_size=32, learning_rate=5e-5, num_epochs=1, seed=0,
+                                   device="cpu"):
+    """Fine-tunes HF's BertForSequenceClassification as run_glue.py would and labels the eval texts.
+
+    Returns:
+        (training examples/s, predicted label ids: an int array per eval text).
+    """
+    import transformers
+
+    tokenizer = fast_tokenizer(checkpoint)
+    transformers.set_seed(seed)
+    model = transformers.BertForSequenceClassification.from_pretrained(checkpoint, num_labels=num_labels,
+                                                                       dtype="float32")
+    train = sequence_classification_features(tokenizer, train_texts, train_labels, max_seq_length)
+    rate = train_with_trainer_recipe(model, train, ("labels",), batch_size, learning_rate, num_epochs, seed,
+                                     device=device)
+    features = sequence_classification_features(tokenizer, eval_texts, None, max_seq_length)
+    logits = predict_logits(model, features, device=device)["logits"]
+    return rate, np.array([values.argmax(-1) for values in logits])
 
 
 def question_answering_features(tokenizer, examples, max_seq_length=384, doc_stride=128, is_training=False):

@@ -1,4 +1,5 @@
-"""Chinese tasks: a character tagger serves every character with the tags run_ner predicts, and SQuAD-format Chinese
+"""Chinese tasks: a character tagger serves every character with the tags run_ner predicts, a classifier the labels
+run_classifier predicts, and SQuAD-format Chinese
 (CMRC 2018 style, no spaces) answers with exact character spans in run_squad's pipeline and the served signature,
 through TF Serving's C++ loader too. Tiny random-start models over a vocabulary written here."""
 
@@ -196,3 +197,32 @@ def test_chinese_classifier_answers_through_cc_loader(tmp_path, tokenizer):
     expected = model(tokenizer(texts, max_length=SEQ), training=False)["logits"]
     np.testing.assert_allclose(served["probabilities"], tf.nn.softmax(expected).numpy(), atol=1e-5)
     assert [label.decode() for label in served["label"]] == [["负面", "正面"][i] for i in np.argmax(expected, -1)]
+
+
+def test_served_chinese_classifier_answers_equal_run_classifiers(tmp_path, tokenizer):
+    """run_classifier on Chinese reviews, exported: TF Serving's C++ loader answers raw text with the labels and
+    probabilities run_classifier predicts, and scores as its evaluation."""
+    checkpoint = tmp_path / "start"
+    _encoder(tokenizer).save_pretrained(str(checkpoint), tokenizer=tokenizer)
+    sentences = ["".join(_tags(sentence)[0]) for sentence in NER_SENTENCES] + CONTEXTS + [q for _, q, _, _ in QUESTIONS]
+    rows = [(text, "正面" if any(c in text for c in "年京") else "负面") for text in sentences]
+    data = tmp_path / "reviews.tsv"
+    data.write_text("sentence\tlabel\n" + "".join(f"{text}\t{label}\n" for text, label in rows), encoding="utf-8")
+    model_dir = tmp_path / "classifier"
+    _run("run_classifier.py", f"--init_checkpoint={checkpoint}", f"--model_dir={model_dir}", "--do_train",
+         "--do_eval", "--do_predict", f"--train_file={data}", f"--eval_file={data}", f"--predict_file={data}",
+         "--max_seq_length=32", "--num_train_epochs=10", "--train_batch_size=8", "--learning_rate=3e-3")
+    lines = (model_dir / "predictions.jsonl").read_text(encoding="utf-8").splitlines()
+    predicted = [json.loads(line) for line in lines]
+    assert [p["text"] for p in predicted] == sentences
+    assert {p["label"] for p in predicted} == {"正面", "负面"}  # the classifier learnt something of the labels
+
+    export_dir = tmp_path / "export"
+    _run("export_saved_model.py", f"--model_dir={model_dir}", "--task=classifier", f"--export_dir={export_dir}",
+         "--max_seq_length=32")
+    with CcSavedModelSession(str(export_dir / "1")) as session:
+        served, _ = session.run("serving_default", {"text": strings(sentences)})
+    assert [label.decode() for label in served["label"]] == [p["label"] for p in predicted]
+    np.testing.assert_allclose(served["probabilities"], [p["probabilities"] for p in predicted], atol=1e-5)
+    accuracy = json.loads((model_dir / "eval_results.json").read_text())["accuracy"]
+    assert np.mean([label.decode() == gold for label, (_, gold) in zip(served["label"], rows)]) == pytest.approx(accuracy)

@@ -55,6 +55,21 @@ def test_token_classification_labels_first_pieces(fast_tokenizer):
     assert len(feature["input_ids"]) > 6  # "germanophobic" has several pieces, labelled once.
 
 
+def test_sequence_classification_features_truncate_and_keep_labels(fast_tokenizer):
+    texts = ["A wonderful film.", " ".join(["long"] * 50), "这部电影真好看！"]
+    features = hf.sequence_classification_features(fast_tokenizer, texts, [1, 0, 1], max_seq_length=16)
+    assert [f["labels"] for f in features] == [1, 0, 1]
+    assert [len(f["input_ids"]) for f in features] == [6, 16, 10]  # [CLS] ... [SEP], the long one cut at 16
+    assert "labels" not in hf.sequence_classification_features(fast_tokenizer, texts, None, 16)[0]
+    # A sentence's logits have no token axis: all 20 classes come back, even for a 6-piece text.
+    import transformers
+
+    model = transformers.BertForSequenceClassification(transformers.BertConfig(
+        vocab_size=fast_tokenizer.vocab_size, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=32, num_labels=20))
+    assert [v.shape for v in hf.predict_logits(model, features)["logits"]] == [(20,)] * 3
+
+
 def test_squad_split_by_article(tmp_path):
     import json
 

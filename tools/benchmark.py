@@ -14,6 +14,8 @@ tsv=sst2/train.tsv,text=wikitext2_test.raw
   OMP_NUM_THREADS=1 python tools/benchmark.py --benchmark=serving_settings --text_file=sst2/train.tsv \
       --tsv_column=sentence --max_texts=300
   python tools/benchmark.py --benchmark=ner_quality --text_file=conll2003/train.txt --eval_file=conll2003/dev.txt
+  python tools/benchmark.py --benchmark=finetuning_quality --text_file=zh/sentiment/train.tsv \
+      --eval_file=zh/sentiment/dev.tsv --classifier_peer=hf_torch --init_checkpoint=my_hf_checkpoint
   python tools/benchmark.py --benchmark=squad_quality --text_file=squad/squad_v1.1_dev_part1.json \
       --max_seq_length=384 --train_batch_size=16
   python tools/benchmark.py --benchmark=long_context --long_context_lengths=512,2048,8192 --steps=3 --repeats=2 \
@@ -52,7 +54,13 @@ flags.DEFINE_string("tsv_column", None,
 flags.DEFINE_list("corpora", [], "tokenizer: KIND=PATH corpora, each timed on its own, KIND one of text (lines), "
                   "tsv (--tsv_column, default sentence), conll (sentences), squad (contexts); instead of --text_file.")
 flags.DEFINE_string("eval_file", None, "ner_quality, compression (ner): the held-out CoNLL file (squad_quality "
-                    "holds out the second half of --text_file's articles).")
+                    "holds out the second half of --text_file's articles); finetuning_quality: a held-out file like "
+                    "--text_file, instead of SST-2 full sentences held out of it.")
+flags.DEFINE_enum("classifier_peer", "keras_hub", ["keras_hub", "hf_torch"],
+                  "finetuning_quality: the peer. keras_hub: BertTextClassifier with compile()'s defaults; hf_torch: "
+                  "BertForSequenceClassification trained as HF's run_glue.py and Trainer do.")
+flags.DEFINE_string("data_name", None, "finetuning_quality, ner_quality: what the rows call the data; default: "
+                    "SST-2 held-out sentences (with --eval_file: its file name), CoNLL-2003 held-out sentences.")
 flags.DEFINE_string("vocab_file", None, "WordPiece vocab; default: the MiniLM checkpoint's, if installed.")
 flags.DEFINE_enum("tokenizer_kind", "wordpiece", ["wordpiece", "bpe", "sentencepiece"],
                   "tokenizer: wordpiece (BertTokenizer, --vocab_file), bpe (BytePairTokenizer, --tokenizer_dir) or "
@@ -90,12 +98,13 @@ flags.DEFINE_bool("peer", True, "finetuning_quality, ner_quality: run the peer t
 flags.DEFINE_list("recipe_variants", ["hf", "google", "length_buckets", "answer_mask"],
                   "squad_recipe_ablation: recipe variants of HF torch's SQuAD fine-tuning, several parts joined by "
                   "'+' (see benchmarks/squad_recipe_ablation.py).")
-flags.DEFINE_string("torch_device", "cpu", "squad_recipe_ablation, ner_quality, long_context: torch device (cpu, "
-                    "cuda).")
+flags.DEFINE_string("torch_device", "cpu", "squad_recipe_ablation, ner_quality, finetuning_quality (hf_torch), "
+                    "long_context: torch device (cpu, cuda).")
 flags.DEFINE_float("num_train_epochs", 1.0, "finetuning_quality, ner_quality, squad_recipe_ablation: passes over "
                    "the training data; compression: the teacher's passes over its training data (each student "
                    "takes one).")
-flags.DEFINE_float("learning_rate", 5e-5, "squad_recipe_ablation: peak learning rate.")
+flags.DEFINE_float("learning_rate", 5e-5, "squad_recipe_ablation, ner_quality, finetuning_quality: peak learning "
+                   "rate, of our tool and the HF torch peer alike (keras-hub's compile() keeps its own).")
 flags.DEFINE_integer("throughput_examples", 640, "finetuning: sentences keras-hub's default (seq 512) is timed on.")
 flags.DEFINE_enum("serving_loader", "python", ["python", "cc"],
                   "serving: how the export is loaded. python: tf.saved_model.load, timed around each call; cc: "
@@ -286,21 +295,29 @@ def _held_out_quality_rows():
         def run(name, extra):
             return lambda seed: _finetuning_tool_run(
                 tool, os.path.join(scratch, f"{re.sub(r'[^A-Za-z0-9]+', '_', name)}_seed{seed}"), seed,
-                [*train_flags, *extra], [*eval_flags, *extra], FLAGS.num_train_epochs)
+                [*train_flags, f"--learning_rate={FLAGS.learning_rate}", *extra], [*eval_flags, *extra],
+                FLAGS.num_train_epochs)
         return {name: run(name, extra) for name, extra in variants.items()}
 
     if FLAGS.benchmark == "finetuning_quality":
         from keras_bert_zoo.data import read_classification_file
 
-        if FLAGS.peer and not float(FLAGS.num_train_epochs).is_integer():
+        keras_hub_peer = FLAGS.peer and FLAGS.classifier_peer == "keras_hub"
+        if keras_hub_peer and not float(FLAGS.num_train_epochs).is_integer():
             usage_error(f"--num_train_epochs={FLAGS.num_train_epochs}: keras-hub's fit takes whole epochs.")
-
-        data = read_classification_file(FLAGS.text_file, text_column=FLAGS.tsv_column or "sentence")
+        if FLAGS.eval_file and not os.path.isfile(FLAGS.eval_file):
+            usage_error(f"--eval_file={FLAGS.eval_file} does not exist.")
+        column = FLAGS.tsv_column or "sentence"
         try:
-            texts, labels, eval_texts, eval_labels = finetuning_quality.sst2_full_sentence_split(
-                data.texts, data.labels, FLAGS.eval_examples)
+            data = read_classification_file(FLAGS.text_file, text_column=column)
+            if FLAGS.eval_file:
+                held_out = read_classification_file(FLAGS.eval_file, text_column=column, label_names=data.label_names)
+                texts, labels, eval_texts, eval_labels = data.texts, data.labels, held_out.texts, held_out.labels
+            else:
+                texts, labels, eval_texts, eval_labels = finetuning_quality.sst2_full_sentence_split(
+                    data.texts, data.labels, FLAGS.eval_examples)
         except ValueError as e:
-            usage_error(f"--text_file / --eval_examples: {e}")
+            usage_error(f"--text_file / --eval_file / --eval_examples: {e}")
         limited = slice(0, FLAGS.max_texts or None)
         texts, labels = texts[limited], labels[limited]
         files = {}
@@ -310,9 +327,12 @@ def _held_out_quality_rows():
             with open(files[split], "w", encoding="utf-8") as f:
                 f.write("sentence\tlabel\n" + "".join(f"{t}\t{l}\n" for t, l in zip(split_texts, split_labels)))
         runs = tool_runs("run_classifier.py", [f"--train_file={files['train']}"], [f"--eval_file={files['heldout']}"])
+        default_name = (f"{os.path.basename(FLAGS.eval_file)} held-out" if FLAGS.eval_file
+                        else "SST-2 held-out sentences")
         return finetuning_quality.benchmark_finetuning_quality(
             runs, checkpoint, texts, labels, eval_texts, eval_labels, seeds, FLAGS.peer, FLAGS.max_seq_length,
-            FLAGS.train_batch_size, FLAGS.num_train_epochs)
+            FLAGS.train_batch_size, FLAGS.num_train_epochs, peer="keras-hub" if keras_hub_peer else "HF torch",
+            task=FLAGS.data_name or default_name, torch_device=FLAGS.torch_device, learning_rate=FLAGS.learning_rate)
     if FLAGS.benchmark == "ner_quality":
         from keras_bert_zoo.data.conll_data import read_conll_file
 
@@ -327,8 +347,9 @@ def _held_out_quality_rows():
         runs = tool_runs("run_ner.py", [f"--train_file={FLAGS.text_file}", *limit], [f"--eval_file={FLAGS.eval_file}"])
         return finetuning_quality.benchmark_ner_quality(
             runs, checkpoint, sentences[limited], tags[limited], eval_sentences, eval_tags, seeds,
-            FLAGS.max_seq_length, FLAGS.train_batch_size, with_peer=FLAGS.peer,
-            num_train_epochs=FLAGS.num_train_epochs, torch_device=FLAGS.torch_device)
+            FLAGS.max_seq_length, FLAGS.train_batch_size, FLAGS.learning_rate, with_peer=FLAGS.peer,
+            num_train_epochs=FLAGS.num_train_epochs, torch_device=FLAGS.torch_device,
+            task=FLAGS.data_name or "CoNLL-2003 held-out sentences")
     from keras_bert_zoo.data.squad_examples import read_squad_file
     from keras_bert_zoo.models import BertQuestionAnswerer
 
