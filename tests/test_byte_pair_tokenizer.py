@@ -265,18 +265,18 @@ def test_files_round_trip_and_errors(ours, vocab_dir, tmp_path):
         BytePairTokenizer.from_pretrained(str(broken))
 
 
-def _merge_vocab(merges):
-    """Vocab of the letters a-d, the merges' tokens and the special tokens, for a merges list."""
+def _merge_vocab(merges, alphabet="abcd"):
+    """Vocab of the alphabet, the merges' tokens and the special tokens, for a merges list."""
     made = [token for left, right in merges for token in (left, right, left + right)]
-    return list(dict.fromkeys(["<s>", "<pad>", "</s>", "<unk>", *"abcd", *made, "<mask>"]))
+    return list(dict.fromkeys(["<s>", "<pad>", "</s>", "<unk>", *alphabet, *made, "<mask>"]))
 
 
-def _random_merges(rng, count, shuffle):
+def _random_merges(rng, count, shuffle, alphabet="abcd", longest=6):
     """Merges of random pairs of the tokens so far; shuffled, tokens are used before (by rank) they're made."""
-    tokens, merges = list("abcd"), []
+    tokens, merges = list(alphabet), []
     while len(merges) < count:
         pair = (rng.choice(tokens), rng.choice(tokens))
-        if pair not in merges and len(pair[0] + pair[1]) <= 6:
+        if pair not in merges and len(pair[0] + pair[1]) <= longest:
             merges.append(pair)
             tokens.append(pair[0] + pair[1])
     if shuffle:
@@ -305,3 +305,43 @@ def test_merges_as_the_reference_applies_them_one_at_a_time(case):
     assert ours.tokenize(words).to_list() == [encoding.ids for encoding in reference.encode_batch(words)]
     if case == "created_lower_rank":  # Not "abc abc", merging both "a bc" at once.
         assert [ours.vocab[i] for i in ours.tokenize("abcabc").numpy()] == ["abca", "bc"]
+
+
+def test_characters_that_start_as_their_token_keep_the_reference_ids():
+    """Multi-byte characters whose bytes merge into one token start words as that token where the merge table
+    allows it (`_character_table_of`); random tables, in and out of training order, against the Rust BPE."""
+    to_unicode = byte_to_unicode()
+    characters = "中国é"
+    alphabet = "".join(to_unicode[byte] for byte in sorted(set("".join(characters).encode("utf-8")))) + "ab"
+    started, kept_as_bytes = 0, 0
+    for seed in range(30):
+        rng = random.Random(seed)
+        merges = _random_merges(rng, 60, shuffle=seed % 2 == 1, alphabet=alphabet, longest=9)
+        # Every character made by merges of its own bytes, so that the table has candidates.
+        for character in characters:
+            symbols = [to_unicode[byte] for byte in character.encode("utf-8")]
+            while len(symbols) > 1:
+                at = rng.randrange(len(symbols) - 1)
+                if (symbols[at], symbols[at + 1]) not in merges:
+                    merges.insert(rng.randrange(len(merges) + 1), (symbols[at], symbols[at + 1]))
+                symbols[at:at + 2] = [symbols[at] + symbols[at + 1]]
+        vocab = _merge_vocab(merges, alphabet)
+        ours = BytePairTokenizer(vocab, merges)
+        reference = Tokenizer(models.BPE({token: i for i, token in enumerate(vocab)}, merges))
+        reference.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        words = ["".join(rng.choice(characters + "ab") for _ in range(rng.randint(1, 30))) for _ in range(200)]
+        assert ours.tokenize(words).to_list() == [encoding.ids for encoding in reference.encode_batch(words)]
+        size = int(ours._character_table.size()) if ours._character_table is not None else 0
+        started, kept_as_bytes = started + size, kept_as_bytes + len(characters) - size
+    assert started > 10 and kept_as_bytes > 10
+    # "é" is "Ã" + "©" at rank 3. Taking "é" at rank 1, or "Ã" after "b" at rank 1, keeps it as bytes.
+    for merges, expected in (([("b", "Ã©"), ("a", "b"), ("Ã", "©")], ["ab", "Ã©"]),
+                             ([("b", "Ã"), ("a", "b"), ("Ã", "©")], ["a", "bÃ", "©"]),
+                             ([("a", "b"), ("b", "Ã©"), ("Ã", "©")], ["ab", "Ã©"])):
+        ours = BytePairTokenizer(_merge_vocab(merges, "abÃ©"), merges)
+        assert [ours.vocab[i] for i in ours.tokenize("abé").numpy()] == expected
+        assert ours._character_table is None
+    ours = BytePairTokenizer(_merge_vocab([("a", "b"), ("Ã", "©"), ("b", "Ã©")], "abÃ©"),
+                             [("a", "b"), ("Ã", "©"), ("b", "Ã©")])
+    assert [ours.vocab[i] for i in ours.tokenize(["abé", "bé"]).flat_values.numpy()] == ["ab", "Ã©", "bÃ©"]
+    assert int(ours._character_table.size()) == 1

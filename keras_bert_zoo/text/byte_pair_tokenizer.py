@@ -41,6 +41,8 @@ _ID_BITS = (1 << 32) - 1
 _NO_MERGE = np.iinfo(np.int64).max
 # A step's order of a pair that doesn't merge (rank << 32 | position) is this or above.
 _NO_RANK = _NO_MERGE & ~_ID_BITS
+# The length of the UTF-8 character that a byte leads (0: not a lead byte of two bytes or more).
+_UTF8_LENGTHS = np.array([0] * 0xC0 + [2] * 32 + [3] * 16 + [4] * 8 + [0] * 8, np.int64)
 
 
 class BytePairTokenizer(GraphTokenizer):
@@ -107,7 +109,7 @@ class BytePairTokenizer(GraphTokenizer):
         # Bytes whose character isn't in the vocab are dropped (-1), as the reference BPE without an unk
         # token does (no byte-level vocab trained with its initial alphabet lacks any).
         self._byte_ids = tf.constant([token_ids.get(byte_tokens[byte], -1) for byte in range(256)], tf.int32)
-        self._merge_table, self._merge_limits = self._merge_codes(token_ids)
+        self._merge_table, self._merge_limits, self._character_table = self._merge_codes(token_ids)
         self._word_table = self._single_token_words(raw)
         # Not inlined: every graph that calls it would be optimized with its ops again (seconds each).
         self._untracked.split = tf.function(self._split, input_signature=[tf.TensorSpec([None], tf.string)],
@@ -326,19 +328,20 @@ class BytePairTokenizer(GraphTokenizer):
         """BPE of words [U] from their bytes, merging many of each word's pairs a step at a time.
 
         All words step together in one flat array of symbols, each word
-        behind a separator that pairs with nothing. The reference merges one
-        pair at a time, the lowest (rank, position) first. A word's limit is
-        the lowest over its pairs of `_merge_limits` (a merge's rank, or the
-        lowest rank of a merge that takes its token, whichever is higher).
-        Each of the word's pairs ranked below the limit makes a token that no
-        merge below the limit takes, so the reference merges those pairs
-        next, in (rank, position) order, before any pair that they create,
-        and a step makes them at once: each one that no neighbour coming
-        before it took a symbol from (a greedy matching). Where the limit is
-        no higher than the word's lowest rank (merges that take a token before
-        the merge that makes it), the step makes the first lowest pair alone.
-        Each step writes its merges into `tokens`, where a token sits at its
-        first byte, and drops the words that have no pair left.
+        behind a separator that pairs with nothing. A word starts as its
+        bytes, but for the characters in `_character_table`, which start as
+        their token. The reference merges one pair at a time, the lowest
+        (rank, position) first. A word's limit is the lowest over its pairs
+        of `_merge_limits` (a merge's rank, or the lowest rank of a merge that
+        takes its token, whichever is higher). Each of the word's pairs ranked
+        below the limit makes a token that no merge below the limit takes, so
+        the reference merges those pairs next, in (rank, position) order,
+        before any pair that they create, and a step makes them at once: each
+        one that no neighbour coming before it took a symbol from (a greedy
+        matching). Where the limit is no higher than the word's lowest rank
+        (merges that take a token before the merge that makes it), the step
+        makes the first lowest pair alone. A word that has no pair left leaves
+        the loop with its tokens.
 
         Returns:
             int32 RaggedTensor [U, (pieces)], int64 row splits.
@@ -349,15 +352,17 @@ class BytePairTokenizer(GraphTokenizer):
         joined = tf.strings.reduce_join(tf.strings.join([b"\x00", words]))
         separators = tf.cumsum(lengths + 1, exclusive=True)[:, None]
         is_separator = tf.scatter_nd(separators, tf.ones_like(lengths, tf.bool), tf.strings.length(joined)[None])
-        symbols = tf.where(is_separator, self.vocab_size,
-                           tf.gather(self._byte_ids, tf.cast(tf.io.decode_raw(joined, tf.uint8), tf.int32)))
+        raw = tf.cast(tf.io.decode_raw(joined, tf.uint8), tf.int32)
+        symbols = tf.where(is_separator, self.vocab_size, tf.gather(self._byte_ids, raw))
+        if self._character_table is not None:
+            characters, inside = self._character_tokens(tf.cast(raw, tf.int64))
+            symbols = tf.where(characters >= 0, characters, tf.where(inside, -1, symbols))
         known = tf.where(symbols >= 0)[:, 0]
-        symbols, is_separator = tf.gather(symbols, known), tf.gather(is_separator, known)
+        symbols, is_separator = tf.cast(tf.gather(symbols, known), tf.int64), tf.gather(is_separator, known)
         symbol_words = tf.cumsum(tf.cast(is_separator, tf.int32)) - 1
-        symbols = tf.cast(symbols, tf.int64)
         last_rank = self._merge_limits.shape[0] - 1
 
-        def step(values, words, origins, tokens):
+        def step(values, words, origins, done_values, done_origins, steps):
             # Each symbol's pair with the next one; the last symbol's pairs with nothing.
             codes = tf.concat([self._merge_table.lookup(values[:-1] * (self.vocab_size + 1) + values[1:]),
                                [_NO_MERGE]], 0)
@@ -383,37 +388,60 @@ class BytePairTokenizer(GraphTokenizer):
             to_end = tf.gather(tf.where(~after_right)[:, 0],
                                tf.cumsum(tf.cast(~after_right, tf.int32), exclusive=True)) - runs
             at = tf.boolean_mask(taken, tf.bitwise.bitwise_and(tf.bitwise.bitwise_or(from_start, to_end), 1) == 0)
-            merged = tf.bitwise.bitwise_and(tf.gather(codes, at), _ID_BITS)
-            values = tf.tensor_scatter_nd_update(values, at[:, None], merged)
-            tokens = tf.tensor_scatter_nd_update(tokens, tf.gather(origins, tf.concat([at, at + 1], 0))[:, None],
-                                                 tf.concat([merged, tf.fill(tf.shape(at), tf.constant(-1, tf.int64))],
-                                                           0))
-            # Merged right halves and finished words leave: the tokens are in place.
+            values = tf.tensor_scatter_nd_update(values, at[:, None], tf.bitwise.bitwise_and(tf.gather(codes, at),
+                                                                                          _ID_BITS))
+            # Merged right halves leave; so do the words with no pair left, their tokens kept by origin.
             removed = tf.scatter_nd(at[:, None] + 1, tf.ones_like(at, tf.bool), tf.shape(values, tf.int64))
-            kept = tf.where(~removed & (tf.gather(first, words) < _NO_RANK))[:, 0]
-            return tf.gather(values, kept), tf.gather(words, kept), tf.gather(origins, kept), tokens
+            finished = tf.gather(first, words) >= _NO_RANK
+            kept, done = tf.where(~removed & ~finished)[:, 0], tf.where(finished)[:, 0]
+            return (tf.gather(values, kept), tf.gather(words, kept), tf.gather(origins, kept),
+                    done_values.write(steps, tf.gather(values, done)),
+                    done_origins.write(steps, tf.gather(origins, done)), steps + 1)
 
-        _, _, _, tokens = tf.while_loop(
+        done = [tf.TensorArray(tf.int64, size=0, dynamic_size=True, infer_shape=False, element_shape=[None])
+                for _ in range(2)]
+        _, _, _, done_values, done_origins, _ = tf.while_loop(
             lambda values, *_: tf.size(values) > 0, step,
-            (symbols, symbol_words, tf.range(tf.size(symbols)), tf.where(is_separator, tf.constant(-1, tf.int64),
-                                                                          symbols)),
-            shape_invariants=(tf.TensorShape([None]),) * 3 + (symbols.shape,))
-        is_token = tf.where(tokens >= 0)[:, 0]
+            (symbols, symbol_words, tf.range(tf.size(symbols, tf.int64)), *done, 0),
+            shape_invariants=(tf.TensorShape([None]),) * 3 + (None, None, tf.TensorShape([])))
+        tokens = tf.scatter_nd(done_origins.concat()[:, None], done_values.concat() + 1,
+                               tf.shape(symbols, tf.int64)) - 1
+        is_token = tf.where((tokens >= 0) & ~is_separator)[:, 0]
         return tf.RaggedTensor.from_value_rowids(tf.cast(tf.gather(tokens, is_token), tf.int32),
                                                  tf.cast(tf.gather(symbol_words, is_token), tf.int64),
                                                  tf.cast(count, tf.int64), validate=False)
 
+    def _character_tokens(self, raw):
+        """The tokens that characters of int64 bytes [N] start as: (int32 token at a character's first byte,
+        else -1; bool, its other bytes) [N]. Keys are a character's UTF-8 bytes read big-endian."""
+        at = tf.where(raw >= 0xC0)[:, 0]
+        padded = tf.concat([raw, tf.zeros([3], tf.int64)], 0)
+        key = tf.zeros_like(at)
+        for offset in range(4):
+            key = tf.bitwise.bitwise_or(tf.bitwise.left_shift(key, 8), tf.gather(padded, at + offset))
+        # A lead byte's length keeps its own bytes; a byte that isn't a continuation never matches a key.
+        length = tf.gather(_UTF8_LENGTHS, tf.gather(raw, at))
+        key = tf.bitwise.bitwise_and(key, tf.bitwise.left_shift(tf.constant(-1, tf.int64), 8 * (4 - length)))
+        token = self._character_table.lookup(key)
+        hit = token >= 0
+        at, token, length = tf.boolean_mask(at, hit), tf.boolean_mask(token, hit), tf.boolean_mask(length, hit)
+        size = tf.shape(raw, tf.int64)
+        tokens = tf.cast(tf.scatter_nd(at[:, None], token + 1, size) - 1, tf.int32)
+        inside = tf.ragged.range(at + 1, at + length).flat_values
+        return tokens, tf.scatter_nd(inside[:, None], tf.ones_like(inside, tf.bool), size)
+
     def _merge_codes(self, token_ids):
-        """The merge table, and each merge's limit for `_merge_words`.
+        """The merge table, each merge's limit for `_merge_words`, and the characters it starts as tokens.
 
         Returns:
             (StaticHashTable of left id * (vocab_size + 1) + right id ->
-            rank << 32 | merged id, int64 [merges + 1] of limit << 32 by rank).
-            A merge's limit is the lowest rank of a merge that takes its token,
-            or its own rank where that is higher: a pair ranked below a word's
-            lowest limit makes a token that no merge below that limit takes.
-            Ranks no pair has (repeated pairs), the entry after the last (pairs
-            that don't merge) and tokens no merge takes get the largest int64.
+            rank << 32 | merged id, int64 [merges + 1] of limit << 32 by rank,
+            `_character_table_of`'s table). A merge's limit is the lowest rank of
+            a merge that takes its token, or its own rank where that is higher: a
+            pair ranked below a word's lowest limit makes a token that no merge
+            below that limit takes. Ranks no pair has (repeated pairs), the entry
+            after the last (pairs that don't merge) and tokens no merge takes get
+            the largest int64.
         """
         codes = {}
         for rank, (left, right) in enumerate(self.merges):
@@ -422,17 +450,61 @@ class BytePairTokenizer(GraphTokenizer):
                 raise ValueError(f"Merge {rank} ({left!r} {right!r}) has a token missing from the vocab.")
             # A repeated pair takes its last rank, as in the reference.
             codes[ids[0] * (self.vocab_size + 1) + ids[1]] = rank << 32 | ids[2]
-        first_use = np.full(self.vocab_size + 1, _NO_MERGE, np.int64)
         keys = np.array(list(codes), np.int64).reshape(-1)
         values = np.array(list(codes.values()), np.int64).reshape(-1)
-        for side in (keys // (self.vocab_size + 1), keys % (self.vocab_size + 1)):
-            np.minimum.at(first_use, side, values >> 32)
+        # The lowest rank of a merge that takes each token on its left (row 0), and on its right (row 1).
+        first_use = np.full([2, self.vocab_size + 1], _NO_MERGE, np.int64)
+        for side, ids in enumerate((keys // (self.vocab_size + 1), keys % (self.vocab_size + 1))):
+            np.minimum.at(first_use[side], ids, values >> 32)
         limits = np.full(len(self.merges) + 1, _NO_MERGE, np.int64)
-        limit = np.maximum(first_use[values & _ID_BITS], values >> 32)
+        limit = np.maximum(first_use.min(0)[values & _ID_BITS], values >> 32)
         limits[values >> 32] = np.where(limit == _NO_MERGE, _NO_MERGE, limit << 32)
         table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(tf.constant(keys), tf.constant(values)),
                                           _NO_MERGE)
-        return table, tf.constant(limits)
+        return table, tf.constant(limits), self._character_table_of(codes, first_use)
+
+    def _character_table_of(self, codes, first_use):
+        """StaticHashTable of a character's UTF-8 bytes (read big-endian) -> the token its words start it as,
+        or None where no character qualifies.
+
+        A character whose bytes merge on their own into one token t, by
+        merges of ranks up to M, is t from the start when no merge of rank M
+        or below takes t, and none pairs a symbol that the character is on
+        its way to t (a byte or a part made of them) with a symbol outside
+        it: a part that comes first with a symbol on its left, one that comes
+        last with a symbol on its right. Then in any word the reference makes
+        t before a merge touches the character's parts, and every merge it
+        makes before t exists ranks below those that take t, so none would see
+        t otherwise. Most Chinese characters of a vocab trained on Chinese
+        qualify, which cuts their words' symbols to a third before the first step.
+        """
+        merges = {(key // (self.vocab_size + 1), key % (self.vocab_size + 1)): (code >> 32, code & _ID_BITS)
+                  for key, code in codes.items()}
+        byte_ids = self._byte_ids.numpy()
+        keys, tokens = [], []
+        for token, covers in enumerate(self.vocab):
+            character = token_bytes(covers)
+            # A lead byte and its continuation bytes, so that no character's bytes hold another's lead.
+            if (not character or len(character) < 2 or _UTF8_LENGTHS[character[0]] != len(character)
+                    or any(byte >> 6 != 0b10 for byte in character[1:])):
+                continue
+            symbols, parts, highest = [int(byte_ids[byte]) for byte in character], [], -1
+            while len(symbols) > 1 and min(symbols) >= 0:
+                found = [(merges[pair], i) for i, pair in enumerate(zip(symbols, symbols[1:])) if pair in merges]
+                if not found:
+                    break
+                (rank, merged), i = min(found)
+                parts.append(symbols)
+                highest = max(highest, rank)
+                symbols = symbols[:i] + [merged] + symbols[i + 2:]
+            if (symbols == [token] and first_use[:, token].min() > highest
+                    and all(first_use[1, part[0]] > highest and first_use[0, part[-1]] > highest for part in parts)):
+                keys.append(int.from_bytes(character.ljust(4, b"\0"), "big"))
+                tokens.append(token)
+        if not keys:  # TF refuses an empty table.
+            return None
+        return tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
+            tf.constant(keys, tf.int64), tf.constant(tokens, tf.int64)), -1)
 
     def _single_token_words(self, raw):
         """StaticHashTable of word bytes -> id, for the tokens whose bytes as a word are that one token."""
