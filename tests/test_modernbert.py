@@ -16,7 +16,10 @@ import transformers
 import keras_bert_zoo as kbz
 from conftest import REPO_ROOT, random_inputs
 from family_tools import assert_like_transformers, outputs_as_transformers, seeded, write_modernbert_tokenizer
-from keras_bert_zoo.layers.local_attention import banded_attention, dense_attention, sliding_window_mask
+from keras_bert_zoo.layers.local_attention import (banded_attention, chunked_attention, dense_attention,
+                                                   sliding_window_mask)
+from keras_bert_zoo.layers.modernbert_attention import GLOBAL_CHUNK
+from keras_bert_zoo.layers.packed_sequences import additive_attention_mask
 
 # Windows of 8 tokens (4 either way); inputs of 21 and more tokens span several.
 WINDOW = 8
@@ -65,6 +68,19 @@ def test_encoder_matches_on_long_padded_input(tmp_path):
     np.testing.assert_array_equal(ours(changed)["sequence_output"].numpy(), outputs["sequence_output"].numpy())
 
 
+def test_encoder_matches_past_the_global_chunk(tmp_path):
+    """Rows longer than GLOBAL_CHUNK take the chunked global attention: still transformers' outputs."""
+    reference = seeded(transformers.ModernBertModel, hf_config(max_position_embeddings=2048))
+    reference.save_pretrained(tmp_path, safe_serialization=True)
+    ours = kbz.Encoder.from_pretrained(str(tmp_path))
+    inputs = random_inputs(seq_length=GLOBAL_CHUNK + 77, vocab_size=99)
+    inputs["input_mask"][1, GLOBAL_CHUNK - 5:] = 0
+    with torch.no_grad():
+        expected = reference(**torch_inputs(inputs)).last_hidden_state.numpy()
+    real = inputs["input_mask"].astype(bool)
+    np.testing.assert_allclose(ours(inputs)["sequence_output"].numpy()[real], expected[real], atol=1e-5, rtol=0)
+
+
 def test_packed_sequences_encode_as_alone(tmp_path):
     """Three texts packed in a row (input_mask 1, 2, 3, then padding): each one's outputs are transformers' on the
     text alone, so rotary positions restart and no sliding window reaches into a neighbour."""
@@ -104,6 +120,37 @@ def test_banded_attention_equals_dense_masked_attention(length, half_window):
     assert banded.shape == dense.shape and sees_a_key[input_mask > 0].all()
     np.testing.assert_allclose(banded.transpose(0, 2, 1, 3)[sees_a_key], dense.transpose(0, 2, 1, 3)[sees_a_key],
                                atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("chunk", [4, 7, LENGTH, 64])
+def test_chunked_attention_equals_dense_attention_and_its_gradients(chunk):
+    """Global attention a block of queries at a time, rematerialized, gives dense attention's outputs and gradients
+    on padded and packed rows, for blocks that divide the row, don't, or cover it."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    query, key, value = (tf.constant(rng.normal(size=(3, 2, LENGTH, 8)).astype("float32")) for _ in range(3))
+    weights = tf.constant(rng.normal(size=(3, 2, LENGTH, 8)).astype("float32"))
+    input_mask = np.ones((3, LENGTH), "int32")
+    input_mask[1, LENGTH // 2:] = 0
+    input_mask[2, LENGTH // 3:] = 2
+    input_mask[2, LENGTH - 1:] = 0
+
+    def softmax(scores, additive_mask):
+        return keras.ops.softmax(scores + additive_mask, axis=-1)
+
+    def outputs_and_gradients(attend):
+        with tf.GradientTape() as tape:
+            tape.watch([query, key, value])
+            context = attend()
+            loss = tf.reduce_sum(context * weights)
+        return [context, *tape.gradient(loss, [query, key, value])]
+
+    chunked = outputs_and_gradients(lambda: chunked_attention(query, key, value, input_mask, softmax, chunk))
+    dense = outputs_and_gradients(lambda: dense_attention(query, key, value, additive_attention_mask(input_mask),
+                                                          softmax))
+    for ours, expected in zip(chunked, dense, strict=True):
+        np.testing.assert_allclose(ours.numpy(), expected.numpy(), atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("ours_class,suffix,extra", [

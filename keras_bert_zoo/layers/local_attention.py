@@ -6,9 +6,12 @@ A sliding-window query at position i sees the keys j with |i - j| <= w
 sequence). `banded_attention` cuts the row into blocks of w queries; the
 keys a block can see lie in it and its two neighbours, so each block scores
 3w keys instead of T, and the result equals `dense_attention` under
-`sliding_window_mask`.
+`sliding_window_mask`. `chunked_attention` is global attention for long rows:
+`dense_attention` a block of queries at a time, each block's scores
+recomputed for the gradient, at O(T x chunk) memory instead of O(T^2).
 """
 
+import keras
 from keras import ops
 
 from keras_bert_zoo.layers.packed_sequences import MASKED_SCORE, additive_attention_mask
@@ -42,6 +45,38 @@ def dense_attention(query, key, value, additive_mask, softmax):
     """
     probs = softmax(ops.einsum("bnqd,bntd->bnqt", query, key), additive_mask)
     return ops.einsum("bnqt,bntd->bnqd", probs, value)
+
+
+def chunked_attention(query, key, value, input_mask, softmax, chunk):
+    """`dense_attention` under `additive_attention_mask`, `chunk` queries at a time.
+
+    Each block of queries scores all T keys, and its scores and probabilities
+    are rematerialized: recomputed in the backward pass rather than kept, so
+    a layer holds [B, N, chunk, T] of them at a time in either pass.
+
+    Args:
+        query: [B, N, T, D], already scaled; T static.
+        key: [B, N, T, D].
+        value: [B, N, T, D].
+        input_mask: int [B, T] as in `additive_attention_mask`.
+        softmax: As in `dense_attention`, without dropout: the backward pass
+            must see the probabilities the forward pass saw.
+        chunk: Queries per block.
+
+    Returns:
+        [B, N, T, D].
+    """
+    input_mask = ops.cast(input_mask, "int32")
+
+    def block(query, key, value, input_mask, start):
+        positions = start + ops.arange(ops.shape(query)[2], dtype="int32")[None, :]
+        return dense_attention(query, key, value, additive_attention_mask(input_mask, positions), softmax)
+
+    block = keras.remat(block)
+    length = query.shape[2]
+    return ops.concatenate([block(query[:, :, start:start + chunk], key, value, input_mask,
+                                  ops.convert_to_tensor(start, "int32"))
+                            for start in range(0, length, chunk)], axis=2)
 
 
 def banded_attention(query, key, value, input_mask, half_window, softmax):

@@ -8,9 +8,14 @@ from keras import ops
 from keras_bert_zoo.layers.bert_self_attention import BertSelfAttention
 from keras_bert_zoo.layers.checkpoint_slice import dense_slices, prefixed
 from keras_bert_zoo.layers.gather_positions import gather_positions, positions_output_shape
-from keras_bert_zoo.layers.local_attention import banded_attention, dense_attention
+from keras_bert_zoo.layers.local_attention import banded_attention, chunked_attention, dense_attention
 from keras_bert_zoo.layers.packed_sequences import additive_attention_mask
 from keras_bert_zoo.layers.rotary_embedding import RotaryEmbedding, rotate
+
+
+# Global attention over rows longer than this scores this many queries at a time (`chunked_attention`): 8,192
+# tokens would otherwise hold 8,192^2 scores per head, 3 GiB a layer for ModernBERT-base.
+GLOBAL_CHUNK = 1024
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
@@ -65,7 +70,11 @@ class ModernBertAttention(BertSelfAttention):
         def softmax(scores, additive_mask):
             return self.probs_dropout.softmax(scores, additive_mask, training=training)
 
-        if self.half_window is None:
+        length = query.shape[2]
+        if (self.half_window is None and query_positions is None and length is not None and length > GLOBAL_CHUNK
+                and not (training and self.probs_dropout.threshold)):
+            context = chunked_attention(query, key, value, input_mask, softmax, GLOBAL_CHUNK)
+        elif self.half_window is None:
             if query_positions is not None:  # Only they attend.
                 query = ops.transpose(gather_positions(ops.transpose(query, (0, 2, 1, 3)), query_positions),
                                       (0, 2, 1, 3))
