@@ -77,7 +77,8 @@ def _cc_loader(path, onednn=None):
 LOADERS = {"python": _python_loader, "cc": _cc_loader}
 
 
-def export_benchmark_classifier(checkpoint, directory, max_seq_length, quantize="none", in_graph_batching=None):
+def export_benchmark_classifier(checkpoint, directory, max_seq_length, quantize="none", in_graph_batching=None,
+                                int8_kernel="portable"):
     """The checkpoint as a two-class sentiment classifier, saved for HF and exported for TF Serving.
 
     The head is fresh (seeded by the caller, if at all): speed does not depend on its weights, and
@@ -89,6 +90,7 @@ def export_benchmark_classifier(checkpoint, directory, max_seq_length, quantize=
         max_seq_length: The export's longest packed sequence.
         quantize: "int8" exports the classifier quantized (`quantize_model`).
         in_graph_batching: `BatchingParameters` for the export, or None.
+        int8_kernel: The int8 export's matmul (`quantize_model`); "onednn" needs oneDNN on here.
 
     Returns:
         (the HF directory, the export's version directory).
@@ -98,7 +100,7 @@ def export_benchmark_classifier(checkpoint, directory, max_seq_length, quantize=
     hf_dir = os.path.join(directory, "hf")
     model.save_pretrained(hf_dir, tokenizer=tokenizer)
     # Saved before quantizing: the peer loads the float32 weights.
-    path = export_saved_model(quantize_model(model, quantize), tokenizer, os.path.join(directory, "saved", "classifier"),
+    path = export_saved_model(quantize_model(model, quantize, int8_kernel), tokenizer, os.path.join(directory, "saved", "classifier"),
                               max_seq_length=max_seq_length, in_graph_batching=in_graph_batching)
     return hf_dir, path
 
@@ -326,38 +328,54 @@ def benchmark_concurrent_serving(checkpoint, texts, max_seq_length=128, clients=
     return rows
 
 
-def benchmark_serving_variants(variants, hf_dir, texts, max_seq_length=128, batch_size=32, turns=5):
-    """Several served exports and server settings against the HF pipeline, all taking turns in one run.
+def hf_peers(hf_dir, max_seq_length, quantized=False):
+    """{"peer": the HF pipeline of the classifier saved in `hf_dir`}, and with `quantized` also
+    {"peer int8": the same with its Linear layers made int8 by torch's `quantize_dynamic`}.
+
+    `quantize_dynamic` is PyTorch's post-training int8 for BERT on CPU: int8 weights (one scale per
+    tensor) and activations quantized per call on x86's fbgemm kernels; LayerNorm, GELU, softmax and
+    the attention products stay float32, as in our int8 exports.
+    """
+    import torch
+    import transformers
+
+    tokenizer = transformers.BertTokenizerFast.from_pretrained(hf_dir)
+    model = transformers.BertForSequenceClassification.from_pretrained(hf_dir).eval()
+    peers = {"peer": hf_classifier_call(tokenizer, model, max_seq_length)}
+    if quantized:
+        int8 = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        peers["peer int8"] = hf_classifier_call(tokenizer, int8, max_seq_length)
+    return peers
+
+
+def benchmark_serving_variants(variants, peers, texts, batch_size=32, turns=5):
+    """Several served exports and server settings against HF pipelines, all taking turns in one run.
 
     What each change to the export or the server gives, as a ratio to HF measured beside it:
     each variant is an export loaded in the C++ loader with its own SessionOptions and environment.
 
     Args:
         variants: Name: (export version directory, intra-op threads, inter-op threads, environment
-            dict for the C++ process or None). The exports must hold the weights saved in `hf_dir`.
-        hf_dir: The classifier saved with `save_pretrained`, for the peer.
+            dict for the C++ process or None). The exports must hold the weights the peers load.
+        peers: Name: HF pipeline call (`hf_peers`); the first is the reference of every difference.
         texts: The sentences, raw.
-        max_seq_length: Tokens per sentence at most, on the peer's side.
         batch_size: Texts per call in the throughput measurement.
         turns: Turns each takes through the texts.
 
     Returns:
-        Name (variants and "peer"): {"p50_ms", "p99_ms", "texts_per_second", "max_difference"}, the
-        last the largest probability difference from the peer's.
+        Name (variants and peers): {"p50_ms", "p99_ms", "texts_per_second", "max_difference"}, the
+        last the largest probability difference from the first peer's.
     """
-    import transformers
-
-    peer = hf_classifier_call(transformers.BertTokenizerFast.from_pretrained(hf_dir),
-                              transformers.BertForSequenceClassification.from_pretrained(hf_dir).eval(), max_seq_length)
+    reference = next(iter(peers.values()))
     with contextlib.ExitStack() as stack:
         calls = {}
         for name, (path, intra, inter, env) in variants.items():
             session = stack.enter_context(CcSavedModelSession(path, intra, inter, env=env))
             calls[name] = lambda batch, session=session: (lambda outputs, seconds: (outputs["probabilities"], seconds))(
                 *session.run("serving_default", {"text": np.array(batch, dtype=object)}))
-        calls["peer"] = peer
+        calls.update(peers)
         batches = [texts[i:i + batch_size] for i in range(0, len(texts), batch_size)]
-        differences = {name: max(float(np.abs(call(batch)[0] - peer(batch)[0]).max()) for batch in batches)
+        differences = {name: max(float(np.abs(call(batch)[0] - reference(batch)[0]).max()) for batch in batches)
                        for name, call in calls.items()}
         for call in calls.values():  # warm up
             for text in texts[:20]:
@@ -396,7 +414,7 @@ def benchmark_server_settings(checkpoint, texts, max_seq_length=128, settings=SE
                           f"{f'{setting[1]}/{setting[2]}' if setting[1] else 'default'}" for setting in settings}
         results = benchmark_serving_variants(
             {names[setting]: (path, setting[1], setting[2], {ONEDNN_ENV: str(setting[0])}) for setting in settings},
-            hf_dir, texts, max_seq_length)
+            hf_peers(hf_dir, max_seq_length), texts)
     peer = results["peer"]
     rows = []
     for setting in settings:
@@ -413,5 +431,63 @@ def benchmark_server_settings(checkpoint, texts, max_seq_length=128, settings=SE
                          PEER_NAME, row_settings, notes, lower_is_better=True),
             BenchmarkRow(f"serving {names[setting]}: throughput (batch 32)", "texts/s", result["texts_per_second"],
                          peer["texts_per_second"], PEER_NAME, row_settings, notes),
+        ]
+    return rows
+
+
+def benchmark_int8_serving(checkpoint, texts, max_seq_length=128, batch_size=32):
+    """The oneDNN int8 export against the float32 export of the same weights, and each against HF torch's.
+
+    Both exports are served by TensorFlow's C++ loader with oneDNN on (which the int8 kernel needs)
+    and this process's thread settings; the peers are HF's pipeline in float32 and with torch's
+    `quantize_dynamic` (`hf_peers`). All four take turns through the texts.
+
+    Args:
+        checkpoint: A BERT checkpoint directory every side starts from.
+        texts: The sentences, raw.
+        max_seq_length: Tokens per sentence at most, on every side.
+        batch_size: Texts per call in the throughput rows.
+
+    Returns:
+        `BenchmarkRow`s: batch-1 p50 and p99 (ms) and batch-`batch_size` texts/s of the int8 export
+        against the float32 export, of the int8 export against torch's int8, and of the float32
+        export against torch's float32.
+    """
+    import torch
+
+    with tempfile.TemporaryDirectory() as scratch:
+        paths = {}
+        for name, quantize in (("float32", "none"), ("int8", "int8")):
+            keras.utils.set_random_seed(0)  # The same fresh head in both exports.
+            hf_dir, paths[name] = export_benchmark_classifier(checkpoint, os.path.join(scratch, name), max_seq_length,
+                                                              quantize, int8_kernel="onednn" if quantize == "int8"
+                                                              else "portable")
+        intra = tf.config.threading.get_intra_op_parallelism_threads()
+        inter = tf.config.threading.get_inter_op_parallelism_threads()
+        results = benchmark_serving_variants(
+            {name: (path, intra, inter, {ONEDNN_ENV: "1"}) for name, path in paths.items()},
+            hf_peers(hf_dir, max_seq_length, quantized=True), texts, batch_size)
+    settings = {"checkpoint": os.path.basename(os.path.normpath(checkpoint)), "serving_loader": "cc",
+                "texts": len(texts), "max_seq_length": max_seq_length, "torch_threads": torch.get_num_threads(),
+                "TF_ENABLE_ONEDNN_OPTS": 1, "tf_intra_op_threads": intra or "default",
+                "tf_inter_op_threads": inter or "default"}
+    torch_int8 = results["peer"]["texts_per_second"] and (results["peer int8"]["texts_per_second"]
+                                                          / results["peer"]["texts_per_second"])
+    comparisons = (("int8", "float32", "our float32 export, same server"),
+                   ("int8", "peer int8", f"{PEER_NAME}, quantize_dynamic int8"),
+                   ("float32", "peer", PEER_NAME))
+    rows = []
+    for ours, peer, peer_name in comparisons:
+        notes = (f"largest probability difference from HF float32: ours {results[ours]['max_difference']:.1e}, "
+                 f"peer {results[peer]['max_difference']:.1e}; torch int8 {torch_int8:.2f}x torch float32's "
+                 "batch throughput")
+        label = f"serving {ours} export vs {peer if peer.startswith('peer') else peer + ' export'}"
+        rows += [
+            BenchmarkRow(f"{label}: latency p50 (batch 1)", "ms", results[ours]["p50_ms"], results[peer]["p50_ms"],
+                         peer_name, settings, notes, lower_is_better=True),
+            BenchmarkRow(f"{label}: latency p99 (batch 1)", "ms", results[ours]["p99_ms"], results[peer]["p99_ms"],
+                         peer_name, settings, notes, lower_is_better=True),
+            BenchmarkRow(f"{label}: throughput (batch {batch_size})", "texts/s", results[ours]["texts_per_second"],
+                         results[peer]["texts_per_second"], peer_name, settings, notes),
         ]
     return rows

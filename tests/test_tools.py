@@ -220,6 +220,28 @@ def test_benchmark_serving_int8(tmp_path, minilm_dir):
     assert 0 < difference < 0.2  # int8 against the float32 peer: not equal, but close.
 
 
+def test_benchmark_serving_int8_against_float32_and_torch_int8(tmp_path, minilm_dir):
+    """The oneDNN int8 export against the float32 export of the same weights and against torch's quantize_dynamic,
+    all through the C++ loader on a oneDNN server (the tool restarts itself with oneDNN on)."""
+    texts = tmp_path / "texts.txt"
+    texts.write_text("".join(f"sentence {i} was a fine film.\n" for i in range(10)), encoding="utf-8")
+    report = tmp_path / "BENCH.md"
+    result = _run_tool("benchmark.py", "--benchmark=serving_int8", f"--text_file={texts}",
+                       f"--init_checkpoint={minilm_dir}", "--max_seq_length=16", "--intra_op_threads=1",
+                       "--inter_op_threads=1", f"--append_to={report}")
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in report.read_text().splitlines() if line.startswith("| serving ")]
+    assert [row.split(" | ")[0] for row in rows[::3]] == [
+        "| serving int8 export vs float32 export: latency p50 (batch 1)",
+        "| serving int8 export vs peer int8: latency p50 (batch 1)",
+        "| serving float32 export vs peer: latency p50 (batch 1)"]
+    assert "quantize_dynamic int8" in rows[3] and all("TF_ENABLE_ONEDNN_OPTS=1" in row for row in rows)
+    differences = [[float(x) for x in re.search(r"ours ([-+.e0-9]+), peer ([-+.e0-9]+);", row).groups()]
+                   for row in rows[::3]]
+    # Ours and torch's int8 are close to float32, not equal; our float32 export equals HF's float32.
+    assert 0 < differences[0][0] < 0.2 and 0 < differences[1][1] < 0.2 and differences[2][0] < 1e-5
+
+
 def test_benchmark_rejects_negative_threads():
     result = _run_tool("benchmark.py", "--benchmark=pretraining_step", "--inter_op_threads=-1")
     assert result.returncode == 2 and "--inter_op_threads=-1" in result.stderr

@@ -11,6 +11,8 @@ tsv=sst2/train.tsv,text=wikitext2_test.raw
   python tools/benchmark.py --benchmark=serving_concurrent --text_file=sst2/train.tsv --tsv_column=sentence \
       --max_texts=300 --clients=16 --max_seconds=60
   python tools/benchmark.py --benchmark=serving_profile --text_file=sst2/train.tsv --tsv_column=sentence
+  OMP_NUM_THREADS=1 python tools/benchmark.py --benchmark=serving_int8 --text_file=sst2/train.tsv \
+      --tsv_column=sentence --max_texts=300 --intra_op_threads=1 --inter_op_threads=1
   OMP_NUM_THREADS=1 python tools/benchmark.py --benchmark=serving_settings --text_file=sst2/train.tsv \
       --tsv_column=sentence --max_texts=300
   python tools/benchmark.py --benchmark=ner_quality --text_file=conll2003/train.txt --eval_file=conll2003/dev.txt
@@ -44,7 +46,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_enum("benchmark", "tokenizer",
                   ["tokenizer", "create_pretraining_data", "pretraining_step", "serving", "finetuning",
                    "finetuning_quality", "ner_quality", "squad_quality", "squad_recipe_ablation", "memory",
-                   "compression", "long_context", "serving_concurrent", "serving_profile",
+                   "compression", "long_context", "serving_concurrent", "serving_int8", "serving_profile",
                    "serving_settings"],
                   "Which benchmark to run.")
 flags.DEFINE_string("text_file", None, "Texts, one per line (tokenizer benchmark); for create_pretraining_data, "
@@ -158,7 +160,7 @@ def main(argv):
         usage_error(f"--text_file={FLAGS.text_file} does not exist.")
     if FLAGS.benchmark == "squad_recipe_ablation":  # HF torch alone: runs where TensorFlow is not installed.
         return _squad_recipe_ablation()
-    if FLAGS.benchmark == "compression":
+    if FLAGS.benchmark in ("compression", "serving_int8"):
         # The oneDNN int8 exports need oneDNN on here; each server's own setting is part of what is measured.
         tool_runner.restart_with_onednn()
     _set_tensorflow_threads()
@@ -195,6 +197,10 @@ def main(argv):
         rows = benchmark_concurrent_serving(_checkpoint(), _texts(),
                                             FLAGS.max_seq_length, clients=FLAGS.clients,
                                             max_seconds=FLAGS.max_seconds)
+    elif FLAGS.benchmark == "serving_int8":
+        from benchmarks.serving_benchmark import benchmark_int8_serving
+
+        rows = benchmark_int8_serving(_checkpoint(), _texts(), FLAGS.max_seq_length)
     elif FLAGS.benchmark == "serving_settings":
         from benchmarks.serving_benchmark import benchmark_server_settings
 
