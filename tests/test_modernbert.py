@@ -81,6 +81,37 @@ def test_encoder_matches_past_the_global_chunk(tmp_path):
     np.testing.assert_allclose(ours(inputs)["sequence_output"].numpy()[real], expected[real], atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("half_window", [None, 4])
+def test_long_rows_train_with_the_same_gradients_rematerialized(monkeypatch, half_window):
+    """Past REMATERIALIZED_LENGTH tokens a training block recomputes its attention core and gated product in the
+    backward pass: its outputs and gradients are those of the block that keeps them."""
+    import tensorflow as tf
+
+    from keras_bert_zoo.layers import modernbert_attention, modernbert_block
+
+    length = modernbert_attention.REMATERIALIZED_LENGTH + 7
+    block = modernbert_block.ModernBertBlock(16, 2, 24, half_window=half_window)
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(size=(2, length, 16)).astype("float32"))
+    input_mask = np.ones((2, length), "int32")
+    input_mask[1, length - 100:] = 0
+    positions = np.arange(length, dtype="int32")[None].repeat(2, 0)
+    weights = tf.constant(rng.normal(size=(2, length, 16)).astype("float32"))
+
+    def outputs_and_gradients():
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = block(x, input_mask, positions, training=True)
+            loss = tf.reduce_sum(y * weights)
+        return [y, *tape.gradient(loss, [x, *block.trainable_variables])]
+
+    rematerialized = outputs_and_gradients()
+    for module in (modernbert_attention, modernbert_block):
+        monkeypatch.setattr(module, "REMATERIALIZED_LENGTH", 10 * length)
+    for ours, kept in zip(rematerialized, outputs_and_gradients(), strict=True):
+        np.testing.assert_allclose(ours.numpy(), kept.numpy(), atol=2e-5, rtol=1e-5)
+
+
 def test_packed_sequences_encode_as_alone(tmp_path):
     """Three texts packed in a row (input_mask 1, 2, 3, then padding): each one's outputs are transformers' on the
     text alone, so rotary positions restart and no sliding window reaches into a neighbour."""

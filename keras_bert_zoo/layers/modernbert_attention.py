@@ -16,6 +16,10 @@ from keras_bert_zoo.layers.rotary_embedding import RotaryEmbedding, rotate
 # Global attention over rows longer than this scores this many queries at a time (`chunked_attention`): 8,192
 # tokens would otherwise hold 8,192^2 scores per head, 3 GiB a layer for ModernBERT-base.
 GLOBAL_CHUNK = 1024
+# Training on rows longer than this recomputes what lies between the fused projection and the output
+# projection (rotations, scores, probabilities) in the backward pass instead of keeping it: about half of a
+# ModernBERT-base layer's activations, which at 8,192 tokens would not fit 22 layers in 24 GiB.
+REMATERIALIZED_LENGTH = 2048
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_zoo")
@@ -60,30 +64,38 @@ class ModernBertAttention(BertSelfAttention):
             query_positions: Optional int [B, P]: the output is [B, P, H], the
                 rows of the full output there.
         """
-        # [B, T, 3, N, D] -> [3, B, N, T, D]
-        qkv = ops.reshape(self.qkv_dense(x), (-1, ops.shape(x)[1], 3, self.num_heads, self.head_size))
-        query, key, value = ops.unstack(ops.transpose(qkv, (2, 0, 3, 1, 4)), 3, axis=0)
-        cos, sin = self.rotary(position_ids)
-        query, key = rotate(query, cos, sin), rotate(key, cos, sin)
-        query = query * ops.cast(1.0 / math.sqrt(self.head_size), query.dtype)
+        length = x.shape[1]
+        # Dropout draws anew when recomputed: only attention without it is recomputed.
+        deterministic = not (training and self.probs_dropout.threshold)
+        long = length is not None and length > GLOBAL_CHUNK and deterministic
 
-        def softmax(scores, additive_mask):
-            return self.probs_dropout.softmax(scores, additive_mask, training=training)
+        def attend(qkv, input_mask, position_ids):
+            # [B, T, 3, N, D] -> [3, B, N, T, D]
+            qkv = ops.reshape(qkv, (-1, ops.shape(qkv)[1], 3, self.num_heads, self.head_size))
+            query, key, value = ops.unstack(ops.transpose(qkv, (2, 0, 3, 1, 4)), 3, axis=0)
+            cos, sin = self.rotary(position_ids)
+            query, key = rotate(query, cos, sin), rotate(key, cos, sin)
+            query = query * ops.cast(1.0 / math.sqrt(self.head_size), query.dtype)
 
-        length = query.shape[2]
-        if (self.half_window is None and query_positions is None and length is not None and length > GLOBAL_CHUNK
-                and not (training and self.probs_dropout.threshold)):
-            context = chunked_attention(query, key, value, input_mask, softmax, GLOBAL_CHUNK)
-        elif self.half_window is None:
-            if query_positions is not None:  # Only they attend.
-                query = ops.transpose(gather_positions(ops.transpose(query, (0, 2, 1, 3)), query_positions),
-                                      (0, 2, 1, 3))
-            context = dense_attention(query, key, value, additive_attention_mask(input_mask, query_positions),
-                                      softmax)
-        else:
-            context = banded_attention(query, key, value, input_mask, self.half_window, softmax)
-        # [B, N, Q, D] -> [B, Q, H]
-        context = ops.reshape(ops.transpose(context, (0, 2, 1, 3)), (-1, ops.shape(context)[2], self.hidden_size))
+            def softmax(scores, additive_mask):
+                return self.probs_dropout.softmax(scores, additive_mask, training=training)
+
+            if self.half_window is None and query_positions is None and long:
+                context = chunked_attention(query, key, value, input_mask, softmax, GLOBAL_CHUNK)
+            elif self.half_window is None:
+                if query_positions is not None:  # Only they attend.
+                    query = ops.transpose(gather_positions(ops.transpose(query, (0, 2, 1, 3)), query_positions),
+                                          (0, 2, 1, 3))
+                context = dense_attention(query, key, value, additive_attention_mask(input_mask, query_positions),
+                                          softmax)
+            else:
+                context = banded_attention(query, key, value, input_mask, self.half_window, softmax)
+            # [B, N, Q, D] -> [B, Q, H]
+            return ops.reshape(ops.transpose(context, (0, 2, 1, 3)), (-1, ops.shape(context)[2], self.hidden_size))
+
+        if training and long and length > REMATERIALIZED_LENGTH:
+            attend = keras.remat(attend)
+        context = attend(self.qkv_dense(x), input_mask, position_ids)
         if self.half_window is not None and query_positions is not None:
             context = gather_positions(context, query_positions)
         return self.output_dense(context)

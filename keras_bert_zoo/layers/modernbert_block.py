@@ -7,7 +7,7 @@ from keras_bert_zoo.layers.activations import hidden_activation
 from keras_bert_zoo.layers.checkpoint_slice import dense_slices, layer_norm_slices, prefixed
 from keras_bert_zoo.layers.float32_bias_grad_dense import Float32BiasGradDense
 from keras_bert_zoo.layers.gather_positions import gather_positions, positions_output_shape
-from keras_bert_zoo.layers.modernbert_attention import ModernBertAttention
+from keras_bert_zoo.layers.modernbert_attention import REMATERIALIZED_LENGTH, ModernBertAttention
 from keras_bert_zoo.layers.split_bits_dropout import SplitBitsDropout
 from keras_bert_zoo.layers.xla_layer_normalization import XlaLayerNormalization
 
@@ -97,9 +97,15 @@ class ModernBertBlock(keras.layers.Layer):
         if output_positions is not None:
             x = gather_positions(x, output_positions)
         x = x + self.attention_output_dropout(attended, training=training)
-        gate_input, gate = ops.split(self.input_dense(self.mlp_layer_norm(x, training=training)), 2, axis=-1)
-        gated = hidden_activation(self.hidden_act, gate_input, training=training) * gate
-        return x + self.output_dense(self.mlp_dropout_layer(gated, training=training))
+
+        def gated(projected):
+            gate_input, gate = ops.split(projected, 2, axis=-1)
+            return hidden_activation(self.hidden_act, gate_input, training=training) * gate
+
+        if training and x.shape[1] is not None and x.shape[1] > REMATERIALIZED_LENGTH:
+            gated = keras.remat(gated)  # Keeps the projection alone, not its halves and their activation.
+        projected = self.input_dense(self.mlp_layer_norm(x, training=training))
+        return x + self.output_dense(self.mlp_dropout_layer(gated(projected), training=training))
 
     def compute_output_shape(self, x_shape, input_mask_shape=None, position_ids_shape=None,
                              output_positions_shape=None):
