@@ -5,6 +5,7 @@ attention equals the dense masked one. What every family shares (real sentences,
 exports) is in test_family_parity.py's FAMILIES."""
 
 import json
+import re
 import unicodedata
 
 import keras
@@ -110,6 +111,38 @@ def test_long_rows_train_with_the_same_gradients_rematerialized(monkeypatch, hal
         monkeypatch.setattr(module, "REMATERIALIZED_LENGTH", 10 * length)
     for ours, kept in zip(rematerialized, outputs_and_gradients(), strict=True):
         np.testing.assert_allclose(ours.numpy(), kept.numpy(), atol=2e-5, rtol=1e-5)
+
+
+def test_pretrains_from_raw_text_with_its_tokenizer_and_resumes(tmp_path):
+    """run_pretraining.py trains a fresh ModernBERT (its config.json and tokenizer.json) with MLM from raw text and
+    the loss falls; run again as it was, it finds the run finished; its checkpoint loads as a ModernBERT MaskedLM."""
+    import subprocess
+    import sys
+
+    from keras_bert_zoo.data.samples import PRETRAINING_CORPUS
+
+    with open(PRETRAINING_CORPUS, encoding="utf-8") as f:
+        lines = [line.strip() for line in f if line.strip()]
+    checkpoint = tmp_path / "fresh"
+    vocab_size = write_modernbert_tokenizer(lines, checkpoint, vocab_size=400)
+    hf_config(vocab_size=vocab_size, max_position_embeddings=128, pad_token_id=5, bos_token_id=3, eos_token_id=4,
+              cls_token_id=3, sep_token_id=4).save_pretrained(checkpoint)
+
+    def pretrain(steps):
+        result = subprocess.run(
+            [sys.executable, str(REPO_ROOT / "tools" / "run_pretraining.py"), f"--bert_config_file={checkpoint}/config.json",
+             f"--vocab_file={checkpoint}", f"--text_file={PRETRAINING_CORPUS}", "--objective=mlm",
+             f"--model_dir={tmp_path / 'model'}", f"--num_train_steps={steps}", "--num_warmup_steps=2",
+             "--train_batch_size=8", "--max_seq_length=64", "--learning_rate=2e-3", "--log_steps=5", "--seed=0"],
+            capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return [float(x) for x in re.findall(r"^step \d+/\d+\s+mlm_loss ([0-9.]+)", result.stdout, re.M)], result
+
+    losses, _ = pretrain(30)
+    assert len(losses) == 6 and losses[-1] < losses[0] - 0.3
+    again, result = pretrain(30)
+    assert again == [] and "already holds all 30 steps" in result.stdout
+    assert type(kbz.MaskedLM.from_pretrained(str(tmp_path / "model")).encoder) is kbz.ModernBertEncoder
 
 
 def test_packed_sequences_encode_as_alone(tmp_path):
