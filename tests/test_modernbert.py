@@ -163,23 +163,29 @@ def test_packed_sequences_encode_as_alone(tmp_path):
                                    rtol=0)
 
 
+def _padded_and_packed_mask(length):
+    """input_mask [3, length]: one full row, one padded from the middle, one of two packed texts and padding."""
+    input_mask = np.ones((3, length), "int32")
+    input_mask[1, length // 2:] = 0
+    input_mask[2, length // 3:] = 2
+    input_mask[2, length - 1:] = 0
+    return input_mask
+
+
+def _softmax(scores, additive_mask):
+    return keras.ops.softmax(scores + additive_mask, axis=-1)
+
+
 @pytest.mark.parametrize("length,half_window", [(LENGTH, 4), (16, 4), (3, 4), (LENGTH, 1), (LENGTH, 32)])
 def test_banded_attention_equals_dense_masked_attention(length, half_window):
     """Blocks of w queries over their 3w neighbouring keys give the dense result under the sliding-window mask, for
     padded, packed and short rows; every query that sees a key (real tokens, padding near real ones) agrees."""
     rng = np.random.default_rng(0)
     query, key, value = (rng.normal(size=(3, 2, length, 8)).astype("float32") for _ in range(3))
-    input_mask = np.ones((3, length), "int32")
-    input_mask[1, length // 2:] = 0
-    input_mask[2, length // 3:] = 2
-    input_mask[2, length - 1:] = 0
-
-    def softmax(scores, additive_mask):
-        return keras.ops.softmax(scores + additive_mask, axis=-1)
-
-    banded = np.asarray(banded_attention(query, key, value, input_mask, half_window, softmax))
+    input_mask = _padded_and_packed_mask(length)
+    banded = np.asarray(banded_attention(query, key, value, input_mask, half_window, _softmax))
     mask = np.asarray(sliding_window_mask(input_mask, half_window))
-    dense = np.asarray(dense_attention(query, key, value, mask, softmax))
+    dense = np.asarray(dense_attention(query, key, value, mask, _softmax))
     sees_a_key = (mask == 0).any(axis=-1)[:, 0]  # [B, T]
     assert banded.shape == dense.shape and sees_a_key[input_mask > 0].all()
     np.testing.assert_allclose(banded.transpose(0, 2, 1, 3)[sees_a_key], dense.transpose(0, 2, 1, 3)[sees_a_key],
@@ -195,13 +201,7 @@ def test_chunked_attention_equals_dense_attention_and_its_gradients(chunk):
     rng = np.random.default_rng(0)
     query, key, value = (tf.constant(rng.normal(size=(3, 2, LENGTH, 8)).astype("float32")) for _ in range(3))
     weights = tf.constant(rng.normal(size=(3, 2, LENGTH, 8)).astype("float32"))
-    input_mask = np.ones((3, LENGTH), "int32")
-    input_mask[1, LENGTH // 2:] = 0
-    input_mask[2, LENGTH // 3:] = 2
-    input_mask[2, LENGTH - 1:] = 0
-
-    def softmax(scores, additive_mask):
-        return keras.ops.softmax(scores + additive_mask, axis=-1)
+    input_mask = _padded_and_packed_mask(LENGTH)
 
     def outputs_and_gradients(attend):
         with tf.GradientTape() as tape:
@@ -210,9 +210,9 @@ def test_chunked_attention_equals_dense_attention_and_its_gradients(chunk):
             loss = tf.reduce_sum(context * weights)
         return [context, *tape.gradient(loss, [query, key, value])]
 
-    chunked = outputs_and_gradients(lambda: chunked_attention(query, key, value, input_mask, softmax, chunk))
+    chunked = outputs_and_gradients(lambda: chunked_attention(query, key, value, input_mask, _softmax, chunk))
     dense = outputs_and_gradients(lambda: dense_attention(query, key, value, additive_attention_mask(input_mask),
-                                                          softmax))
+                                                          _softmax))
     for ours, expected in zip(chunked, dense, strict=True):
         np.testing.assert_allclose(ours.numpy(), expected.numpy(), atol=1e-5, rtol=0)
 
