@@ -2,7 +2,8 @@
 
 For each length, each side runs in a fresh child process that builds a randomly initialized encoder of the same
 shape, warms up, then times a forward pass (inference, no dropout) and a training step (forward, a mean-square
-loss on the sequence output, backward, AdamW) over a fixed batch of random ids, and reports its peak memory: the
+loss on the sequence output, backward, AdamW: ours `create_optimizer`'s with torch's update, the peer
+torch.optim.AdamW) over a fixed batch of random ids, and reports its peak memory: the
 accelerator's peak allocation where the side runs on one (tf.config.experimental.get_memory_info,
 torch.cuda.max_memory_allocated), else the process's peak RSS. The two sides' children take turns `rounds` times
 per length, so drift on a shared machine reaches both alike; each side's time is the median over its rounds of
@@ -49,14 +50,16 @@ _CHILD = textwrap.dedent("""
 
     if side == "ours":
         import tensorflow as tf
-        import keras
         import keras_bert_zoo as kbz
+        from keras_bert_zoo.training.optimization import create_optimizer
 
         config = kbz.ModernBertConfig(**shape, max_position_embeddings=max(length, 8192))
         encoder = kbz.ModernBertEncoder(config)
         inputs = {"input_word_ids": tf.constant(ids), "input_mask": tf.constant(mask),
                   "input_type_ids": tf.zeros_like(ids)}
-        optimizer = keras.optimizers.AdamW(1e-5)
+        # Our AdamW, as our tools train with it: torch's update, as the peer's torch.optim.AdamW (decay 0.01,
+        # no clipping), one fused kernel per variable.
+        optimizer = create_optimizer("adamw", 1e-5, num_train_steps=10**6, num_warmup_steps=0, global_clipnorm=None)
         optimizer.build(encoder.trainable_variables)
 
         @tf.function

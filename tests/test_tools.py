@@ -242,6 +242,19 @@ def test_benchmark_serving_int8_against_float32_and_torch_int8(tmp_path, minilm_
     assert 0 < differences[0][0] < 0.2 and 0 < differences[1][1] < 0.2 and differences[2][0] < 1e-5
 
 
+def test_benchmark_long_context_on_the_tiny_shape(tmp_path):
+    """Both sides' children run at two lengths and report time and peak memory per length."""
+    report = tmp_path / "BENCH.md"
+    result = _run_tool("benchmark.py", "--benchmark=long_context", "--long_context_shape=tiny",
+                       "--long_context_lengths=40,80", "--steps=1", "--repeats=1", f"--append_to={report}")
+    assert result.returncode == 0, result.stderr
+    rows = [line.split(" | ") for line in report.read_text().splitlines() if line.startswith("| ModernBERT ")]
+    assert [row[0] for row in rows] == [f"| ModernBERT {kind}, {length} tokens" for length in (40, 80)
+                                        for kind in ("forward", "training step", "peak memory")]
+    for row in rows:
+        assert "nan" not in row[1] + row[2] and "failed" not in row[-1]
+
+
 def test_benchmark_rejects_negative_threads():
     result = _run_tool("benchmark.py", "--benchmark=pretraining_step", "--inter_op_threads=-1")
     assert result.returncode == 2 and "--inter_op_threads=-1" in result.stderr
