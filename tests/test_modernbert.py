@@ -18,7 +18,7 @@ import keras_bert_zoo as kbz
 from conftest import REPO_ROOT, random_inputs
 from family_tools import assert_like_transformers, outputs_as_transformers, seeded, write_modernbert_tokenizer
 from keras_bert_zoo.layers.local_attention import (banded_attention, chunked_attention, dense_attention,
-                                                   sliding_window_mask)
+                                                   mapped_chunk_attention, sliding_window_mask)
 from keras_bert_zoo.layers.modernbert_attention import GLOBAL_CHUNK
 from keras_bert_zoo.layers.packed_sequences import additive_attention_mask
 
@@ -195,7 +195,8 @@ def test_banded_attention_equals_dense_masked_attention(length, half_window):
 @pytest.mark.parametrize("chunk", [4, 7, LENGTH, 64])
 def test_chunked_attention_equals_dense_attention_and_its_gradients(chunk):
     """Global attention a block of queries at a time, rematerialized, gives dense attention's outputs and gradients
-    on padded and packed rows, for blocks that divide the row, don't, or cover it."""
+    on padded and packed rows, for blocks that divide the row, don't, or cover it; mapped over the blocks of a row
+    whose length is unknown when traced, the outputs."""
     import tensorflow as tf
 
     rng = np.random.default_rng(0)
@@ -215,6 +216,12 @@ def test_chunked_attention_equals_dense_attention_and_its_gradients(chunk):
                                                           _softmax))
     for ours, expected in zip(chunked, dense, strict=True):
         np.testing.assert_allclose(ours.numpy(), expected.numpy(), atol=1e-5, rtol=0)
+    # The serving graph's form, the row's length unknown when traced.
+    dynamic = tf.TensorSpec([None, 2, None, 8], tf.float32)
+    mapped = tf.function(lambda query, key, value, input_mask: mapped_chunk_attention(
+        query, key, value, input_mask, _softmax, chunk), input_signature=[dynamic] * 3 + [
+            tf.TensorSpec([None, None], tf.int32)])(query, key, value, input_mask)
+    np.testing.assert_allclose(mapped.numpy(), dense[0].numpy(), atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("ours_class,suffix,extra", [

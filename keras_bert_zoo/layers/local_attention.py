@@ -8,7 +8,8 @@ keys a block can see lie in it and its two neighbours, so each block scores
 3w keys instead of T, and the result equals `dense_attention` under
 `sliding_window_mask`. `chunked_attention` is global attention for long rows:
 `dense_attention` a block of queries at a time, each block's scores
-recomputed for the gradient, at O(T x chunk) memory instead of O(T^2).
+recomputed for the gradient, at O(T x chunk) memory instead of O(T^2);
+`mapped_chunk_attention` is the same for inference on rows of any length.
 """
 
 import keras
@@ -77,6 +78,44 @@ def chunked_attention(query, key, value, input_mask, softmax, chunk):
     return ops.concatenate([block(query[:, :, start:start + chunk], key, value, input_mask,
                                   ops.convert_to_tensor(start, "int32"))
                             for start in range(0, length, chunk)], axis=2)
+
+
+def mapped_chunk_attention(query, key, value, input_mask, softmax, chunk):
+    """`dense_attention` under `additive_attention_mask` for inference, `chunk` queries at a time, T dynamic.
+
+    The blocks are mapped one after another (a graph loop, as a SavedModel
+    serves it), so one block's [B, N, chunk, T] scores live at a time. The
+    row is padded with queries to whole blocks, whose results are dropped.
+
+    Args:
+        query: [B, N, T, D], already scaled.
+        key: [B, N, T, D].
+        value: [B, N, T, D].
+        input_mask: int [B, T] as in `additive_attention_mask`.
+        softmax: As in `dense_attention`.
+        chunk: Queries per block.
+
+    Returns:
+        [B, N, T, D].
+    """
+    input_mask = ops.cast(input_mask, "int32")
+    heads, size = query.shape[1], query.shape[3]
+    length = ops.shape(query)[2]
+    blocks = (length + chunk - 1) // chunk
+    # [B, N, blocks * chunk, D] -> [blocks, B, N, chunk, D]
+    query_blocks = ops.transpose(ops.reshape(_pad_time(query, 0, blocks * chunk - length),
+                                             (-1, heads, blocks, chunk, size)), (2, 0, 1, 3, 4))
+    offsets = ops.arange(chunk, dtype="int32")[None, :] + ops.zeros_like(input_mask[:, :1])
+
+    def block(inputs):
+        query, start = inputs
+        # Padding queries past the row read the last position's mask; their rows are dropped.
+        positions = ops.minimum(start + offsets, length - 1)
+        return dense_attention(query, key, value, additive_attention_mask(input_mask, positions), softmax)
+
+    context = ops.map(block, (query_blocks, ops.arange(blocks, dtype="int32") * chunk))
+    context = ops.reshape(ops.transpose(context, (1, 2, 0, 3, 4)), (-1, heads, blocks * chunk, size))
+    return context[:, :, :length]
 
 
 def banded_attention(query, key, value, input_mask, half_window, softmax):

@@ -8,7 +8,8 @@ from keras import ops
 from keras_bert_zoo.layers.bert_self_attention import BertSelfAttention
 from keras_bert_zoo.layers.checkpoint_slice import dense_slices, prefixed
 from keras_bert_zoo.layers.gather_positions import gather_positions, positions_output_shape
-from keras_bert_zoo.layers.local_attention import banded_attention, chunked_attention, dense_attention
+from keras_bert_zoo.layers.local_attention import (banded_attention, chunked_attention, dense_attention,
+                                                   mapped_chunk_attention)
 from keras_bert_zoo.layers.packed_sequences import additive_attention_mask
 from keras_bert_zoo.layers.rotary_embedding import RotaryEmbedding, rotate
 
@@ -82,6 +83,12 @@ class ModernBertAttention(BertSelfAttention):
 
             if self.half_window is None and query_positions is None and long:
                 context = chunked_attention(query, key, value, input_mask, softmax, GLOBAL_CHUNK)
+            elif self.half_window is None and query_positions is None and length is None and not training:
+                # A serving graph's rows have any length: long ones take blocks of queries.
+                context = ops.cond(
+                    ops.shape(query)[2] > GLOBAL_CHUNK,
+                    lambda: mapped_chunk_attention(query, key, value, input_mask, softmax, GLOBAL_CHUNK),
+                    lambda: dense_attention(query, key, value, additive_attention_mask(input_mask), softmax))
             elif self.half_window is None:
                 if query_positions is not None:  # Only they attend.
                     query = ops.transpose(gather_positions(ops.transpose(query, (0, 2, 1, 3)), query_positions),
