@@ -396,7 +396,7 @@ def test_readme_custom_task_exports_and_answers_through_cpp_loader(tmp_path):
                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"), preexec_fn=lambda: os.umask(0o022))
     assert result.returncode == 0, result.stderr
     path = tmp_path / "saved_models" / "review_score" / "1"
-    assert result.stdout.startswith(f"saved_models/review_score/1 [")
+    assert result.stdout.startswith("saved_models/review_score/1 [")
     assert 'name: "review_score"' in (tmp_path / "saved_models" / "models.config").read_text()
     assert_readable_by_all(tmp_path / "saved_models")
     python = tf.saved_model.load(str(path)).signatures

@@ -1,18 +1,16 @@
 """Preemption-exact resume, dead workers, and bad flags or files for every tool."""
 
 import json
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO_ROOT, tensorflow_log_lines, write_vocab
+from conftest import tensorflow_log_lines, write_vocab
 from test_run_pretraining import SHAPE, TINY_CONFIG, _env, _free_ports, _tool, corpus  # noqa: F401 (fixture)
 
 STEPS = 24
