@@ -168,16 +168,10 @@ def _check_budget_and_80_10_10(features, tokenizer):
     assert abs(((shown != labels) & (shown != tokenizer.mask_id)).mean() - 0.1) < 0.015
 
 
-# This process alone, and forked workers given a few sentences at a time: the same marks.
-SEGMENTER_PROCESSES = pytest.mark.parametrize("processes", [dict(num_processes=1),
-                                                            dict(num_processes=2, sentences_per_task=3)])
-
-
-@SEGMENTER_PROCESSES
-def test_segmenter_marks_the_later_characters_of_jieba_words(chinese, processes):
+def test_segmenter_marks_the_later_characters_of_jieba_words(chinese):
     tokenizer = chinese["tokenizer"]
     ids = tokenizer.tokenize(LINES).flat_values.numpy()
-    marks = ChineseWordSegmenter("jieba", **processes).word_continuations(LINES, ids, tokenizer)
+    marks = ChineseWordSegmenter("jieba").word_continuations(LINES, ids, tokenizer)
     expected = []
     for line in LINES:
         line_ids, groups = chinese["reference"][tokenizer.token_to_id(line.split()[0])]
@@ -196,8 +190,7 @@ UNUSUAL_LINES = ["\uf900有此理，他竟然這樣做！", "中\u0301文字处�
                  "\x07控制字符的处理", "Ａ全角字母和中华人民共和国", "北京 大学  学生\t会议"]
 
 
-@SEGMENTER_PROCESSES
-def test_marks_stay_on_their_characters_around_unusual_characters(tmp_path, processes):
+def test_marks_stay_on_their_characters_around_unusual_characters(tmp_path):
     characters = {char for line in UNUSUAL_LINES for char in unicodedata.normalize("NFC", line)
                   if unicodedata.category(char) in ("Lo", "Po")}  # Ideographs and their punctuation.
     vocab_file = write_vocab(tmp_path / "vocab.txt", sorted(characters))
@@ -214,7 +207,7 @@ def test_marks_stay_on_their_characters_around_unusual_characters(tmp_path, proc
     np.testing.assert_array_equal(ids, hf_tokenizer.convert_tokens_to_ids(
         [token for line in UNUSUAL_LINES for token in hf_tokenizer.tokenize(line)]))
     np.testing.assert_array_equal(
-        ChineseWordSegmenter("jieba", **processes).word_continuations(UNUSUAL_LINES, ids, tokenizer),
+        ChineseWordSegmenter("jieba").word_continuations(UNUSUAL_LINES, ids, tokenizer),
         np.concatenate(expected))
 
 

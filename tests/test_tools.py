@@ -255,6 +255,18 @@ def test_benchmark_long_context_on_the_tiny_shape(tmp_path):
         assert "nan" not in row[1] + row[2] and "failed" not in row[-1]
 
 
+def test_benchmark_chinese_segmentation_agrees_with_jieba(tmp_path):
+    lines = tmp_path / "zh.txt"
+    lines.write_text("我们在北京大学学习自然语言处理。\n王小二和李晓明在中关村创业\n\n他用iPhone12拍了很多照片\n",
+                     encoding="utf-8")
+    report = tmp_path / "BENCH.md"
+    result = _run_tool("benchmark.py", "--benchmark=chinese_segmentation", f"--text_file={lines}", "--repeats=1",
+                       f"--append_to={report}")
+    assert result.returncode == 0, result.stderr
+    row = next(line for line in report.read_text().splitlines() if line.startswith("| Chinese word segmentation"))
+    assert "the same, span for span" in row and "DIFFERENT" not in row
+
+
 def test_benchmark_rejects_negative_threads():
     result = _run_tool("benchmark.py", "--benchmark=pretraining_step", "--inter_op_threads=-1")
     assert result.returncode == 2 and "--inter_op_threads=-1" in result.stderr

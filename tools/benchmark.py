@@ -20,6 +20,7 @@ tsv=sst2/train.tsv,text=wikitext2_test.raw
       --eval_file=zh/sentiment/dev.tsv --classifier_peer=hf_torch --init_checkpoint=my_hf_checkpoint
   python tools/benchmark.py --benchmark=squad_quality --text_file=squad/squad_v1.1_dev_part1.json \
       --max_seq_length=384 --train_batch_size=16
+  python tools/benchmark.py --benchmark=chinese_segmentation --text_file=zh/text/zh_corpus.txt
   python tools/benchmark.py --benchmark=long_context --long_context_lengths=512,2048,8192 --steps=3 --repeats=2 \
       [--torch_device=cuda] --append_to=BENCHMARKS.md
   KERAS_BACKEND=jax python tools/benchmark.py --benchmark=squad_recipe_ablation \
@@ -47,7 +48,7 @@ flags.DEFINE_enum("benchmark", "tokenizer",
                   ["tokenizer", "create_pretraining_data", "pretraining_step", "serving", "finetuning",
                    "finetuning_quality", "ner_quality", "squad_quality", "squad_recipe_ablation", "memory",
                    "compression", "long_context", "serving_concurrent", "serving_int8", "serving_profile",
-                   "serving_settings"],
+                   "serving_settings", "chinese_segmentation"],
                   "Which benchmark to run.")
 flags.DEFINE_string("text_file", None, "Texts, one per line (tokenizer benchmark); for create_pretraining_data, "
                     "one sentence per line with a blank line between documents.")
@@ -238,6 +239,10 @@ def main(argv):
         rows = _held_out_quality_rows()
     elif FLAGS.benchmark == "compression":
         rows = _compression_rows()
+    elif FLAGS.benchmark == "chinese_segmentation":
+        from benchmarks.chinese_segmentation_benchmark import benchmark_chinese_segmentation
+
+        rows = benchmark_chinese_segmentation(_texts(), FLAGS.repeats)
     elif FLAGS.benchmark == "create_pretraining_data":
         from benchmarks.pretraining_data_benchmark import benchmark_create_pretraining_data
 
