@@ -179,17 +179,30 @@ def _softmax(scores, additive_mask):
 @pytest.mark.parametrize("length,half_window", [(LENGTH, 4), (16, 4), (3, 4), (LENGTH, 1), (LENGTH, 32)])
 def test_banded_attention_equals_dense_masked_attention(length, half_window):
     """Blocks of w queries over their 3w neighbouring keys give the dense result under the sliding-window mask, for
-    padded, packed and short rows; every query that sees a key (real tokens, padding near real ones) agrees."""
+    padded, packed and short rows; every query that sees a key (real tokens, padding near real ones) agrees, and so
+    do the gradients of a loss on those queries' outputs."""
+    import tensorflow as tf
+
     rng = np.random.default_rng(0)
-    query, key, value = (rng.normal(size=(3, 2, length, 8)).astype("float32") for _ in range(3))
+    query, key, value = (tf.constant(rng.normal(size=(3, 2, length, 8)).astype("float32")) for _ in range(3))
     input_mask = _padded_and_packed_mask(length)
-    banded = np.asarray(banded_attention(query, key, value, input_mask, half_window, _softmax))
     mask = np.asarray(sliding_window_mask(input_mask, half_window))
-    dense = np.asarray(dense_attention(query, key, value, mask, _softmax))
     sees_a_key = (mask == 0).any(axis=-1)[:, 0]  # [B, T]
+    weights = rng.normal(size=(3, 2, length, 8)).astype("float32") * sees_a_key[:, None, :, None]
+    results = {}
+    for name, attend in (("banded", lambda q, k, v: banded_attention(q, k, v, input_mask, half_window, _softmax)),
+                         ("dense", lambda q, k, v: dense_attention(q, k, v, mask, _softmax))):
+        with tf.GradientTape() as tape:
+            tape.watch([query, key, value])
+            output = attend(query, key, value)
+            loss = tf.reduce_sum(output * weights)
+        results[name] = (output.numpy(), [g.numpy() for g in tape.gradient(loss, [query, key, value])])
+    banded, dense = results["banded"][0], results["dense"][0]
     assert banded.shape == dense.shape and sees_a_key[input_mask > 0].all()
     np.testing.assert_allclose(banded.transpose(0, 2, 1, 3)[sees_a_key], dense.transpose(0, 2, 1, 3)[sees_a_key],
                                atol=1e-6, rtol=0)
+    for banded_gradient, dense_gradient in zip(results["banded"][1], results["dense"][1]):
+        np.testing.assert_allclose(banded_gradient, dense_gradient, atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("chunk", [4, 7, LENGTH, 64])

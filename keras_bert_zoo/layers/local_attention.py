@@ -74,10 +74,11 @@ def chunked_attention(query, key, value, input_mask, softmax, chunk):
         return dense_attention(query, key, value, additive_attention_mask(input_mask, positions), softmax)
 
     block = keras.remat(block)
-    length = query.shape[2]
-    return ops.concatenate([block(query[:, :, start:start + chunk], key, value, input_mask,
-                                  ops.convert_to_tensor(start, "int32"))
-                            for start in range(0, length, chunk)], axis=2)
+    starts = list(range(0, query.shape[2], chunk))
+    # Split, not sliced: see `_neighbourhoods`.
+    queries = ops.split(query, starts[1:], axis=2) if len(starts) > 1 else [query]
+    return ops.concatenate([block(queries, key, value, input_mask, ops.convert_to_tensor(start, "int32"))
+                            for queries, start in zip(queries, starts)], axis=2)
 
 
 def mapped_chunk_attention(query, key, value, input_mask, softmax, chunk):
@@ -137,28 +138,37 @@ def banded_attention(query, key, value, input_mask, half_window, softmax):
     blocks = (length + w - 1) // w
     padded = blocks * w
     # w zero keys before the row and w + (padded - T) after: block b's neighbourhood is rows [b*w, b*w + 3w).
-    query, key, value = (_pad_time(x, 0, padded - length) for x in (query, key, value))
-    key, value = (_pad_time(x, w, w) for x in (key, value))
+    # A row of static length that fills its blocks needs neither padding nor cutting back.
+    aligned = isinstance(length, int) and length == padded
+    if not aligned:
+        query, key, value = (_pad_time(x, 0, padded - length) for x in (query, key, value))
+    # Block b's neighbourhood is rows [b*w - w, b*w + 2w) of the row, -1 in the mask outside it.
     mask = ops.pad(ops.cast(input_mask, "int32"), [[0, 0], [w, w + padded - length]], constant_values=-1)
     # [B, N, blocks, w, D] queries and [B, N, blocks, 3w, D] keys and values around them.
     heads, size = query.shape[1], query.shape[3]
-    query_blocks = ops.reshape(query, (-1, heads, blocks, w, size))
-    key_blocks, value_blocks = (_neighbourhoods(x, blocks, w) for x in (key, value))
+    query_blocks, key_blocks, value_blocks = (ops.reshape(x, (-1, heads, blocks, w, size)) for x in (query, key, value))
+    key_blocks, value_blocks = (_neighbourhoods(x) for x in (key_blocks, value_blocks))
     scores = ops.einsum("bnkqd,bnksd->bnkqs", query_blocks, key_blocks)
     probs = softmax(scores, _band_mask(mask, blocks, w)[:, None])
-    context = ops.einsum("bnkqs,bnksd->bnkqd", probs, value_blocks)
-    return ops.reshape(context, (-1, heads, padded, size))[:, :, :length]
+    context = ops.reshape(ops.einsum("bnkqs,bnksd->bnkqd", probs, value_blocks), (-1, heads, padded, size))
+    return context if aligned else context[:, :, :length]
 
 
 def _pad_time(x, before, after):
     return ops.pad(x, [[0, 0], [0, 0], [before, after], [0, 0]])
 
 
-def _neighbourhoods(x, blocks, w):
-    """[B, N, (blocks + 2) * w, D] -> [B, N, blocks, 3w, D]: each block of w with the blocks either side."""
-    heads, size = x.shape[1], x.shape[3]
-    chunks = ops.reshape(x, (-1, heads, blocks + 2, w, size))
-    return ops.concatenate([chunks[:, :, :-2], chunks[:, :, 1:-1], chunks[:, :, 2:]], axis=3)
+def _neighbourhoods(blocks):
+    """[B, N, blocks, w, D] -> [B, N, blocks, 3w, D]: each block with the blocks either side.
+
+    The first block's left neighbour is the last block and the last one's
+    right neighbour the first (rolled, not sliced: a roll's gradient is a
+    roll, while TF's gradient of a slice writes into a zero tensor of the
+    whole input, slowly on CPU). `_band_mask` hides
+    those keys, and a hidden key's probability is exactly 0, so neither
+    pass sees them.
+    """
+    return ops.concatenate([ops.roll(blocks, 1, axis=2), blocks, ops.roll(blocks, -1, axis=2)], axis=3)
 
 
 def _band_mask(mask, blocks, w):

@@ -15,7 +15,9 @@ from keras_bert_zoo.layers.rotary_embedding import RotaryEmbedding, rotate
 
 
 # Global attention over rows longer than this scores this many queries at a time (`chunked_attention`): 8,192
-# tokens would otherwise hold 8,192^2 scores per head, 3 GiB a layer for ModernBERT-base.
+# tokens would otherwise hold 8,192^2 scores per head, 3 GiB a layer for ModernBERT-base. Training does so only
+# past REMATERIALIZED_LENGTH: the blocks are recomputed in the backward pass, which up to there cost more time
+# (6% of a ModernBERT-base step at 2,048 tokens on CPU) than their scores cost memory.
 GLOBAL_CHUNK = 1024
 # Training on rows longer than this recomputes what lies between the fused projection and the output
 # projection (rotations, scores, probabilities) in the backward pass instead of keeping it: about half of a
@@ -68,7 +70,8 @@ class ModernBertAttention(BertSelfAttention):
         length = x.shape[1]
         # Dropout draws anew when recomputed: only attention without it is recomputed.
         deterministic = not (training and self.probs_dropout.threshold)
-        long = length is not None and length > GLOBAL_CHUNK and deterministic
+        long = (length is not None and length > (REMATERIALIZED_LENGTH if training else GLOBAL_CHUNK)
+                and deterministic)
 
         def attend(qkv, input_mask, position_ids):
             # [B, T, 3, N, D] -> [3, B, N, T, D]
@@ -100,7 +103,7 @@ class ModernBertAttention(BertSelfAttention):
             # [B, N, Q, D] -> [B, Q, H]
             return ops.reshape(ops.transpose(context, (0, 2, 1, 3)), (-1, ops.shape(context)[2], self.hidden_size))
 
-        if training and long and length > REMATERIALIZED_LENGTH:
+        if training and long:
             attend = keras.remat(attend)
         context = attend(self.qkv_dense(x), input_mask, position_ids)
         if self.half_window is not None and query_positions is not None:

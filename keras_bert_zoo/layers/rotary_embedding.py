@@ -48,7 +48,9 @@ class RotaryEmbedding(keras.layers.Layer):
 
 def rotate(x, cos, sin):
     """`x` [B, N, T, D] rotated by `RotaryEmbedding`'s (cos, sin) [B, 1, T, D], in float32, cast back."""
-    half = x.shape[-1] // 2
     x32 = ops.cast(x, "float32")
-    rotated_half = ops.concatenate([-x32[..., half:], x32[..., :half]], axis=-1)
+    # A split, not two slices: a split's gradient is a concatenation, while TF's gradient of a slice
+    # writes into a zero tensor of the whole input, slowly on CPU.
+    first, second = ops.split(x32, 2, axis=-1)
+    rotated_half = ops.concatenate([-second, first], axis=-1)
     return ops.cast(x32 * cos + rotated_half * sin, x.dtype)
