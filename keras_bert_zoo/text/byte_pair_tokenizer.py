@@ -36,6 +36,8 @@ _WORD_PATTERN = rf"'s|'t|'re|'ve|'m|'ll|'d| ?[{_LETTERS}]+| ?[{_NUMBERS}]+| ?[^{
 # A piece of `_words` whose leading whitespace makes words of its own: two characters or more, or
 # one that isn't a space (which would be the match's own).
 _CUT_PATTERN = rf"(?:[{_SPACES}]{{2,}}|[{_OTHER_SPACES}])[^{_SPACES}](?s).*"
+# Valid UTF-8 with no such piece: whitespace before a non-space character is one space at most.
+_PLAIN_PATTERN = rf"(?s)(?:[^{_SPACES}]| [^{_SPACES}])*[{_SPACES}]*"
 # Merge codes: rank << 32 | id of the merged token; pairs that don't merge get the largest int64.
 _ID_BITS = (1 << 32) - 1
 _NO_MERGE = np.iinfo(np.int64).max
@@ -267,23 +269,24 @@ class BytePairTokenizer(GraphTokenizer):
         the match's leading space (" b" of "a  b"), else it is one more word
         ("a\\t\\tb" is "a", "\\t", "\\t", "b").
         """
+        # Most batches are plain: one pass over the texts spares checking their UTF-8 and their pieces.
+        plain = tf.reduce_all(tf.strings.regex_full_match(texts, _PLAIN_PATTERN))
         # RE2 skips invalid UTF-8 as it skips whitespace: such texts are split with each of
         # those bytes read as U+0001, a control character (so the offsets hold), and their
         # words cut from the original bytes.
-        valid = tf.reduce_all(tf.strings.regex_full_match(texts, "(?s).*"))
+        valid = tf.cond(plain, lambda: True, lambda: tf.reduce_all(tf.strings.regex_full_match(texts, "(?s).*")))
         split_texts = tf.cond(valid, lambda: texts, lambda: _invalid_bytes_as_u0001(texts))
         pieces = tf.strings.split(tf.strings.regex_replace(split_texts, _WORD_PATTERN, b"\\0\xff"), b"\xff")
         flat = pieces.flat_values
         ends = tf.cumsum(tf.cast(tf.strings.length(flat), tf.int64))  # In all texts joined.
         starts = tf.concat([[0], ends[:-1]], 0)
-        # Pieces whose whitespace gives words of its own.
-        cut = tf.strings.regex_full_match(flat, _CUT_PATTERN)
 
         def as_split():
             return flat, starts, pieces.row_splits
 
         def recut():
-            at = tf.where(cut)
+            # Pieces whose whitespace gives words of its own.
+            at = tf.where(tf.strings.regex_full_match(flat, _CUT_PATTERN))
             cut_pieces = tf.gather_nd(flat, at)
             spaces = tf.strings.regex_replace(cut_pieces, f"[^{_SPACES}](?s).*", "")
             space_bytes = tf.strings.length(spaces)
@@ -302,7 +305,7 @@ class BytePairTokenizer(GraphTokenizer):
             lengths = tf.concat([word_starts[1:], ends[-1:]], 0) - word_starts
             return tf.strings.substr(tf.strings.reduce_join(texts), word_starts, lengths), word_starts, splits
 
-        words, starts, splits = tf.cond(valid & ~tf.reduce_any(cut), as_split, recut)
+        words, starts, splits = tf.cond(plain, as_split, recut)
         text_starts = tf.cumsum(tf.cast(tf.strings.length(texts), tf.int64), exclusive=True)
         rows = tf.repeat(tf.range(tf.size(splits, tf.int64) - 1), splits[1:] - splits[:-1])
         return (tf.RaggedTensor.from_row_splits(words, splits, validate=False),
