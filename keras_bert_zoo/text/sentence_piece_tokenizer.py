@@ -365,7 +365,7 @@ def _commuting_runs(model):
     """Per piece, a key shared by the pieces that are powers of one string (as "!" and "!!!"), and its power.
 
     Only strings with two or more powers among the pieces share keys; any
-    other piece's key is its own id. None if no pieces share a key.
+    other piece's key is -1. None if no pieces share a key.
     """
     roots = {}
     for piece_id, (piece, piece_type) in enumerate(zip(model.pieces, model.types)):
@@ -373,7 +373,7 @@ def _commuting_runs(model):
             # The shortest period of a string is where it first recurs in itself doubled.
             period = (piece + piece).find(piece, 1)
             roots.setdefault(piece[:period], []).append(piece_id)
-    keys = np.arange(len(model.pieces), dtype=np.int32)
+    keys = np.full(len(model.pieces), -1, np.int32)
     powers = np.ones(len(model.pieces), np.int32)
     shared = False
     for root, piece_ids in roots.items():
@@ -392,12 +392,16 @@ def _sorted_runs(pieces, run_keys, run_powers, starts=None, ends=None):
     text.
     """
     values = pieces.flat_values
+    # Only pieces that share a key can be reordered: the rest of the work is on those alone.
     keys = tf.gather(run_keys, values)
-    rows = pieces.value_rowids()
-    same_as_previous = tf.concat([[False], (keys[1:] == keys[:-1]) & (rows[1:] == rows[:-1])], 0)
+    candidates = tf.where(keys >= 0)[:, 0]
+    keys = tf.gather(keys, candidates)
+    rows = tf.searchsorted(pieces.row_splits, candidates, side="right")
+    same_as_previous = tf.concat([[False], (keys[1:] == keys[:-1]) & (rows[1:] == rows[:-1])
+                                  & (candidates[1:] == candidates[:-1] + 1)], 0)
     in_run = same_as_previous | tf.concat([same_as_previous[1:], [False]], 0)
-    positions = tf.where(in_run)[:, 0]
-    run_of = tf.gather(tf.cumsum(tf.cast(~same_as_previous, tf.int64)), positions)
+    positions = tf.boolean_mask(candidates, in_run)
+    run_of = tf.boolean_mask(tf.cumsum(tf.cast(~same_as_previous, tf.int64)), in_run)
     old = tf.gather(values, positions)
     order = tf.argsort(run_of * (tf.cast(tf.reduce_max(run_powers), tf.int64) + 1)
                        + tf.cast(tf.gather(run_powers, old), tf.int64), stable=True)
