@@ -43,10 +43,10 @@ class JiebaWordSpans:
         from jieba import finalseg
 
         tokenizer.check_initialized()
-        self._frequencies = tokenizer.FREQ
+        frequencies = tokenizer.FREQ
         log_total = math.log(tokenizer.total)
         # A node per dictionary entry (a word, or a prefix of one with frequency 0), each after its parent.
-        entries = sorted(self._frequencies, key=len)
+        entries = sorted(frequencies, key=len)
         nodes = {"": 0}
         keys = np.zeros(len(entries), np.int64)
         self._weights = np.zeros(len(entries) + 1)
@@ -54,9 +54,9 @@ class JiebaWordSpans:
         for node, entry in enumerate(entries, 1):
             nodes[entry] = node
             keys[node - 1] = nodes[entry[:-1]] << _CODE_BITS | ord(entry[-1])
-            if self._frequencies[entry]:
+            if frequencies[entry]:
                 self._is_word[node] = True
-                self._weights[node] = math.log(self._frequencies[entry]) - log_total
+                self._weights[node] = math.log(frequencies[entry]) - log_total
         order = np.argsort(keys)
         self._keys, self._key_nodes = keys[order], order + 1
         # The first character's node by its code point (0: none), which saves the largest search.
@@ -89,8 +89,7 @@ class JiebaWordSpans:
         Args:
             texts: Strings, each cut on its own, as `cut(text)` would.
         """
-        joined = "".join(texts)
-        codes = np.frombuffer(joined.encode("utf-32-le"), np.uint32).astype(np.int64)
+        codes = np.frombuffer("".join(texts).encode("utf-32-le"), np.uint32).astype(np.int64)
         size = len(codes)
         in_block = np.zeros(size, bool)
         low = codes <= _LAST_IDEOGRAPH
@@ -103,14 +102,18 @@ class JiebaWordSpans:
         if not len(positions):
             return positions, positions
         limits = block_ends[np.cumsum(begins)[positions] - 1]
-        route_ends = self._route(*self._dictionary_words(codes, positions, limits), size)
+        edges = self._dictionary_words(codes, positions, limits)
+        route_ends = self._route(*edges, size)
         word_starts, word_ends = _walk(route_ends, block_starts, block_ends)
         run_starts, run_ends = _single_character_runs(word_starts, word_ends, begins)
-        # jieba gives a run the HMM unless the run is itself a dictionary word.
-        unknown = np.array([not self._frequencies.get(joined[start:end]) for start, end in zip(run_starts, run_ends)],
-                           bool)
-        hmm_starts, hmm_ends = self._hmm_words(codes, run_starts[unknown], run_ends[unknown])
+        # jieba gives a run the HMM unless the run is itself a dictionary word: an edge of its block's DAG
+        # (runs have two characters or more; only a lone character's edge isn't a word).
+        starts_run = np.zeros(size, bool)
+        starts_run[run_starts] = True
+        from_runs = starts_run[edges[0]]
+        unknown = ~np.isin(run_starts * (size + 1) + run_ends, edges[0][from_runs] * (size + 1) + edges[1][from_runs])
         is_ideograph = (codes >= _FIRST_IDEOGRAPH) & (codes <= _LAST_IDEOGRAPH)
+        hmm_starts, hmm_ends = self._hmm_words(codes, is_ideograph, run_starts[unknown], run_ends[unknown])
         ideographs_before = np.concatenate([[0], np.cumsum(is_ideograph)])
         lengths = word_ends - word_starts
         words = (lengths > 1) & (ideographs_before[word_ends] - ideographs_before[word_starts] == lengths)
@@ -184,7 +187,7 @@ class JiebaWordSpans:
             route_ends[at] = np.maximum.reduceat(np.where(is_best, group_ends, -1), heads)
         return route_ends
 
-    def _hmm_words(self, codes, run_starts, run_ends):
+    def _hmm_words(self, codes, is_ideograph, run_starts, run_ends):
         """(starts, ends) of the words of two or more characters that jieba's HMM makes of the runs (finalseg.cut).
 
         Each run's maximal stretches of ideographs go through Viterbi, all
@@ -193,7 +196,7 @@ class JiebaWordSpans:
         """
         taken = np.zeros(len(codes), bool)
         taken[concatenate_ranges(run_starts, run_ends)] = True
-        taken &= (codes >= _FIRST_IDEOGRAPH) & (codes <= _LAST_IDEOGRAPH)
+        taken &= is_ideograph
         run_start = np.zeros(len(codes), bool)
         run_start[run_starts] = True
         _, starts, ends = _runs(taken, run_start)

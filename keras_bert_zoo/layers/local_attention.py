@@ -137,7 +137,6 @@ def banded_attention(query, key, value, input_mask, half_window, softmax):
     length = ops.shape(query)[2]
     blocks = (length + w - 1) // w
     padded = blocks * w
-    # w zero keys before the row and w + (padded - T) after: block b's neighbourhood is rows [b*w, b*w + 3w).
     # A row of static length that fills its blocks needs neither padding nor cutting back.
     aligned = isinstance(length, int) and length == padded
     if not aligned:
@@ -164,9 +163,8 @@ def _neighbourhoods(blocks):
     The first block's left neighbour is the last block and the last one's
     right neighbour the first (rolled, not sliced: a roll's gradient is a
     roll, while TF's gradient of a slice writes into a zero tensor of the
-    whole input, slowly on CPU). `_band_mask` hides
-    those keys, and a hidden key's probability is exactly 0, so neither
-    pass sees them.
+    whole input, slowly on CPU). `_band_mask` hides those keys, and a hidden
+    key's probability is exactly 0, so neither pass sees them.
     """
     return ops.concatenate([ops.roll(blocks, 1, axis=2), blocks, ops.roll(blocks, -1, axis=2)], axis=3)
 
