@@ -9,7 +9,7 @@ import tensorflow_text as tf_text
 from keras_bert_zoo.text.byte_pair_files import (byte_to_unicode, normalization, pair_layout, read_byte_pair_files,
                                                  read_merges, read_vocab_json, token_bytes, write_byte_pair_files,
                                                  write_template_tokenizer_files)
-from keras_bert_zoo.text.graph_calls import per_batch, strings
+from keras_bert_zoo.text.graph_calls import per_batch, row_ids, scattered, strings
 from keras_bert_zoo.text.graph_tokenizer import GraphTokenizer
 from keras_bert_zoo.text.segment_packer import SegmentPacker
 
@@ -238,7 +238,7 @@ class BytePairTokenizer(GraphTokenizer):
         pieces, word_splits, word_starts = self._untracked.split(texts)
         lengths = tf.gather(self._token_lengths, pieces.flat_values)
         # A piece starts where its word does, plus the lengths of the word's pieces before it.
-        rows = pieces.value_rowids()
+        rows = row_ids(pieces.row_splits)
         before = tf.cumsum(lengths, exclusive=True)
         starts = tf.gather(word_starts, rows) + before - tf.gather(before, tf.gather(pieces.row_starts(), rows))
         splits = tf.gather(pieces.row_splits, word_splits)
@@ -307,7 +307,7 @@ class BytePairTokenizer(GraphTokenizer):
 
         words, starts, splits = tf.cond(plain, as_split, recut)
         text_starts = tf.cumsum(tf.cast(tf.strings.length(texts), tf.int64), exclusive=True)
-        rows = tf.repeat(tf.range(tf.size(splits, tf.int64) - 1), splits[1:] - splits[:-1])
+        rows = row_ids(splits)
         return (tf.RaggedTensor.from_row_splits(words, splits, validate=False),
                 tf.RaggedTensor.from_row_splits(starts - tf.gather(text_starts, rows), splits, validate=False))
 
@@ -317,14 +317,14 @@ class BytePairTokenizer(GraphTokenizer):
         missed = ids < 0
         missed_words, missed_index = tf.unique(tf.boolean_mask(words, missed))
         merged = tf.gather(self._merge_words(missed_words), missed_index)  # [missed words, (pieces)]
-        at = tf.where(missed)
-        lengths = tf.tensor_scatter_nd_update(tf.ones_like(ids, tf.int64), at, merged.row_lengths())
+        at = tf.where(missed)[:, 0]
+        lengths = scattered(at, merged.row_lengths(), tf.size(ids, tf.int64), 1)
         splits = tf.concat([[0], tf.cumsum(lengths)], 0)
-        rows = merged.value_rowids()
-        merged_at = (tf.gather(tf.gather(splits, at[:, 0]), rows) + tf.range(tf.size(rows, tf.int64))
+        rows = row_ids(merged.row_splits)
+        merged_at = (tf.gather(tf.gather(splits, at), rows) + tf.range(tf.size(rows, tf.int64))
                      - tf.gather(merged.row_starts(), rows))
-        values = tf.scatter_nd(tf.concat([tf.boolean_mask(splits[:-1], ~missed), merged_at], 0)[:, None],
-                               tf.concat([tf.boolean_mask(ids, ~missed), merged.flat_values], 0), splits[-1:])
+        values = scattered(tf.concat([tf.boolean_mask(splits[:-1], ~missed), merged_at], 0),
+                           tf.concat([tf.boolean_mask(ids, ~missed), merged.flat_values], 0), splits[-1])
         return tf.RaggedTensor.from_row_splits(values, splits, validate=False)
 
     def _merge_words(self, words):
@@ -353,8 +353,9 @@ class BytePairTokenizer(GraphTokenizer):
         lengths = tf.strings.length(words)
         # The words' bytes, each word behind a NUL that becomes the separator.
         joined = tf.strings.reduce_join(tf.strings.join([b"\x00", words]))
-        separators = tf.cumsum(lengths + 1, exclusive=True)[:, None]
-        is_separator = tf.scatter_nd(separators, tf.ones_like(lengths, tf.bool), tf.strings.length(joined)[None])
+        separators = tf.cast(tf.cumsum(lengths + 1, exclusive=True), tf.int64)
+        size = tf.cast(tf.strings.length(joined), tf.int64)
+        is_separator = scattered(separators, tf.ones_like(separators, tf.bool), size, False)
         raw = tf.cast(tf.io.decode_raw(joined, tf.uint8), tf.int32)
         symbols = tf.where(is_separator, self.vocab_size, tf.gather(self._byte_ids, raw))
         if self._character_table is not None:
@@ -391,10 +392,10 @@ class BytePairTokenizer(GraphTokenizer):
             to_end = tf.gather(tf.where(~after_right)[:, 0],
                                tf.cumsum(tf.cast(~after_right, tf.int32), exclusive=True)) - runs
             at = tf.boolean_mask(taken, tf.bitwise.bitwise_and(tf.bitwise.bitwise_or(from_start, to_end), 1) == 0)
-            values = tf.tensor_scatter_nd_update(values, at[:, None], tf.bitwise.bitwise_and(tf.gather(codes, at),
-                                                                                          _ID_BITS))
+            merging = scattered(at, tf.ones_like(at, tf.bool), tf.size(values, tf.int64), False)
+            values = tf.where(merging, tf.bitwise.bitwise_and(codes, _ID_BITS), values)
             # Merged right halves leave; so do the words with no pair left, their tokens kept by origin.
-            removed = tf.scatter_nd(at[:, None] + 1, tf.ones_like(at, tf.bool), tf.shape(values, tf.int64))
+            removed = tf.concat([[False], merging[:-1]], 0)
             finished = tf.gather(first, words) >= _NO_RANK
             kept, done = tf.where(~removed & ~finished)[:, 0], tf.where(finished)[:, 0]
             return (tf.gather(values, kept), tf.gather(words, kept), tf.gather(origins, kept),
@@ -407,8 +408,7 @@ class BytePairTokenizer(GraphTokenizer):
             lambda values, *_: tf.size(values) > 0, step,
             (symbols, symbol_words, tf.range(tf.size(symbols, tf.int64)), *done, 0),
             shape_invariants=(tf.TensorShape([None]),) * 3 + (None, None, tf.TensorShape([])))
-        tokens = tf.scatter_nd(done_origins.concat()[:, None], done_values.concat() + 1,
-                               tf.shape(symbols, tf.int64)) - 1
+        tokens = scattered(done_origins.concat(), done_values.concat(), tf.size(symbols, tf.int64), -1)
         is_token = tf.where((tokens >= 0) & ~is_separator)[:, 0]
         return tf.RaggedTensor.from_value_rowids(tf.cast(tf.gather(tokens, is_token), tf.int32),
                                                  tf.cast(tf.gather(symbol_words, is_token), tf.int64),
@@ -428,10 +428,10 @@ class BytePairTokenizer(GraphTokenizer):
         token = self._character_table.lookup(key)
         hit = token >= 0
         at, token, length = tf.boolean_mask(at, hit), tf.boolean_mask(token, hit), tf.boolean_mask(length, hit)
-        size = tf.shape(raw, tf.int64)
-        tokens = tf.cast(tf.scatter_nd(at[:, None], token + 1, size) - 1, tf.int32)
+        size = tf.size(raw, tf.int64)
         inside = tf.ragged.range(at + 1, at + length).flat_values
-        return tokens, tf.scatter_nd(inside[:, None], tf.ones_like(inside, tf.bool), size)
+        return (scattered(at, tf.cast(token, tf.int32), size, -1),
+                scattered(inside, tf.ones_like(inside, tf.bool), size, False))
 
     def _merge_codes(self, token_ids):
         """The merge table, each merge's limit for `_merge_words`, and the characters it starts as tokens.

@@ -58,6 +58,23 @@ def concat_rows(parts):
                                            validate=False)
 
 
+def row_ids(splits):
+    """The row of each value of int64 ragged row splits [R + 1]: `value_rowids()` without its tile of
+    [R, longest row] (several times faster where a row is long). Each value counts the row ends at or before it."""
+    size = splits[-1]
+    return tf.cumsum(tf.math.bincount(splits[1:-1], minlength=size, maxlength=size, dtype=tf.int64))
+
+
+def scattered(indices, updates, size, default=0):
+    """`default` [size] with `updates` [N] put at their distinct int64 `indices` [N].
+
+    `tf.scatter_nd`'s result (for default 0) from SparseToDense, whose CPU kernel writes the updates
+    5-10x faster.
+    """
+    return tf.raw_ops.SparseToDense(sparse_indices=indices, output_shape=tf.reshape(size, [1]), sparse_values=updates,
+                                    default_value=tf.constant(default, updates.dtype), validate_indices=False)
+
+
 def in_slices(tokenize, texts, slices):
     """`tokenize`'s ragged rows of texts [B], the batch cut into `slices` contiguous parts that run in parallel.
 
