@@ -1,5 +1,7 @@
 """In-graph byte-level BPE tokenizer (GPT-2 / RoBERTa) that reproduces transformers' ids."""
 
+import functools
+import itertools
 import os
 
 import numpy as np
@@ -30,14 +32,12 @@ _NUMBERS = r"\p{N}" + _class_items("10D40-10D49 116D0-116E3 11BF0-11BF9 16130-16
 # Oniguruma's \s (RE2's is ASCII only); U+001C-U+001F, which Python's str.isspace() counts, aren't in it.
 _OTHER_SPACES = _class_items("9-D 85 A0 1680 2000-200A 2028-2029 202F 205F 3000")
 _SPACES = " " + _OTHER_SPACES
-# GPT-2's pattern but its whitespace alternatives `\s+(?!\S)|\s+`, which need a lookahead that RE2
-# lacks: whitespace is left between the matches, and `_words` cuts it as those alternatives would.
-_WORD_PATTERN = rf"'s|'t|'re|'ve|'m|'ll|'d| ?[{_LETTERS}]+| ?[{_NUMBERS}]+| ?[^{_SPACES}{_LETTERS}{_NUMBERS}]+"
-# A piece of `_words` whose leading whitespace makes words of its own: two characters or more, or
-# one that isn't a space (which would be the match's own).
-_CUT_PATTERN = rf"(?:[{_SPACES}]{{2,}}|[{_OTHER_SPACES}])[^{_SPACES}](?s).*"
-# Valid UTF-8 with no such piece: whitespace before a non-space character is one space at most.
-_PLAIN_PATTERN = rf"(?s)(?:[^{_SPACES}]| [^{_SPACES}])*[{_SPACES}]*"
+# Classes of characters in GPT-2's pre-tokenization regex
+# `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`.
+# Letters, numbers, the space (U+0020), other whitespace, and the others.
+_LETTER, _NUMBER, _BLANK, _SPACE, _OTHER = range(5)
+# The contractions after the apostrophe, and their lengths with it.
+_CONTRACTIONS = {"s": 2, "t": 2, "m": 2, "d": 2, "re": 3, "ve": 3, "ll": 3}
 # Merge codes: rank << 32 | id of the merged token; pairs that don't merge get the largest int64.
 _ID_BITS = (1 << 32) - 1
 _NO_MERGE = np.iinfo(np.int64).max
@@ -45,6 +45,90 @@ _NO_MERGE = np.iinfo(np.int64).max
 _NO_RANK = _NO_MERGE & ~_ID_BITS
 # The length of the UTF-8 character that a byte leads (0: not a lead byte of two bytes or more).
 _UTF8_LENGTHS = np.array([0] * 0xC0 + [2] * 32 + [3] * 16 + [4] * 8 + [0] * 8, np.int64)
+
+
+def _joined_characters(texts):
+    """Texts [B] joined: (the joined string, int32 code points [C], int64 their byte offsets in it [C],
+    int64 the texts' offsets in it [B]).
+
+    Invalid UTF-8 bytes are U+0001, a control character (tf.strings.unicode_decode's replacement),
+    each sequence of them at its first byte.
+    """
+    joined = tf.strings.reduce_join(texts)
+    raw = tf.cast(tf.io.decode_raw(joined, tf.uint8), tf.int32)
+    text_starts = tf.cumsum(tf.cast(tf.strings.length(texts), tf.int64), exclusive=True)
+
+    def ascii():
+        return raw, tf.range(tf.size(raw, tf.int64))
+
+    def utf8():
+        # Each byte's code point if a character starts there: a lead byte's high bits say how many
+        # bytes follow, its other bits lead the code point, and each following byte adds its low 6 bits.
+        # (Slices and selects over all bytes: gathers of each character's bytes are slower.)
+        size = tf.size(raw)
+        padded = tf.concat([raw, tf.zeros([3], tf.int32)], 0)
+        leads = [raw >= lead for lead in (0xC0, 0xE0, 0xF0)]
+        points = tf.bitwise.bitwise_and(raw, tf.where(leads[2], 0x07, tf.where(leads[1], 0x0F,
+                                                                               tf.where(leads[0], 0x1F, 0x7F))))
+        for offset, lead in enumerate(leads, 1):
+            following = tf.bitwise.bitwise_and(padded[offset:size + offset], 0x3F)
+            points = tf.where(lead, tf.bitwise.bitwise_or(tf.bitwise.left_shift(points, 6), following), points)
+        starts = tf.where(tf.bitwise.bitwise_and(raw, 0xC0) != 0x80)[:, 0]
+        return tf.gather(points, starts), starts
+
+    def replaced():
+        points, offsets = tf.strings.unicode_decode_with_offsets(texts, "UTF-8", errors="replace", replacement_char=1)
+        return points.flat_values, offsets.flat_values + tf.gather(text_starts, row_ids(points.row_splits))
+
+    points, offsets = tf.cond(tf.reduce_all(raw < 0x80), ascii, lambda: tf.cond(
+        tf.reduce_all(tf.strings.regex_full_match(texts, "(?s).*")), utf8, replaced))
+    return joined, points, offsets, text_starts
+
+
+@functools.lru_cache(maxsize=None)
+def _character_classes():
+    """Each code point's class in GPT-2's pattern as RE2 reads `_LETTERS`, `_NUMBERS` and `_SPACES`.
+
+    Returns:
+        (int32 [0x1100] row of each block of 256 code points, int8 [rows * 256]
+        the rows' classes): blocks with the same classes share a row.
+    """
+    points = np.arange(0x110000, dtype=np.int32)
+    encodable = points[(points < 0xD800) | (points > 0xDFFF)]  # UTF-8 holds no surrogates.
+    classes = np.full(points.shape, _OTHER, np.int8)
+    with tf.init_scope():
+        characters = tf.strings.unicode_encode(tf.RaggedTensor.from_tensor(encodable[:, None]), "UTF-8")
+        for class_id, items in ((_LETTER, _LETTERS), (_NUMBER, _NUMBERS), (_SPACE, _SPACES)):
+            classes[encodable[tf.strings.regex_full_match(characters, f"[{items}]").numpy()]] = class_id
+    classes[ord(" ")] = _BLANK
+    rows, row_of_block = np.unique(classes.reshape(-1, 256), axis=0, return_inverse=True)
+    return row_of_block.reshape(-1).astype(np.int32), rows.reshape(-1)
+
+
+def _word_start_table():
+    """bool [6 * 5 * 6]: whether a word starts at a character, by its classes (before + 1, its own,
+    after + 1), where the class before a text's first character and after its last is -1.
+
+    The classes of GPT-2's regex match runs of letters, of numbers, or of
+    other characters, each after an optional space; `\\s+(?!\\S)|\\s+` make
+    whitespace before a non-space character a word but for its last
+    character, which is a word of its own unless it is a space ("a  b" is
+    "a", " ", " b"; "a\\t\\tb" is "a", "\\t", "\\t", "b"). Contractions are
+    `_contractions`'.
+    """
+    table = np.zeros([6, 5, 6], bool)
+    spaces = (_BLANK, _SPACE)
+    for before, own, after in itertools.product(range(-1, 5), range(5), range(-1, 5)):
+        if before == -1:
+            starts = True
+        elif own in spaces:  # Starts a run of whitespace, or is the last of two or more before a non-space.
+            starts = before not in spaces or after not in (-1, *spaces)
+        elif before in spaces:  # Unless a space before it leads its word.
+            starts = before != _BLANK
+        else:
+            starts = own != before
+        table[before + 1, own, after + 1] = starts
+    return table.reshape(-1)
 
 
 class BytePairTokenizer(GraphTokenizer):
@@ -113,6 +197,9 @@ class BytePairTokenizer(GraphTokenizer):
         self._byte_ids = tf.constant([token_ids.get(byte_tokens[byte], -1) for byte in range(256)], tf.int32)
         self._merge_table, self._merge_limits, self._character_table = self._merge_codes(token_ids)
         self._word_table = self._single_token_words(raw)
+        row_of_block, class_rows = _character_classes()
+        self._row_of_block, self._class_rows = tf.constant(row_of_block), tf.constant(class_rows, tf.int32)
+        self._word_starts = tf.constant(_word_start_table())
         # Not inlined: every graph that calls it would be optimized with its ops again (seconds each).
         self._untracked.split = tf.function(self._split, input_signature=[tf.TensorSpec([None], tf.string)],
                                             autograph=False, experimental_attributes={"_noinline": True})
@@ -260,56 +347,60 @@ class BytePairTokenizer(GraphTokenizer):
     def _words(self, texts):
         """Texts [B] split as GPT-2's regex splits them: (words, byte offsets in the texts) [B, (words)].
 
-        A marker byte goes after each match of `_WORD_PATTERN` (0xFF, which
-        UTF-8 never holds), and the texts are split at the markers: each
-        piece is a match with the whitespace before it, and a text's last
-        piece is its trailing whitespace (or empty, then a word of no tokens).
-        The reference's `\\s+(?!\\S)|\\s+` make such whitespace a word of its
-        own but for its last character: that one starts the match when it is
-        the match's leading space (" b" of "a  b"), else it is one more word
-        ("a\\t\\tb" is "a", "\\t", "\\t", "b").
+        For every character at once: whether a word starts there follows from
+        its class and its neighbours' (`_word_start_table`), but for
+        contractions (`_contractions`). Invalid UTF-8 bytes are other
+        characters, as in the reference's byte-level reading.
         """
-        # Most batches are plain: one pass over the texts spares checking their UTF-8 and their pieces.
-        plain = tf.reduce_all(tf.strings.regex_full_match(texts, _PLAIN_PATTERN))
-        # RE2 skips invalid UTF-8 as it skips whitespace: such texts are split with each of
-        # those bytes read as U+0001, a control character (so the offsets hold), and their
-        # words cut from the original bytes.
-        valid = tf.cond(plain, lambda: True, lambda: tf.reduce_all(tf.strings.regex_full_match(texts, "(?s).*")))
-        split_texts = tf.cond(valid, lambda: texts, lambda: _invalid_bytes_as_u0001(texts))
-        pieces = tf.strings.split(tf.strings.regex_replace(split_texts, _WORD_PATTERN, b"\\0\xff"), b"\xff")
-        flat = pieces.flat_values
-        ends = tf.cumsum(tf.cast(tf.strings.length(flat), tf.int64))  # In all texts joined.
-        starts = tf.concat([[0], ends[:-1]], 0)
-
-        def as_split():
-            return flat, starts, pieces.row_splits
-
-        def recut():
-            # Pieces whose whitespace gives words of its own.
-            at = tf.where(tf.strings.regex_full_match(flat, _CUT_PATTERN))
-            cut_pieces = tf.gather_nd(flat, at)
-            spaces = tf.strings.regex_replace(cut_pieces, f"[^{_SPACES}](?s).*", "")
-            space_bytes = tf.strings.length(spaces)
-            chars = tf.strings.length(spaces, unit="UTF8_CHAR")
-            last = tf.strings.substr(spaces, chars - 1, tf.ones_like(chars), unit="UTF8_CHAR")
-            # Where the words after the first start in each piece (0: no such word).
-            cuts = tf.scatter_nd(at, tf.cast(tf.stack([space_bytes - tf.strings.length(last),
-                                                       tf.where(last == " ", 0, space_bytes)], 1), tf.int64),
-                                 tf.stack([tf.size(flat, tf.int64), 2]))
-            word_starts = tf.concat([starts[:, None], starts[:, None] + cuts], 1)
-            is_word = tf.concat([tf.ones_like(cuts[:, :1], tf.bool), cuts > 0], 1)
-            word_starts = tf.boolean_mask(word_starts, is_word)
-            splits = tf.gather(tf.concat([[0], tf.cumsum(tf.reduce_sum(tf.cast(is_word, tf.int64), 1))], 0),
-                               pieces.row_splits)
-            # Words tile the joined texts, which substr reads without copying them per word.
-            lengths = tf.concat([word_starts[1:], ends[-1:]], 0) - word_starts
-            return tf.strings.substr(tf.strings.reduce_join(texts), word_starts, lengths), word_starts, splits
-
-        words, starts, splits = tf.cond(plain, as_split, recut)
-        text_starts = tf.cumsum(tf.cast(tf.strings.length(texts), tf.int64), exclusive=True)
-        rows = row_ids(splits)
+        joined, points, offsets, text_starts = _joined_characters(texts)
+        count = tf.size(points, tf.int64)
+        classes = tf.gather(self._class_rows, tf.gather(self._row_of_block, tf.bitwise.right_shift(points, 8)) * 256
+                            + tf.bitwise.bitwise_and(points, 255))
+        # Each text's first character (an empty text's is the next one's, or none).
+        text_firsts = tf.searchsorted(offsets, text_starts, out_type=tf.int64)
+        text_firsts = tf.boolean_mask(text_firsts, text_firsts < count)
+        first = scattered(text_firsts, tf.ones_like(text_firsts, tf.bool), count, False)
+        last = tf.concat([first[1:], [True]], 0)
+        # Neighbours' classes within a text; -1 past its ends.
+        before = tf.where(first, -1, tf.concat([[-1], classes[:-1]], 0))
+        after = tf.where(last, -1, tf.concat([classes[1:], [-1]], 0))
+        starts_word = tf.gather(self._word_starts, ((before + 1) * 5 + classes) * 6 + after + 1)
+        word_starts = tf.gather(offsets, tf.where(self._contractions(points, last, starts_word))[:, 0])
+        # Words tile the joined texts, which substr reads without copying them per word.
+        lengths = tf.concat([word_starts[1:], tf.cast(tf.strings.length(joined), tf.int64)[None]], 0) - word_starts
+        words = tf.strings.substr(joined, word_starts, lengths)
+        # An empty text shares its start with the next text, which the word is in.
+        word_texts = tf.searchsorted(text_starts, word_starts, side="right", out_type=tf.int64) - 1
+        texts_count = tf.size(texts, tf.int64)
+        splits = tf.concat([[0], tf.cumsum(tf.math.bincount(word_texts, minlength=texts_count, maxlength=texts_count,
+                                                            dtype=tf.int64))], 0)
         return (tf.RaggedTensor.from_row_splits(words, splits, validate=False),
-                tf.RaggedTensor.from_row_splits(starts - tf.gather(text_starts, rows), splits, validate=False))
+                tf.RaggedTensor.from_row_splits(word_starts - tf.gather(text_starts, word_texts), splits,
+                                                validate=False))
+
+    @staticmethod
+    def _contractions(points, last, starts_word):
+        """`starts_word` [N] with each contraction after an apostrophe that starts a word made one word."""
+        at = tf.where(starts_word & (points == ord("'")))[:, 0]
+        # The two characters after each apostrophe, as (first << 21 | second); 0 past its text's end.
+        padded_points, padded_last = tf.concat([points, [0, 0]], 0), tf.concat([last, [True, True]], 0)
+        ended = tf.gather(padded_last, at)
+        second_ended = ended | tf.gather(padded_last, at + 1)
+        key = tf.bitwise.bitwise_or(tf.bitwise.left_shift(tf.where(ended, 0, tf.gather(padded_points, at + 1)), 21),
+                                    tf.where(second_ended, 0, tf.gather(padded_points, at + 2)))
+        length = tf.zeros_like(at)
+        for suffix, suffix_length in _CONTRACTIONS.items():
+            prefix = tf.bitwise.right_shift(key, 21) if len(suffix) == 1 else key
+            code = ord(suffix[0]) if len(suffix) == 1 else ord(suffix[0]) << 21 | ord(suffix[1])
+            length = tf.where(prefix == code, tf.constant(suffix_length, tf.int64), length)
+        at, length = tf.boolean_mask(at, length > 0), tf.boolean_mask(length, length > 0)
+        # Its other characters start no word; the character after it does (a text's first already does).
+        inside = tf.ragged.range(at + 1, at + length).flat_values
+        after = at + length
+        after = tf.boolean_mask(after, after < tf.size(points, tf.int64))
+        changed = tf.concat([inside, after], 0)
+        return tf.tensor_scatter_nd_update(starts_word, changed[:, None],
+                                           tf.concat([tf.zeros_like(inside, tf.bool), tf.ones_like(after, tf.bool)], 0))
 
     def _word_pieces(self, words):
         """BPE ids of words [N]: int32 RaggedTensor [N, (pieces)]."""
@@ -522,16 +613,3 @@ class BytePairTokenizer(GraphTokenizer):
     def _joined(self, ids):
         """The bytes the tokens stand for, joined."""
         return tf.strings.reduce_join(tf.gather(self._token_bytes, ids), axis=-1)
-
-
-def _invalid_bytes_as_u0001(texts):
-    """Texts [B] with each byte of invalid UTF-8 made U+0001, keeping every offset."""
-    codes, starts = tf.strings.unicode_decode_with_offsets(texts, "UTF-8", errors="replace", replacement_char=1)
-    # Each character's bytes run up to the next one's start, or the text's end.
-    rows = codes.value_rowids()
-    last = tf.range(tf.size(rows, tf.int64)) + 1 == tf.gather(codes.row_splits[1:], rows)
-    ends = tf.where(last, tf.gather(tf.cast(tf.strings.length(texts), tf.int64), rows),
-                    tf.concat([starts.flat_values[1:], [0]], 0))
-    repeats = tf.where(codes.flat_values == 1, ends - starts.flat_values, 1)
-    return tf.strings.unicode_encode(tf.RaggedTensor.from_row_lengths(
-        tf.repeat(codes.flat_values, repeats), tf.reduce_sum(codes.with_flat_values(repeats), 1)), "UTF-8")
