@@ -113,6 +113,22 @@ def test_pre_tokenizer_character_classes(ours, reference):
     assert [["".join(table[b] for b in word) for word in row if word] for row in ours_words] == words
 
 
+def test_pre_tokenizer_rules_on_random_strings(ours):
+    """Word boundaries of mixed classes, whitespace runs and contractions equal the reference's regex."""
+    rng = random.Random(2)
+    pieces = ["a", "Z", "'", "s", "t", "re", "ve", "ll", "d", "m", "1", "\u0663", " ", "  ", "\t", "\n", "\r\n",
+              "\x85", "\xa0", "\u3000", "!", ".", "\u4e2d", "\u0301", "\U0001F600", "'S", "\u2019", "\x1c"]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 12))) for _ in range(3000)]
+    bytelevel = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    words = [[word for word, _ in bytelevel.pre_tokenize_str(text)] for text in texts]
+    table = byte_to_unicode()
+    ours_words, ours_starts = ours._words(tf.constant(texts))
+    assert [["".join(table[b] for b in word) for word in row] for row in ours_words.to_list()] == words
+    # Offsets: each word starts where the words before it in its text end.
+    for row, starts in zip(ours_words.to_list(), ours_starts.to_list()):
+        assert starts == list(np.cumsum([0] + [len(word) for word in row])[:-1])
+
+
 def test_one_string_graph_and_tf_data(ours, reference):
     texts = TEXTS[:6]
     expected = _reference_ids(reference, texts)
