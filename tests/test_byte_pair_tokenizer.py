@@ -7,6 +7,7 @@ import random
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
 from tokenizers import ByteLevelBPETokenizer, Tokenizer, models, pre_tokenizers
 from transformers import AutoTokenizer, RobertaTokenizer
 
@@ -252,6 +253,34 @@ def test_saved_model_round_trip(ours, tmp_path):
     restored = loaded.encode(texts)
     for name in expected:
         np.testing.assert_array_equal(restored[name].numpy(), expected[name].numpy())
+    # The words eager calls remember stay out of exports (keras-hub's cache is what breaks its exports).
+    saved = saved_model_pb2.SavedModel.FromString((tmp_path / "model" / "saved_model.pb").read_bytes())
+    graph = saved.meta_graphs[0].graph_def
+    ops = {node.op for node in graph.node} | {node.op for f in graph.library.function for node in f.node_def}
+    assert "LookupTableFindV2" in ops and not any(op.startswith("MutableHashTable") for op in ops)
+
+
+def test_eager_calls_remember_merged_words(ours, reference):
+    """Words merged by an eager call are looked up by the next; a fingerprint's wrong entry is never used."""
+    texts = ["Remembering unremarkable words, again: remembering!", "\u4f60\u597d\uff0c\u4e16\u754c\u3002" * 3,
+             "x" * 5000]
+    table = ours._untracked.remembered
+    # A stale entry under the fingerprint of a word the texts hold, for another word of the same length.
+    key = tf.bitcast(tf.fingerprint(tf.constant([" unremarkable"])), tf.int64)
+    wrong = tf.strings.join([tf.strings.unicode_encode([[13]], "UTF-32-BE"), " unremarkabel",
+                             tf.strings.unicode_encode([[5, 6]], "UTF-32-BE")])
+    table.insert(key, wrong)
+    before = int(table.size())
+    first = ours.tokenize(texts).to_list()
+    after = int(table.size())
+    assert first == _reference_ids(reference, texts) and after > before
+    # The word was merged, and its own entry replaced the wrong one.
+    assert tf.strings.substr(table.lookup(key), 4, 13).numpy()[0] == b" unremarkable"
+    assert ours.tokenize(texts).to_list() == first and int(table.size()) == after
+    # Traced graphs neither use nor fill the table; words over _REMEMBERED_WORD_BYTES never enter it.
+    assert tf.function(ours.tokenize)(tf.constant(texts + ["never seen before"])).to_list()[:3] == first
+    assert int(table.size()) == after
+    assert table.lookup(tf.bitcast(tf.fingerprint(tf.constant(["x" * 5000])), tf.int64)).numpy() == b""
 
 
 def test_files_round_trip_and_errors(ours, vocab_dir, tmp_path):

@@ -3,6 +3,7 @@
 import functools
 import itertools
 import os
+import threading
 
 import numpy as np
 import tensorflow as tf
@@ -11,7 +12,7 @@ import tensorflow_text as tf_text
 from keras_bert_zoo.text.byte_pair_files import (byte_to_unicode, normalization, pair_layout, read_byte_pair_files,
                                                  read_merges, read_vocab_json, token_bytes, write_byte_pair_files,
                                                  write_template_tokenizer_files)
-from keras_bert_zoo.text.graph_calls import per_batch, row_ids, scattered, strings
+from keras_bert_zoo.text.graph_calls import concat_rows, per_batch, row_ids, scattered, strings
 from keras_bert_zoo.text.graph_tokenizer import GraphTokenizer
 from keras_bert_zoo.text.segment_packer import SegmentPacker
 
@@ -38,6 +39,10 @@ _SPACES = " " + _OTHER_SPACES
 _LETTER, _NUMBER, _BLANK, _SPACE, _OTHER = range(5)
 # The contractions after the apostrophe, and their lengths with it.
 _CONTRACTIONS = {"s": 2, "t": 2, "m": 2, "d": 2, "re": 3, "ve": 3, "ll": 3}
+# How many merged words an eager tokenizer remembers, at most, and their longest (a Chinese sentence
+# of ~300 bytes is one word).
+_REMEMBERED_WORDS = 1 << 17
+_REMEMBERED_WORD_BYTES = 4096
 # Merge codes: rank << 32 | id of the merged token; pairs that don't merge get the largest int64.
 _ID_BITS = (1 << 32) - 1
 _NO_MERGE = np.iinfo(np.int64).max
@@ -143,6 +148,9 @@ class BytePairTokenizer(GraphTokenizer):
     table built at construction; the others are merged in the graph, all
     distinct words of a batch at once, each step making every merge of a
     word that the reference would make next before any pair they create.
+    Eager calls remember the words they merged (up to 131,072 words) and
+    look them up after, as the reference and keras-hub cache words; graphs
+    traced by a user or for an export hold no such table.
 
     Typed "<s>", "</s>" or "<mask>" are ordinary text (the reference with
     `split_special_tokens=True`), so user text can't inject special tokens.
@@ -201,8 +209,16 @@ class BytePairTokenizer(GraphTokenizer):
         self._row_of_block, self._class_rows = tf.constant(row_of_block), tf.constant(class_rows, tf.int32)
         self._word_starts = tf.constant(_word_start_table())
         # Not inlined: every graph that calls it would be optimized with its ops again (seconds each).
-        self._untracked.split = tf.function(self._split, input_signature=[tf.TensorSpec([None], tf.string)],
-                                            autograph=False, experimental_attributes={"_noinline": True})
+        self._untracked.split, self._untracked.remembering_split = (
+            tf.function(functools.partial(self._split, remember=remember),
+                        input_signature=[tf.TensorSpec([None], tf.string)], autograph=False,
+                        experimental_attributes={"_noinline": True}) for remember in (False, True))
+        # Eager calls remember the pieces of the words they merged, as the reference and keras-hub do. The
+        # table is a resource no export could hold, so only eager calls' graphs use it.
+        with tf.init_scope():
+            self._untracked.remembered = tf.lookup.experimental.MutableHashTable(tf.int64, tf.string, b"")
+        # Set while this thread's eager call traces its graphs.
+        self._untracked.remembering = threading.local()
 
     @property
     def vocab(self):
@@ -295,10 +311,23 @@ class BytePairTokenizer(GraphTokenizer):
                           tf.strings.join([" ", words]))
         return self.tokenize(spaced)
 
+    def _run(self, name, *args, sliced=False):
+        # The graphs that eager calls trace, here and nowhere else, remember merged words.
+        self._untracked.remembering.on = tf.executing_eagerly()
+        try:
+            return super()._run(name, *args, sliced=sliced)
+        finally:
+            self._untracked.remembering.on = False
+
+    def _split_words(self, texts):
+        """`_split` of texts [B], remembering merged words if the graph is an eager call's."""
+        remembering = getattr(self._untracked.remembering, "on", False)
+        return (self._untracked.remembering_split if remembering else self._untracked.split)(texts)
+
     def _tokenize_batch(self, texts):
         if self.normalization:
             texts = tf_text.normalize_utf8(texts, self.normalization)
-        pieces, word_splits, _ = self._untracked.split(texts)
+        pieces, word_splits, _ = self._split_words(texts)
         return tf.RaggedTensor.from_row_splits(pieces.flat_values, tf.gather(pieces.row_splits, word_splits),
                                                validate=False)
 
@@ -322,7 +351,7 @@ class BytePairTokenizer(GraphTokenizer):
         return ids[:-1], in_source(starts), in_source(ends)
 
     def _normalized_with_offsets(self, texts):
-        pieces, word_splits, word_starts = self._untracked.split(texts)
+        pieces, word_splits, word_starts = self._split_words(texts)
         lengths = tf.gather(self._token_lengths, pieces.flat_values)
         # A piece starts where its word does, plus the lengths of the word's pieces before it.
         rows = row_ids(pieces.row_splits)
@@ -332,17 +361,18 @@ class BytePairTokenizer(GraphTokenizer):
         return tuple(tf.RaggedTensor.from_row_splits(values, splits, validate=False)
                      for values in (pieces.flat_values, starts, starts + lengths))
 
-    def _split(self, texts):
+    def _split(self, texts, remember):
         """The BPE pieces of the words of texts [B].
 
-        Traced once (a tf.function in `_untracked`) for every call site of a tokenizer's graphs.
+        Traced once (a tf.function in `_untracked`) for every call site of a tokenizer's graphs, and once
+        more (`remember`) for eager calls, which remember merged words.
 
         Returns:
             (int32 pieces [words, (pieces)], the words' row splits [B + 1],
             the words' int64 byte offsets in their texts [words]).
         """
         words, starts = self._words(texts)
-        return self._word_pieces(words.flat_values), words.row_splits, starts.flat_values
+        return self._word_pieces(words.flat_values, remember), words.row_splits, starts.flat_values
 
     def _words(self, texts):
         """Texts [B] split as GPT-2's regex splits them: (words, byte offsets in the texts) [B, (words)].
@@ -402,12 +432,13 @@ class BytePairTokenizer(GraphTokenizer):
         return tf.tensor_scatter_nd_update(starts_word, changed[:, None],
                                            tf.concat([tf.zeros_like(inside, tf.bool), tf.ones_like(after, tf.bool)], 0))
 
-    def _word_pieces(self, words):
-        """BPE ids of words [N]: int32 RaggedTensor [N, (pieces)]."""
+    def _word_pieces(self, words, remember=False):
+        """BPE ids of words [N]: int32 RaggedTensor [N, (pieces)]; `remember`: through `_remembered_pieces`."""
         ids = tf.cast(self._word_table.lookup(words), tf.int32)
         missed = ids < 0
         missed_words, missed_index = tf.unique(tf.boolean_mask(words, missed))
-        merged = tf.gather(self._merge_words(missed_words), missed_index)  # [missed words, (pieces)]
+        merged = (self._remembered_pieces if remember else self._merge_words)(missed_words)
+        merged = tf.gather(merged, missed_index)  # [missed words, (pieces)]
         at = tf.where(missed)[:, 0]
         lengths = scattered(at, merged.row_lengths(), tf.size(ids, tf.int64), 1)
         splits = tf.concat([[0], tf.cumsum(lengths)], 0)
@@ -417,6 +448,47 @@ class BytePairTokenizer(GraphTokenizer):
         values = scattered(tf.concat([tf.boolean_mask(splits[:-1], ~missed), merged_at], 0),
                            tf.concat([tf.boolean_mask(ids, ~missed), merged.flat_values], 0), splits[-1])
         return tf.RaggedTensor.from_row_splits(values, splits, validate=False)
+
+    def _remembered_pieces(self, words):
+        """`_merge_words` of distinct words [U], of those merged before from the table of remembered ones.
+
+        The table maps a word's 64-bit fingerprint to its length (4 bytes),
+        itself, and its pieces as UTF-32 code points (ids from U+D800 up
+        shifted past the surrogates, so one decode_raw reads them all back);
+        a word counts as remembered only if its length and bytes match, so a
+        fingerprint shared by two words costs a merge, never a wrong piece.
+        New words up to _REMEMBERED_WORD_BYTES long are added while the table
+        holds fewer than _REMEMBERED_WORDS.
+        """
+        table = self._untracked.remembered
+        keys = tf.bitcast(tf.fingerprint(words), tf.int64)
+        kept = table.lookup(keys)
+        lengths = tf.strings.length(words)
+        # A missing word's "" gets a length no word has, so that every substr below is in range.
+        padded = tf.strings.join([kept, b"\xff" * 4])
+        stored_lengths = tf.reshape(tf.io.decode_raw(tf.strings.substr(padded, 0, 4), tf.int32, little_endian=False),
+                                    [-1])
+        stored_words = tf.strings.substr(padded, tf.fill(tf.shape(lengths), 4), lengths)
+        found = (stored_lengths == lengths) & (stored_words == words)
+        new, old = tf.where(~found)[:, 0], tf.where(found)[:, 0]
+        merged = self._merge_words(tf.gather(words, new))
+        shift = 0xE000 - 0xD800
+        points = merged.with_flat_values(tf.where(merged.flat_values >= 0xD800, merged.flat_values + shift,
+                                                  merged.flat_values))
+        new_lengths = tf.gather(lengths, new)
+        values = tf.strings.join([tf.strings.unicode_encode(new_lengths[:, None], "UTF-32-BE"), tf.gather(words, new),
+                                  tf.strings.unicode_encode(points, "UTF-32-BE")])
+        added = tf.where(new_lengths <= _REMEMBERED_WORD_BYTES)[:, 0]
+        added = added[:tf.clip_by_value(_REMEMBERED_WORDS - table.size(), 0, tf.size(added, tf.int64))]
+        table.insert(tf.gather(tf.gather(keys, new), added), tf.gather(values, added))
+        kept, skipped = tf.gather(kept, old), tf.gather(lengths, old) + 4
+        piece_bytes = tf.strings.substr(kept, skipped, tf.strings.length(kept) - skipped)
+        points = tf.io.decode_raw(tf.strings.reduce_join(piece_bytes), tf.int32, little_endian=False)
+        remembered = tf.RaggedTensor.from_row_lengths(tf.where(points >= 0xE000, points - shift, points),
+                                                      tf.cast(tf.strings.length(piece_bytes) // 4, tf.int64),
+                                                      validate=False)
+        # Both parts back in the words' order.
+        return tf.gather(concat_rows([merged, remembered]), tf.math.invert_permutation(tf.concat([new, old], 0)))
 
     def _merge_words(self, words):
         """BPE of words [U] from their bytes, merging many of each word's pairs a step at a time.
