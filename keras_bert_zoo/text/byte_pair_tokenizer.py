@@ -471,7 +471,10 @@ class BytePairTokenizer(GraphTokenizer):
         stored_words = tf.strings.substr(padded, tf.fill(tf.shape(lengths), 4), lengths)
         found = (stored_lengths == lengths) & (stored_words == words)
         new, old = tf.where(~found)[:, 0], tf.where(found)[:, 0]
-        merged = self._merge_words(tf.gather(words, new))
+        # Once most words are remembered, most batches have none to merge.
+        merged = tf.cond(tf.size(new) > 0, lambda: self._merge_words(tf.gather(words, new)),
+                         lambda: tf.RaggedTensor.from_row_splits(tf.zeros([0], tf.int32), tf.zeros([1], tf.int64),
+                                                                 validate=False))
         shift = 0xE000 - 0xD800
         points = merged.with_flat_values(tf.where(merged.flat_values >= 0xD800, merged.flat_values + shift,
                                                   merged.flat_values))
