@@ -267,6 +267,25 @@ def test_benchmark_chinese_segmentation_agrees_with_jieba(tmp_path):
     assert "the same, span for span" in row and "DIFFERENT" not in row
 
 
+def test_benchmark_bpe_tokenizer_against_rust_and_keras_hub(tmp_path):
+    from keras_bert_zoo.data.samples import PRETRAINING_CORPUS
+    from keras_bert_zoo.text.byte_pair_trainer import train_byte_pair_vocab
+
+    corpus = tmp_path / "corpus.txt"
+    # Chinese, an accented letter, a contraction and two spaces take every path of the pre-tokenization.
+    extra = "\n\u4f60\u597d\uff0c\u4e16\u754c\u3002 caf\u00e9 don't  stop\n"
+    corpus.write_text(PRETRAINING_CORPUS + extra, encoding="utf-8")
+    train_byte_pair_vocab([str(corpus)], tmp_path / "bpe", vocab_size=400, min_frequency=1)
+    report = tmp_path / "BENCH.md"
+    result = _run_tool("benchmark.py", "--benchmark=tokenizer", "--tokenizer_kind=bpe",
+                       f"--tokenizer_dir={tmp_path / 'bpe'}", f"--corpora=text={corpus}", "--batch_size=4",
+                       "--repeats=1", f"--append_to={report}")
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in report.read_text().splitlines() if line.startswith("| bpe tokenizer")]
+    assert len(rows) == 2 and all("ours 100.0000%" in row and "first pass (no word remembered yet)" in row
+                                  and "slice back to the token on 100.0000%" in row for row in rows)
+
+
 def test_benchmark_rejects_negative_threads():
     result = _run_tool("benchmark.py", "--benchmark=pretraining_step", "--inter_op_threads=-1")
     assert result.returncode == 2 and "--inter_op_threads=-1" in result.stderr
