@@ -313,11 +313,12 @@ class BytePairTokenizer(GraphTokenizer):
 
     def _run(self, name, *args, sliced=False):
         # The graphs that eager calls trace, here and nowhere else, remember merged words.
-        self._untracked.remembering.on = tf.executing_eagerly()
+        remembering = self._untracked.remembering
+        outer, remembering.on = getattr(remembering, "on", False), tf.executing_eagerly()
         try:
             return super()._run(name, *args, sliced=sliced)
         finally:
-            self._untracked.remembering.on = False
+            remembering.on = outer
 
     def _split_words(self, texts):
         """`_split` of texts [B], remembering merged words if the graph is an eager call's."""
