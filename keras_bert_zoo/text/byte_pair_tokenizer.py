@@ -39,10 +39,11 @@ _SPACES = " " + _OTHER_SPACES
 _LETTER, _NUMBER, _BLANK, _SPACE, _OTHER = range(5)
 # The contractions after the apostrophe, and their lengths with it.
 _CONTRACTIONS = {"s": 2, "t": 2, "m": 2, "d": 2, "re": 3, "ve": 3, "ll": 3}
-# How many merged words an eager tokenizer remembers, at most, and their longest (a Chinese sentence
-# of ~300 bytes is one word).
-_REMEMBERED_WORDS = 1 << 17
-_REMEMBERED_WORD_BYTES = 4096
+# How many merged words an eager tokenizer remembers, at most, and their longest: about 90 MB at most (an
+# entry takes up to 5 bytes per byte of its word). Chinese runs between punctuation, words here, are 90
+# bytes at the 99th percentile.
+_REMEMBERED_WORDS = 1 << 16
+_REMEMBERED_WORD_BYTES = 256
 # Merge codes: rank << 32 | id of the merged token; pairs that don't merge get the largest int64.
 _ID_BITS = (1 << 32) - 1
 _NO_MERGE = np.iinfo(np.int64).max
@@ -148,7 +149,7 @@ class BytePairTokenizer(GraphTokenizer):
     table built at construction; the others are merged in the graph, all
     distinct words of a batch at once, each step making every merge of a
     word that the reference would make next before any pair they create.
-    Eager calls remember the words they merged (up to 131,072 words) and
+    Eager calls remember the words they merged (up to 65,536 words) and
     look them up after, as the reference and keras-hub cache words; graphs
     traced by a user or for an export hold no such table.
 
